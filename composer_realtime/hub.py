@@ -1,0 +1,279 @@
+"""The per-process hub: one doorbell for the whole process, fanned out to bounded queues.
+
+Streams subscribe to a channel and read `Message`s from their `Subscription`. The hub learns
+of new messages from Redis pub/sub when `REDIS_URL` is set, and by polling the database (once
+per interval for the whole process, through `REALTIME_DB_DOORBELL_SOURCE`) when it is not, or
+while Redis is unreachable. A subscription that may have missed something (its queue overflowed,
+the link dropped) is marked `resync`: its reader must catch up from the database, the truth.
+"""
+
+import asyncio
+import logging
+import weakref
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from typing import Literal
+
+from django.conf import settings
+from django.core.signals import setting_changed
+from django.db import connections
+from django.dispatch import receiver
+from django.utils.module_loading import import_string
+
+from composer_realtime import metrics, redis_link
+from composer_realtime.sse import Message
+
+logger = logging.getLogger(__name__)
+
+# Maps channel -> highest id the hub has seen on it; the source returns newer messages.
+DoorbellSource = Callable[[dict[str, int]], list[tuple[str, Message]]]
+Signal = Literal["resync", "timeout"]
+
+
+class Subscription:
+    """A stream's bounded queue on one channel."""
+
+    __slots__ = ("channel", "resync", "_items", "_limit", "_waiter")
+
+    def __init__(self, channel: str, limit: int) -> None:
+        self.channel = channel
+        self.resync = False
+        self._items: deque[Message] = deque()
+        self._limit = limit
+        self._waiter: asyncio.Future[None] | None = None
+
+    def put(self, message: Message) -> None:
+        """Queue a message; on overflow drop the queue and ask the reader to resync."""
+        if len(self._items) >= self._limit:
+            self.mark_resync()
+            return
+        self._items.append(message)
+        self._wake()
+
+    def mark_resync(self) -> None:
+        """Tell the reader it may have missed messages and must read the database."""
+        self._items.clear()
+        self.resync = True
+        self._wake()
+
+    async def get(self, timeout: float) -> Message | Signal:
+        """Return the next message, "resync" if the reader must catch up, or "timeout"."""
+        if not self._items and not self.resync:
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                async with asyncio.timeout(timeout):
+                    await self._waiter
+            except TimeoutError:
+                return "timeout"
+            finally:
+                self._waiter = None
+        if self.resync:
+            self.resync = False
+            self._items.clear()
+            return "resync"
+        return self._items.popleft()
+
+    def _wake(self) -> None:
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+
+class Hub:
+    """Fan-out from one doorbell to every local subscription; one per process and loop."""
+
+    def __init__(self, *, redis_url: str, queue_size: int, poll_s: float,
+                 source: DoorbellSource) -> None:
+        self._queue_size = queue_size
+        self._poll_s = poll_s
+        self._source = source
+        self._channels: dict[str, set[Subscription]] = {}
+        self._cursors: dict[str, int] = {}
+        self._confirmed: dict[str, asyncio.Event] = {}
+        self._redis_up = False
+        self._catch_up = False
+        self._tasks: list[asyncio.Task[None]] = []
+        self._db_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hub-db")
+        self._link = None
+        if redis_url:
+            self._link = redis_link.PubSubLink(
+                url=redis_url, wanted=self._channels.keys, on_message=self._on_redis_message,
+                on_subscribed=self._on_subscribed, on_state=self._on_redis_state,
+            )
+
+    def start(self) -> None:
+        """Start the background tasks on the running loop."""
+        self._tasks.append(asyncio.create_task(self._poll_loop(), name="hub-db-poll"))
+        if self._link is not None:
+            self._tasks.append(asyncio.create_task(self._link.run(), name="hub-redis"))
+
+    async def close(self) -> None:
+        """Stop the background tasks (tests and shutdown)."""
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._db_executor.shutdown(wait=False)
+
+    @property
+    def redis_up(self) -> bool:
+        """Return True while the Redis link is connected."""
+        return self._redis_up
+
+    def stream_count(self) -> int:
+        """Return the number of open subscriptions in this process."""
+        return sum(len(subs) for subs in self._channels.values())
+
+    async def subscribe(self, channel: str) -> Subscription:
+        """Return a new subscription, live on the doorbell before this returns."""
+        sub = Subscription(channel, self._queue_size)
+        subs = self._channels.get(channel)
+        if subs is None:
+            subs = self._channels[channel] = set()
+            self._confirmed[channel] = asyncio.Event()
+            if self._link is not None:
+                self._link.reconcile()
+        subs.add(sub)
+        metrics.STREAMS_OPEN.inc()
+        if self._link is not None and self._redis_up:
+            try:
+                async with asyncio.timeout(2.0):
+                    await self._confirmed[channel].wait()
+            except TimeoutError:
+                sub.resync = True  # the reader's replay covers the unconfirmed window
+        return sub
+
+    def unsubscribe(self, sub: Subscription) -> None:
+        """Drop a subscription; the channel is released with its last local subscriber."""
+        metrics.STREAMS_OPEN.dec()
+        subs = self._channels.get(sub.channel)
+        if subs is None:
+            return
+        subs.discard(sub)
+        if not subs:
+            del self._channels[sub.channel]
+            self._cursors.pop(sub.channel, None)
+            self._confirmed.pop(sub.channel, None)
+            if self._link is not None:
+                self._link.reconcile()
+
+    def note_cursor(self, channel: str, seen: int) -> None:
+        """Record that a reader has everything up to `seen` (from the database)."""
+        if channel in self._channels:
+            known = self._cursors.get(channel)
+            self._cursors[channel] = seen if known is None else min(known, seen)
+
+    def _deliver(self, channel: str, message: Message) -> None:
+        subs = self._channels.get(channel)
+        if not subs:
+            return
+        if message.id > self._cursors.get(channel, 0):
+            self._cursors[channel] = message.id
+        for sub in subs:
+            sub.put(message)
+        metrics.EVENTS_DELIVERED.inc(len(subs))
+
+    def _on_redis_message(self, channel: str, payload: str) -> None:
+        try:
+            message = Message.from_wire(payload)
+        except ValueError:
+            logger.error("dropping malformed message on %s: %r", channel, payload[:200])
+            return
+        self._deliver(channel, message)
+
+    def _on_subscribed(self, channel: str) -> None:
+        confirmed = self._confirmed.get(channel)
+        if confirmed is not None:
+            confirmed.set()
+
+    async def _on_redis_state(self, up: bool) -> None:
+        if up == self._redis_up:
+            return
+        self._redis_up = up
+        # Either way, read the database once more: while going down, for what was published
+        # into the void; while coming up, for what was committed before SUBSCRIBE took hold.
+        self._catch_up = True
+        if not up:
+            for event in self._confirmed.values():
+                event.clear()
+        logger.warning("redis link %s", "up" if up else "down: polling the database")
+
+    async def _poll_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self._poll_s)
+            if self._redis_up and not self._catch_up:
+                continue
+            if self._catch_up and self._redis_up:
+                # Wait for the subscriptions to be confirmed before the last read.
+                await self._await_confirmations()
+            self._catch_up = False
+            try:
+                await self._poll_once()
+            except Exception:
+                logger.exception("database doorbell poll failed; retrying")
+
+    async def _await_confirmations(self) -> None:
+        try:
+            async with asyncio.timeout(2.0):
+                for event in list(self._confirmed.values()):
+                    await event.wait()
+        except TimeoutError:
+            for subs in self._channels.values():
+                for sub in subs:
+                    sub.mark_resync()
+
+    async def _poll_once(self) -> None:
+        cursors = dict(self._cursors)
+        if not cursors:
+            return
+        loop = asyncio.get_running_loop()
+        found = await loop.run_in_executor(self._db_executor, self._read_source, cursors)
+        for channel, message in found:
+            if message.id > self._cursors.get(channel, 0):
+                self._deliver(channel, message)
+
+    def _read_source(self, cursors: dict[str, int]) -> list[tuple[str, Message]]:
+        try:
+            return self._source(cursors)
+        finally:
+            connections.close_all()  # hand the connection back to the pool between polls
+
+
+_hubs: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub]" = weakref.WeakKeyDictionary()
+
+
+def get_hub() -> Hub:
+    """Return the hub of the running event loop, starting it on first use."""
+    loop = asyncio.get_running_loop()
+    hub = _hubs.get(loop)
+    if hub is None:
+        hub = _hubs[loop] = Hub(
+            redis_url=settings.REDIS_URL,
+            queue_size=settings.REALTIME_QUEUE_SIZE,
+            poll_s=settings.REALTIME_DB_POLL_S,
+            source=import_string(settings.REALTIME_DB_DOORBELL_SOURCE),
+        )
+        hub.start()
+    return hub
+
+
+@contextmanager
+def subscription_guard(hub: Hub, sub: Subscription) -> Iterator[Subscription]:
+    """Release `sub` however the block ends (client gone, cancelled, finished)."""
+    try:
+        yield sub
+    finally:
+        hub.unsubscribe(sub)
+
+
+def publish(channel: str, message: Message) -> None:
+    """Ring the doorbell for `message` (Redis when configured; else the poll finds it)."""
+    metrics.EVENTS_PUBLISHED.inc()
+    if redis_link.configured():
+        redis_link.publish(channel, message.to_wire())
+
+
+@receiver(setting_changed)
+def _reset_on_setting_change(*, setting: str, **kwargs: object) -> None:
+    if setting in {"REDIS_URL", "REALTIME_QUEUE_SIZE", "REALTIME_DB_POLL_S"}:
+        _hubs.clear()

@@ -1,0 +1,174 @@
+"""Everything that talks to Redis: publishing, the hub's pub/sub link, shared counters.
+
+This is the only module that imports `redis`. Clients are built lazily from settings and
+dropped when `REDIS_URL` changes (tests switch it).
+"""
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+
+import redis
+import redis.asyncio as aredis
+from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+from redis.backoff import NoBackoff
+from redis.retry import Retry as SyncRetry
+from redis.asyncio.retry import Retry as AsyncRetry
+
+logger = logging.getLogger(__name__)
+
+RedisError = redis.RedisError
+_sync_client: redis.Redis | None = None
+_TIMEOUT_S = 2.0
+
+
+def configured() -> bool:
+    """Return True when a Redis URL is configured."""
+    return bool(settings.REDIS_URL)
+
+
+def sync_client() -> redis.Redis:
+    """Return the process-wide synchronous client (publishing, rate limits, counters)."""
+    global _sync_client
+    if _sync_client is None:
+        _sync_client = redis.Redis.from_url(
+            settings.REDIS_URL,
+            socket_timeout=_TIMEOUT_S,
+            socket_connect_timeout=_TIMEOUT_S,
+            retry=SyncRetry(NoBackoff(), 1),
+        )
+    return _sync_client
+
+
+def publish(channel: str, payload: str) -> bool:
+    """Publish `payload` on `channel`; return False (and log) when Redis cannot be reached.
+
+    A lost publish loses nothing: the database holds the event and every listener resyncs
+    from it (the hub polls the database while Redis is unreachable).
+    """
+    try:
+        sync_client().publish(channel, payload)
+    except RedisError as exc:
+        logger.warning("publish to %s failed, listeners will catch up from the database: %s",
+                       channel, exc)
+        return False
+    return True
+
+
+def ping() -> bool:
+    """Return True when Redis answers a PING."""
+    try:
+        return bool(sync_client().ping())
+    except RedisError:
+        return False
+
+
+@receiver(setting_changed)
+def _reset_on_setting_change(*, setting: str, **kwargs: object) -> None:
+    global _sync_client
+    if setting == "REDIS_URL":
+        _sync_client = None
+
+
+OnMessage = Callable[[str, str], None]
+OnSubscribed = Callable[[str], None]
+
+
+class PubSubLink:
+    """One pub/sub connection for a whole process.
+
+    `run()` keeps it connected: it (re)subscribes to `wanted()` channels, hands each message
+    to `on_message`, each subscription confirmation to `on_subscribed`, and calls `on_state`
+    with True when connected and False when the link is lost. It never reconnects silently:
+    the hub must know when messages may have been missed.
+    """
+
+    def __init__(
+        self,
+        *,
+        url: str,
+        wanted: Callable[[], Iterable[str]],
+        on_message: OnMessage,
+        on_subscribed: OnSubscribed,
+        on_state: Callable[[bool], Awaitable[None]],
+    ) -> None:
+        self._url = url
+        self._wanted = wanted
+        self._on_message = on_message
+        self._on_subscribed = on_subscribed
+        self._on_state = on_state
+        self._changed = asyncio.Event()
+        self._subscribed: set[str] = set()
+
+    def reconcile(self) -> None:
+        """Ask the link to bring its subscriptions in line with `wanted()`."""
+        self._changed.set()
+
+    async def run(self) -> None:
+        """Stay connected until cancelled, backing off while Redis is unreachable."""
+        delay = 0.1
+        while True:
+            try:
+                await self._session()
+            except (RedisError, OSError) as exc:
+                logger.warning("redis pub/sub link lost: %s", exc)
+            self._subscribed.clear()
+            await self._on_state(False)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 2.0)
+
+    async def _session(self) -> None:
+        client = aredis.Redis.from_url(
+            self._url, socket_connect_timeout=_TIMEOUT_S, retry=AsyncRetry(NoBackoff(), 0)
+        )
+        pubsub = client.pubsub()
+        try:
+            await pubsub.ping()  # connects, or raises while Redis is down
+            self._changed.set()
+            await self._on_state(True)
+            async with asyncio.TaskGroup() as group:
+                group.create_task(self._write(pubsub))
+                group.create_task(self._read(pubsub))
+        except* (RedisError, OSError) as group_error:
+            raise group_error.exceptions[0] from None
+        finally:
+            await pubsub.aclose()
+            await client.aclose()
+
+    async def _write(self, pubsub: aredis.client.PubSub) -> None:
+        """Send SUBSCRIBE/UNSUBSCRIBE whenever the wanted channels change, in batches."""
+        while True:
+            await self._changed.wait()
+            self._changed.clear()
+            wanted = set(self._wanted())
+            add, drop = wanted - self._subscribed, self._subscribed - wanted
+            self._subscribed = wanted
+            if add:
+                await pubsub.subscribe(*add)
+            if drop:
+                await pubsub.unsubscribe(*drop)
+
+    async def _read(self, pubsub: aredis.client.PubSub) -> None:
+        """Hand every message on; a read error ends the session (no silent reconnect)."""
+        connection = pubsub.connection
+        assert connection is not None
+        while True:
+            if not connection.is_connected:
+                raise redis.ConnectionError("pub/sub connection closed")
+            response = await pubsub.parse_response(block=True)
+            kind, channel, data = _unpack(response)
+            if kind == b"message":
+                self._on_message(channel, data)
+            elif kind == b"subscribe":
+                self._on_subscribed(channel)
+
+
+def _unpack(response: object) -> tuple[bytes, str, str]:
+    """Return (kind, channel, data) of a raw pub/sub reply; other replies give kind b''."""
+    if isinstance(response, list) and len(response) == 3 and isinstance(response[0], bytes):
+        kind, channel, data = response
+        text = data.decode() if isinstance(data, bytes) else str(data)
+        return kind, channel.decode(), text
+    return b"", "", ""

@@ -1,0 +1,141 @@
+"""Settings for Composer Realtime.
+
+Every value comes from the environment through django-environ; this is the only module that
+reads it. `.env.example` lists the variables. Without any, the project runs on embedded
+defaults: DEBUG on, SQLite in WAL mode under ./data, no Redis (the hub polls the database).
+"""
+
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = BASE_DIR / "data"
+
+env = environ.Env()
+if (BASE_DIR / ".env").is_file():
+    environ.Env.read_env(BASE_DIR / ".env")
+
+_DEV_SECRET_KEY = "dev-only-insecure-key-never-use-in-production"
+
+DEBUG = env.bool("DEBUG", default=True)
+SECRET_KEY = env.str("SECRET_KEY", default=_DEV_SECRET_KEY if DEBUG else "")
+if not DEBUG and (not SECRET_KEY or SECRET_KEY == _DEV_SECRET_KEY or len(SECRET_KEY) < 32):
+    raise ImproperlyConfigured(
+        "SECRET_KEY must be set to a random string of at least 32 characters when DEBUG is off."
+    )
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_tasks_db",
+    "composer_realtime",
+    "jobs",
+    "dashboard",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "composer_realtime.urls"
+ASGI_APPLICATION = "composer_realtime.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATA_DIR_DB = DATA_DIR / "composer.sqlite3"
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{DATA_DIR_DB}")}
+_db = DATABASES["default"]
+if _db["ENGINE"] == "django.db.backends.sqlite3":
+    Path(_db["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+    # WAL lets the web process read while the worker writes; IMMEDIATE avoids
+    # "database is locked" upgrades from read to write transactions.
+    _db.setdefault("OPTIONS", {}).update(
+        {"init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+         "transaction_mode": "IMMEDIATE", "timeout": 20}
+    )
+    _db.setdefault("TEST", {})["NAME"] = str(DATA_DIR / "test.sqlite3")
+elif _db["ENGINE"] == "django.db.backends.postgresql":
+    # A bounded pool per process: streams hand their connection back before they wait.
+    _db["CONN_MAX_AGE"] = 0
+    _db.setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1,
+        "max_size": env.int("DATABASE_POOL_SIZE", default=10),
+        "timeout": 10,
+    }
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+REDIS_URL = env.str("REDIS_URL", default="")
+
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+SESSION_COOKIE_AGE = 60 * 60 * 24 * 30
+
+STORAGES = {
+    "default": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": env.str("MEDIA_ROOT", default=str(DATA_DIR / "media"))},
+    },
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+LOGIN_URL = "admin:login"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {"django.request": {"level": "ERROR"}},
+}
+
+# --- Real-time transport knobs -------------------------------------------------------------
+REALTIME_MAX_STREAMS_PER_CLIENT = env.int("REALTIME_MAX_STREAMS_PER_CLIENT", default=20)
+REALTIME_POLL_RATE = env.int("REALTIME_POLL_RATE", default=300)
+REALTIME_HEARTBEAT_S = env.float("REALTIME_HEARTBEAT_S", default=15.0)
+REALTIME_MAX_STREAM_AGE_S = env.float("REALTIME_MAX_STREAM_AGE_S", default=600.0)
+REALTIME_QUEUE_SIZE = env.int("REALTIME_QUEUE_SIZE", default=64)
+REALTIME_RETRY_MS = env.int("REALTIME_RETRY_MS", default=2000)
+REALTIME_DB_POLL_S = env.float("REALTIME_DB_POLL_S", default=0.25)
+REALTIME_SYNC_THREADS = env.int("REALTIME_SYNC_THREADS", default=4)
+REALTIME_DB_DOORBELL_SOURCE = "jobs.selectors.hub_messages_after"
+
+# --- Jobs -----------------------------------------------------------------------------------
+JOBS_STEP_PACE_S = env.float("JOBS_STEP_PACE_S", default=1.0)
+JOBS_HEARTBEAT_S = env.float("JOBS_HEARTBEAT_S", default=5.0)
+JOBS_STALE_AFTER_S = env.float("JOBS_STALE_AFTER_S", default=30.0)

@@ -1,0 +1,12 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from composer_realtime import views
+
+urlpatterns = [
+    path("", include("jobs.urls")),
+    path("admin/", admin.site.urls),
+    path("healthz", views.healthz, name="healthz"),
+    path("readyz", views.readyz, name="readyz"),
+    path("metrics", views.metrics_view, name="metrics"),
+]

@@ -1,0 +1,24 @@
+import time
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+from django.db import close_old_connections
+
+from jobs import services
+
+
+class Command(BaseCommand):
+    help = "Fail running jobs whose worker stopped beating (once, or every --every seconds)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--every", type=float, default=0,
+                            help="Repeat every N seconds until stopped (0: run once).")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        while True:
+            close_old_connections()
+            for job in services.jobs_reap_stale():
+                self.stdout.write(f"reaped {job.pk} (last heartbeat {job.heartbeat_at})")
+            if not options["every"]:
+                return
+            time.sleep(options["every"])

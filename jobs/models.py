@@ -1,0 +1,123 @@
+"""Jobs and their events: the truth the streams, the polls and the dashboard read."""
+
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class JobStatus(models.TextChoices):
+    QUEUED = "queued"
+    RUNNING = "running"
+    CANCELLING = "cancelling"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @classmethod
+    def finished(cls) -> frozenset["JobStatus"]:
+        """Return the three final statuses."""
+        return frozenset({cls.SUCCEEDED, cls.FAILED, cls.CANCELLED})
+
+    @classmethod
+    def unfinished(cls) -> frozenset["JobStatus"]:
+        """Return the statuses of a job that may still change."""
+        return frozenset(set(cls) - cls.finished())
+
+
+class EventType(models.TextChoices):
+    JOB_UPDATE = "job-update"
+    PROGRESS_UPDATE = "progress-update"
+    ERROR_NOTIFICATION = "error-notification"
+    COMPLETION_STATUS = "completion-status"
+
+
+class JobQuerySet(models.QuerySet["Job"]):
+    def unfinished(self) -> "JobQuerySet":
+        """Return jobs that are queued, running or cancelling."""
+        return self.filter(status__in=JobStatus.unfinished())
+
+    def stale(self, *, before: Any) -> "JobQuerySet":
+        """Return started, unfinished jobs whose worker has not beaten since `before`."""
+        return self.filter(
+            status__in=[JobStatus.RUNNING, JobStatus.CANCELLING], heartbeat_at__lt=before
+        )
+
+
+class Job(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE,
+        related_name="composer_jobs",
+    )
+    anon_owner = models.CharField(
+        max_length=64, blank=True, db_index=True,
+        help_text="Random id kept in the anonymous visitor's session; not the session key.",
+    )
+    name = models.CharField(max_length=100)
+    template = models.CharField(max_length=64, db_index=True)
+    params = models.JSONField(default=dict)
+    status = models.CharField(max_length=16, choices=JobStatus.choices,
+                              default=JobStatus.QUEUED, db_index=True)
+    percent = models.PositiveSmallIntegerField(default=0)
+    step = models.JSONField(null=True, blank=True)
+    message = models.TextField(blank=True)
+    eta_s = models.PositiveIntegerField(null=True, blank=True)
+    last_seq = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    artifact = models.FileField(upload_to="projects/%Y/%m/", blank=True)
+    retry_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="retries")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+
+    objects = JobQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "heartbeat_at"], name="job_status_heartbeat")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.template}, {self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        """Return True once the job has reached a final status."""
+        return self.status in JobStatus.finished()
+
+    @property
+    def channel(self) -> str:
+        """Return the doorbell channel of this job."""
+        return job_channel(self.id)
+
+    def download_name(self) -> str:
+        """Return the file name offered for the generated project."""
+        slug = "".join(c if c.isalnum() or c in "-_" else "-" for c in self.name.lower())
+        return f"{slug.strip('-') or 'dapp'}-{self.template}.zip"
+
+
+def job_channel(job_id: uuid.UUID | str) -> str:
+    """Return the doorbell channel name for a job id."""
+    return f"job:{job_id}"
+
+
+class JobEvent(models.Model):
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="events")
+    seq = models.PositiveIntegerField()
+    type = models.CharField(max_length=24, choices=EventType.choices)
+    payload = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["job", "seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "seq"], name="jobevent_unique_seq"),
+        ]
+        indexes = [models.Index(fields=["created_at"], name="jobevent_created")]
+
+    def __str__(self) -> str:
+        return f"{self.job_id} #{self.seq} {self.type}"

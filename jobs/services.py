@@ -1,0 +1,171 @@
+"""Writes: every change to a job goes through here and becomes a `JobEvent`.
+
+Each write locks the job row, appends the next event (seq = last_seq + 1) and updates the
+job's snapshot in one transaction; after commit it rings the doorbell. The database is the
+truth; the doorbell only says "look".
+"""
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
+from django.db import transaction
+from django.utils import timezone
+
+from composer_realtime import hub
+from jobs.models import EventType, Job, JobEvent, JobStatus
+from jobs.scaffolds import template_defaults
+from jobs.wire import Step, WireEvent
+
+
+class JobFinishedError(Exception):
+    """The job has reached a final status; it takes no more events."""
+
+
+class InvalidJobParams(ValueError):
+    """The parameters do not describe a job that can be generated."""
+
+
+def job_create(
+    *, owner: AbstractBaseUser | AnonymousUser | None, params: dict[str, Any],
+    anon_owner: str = "", retry_of: Job | None = None,
+) -> Job:
+    """Persist a queued job with its first event and enqueue its generation, atomically."""
+    from jobs.tasks import generate_project  # the task module imports the pipeline
+
+    full = _complete_params(params)
+    user = owner if owner is not None and owner.is_authenticated else None
+    with transaction.atomic():
+        job = Job.objects.create(
+            owner=user, anon_owner="" if user else anon_owner, name=full["name"],
+            template=full["template"], params=full, retry_of=retry_of,
+        )
+        _append(job, EventType.JOB_UPDATE, message="Queued")
+        generate_project.enqueue(job_id=str(job.id))
+    return job
+
+
+def _complete_params(params: dict[str, Any]) -> dict[str, Any]:
+    name, template = params.get("name"), params.get("template")
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidJobParams("params need a non-empty 'name'")
+    try:
+        defaults = template_defaults(str(template))
+    except KeyError:
+        raise InvalidJobParams(f"unknown template {template!r}") from None
+    return {**defaults, **params, "name": name.strip(), "template": template}
+
+
+def job_start(*, job: Job) -> JobEvent:
+    """Mark a queued job running (the worker picked it up)."""
+    now = timezone.now()
+    return _record(job, EventType.JOB_UPDATE, status=JobStatus.RUNNING, message="Started",
+                   started_at=now, heartbeat_at=now, allowed={JobStatus.QUEUED})
+
+
+def job_report_progress(
+    *, job: Job, percent: int, step: Step | None = None, message: str = "",
+    eta_s: int | None = None,
+) -> JobEvent:
+    """Record progress on an unfinished job without changing its status."""
+    if not 0 <= percent <= 100:
+        raise ValueError(f"percent must be between 0 and 100, not {percent!r}")
+    changes: dict[str, Any] = {"percent": percent, "message": message, "eta_s": eta_s,
+                               "heartbeat_at": timezone.now()}
+    if step is not None:
+        changes["step"] = step.as_dict()
+    return _record(job, EventType.PROGRESS_UPDATE, **changes)
+
+
+def job_heartbeat(*, job_id: uuid.UUID) -> bool:
+    """Note that the worker is alive; return False if the job is no longer running."""
+    return bool(
+        Job.objects.filter(pk=job_id, status__in=[JobStatus.RUNNING, JobStatus.CANCELLING])
+        .update(heartbeat_at=timezone.now())
+    )
+
+
+def job_complete(*, job: Job, artifact_name: str) -> JobEvent:
+    """Finish a job successfully with its stored artifact."""
+    return _record(job, EventType.COMPLETION_STATUS, status=JobStatus.SUCCEEDED, percent=100,
+                   message="Your project is ready", eta_s=0, artifact=artifact_name,
+                   finished_at=timezone.now())
+
+
+def job_fail(*, job: Job, error: str) -> JobEvent:
+    """Finish a job as failed: an error-notification, then the completion-status."""
+    with transaction.atomic():
+        _record(job, EventType.ERROR_NOTIFICATION, message=error, error=error)
+        return _record(job, EventType.COMPLETION_STATUS, status=JobStatus.FAILED,
+                       message="Generation failed", eta_s=None, finished_at=timezone.now())
+
+
+def job_request_cancel(*, job: Job) -> JobEvent | None:
+    """Ask a job to stop; return None (a no-op) if it had already finished."""
+    with transaction.atomic():
+        locked = Job.objects.select_for_update().get(pk=job.pk)
+        if locked.is_finished:
+            return None
+        if locked.status == JobStatus.QUEUED:
+            return job_finish_cancelled(job=job)
+        if locked.status == JobStatus.CANCELLING:
+            return None
+        return _record(job, EventType.JOB_UPDATE, status=JobStatus.CANCELLING,
+                       message="Cancelling…")
+
+
+def job_finish_cancelled(*, job: Job) -> JobEvent:
+    """End a job as cancelled (the pipeline stopped between steps)."""
+    return _record(job, EventType.COMPLETION_STATUS, status=JobStatus.CANCELLED,
+                   message="Cancelled", eta_s=None, finished_at=timezone.now())
+
+
+def jobs_reap_stale(*, stale_after_s: float | None = None) -> list[Job]:
+    """Fail every started job whose worker stopped beating; return the reaped jobs."""
+    limit = stale_after_s if stale_after_s is not None else settings.JOBS_STALE_AFTER_S
+    before = timezone.now() - timedelta(seconds=limit)
+    reaped = []
+    for job in Job.objects.stale(before=before).order_by("heartbeat_at")[:500]:
+        try:
+            job_fail(job=job, error="The worker stopped responding; generation was abandoned.")
+        except JobFinishedError:
+            continue  # finished meanwhile
+        reaped.append(job)
+    return reaped
+
+
+def _record(job: Job, type_: EventType, *, allowed: set[JobStatus] | None = None,
+            **changes: Any) -> JobEvent:
+    """Lock the job, apply `changes` to its snapshot and append one event."""
+    with transaction.atomic():
+        locked = Job.objects.select_for_update().get(pk=job.pk)
+        if locked.is_finished:
+            raise JobFinishedError(f"job {job.pk} is {locked.status}; it takes no more events")
+        if allowed is not None and locked.status not in allowed:
+            raise JobFinishedError(f"job {job.pk} is {locked.status}, not {sorted(allowed)}")
+        for name, value in changes.items():
+            setattr(locked, name, value)
+        event = _append(locked, type_, changed=list(changes))
+    for name in ("status", "percent", "step", "message", "eta_s", "last_seq", *changes):
+        setattr(job, name, getattr(locked, name))
+    return event
+
+
+def _append(job: Job, type_: EventType, *, message: str | None = None,
+            changed: list[str] | None = None) -> JobEvent:
+    """Append the next event to a locked (or new) job and publish it after commit."""
+    if message is not None:
+        job.message = message
+    job.last_seq += 1
+    job.save(update_fields=sorted({"last_seq", "message", *(changed or [])}))
+    event = JobEvent.objects.create(
+        job=job, seq=job.last_seq, type=type_,
+        payload={"status": job.status, "percent": job.percent, "step": job.step,
+                 "message": job.message, "eta_s": job.eta_s},
+    )
+    message_out = WireEvent.from_row(event).to_message()
+    transaction.on_commit(lambda: hub.publish(job.channel, message_out))
+    return event

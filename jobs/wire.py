@@ -1,0 +1,89 @@
+"""The one wire format of a job event: the same JSON object on SSE, in polls and in Redis."""
+
+import json
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from composer_realtime.sse import Message
+from jobs.models import EventType, JobEvent
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Step:
+    """A named step of the generation pipeline."""
+
+    key: str
+    """Stable identifier, e.g. "contracts"."""
+    label: str
+    """What a person reads, e.g. "Render contracts"."""
+    index: int
+    """Position, starting at 1."""
+    total: int
+    """How many steps the pipeline has."""
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the step as the JSON object of the wire format."""
+        return asdict(self)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class WireEvent:
+    """One job event as every client sees it."""
+
+    job: str
+    """The job's UUID."""
+    seq: int
+    """Per-job sequence number, 1, 2, 3 … without gaps."""
+    type: str
+    """job-update, progress-update, error-notification or completion-status."""
+    ts: datetime
+    """When the event was recorded."""
+    status: str
+    """The job's status after this event."""
+    percent: int
+    """0 to 100."""
+    step: dict[str, Any] | None
+    """The current step (key, label, index, total), if any."""
+    message: str
+    """Text for a person."""
+    eta_s: int | None
+    """Estimated seconds until the job finishes, if known."""
+
+    @classmethod
+    def from_row(cls, event: JobEvent) -> "WireEvent":
+        """Return the wire form of a stored event."""
+        payload = event.payload
+        return cls(
+            job=str(event.job_id), seq=event.seq, type=event.type, ts=event.created_at,
+            status=payload["status"], percent=payload["percent"], step=payload.get("step"),
+            message=payload.get("message", ""), eta_s=payload.get("eta_s"),
+        )
+
+    @property
+    def is_final(self) -> bool:
+        """Return True for the job's last event."""
+        return self.type == EventType.COMPLETION_STATUS
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the JSON object, every key present, `ts` in UTC with microseconds."""
+        return {
+            "job": self.job, "seq": self.seq, "type": self.type,
+            "ts": self.ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            "status": self.status, "percent": self.percent, "step": self.step,
+            "message": self.message, "eta_s": self.eta_s,
+        }
+
+    def to_json(self) -> str:
+        """Return the JSON object on one line."""
+        return json.dumps(self.as_dict(), separators=(",", ":"), ensure_ascii=False)
+
+    def to_message(self) -> Message:
+        """Return the transport message carrying this event."""
+        return Message(id=self.seq, event=self.type, data=self.to_json(),
+                       ts=self.ts.timestamp(), final=self.is_final)
+
+
+def parse_ts(value: str) -> datetime:
+    """Parse a wire `ts` back into an aware datetime."""
+    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
