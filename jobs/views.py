@@ -30,13 +30,16 @@ def parse_cursor(request: HttpRequest) -> int:
 @require_GET
 async def job_events(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
     """Stream the job's events as SSE from the client's cursor until the job ends."""
-    job = await selectors.ajob_get_visible(job_id=job_id, requester=await arequester(request))
+    try:
+        job = await selectors.ajob_get_visible(job_id=job_id,
+                                               requester=await arequester(request))
+    finally:
+        await _release_connection()  # before waiting, whatever the answer
     if job is None:
         raise Http404("No such job.")
     cursor = parse_cursor(request)
     if job.is_finished and cursor >= job.last_seq:
         return HttpResponse(status=204)  # nothing more will come: EventSource stops here
-    await _release_connection()
     return event_stream_response(relay(channel=job.channel, cursor=cursor,
                                        replay=_replayer(job.pk)))
 

@@ -56,7 +56,8 @@ class WireEvent:
         payload = event.payload
         return cls(
             job=str(event.job_id), seq=event.seq, type=event.type, ts=event.created_at,
-            status=payload["status"], percent=payload["percent"], step=payload.get("step"),
+            status=payload["status"], percent=payload["percent"],
+            step=_canonical_step(payload.get("step")),
             message=payload.get("message", ""), eta_s=payload.get("eta_s"),
         )
 
@@ -82,6 +83,14 @@ class WireEvent:
         """Return the transport message carrying this event."""
         return Message(id=self.seq, event=self.type, data=self.to_json(),
                        ts=self.ts.timestamp(), final=self.is_final)
+
+
+def _canonical_step(step: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Return the step with keys in wire order (jsonb does not keep insertion order)."""
+    if step is None:
+        return None
+    return {"key": step["key"], "label": step["label"], "index": step["index"],
+            "total": step["total"]}
 
 
 def parse_ts(value: str) -> datetime:

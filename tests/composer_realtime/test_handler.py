@@ -1,0 +1,80 @@
+"""Open streams cost neither an OS thread nor a database connection each."""
+
+import asyncio
+import json
+
+import httpx
+import pytest
+from asgiref.sync import sync_to_async
+from django.db import connection
+
+from jobs import services
+from tests.support.servers import proc_threads
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+STREAMS, POOL_SIZE = 200, 10
+
+
+def _db_connections(application_name: str) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = %s",
+                       [application_name])
+        return int(cursor.fetchone()[0])
+
+
+async def _hold(client: httpx.AsyncClient, url: str, want: int, seen: asyncio.Queue[int],
+                release: asyncio.Event) -> list[int]:
+    """Read `want` events, report, then keep the stream open until released."""
+    seqs: list[int] = []
+    async with client.stream("GET", url) as response:
+        assert response.status_code == 200
+        lines = response.aiter_lines()
+        while len(seqs) < want:
+            line = await anext(lines)
+            if line.startswith("data: "):
+                seqs.append(json.loads(line[6:])["seq"])
+                await seen.put(seqs[-1])
+        await release.wait()
+    return seqs
+
+
+def test_200_open_streams_hold_few_threads_and_no_more_connections_than_the_pool(
+        start_web, owner, session_cookies, capsys):
+    web = start_web(application_name="composer-bound", DATABASE_POOL_SIZE=str(POOL_SIZE))
+    cookies = session_cookies(owner)
+    jobs = [services.job_create(owner=owner, params={"name": f"Coin {i}", "template": "token"})
+            for i in range(STREAMS // 2)]
+
+    async def scenario() -> tuple[int, int, list[list[int]]]:
+        seen: asyncio.Queue[int] = asyncio.Queue()
+        release = asyncio.Event()
+        limits = httpx.Limits(max_connections=STREAMS + 10, max_keepalive_connections=0)
+        async with httpx.AsyncClient(cookies=cookies, limits=limits,
+                                     timeout=httpx.Timeout(60, connect=20)) as client:
+            holders = [asyncio.create_task(_hold(client, f"{web.url}/api/jobs/{job.pk}/events",
+                                                 2, seen, release))
+                       for job in jobs for _ in range(2)]
+            async with asyncio.timeout(60):
+                for _ in range(STREAMS):
+                    await seen.get()  # everyone has the replayed seq 1: all streams are open
+            threads = proc_threads(web.proc.pid)
+            connections = await sync_to_async(_db_connections)("composer-bound")
+            for job in jobs:  # live delivery to every open stream
+                await sync_to_async(services.job_report_progress)(job=job, percent=50)
+            async with asyncio.timeout(30):
+                for _ in range(STREAMS):
+                    await seen.get()
+            release.set()
+            results = await asyncio.gather(*holders)
+            await sync_to_async(lambda: connection.close())()  # that thread's own connection
+        return threads, connections, results
+
+    threads, connections, results = asyncio.run(scenario())
+
+    with capsys.disabled():
+        print(f"\n{STREAMS} open streams: {threads} threads, {connections} database connections "
+              f"(pool {POOL_SIZE})")
+    assert all(seqs == [1, 2] for seqs in results)
+    assert threads <= 40
+    assert connections <= POOL_SIZE

@@ -1,0 +1,155 @@
+"""Shared fixtures: the real PostgreSQL and Redis, and real server and worker processes.
+
+The suite never skips for a missing service: without PostgreSQL and Redis it stops with an
+error that says how to get them (scripts/test starts both).
+"""
+
+import logging
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from tests.support.servers import Proc, WebServer, base_env, make_reaper, make_web, make_worker
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    engine = settings.DATABASES["default"]["ENGINE"]
+    if engine != "django.db.backends.postgresql":
+        raise pytest.UsageError(
+            f"the tests need PostgreSQL (DATABASE_URL points at {engine}); run scripts/test"
+        )
+    if not settings.REDIS_URL:
+        raise pytest.UsageError("the tests need Redis (REDIS_URL is unset); run scripts/test")
+    from composer_realtime import redis_link
+
+    if not redis_link.ping():
+        raise pytest.UsageError(f"Redis at {settings.REDIS_URL} does not answer; run scripts/test")
+
+
+@pytest.fixture
+def artifacts_dir(tmp_path: Path) -> Path:
+    path = tmp_path / "logs"
+    path.mkdir()
+    return path
+
+
+def _test_database_url(application_name: str) -> str:
+    db = connection.settings_dict
+    user, host, port = db["USER"] or "postgres", db["HOST"] or "127.0.0.1", db["PORT"] or 5432
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    return (f"postgres://{user}{password}@{host}:{port}/{db['NAME']}"
+            f"?application_name={application_name}")
+
+
+@pytest.fixture
+def server_env(transactional_db: None, tmp_path: Path) -> Callable[..., dict[str, str]]:
+    """Return a factory of environments for child processes on the test database."""
+    media = tmp_path / "media"
+
+    def make(application_name: str = "composer-test", **overrides: str) -> dict[str, str]:
+        defaults = {
+            "DATABASE_URL": _test_database_url(application_name),
+            "REDIS_URL": settings.REDIS_URL,
+            "DEBUG": "true",
+            "MEDIA_ROOT": str(media),
+            "JOBS_STEP_PACE_S": "0.2",
+            "JOBS_HEARTBEAT_S": "0.3",
+            "JOBS_STALE_AFTER_S": "2",
+            "REALTIME_HEARTBEAT_S": "2",
+            "LOG_LEVEL": "WARNING",
+        }
+        return base_env(**{**defaults, **overrides})
+
+    return make
+
+
+@pytest.fixture
+def processes(artifacts_dir: Path, request: pytest.FixtureRequest) -> Iterator[list[Proc]]:
+    """Collect started processes; stop them all at the end and show their logs on failure."""
+    started: list[Proc] = []
+    yield started
+    for proc in reversed(started):
+        proc.stop(timeout=5)
+    report = getattr(request.node, "rep_call", None)
+    if report is not None and report.failed:
+        for proc in started:
+            print(f"----- {proc.name} log -----\n{proc.log()[-4000:]}")
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> Any:
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report
+
+
+@pytest.fixture
+def start_web(server_env: Callable[..., dict[str, str]], artifacts_dir: Path,
+              processes: list[Proc]) -> Callable[..., WebServer]:
+    """Start a uvicorn web server on the test database and wait until it answers."""
+
+    def start(*, port: int | None = None, application_name: str = "composer-web",
+              **env: str) -> WebServer:
+        server = make_web(server_env(application_name, **env), artifacts_dir, port=port)
+        processes.append(server.proc.start())
+        server.wait_ready()
+        return server
+
+    return start
+
+
+@pytest.fixture
+def start_worker(server_env: Callable[..., dict[str, str]], artifacts_dir: Path,
+                 processes: list[Proc]) -> Callable[..., Proc]:
+    """Start a `manage.py db_worker` process on the test database."""
+    count = 0
+
+    def start(**env: str) -> Proc:
+        nonlocal count
+        count += 1
+        proc = make_worker(server_env("composer-worker", **env), artifacts_dir,
+                           name=f"worker-{count}")
+        processes.append(proc.start())
+        return proc
+
+    return start
+
+
+@pytest.fixture
+def start_reaper(server_env: Callable[..., dict[str, str]], artifacts_dir: Path,
+                 processes: list[Proc]) -> Callable[..., Proc]:
+    """Start `manage.py reap_jobs --every 0.3` on the test database."""
+
+    def start(**env: str) -> Proc:
+        proc = make_reaper(server_env("composer-reaper", **env), artifacts_dir)
+        processes.append(proc.start())
+        return proc
+
+    return start
+
+
+@pytest.fixture
+def staff_user(django_user_model: Any) -> Any:
+    return django_user_model.objects.create_user(
+        username="staff", password="pw-staff-123", is_staff=True)
+
+
+@pytest.fixture
+def owner(django_user_model: Any) -> Any:
+    return django_user_model.objects.create_user(username="owner", password="pw-owner-123")
+
+
+@pytest.fixture
+def session_cookies(client: Any) -> Callable[[Any], dict[str, str]]:
+    """Return a function giving the session cookie of a logged-in user."""
+
+    def login(user: Any) -> dict[str, str]:
+        client.force_login(user)
+        return {settings.SESSION_COOKIE_NAME: client.cookies[settings.SESSION_COOKIE_NAME].value}
+
+    return login

@@ -1,0 +1,133 @@
+"""Real processes for tests: a uvicorn web server, db_worker, the reaper. Every wait is bounded."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    """Return a TCP port on 127.0.0.1 that is free right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Proc:
+    """A child process with its output in a log file."""
+
+    name: str
+    args: list[str]
+    env: dict[str, str]
+    log_path: Path
+    popen: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+    def start(self) -> "Proc":
+        with self.log_path.open("ab") as log:
+            self.popen = subprocess.Popen(  # noqa: S603 - fixed argv of our own commands
+                self.args, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            )
+        return self
+
+    @property
+    def pid(self) -> int:
+        assert self.popen is not None
+        return self.popen.pid
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash would."""
+        if self.popen and self.popen.poll() is None:
+            self.popen.send_signal(signal.SIGKILL)
+            self.popen.wait(timeout=10)
+
+    def stop(self, timeout: float = 10) -> int | None:
+        """SIGTERM, then SIGKILL after `timeout`; return the exit code."""
+        if self.popen is None:
+            return None
+        if self.popen.poll() is None:
+            self.popen.send_signal(signal.SIGTERM)
+            try:
+                self.popen.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait(timeout=10)
+        return self.popen.returncode
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+@dataclass
+class WebServer:
+    """A uvicorn server running the project."""
+
+    proc: Proc
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def wait_ready(self, timeout: float = 20) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.proc.popen is not None
+            if self.proc.popen.poll() is not None:
+                raise RuntimeError(f"web server exited early:\n{self.proc.log()[-3000:]}")
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise TimeoutError(f"web server not ready in {timeout}s:\n{self.proc.log()[-3000:]}")
+
+
+def python_command(*args: str) -> list[str]:
+    return [sys.executable, *args]
+
+
+def make_web(env: dict[str, str], log_dir: Path, port: int | None = None,
+             extra: tuple[str, ...] = ()) -> WebServer:
+    port = port or free_port()
+    args = python_command(
+        "-m", "uvicorn", "composer_realtime.asgi:application", "--host", "127.0.0.1",
+        "--port", str(port), "--no-access-log", "--timeout-graceful-shutdown", "2", *extra,
+    )
+    return WebServer(Proc(f"web-{port}", args, env, log_dir / f"web-{port}.log"), port)
+
+
+def make_worker(env: dict[str, str], log_dir: Path, name: str = "worker") -> Proc:
+    args = python_command("manage.py", "db_worker", "--interval", "0.1", "--no-reload",
+                          "--no-startup-delay")
+    return Proc(name, args, env, log_dir / f"{name}.log")
+
+
+def make_reaper(env: dict[str, str], log_dir: Path) -> Proc:
+    args = python_command("manage.py", "reap_jobs", "--every", "0.3")
+    return Proc("reaper", args, env, log_dir / "reaper.log")
+
+
+def proc_threads(pid: int) -> int:
+    """Return the number of OS threads of process `pid` (Linux /proc)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("Threads:"):
+            return int(line.split()[1])
+    raise RuntimeError("no Threads line")
+
+
+def base_env(**overrides: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()}
+    env.update({"DJANGO_SETTINGS_MODULE": "composer_realtime.settings",
+                "PYTHONUNBUFFERED": "1"})
+    env.update(overrides)
+    return env
