@@ -82,6 +82,8 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
     )
     _db.setdefault("TEST", {})["NAME"] = str(DATA_DIR / "test.sqlite3")
 elif _db["ENGINE"] == "django.db.backends.postgresql":
+    if env.str("TEST_DATABASE_NAME", default=""):  # parallel test runs on one server
+        _db.setdefault("TEST", {})["NAME"] = env.str("TEST_DATABASE_NAME")
     # A bounded pool per process: streams hand their connection back before they wait.
     _db["CONN_MAX_AGE"] = 0
     _db.setdefault("OPTIONS", {})["pool"] = {

@@ -121,3 +121,60 @@ class JobEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.job_id} #{self.seq} {self.type}"
+
+
+class JourneyKind(models.TextChoices):
+    WIZARD_STARTED = "wizard_started"
+    STEP_COMPLETED = "step_completed"
+    VALIDATION_ERROR = "validation_error"
+    SUBMITTED = "submitted"
+    JOB_SUCCEEDED = "job_succeeded"
+    JOB_FAILED = "job_failed"
+    JOB_CANCELLED = "job_cancelled"
+    DOWNLOADED = "downloaded"
+
+
+class JourneyEvent(models.Model):
+    """One step of a developer's journey, for the ecosystem team's funnel.
+
+    `visitor` is a keyed hash of the user or anonymous session: it links one person's steps
+    without storing who they are.
+    """
+
+    kind = models.CharField(max_length=24, choices=JourneyKind.choices)
+    visitor = models.CharField(max_length=32, db_index=True)
+    step = models.CharField(max_length=32, blank=True)
+    field = models.CharField(max_length=64, blank=True)
+    template = models.CharField(max_length=64, blank=True)
+    job = models.ForeignKey(Job, null=True, blank=True, on_delete=models.SET_NULL,
+                            related_name="journey_events")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["kind", "created_at"], name="journey_kind_created"),
+                   models.Index(fields=["created_at"], name="journey_created")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.step or self.field or self.template}".strip()
+
+
+class WizardDraft(models.Model):
+    """A wizard in progress, kept server-side so refresh, back and a new tab lose nothing."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                              on_delete=models.CASCADE, related_name="wizard_drafts")
+    anon_owner = models.CharField(max_length=64, blank=True, db_index=True)
+    step = models.CharField(max_length=32, default="basics")
+    data = models.JSONField(default=dict)
+    job = models.ForeignKey(Job, null=True, blank=True, on_delete=models.SET_NULL,
+                            related_name="+", help_text="The job this draft was submitted as.")
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+
+    class Meta:
+        ordering = ["-updated_at"]
+
+    def __str__(self) -> str:
+        return f"draft {self.pk} at {self.step}"

@@ -16,7 +16,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from composer_realtime import hub
-from jobs.models import EventType, Job, JobEvent, JobStatus
+from jobs.journey import journey_record_job
+from jobs.models import EventType, Job, JobEvent, JobStatus, JourneyKind
 from jobs.scaffolds import template_defaults
 from jobs.wire import Step, WireEvent
 
@@ -90,17 +91,21 @@ def job_heartbeat(*, job_id: uuid.UUID) -> bool:
 
 def job_complete(*, job: Job, artifact_name: str) -> JobEvent:
     """Finish a job successfully with its stored artifact."""
-    return _record(job, EventType.COMPLETION_STATUS, status=JobStatus.SUCCEEDED, percent=100,
-                   message="Your project is ready", eta_s=0, artifact=artifact_name,
-                   finished_at=timezone.now())
+    event = _record(job, EventType.COMPLETION_STATUS, status=JobStatus.SUCCEEDED, percent=100,
+                    message="Your project is ready", eta_s=0, artifact=artifact_name,
+                    finished_at=timezone.now())
+    journey_record_job(job=job, kind=JourneyKind.JOB_SUCCEEDED)
+    return event
 
 
 def job_fail(*, job: Job, error: str) -> JobEvent:
     """Finish a job as failed: an error-notification, then the completion-status."""
     with transaction.atomic():
         _record(job, EventType.ERROR_NOTIFICATION, message=error, error=error)
-        return _record(job, EventType.COMPLETION_STATUS, status=JobStatus.FAILED,
-                       message="Generation failed", eta_s=None, finished_at=timezone.now())
+        event = _record(job, EventType.COMPLETION_STATUS, status=JobStatus.FAILED,
+                        message="Generation failed", eta_s=None, finished_at=timezone.now())
+    journey_record_job(job=job, kind=JourneyKind.JOB_FAILED)
+    return event
 
 
 def job_request_cancel(*, job: Job) -> JobEvent | None:
@@ -119,8 +124,10 @@ def job_request_cancel(*, job: Job) -> JobEvent | None:
 
 def job_finish_cancelled(*, job: Job) -> JobEvent:
     """End a job as cancelled (the pipeline stopped between steps)."""
-    return _record(job, EventType.COMPLETION_STATUS, status=JobStatus.CANCELLED,
-                   message="Cancelled", eta_s=None, finished_at=timezone.now())
+    event = _record(job, EventType.COMPLETION_STATUS, status=JobStatus.CANCELLED,
+                    message="Cancelled", eta_s=None, finished_at=timezone.now())
+    journey_record_job(job=job, kind=JourneyKind.JOB_CANCELLED)
+    return event
 
 
 def jobs_reap_stale(*, stale_after_s: float | None = None) -> list[Job]:

@@ -23,6 +23,13 @@ class SSEEvent:
     def seq(self) -> int:
         return int(self.json["seq"])
 
+    @property
+    def ts_unix(self) -> float:
+        """Return when the server recorded the event (its `ts`), as Unix time."""
+        from jobs.wire import parse_ts
+
+        return parse_ts(self.json["ts"]).timestamp()
+
 
 @dataclass
 class StreamResult:

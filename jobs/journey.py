@@ -1,0 +1,34 @@
+"""Record the developer journey cheaply and without personal data."""
+
+import hashlib
+import hmac
+import logging
+
+from django.conf import settings
+from django.db import DatabaseError
+
+from jobs.models import Job, JourneyEvent, JourneyKind
+
+logger = logging.getLogger(__name__)
+
+
+def visitor_id(*, user_id: int | None, anon_owner: str) -> str:
+    """Return a stable pseudonym for a user or anonymous session (keyed hash, 32 hex)."""
+    raw = f"user:{user_id}" if user_id else f"anon:{anon_owner}"
+    return hmac.new(settings.SECRET_KEY.encode(), raw.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def journey_record(*, kind: JourneyKind, visitor: str, step: str = "", field: str = "",
+                   template: str = "", job: Job | None = None) -> None:
+    """Store one journey event; a failure is logged, never shown to the person."""
+    try:
+        JourneyEvent.objects.create(kind=kind, visitor=visitor, step=step[:32],
+                                    field=field[:64], template=template[:64], job=job)
+    except DatabaseError:
+        logger.exception("journey event %s not recorded", kind)
+
+
+def journey_record_job(*, job: Job, kind: JourneyKind) -> None:
+    """Store a journey event about a job, attributed to the job's owner."""
+    journey_record(kind=kind, visitor=visitor_id(user_id=job.owner_id, anon_owner=job.anon_owner),
+                   template=job.template, job=job)

@@ -1,0 +1,141 @@
+"""The hub over real Redis: channel lifetime, overflow and outages resync from the database."""
+
+import asyncio
+import shutil
+import threading
+import time
+from typing import Any
+
+import httpx
+import pytest
+import redis
+
+from jobs import services
+from jobs.models import EventType
+from tests.support.servers import Proc, free_port
+from tests.support.sse import read_stream
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+PARAMS = {"name": "Hub Coin", "template": "token"}
+
+
+def _stream_in_thread(url: str, cookies: dict[str, str], out: dict[str, Any],
+                      **kwargs: Any) -> threading.Thread:
+    async def go() -> None:
+        async with httpx.AsyncClient(cookies=cookies) as client:
+            out["result"] = await read_stream(client, url, **kwargs)
+
+    thread = threading.Thread(target=lambda: asyncio.run(go()))
+    thread.start()
+    return thread
+
+
+def _numsub(url: str, channel: str) -> int:
+    client = redis.Redis.from_url(url)
+    try:
+        return int(dict(client.pubsub_numsub(channel))[channel.encode()])
+    finally:
+        client.close()
+
+
+def _wait_for(predicate: Any, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise TimeoutError("condition not met in time")
+        time.sleep(0.05)
+
+
+def test_a_channel_is_subscribed_with_its_first_stream_and_released_with_its_last(
+        start_web, owner, session_cookies, settings):
+    web = start_web()
+    cookies = session_cookies(owner)
+    job = services.job_create(owner=owner, params=PARAMS)
+    url = f"{web.url}/api/jobs/{job.pk}/events"
+    first, second = {}, {}
+    threads = [_stream_in_thread(url, cookies, first, timeout=30),
+               _stream_in_thread(url, cookies, second, timeout=30)]
+    _wait_for(lambda: _numsub(settings.REDIS_URL, job.channel) == 1)  # one per process
+
+    services.job_finish_cancelled(job=job)
+    for thread in threads:
+        thread.join(timeout=20)
+
+    _wait_for(lambda: _numsub(settings.REDIS_URL, job.channel) == 0)
+    assert [e.seq for e in first["result"].events] == [1, 2]
+    assert [e.seq for e in second["result"].events] == [1, 2]
+
+
+def test_a_stream_whose_queue_overflows_catches_up_from_the_database(
+        start_web, owner, session_cookies):
+    web = start_web(REALTIME_QUEUE_SIZE="2")
+    cookies = session_cookies(owner)
+    job = services.job_create(owner=owner, params=PARAMS)
+    out: dict[str, Any] = {}
+    thread = _stream_in_thread(f"{web.url}/api/jobs/{job.pk}/events", cookies, out, timeout=40)
+    time.sleep(1.0)
+
+    for percent in range(100):  # a burst far larger than the queue
+        services.job_report_progress(job=job, percent=percent)
+    services.job_finish_cancelled(job=job)
+    thread.join(timeout=40)
+
+    seqs = [e.seq for e in out["result"].events]
+    assert seqs == list(range(1, 103))
+
+
+@pytest.fixture
+def private_redis(tmp_path: Any, processes: list[Proc], server_env: Any) -> dict[str, Any]:
+    """A Redis server of this test's own, so the test can stop and restart it."""
+    binary = shutil.which("redis-server")
+    assert binary, "redis-server is needed for the outage tests (scripts/test installs it)"
+    port = free_port()
+    args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+            "--appendonly", "no"]
+
+    def start() -> Proc:
+        proc = Proc(f"redis-{port}", args, server_env(), tmp_path / "redis.log").start()
+        processes.append(proc)
+        _wait_for(lambda: _ping(f"redis://127.0.0.1:{port}/0"))
+        return proc
+
+    return {"url": f"redis://127.0.0.1:{port}/0", "start": start}
+
+
+def _ping(url: str) -> bool:
+    try:
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=0.2).ping())
+    except redis.RedisError:
+        return False
+
+
+def test_redis_stopped_mid_job_then_restarted_loses_nothing(
+        start_web, owner, session_cookies, private_redis, settings):
+    server = private_redis["start"]()
+    settings.REDIS_URL = private_redis["url"]  # this process publishes there too
+    web = start_web(REDIS_URL=private_redis["url"])
+    cookies = session_cookies(owner)
+    job = services.job_create(owner=owner, params=PARAMS)
+    out: dict[str, Any] = {}
+    thread = _stream_in_thread(f"{web.url}/api/jobs/{job.pk}/events", cookies, out, timeout=60)
+    time.sleep(1.0)
+
+    services.job_report_progress(job=job, percent=10, message="before the outage")
+    server.kill()
+    for percent in (20, 30, 40):  # published into the void; the database has them
+        services.job_report_progress(job=job, percent=percent, message="during the outage")
+        time.sleep(0.3)
+    private_redis["start"]()
+    time.sleep(1.5)
+    services.job_report_progress(job=job, percent=50, message="after the outage")
+    services.job_finish_cancelled(job=job)
+    thread.join(timeout=30)
+
+    events = out["result"].events
+    assert [e.seq for e in events] == list(range(1, 8))
+    assert [e.json["percent"] for e in events if e.event == EventType.PROGRESS_UPDATE] == [
+        10, 20, 30, 40, 50]
+    outage = [e for e in events if e.json["message"] == "during the outage"]
+    assert all(e.received - e.ts_unix < 1.0 for e in outage), \
+        "the database doorbell delivers within a second while Redis is down"
