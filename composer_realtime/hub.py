@@ -35,7 +35,7 @@ Signal = Literal["resync", "timeout"]
 class Subscription:
     """A stream's bounded queue on one channel."""
 
-    __slots__ = ("channel", "resync", "_items", "_limit", "_waiter")
+    __slots__ = ("_items", "_limit", "_waiter", "channel", "resync")
 
     def __init__(self, channel: str, limit: int) -> None:
         self.channel = channel
@@ -58,12 +58,12 @@ class Subscription:
         self.resync = True
         self._wake()
 
-    async def get(self, timeout: float) -> Message | Signal:
+    async def get(self, wait_s: float) -> Message | Signal:
         """Return the next message, "resync" if the reader must catch up, or "timeout"."""
         if not self._items and not self.resync:
             self._waiter = asyncio.get_running_loop().create_future()
             try:
-                async with asyncio.timeout(timeout):
+                async with asyncio.timeout(wait_s):
                     await self._waiter
             except TimeoutError:
                 return "timeout"

@@ -13,9 +13,9 @@ import redis.asyncio as aredis
 from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
+from redis.asyncio.retry import Retry as AsyncRetry
 from redis.backoff import NoBackoff
 from redis.retry import Retry as SyncRetry
-from redis.asyncio.retry import Retry as AsyncRetry
 
 logger = logging.getLogger(__name__)
 
@@ -134,7 +134,7 @@ class PubSubLink:
         except* (RedisError, OSError) as group_error:
             raise group_error.exceptions[0] from None
         finally:
-            await pubsub.aclose()
+            await pubsub.aclose()  # type: ignore[no-untyped-call]
             await client.aclose()
 
     async def _write(self, pubsub: aredis.client.PubSub) -> None:

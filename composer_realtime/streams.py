@@ -16,7 +16,7 @@ Replay = Callable[[int], Awaitable[list[Message]]]
 
 def retry_ms() -> int:
     """Return a randomized reconnection delay so that clients do not come back in step."""
-    base = settings.REALTIME_RETRY_MS
+    base = int(settings.REALTIME_RETRY_MS)
     return base + random.randint(0, base)  # noqa: S311 - jitter, not security
 
 

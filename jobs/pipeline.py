@@ -132,7 +132,7 @@ def _run_steps(job: Job) -> None:
         services.job_complete(job=job, artifact_name=ws.artifact_name)
     except services.JobFinishedError:
         logger.info("job %s was finished elsewhere (reaped?); stopping", job.pk)
-    except Exception as exc:  # noqa: BLE001 - every failure must reach the person
+    except Exception as exc:
         logger.exception("job %s failed", job.pk)
         services.job_fail(job=job, error=_describe(exc))
 

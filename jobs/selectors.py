@@ -68,8 +68,11 @@ def hub_messages_after(cursors: dict[str, int]) -> list[tuple[str, Message]]:
     Reads by per-job seq, not by a global id, so a transaction that commits late is
     never skipped. One query for the snapshots, one for the events of jobs that moved.
     """
-    wanted = {_job_id(channel): seen for channel, seen in cursors.items()}
-    wanted = {job_id: seen for job_id, seen in wanted.items() if job_id is not None}
+    wanted: dict[uuid.UUID, int] = {}
+    for channel, seen in cursors.items():
+        job_id = _job_id(channel)
+        if job_id is not None:
+            wanted[job_id] = seen
     if not wanted:
         return []
     moved = [

@@ -41,7 +41,8 @@ def job_create(
     user = owner if owner is not None and owner.is_authenticated else None
     with transaction.atomic():
         job = Job.objects.create(
-            owner=user, anon_owner="" if user else anon_owner, name=full["name"],
+            owner_id=user.pk if user else None, anon_owner="" if user else anon_owner,
+            name=full["name"],
             template=full["template"], params=full, retry_of=retry_of,
         )
         _append(job, EventType.JOB_UPDATE, message="Queued")

@@ -12,6 +12,7 @@ from jobs.journey import journey_record_job
 from jobs.models import Job, JobStatus, JourneyKind
 from jobs.pipeline import STEPS
 
+
 @require_GET
 def job_page(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
     """Render the job's progress page."""

@@ -5,6 +5,7 @@ import uuid
 from asgiref.sync import sync_to_async
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.views.decorators.http import require_GET
 
 from composer_realtime.sse import Message, event_stream_response
@@ -25,7 +26,7 @@ def parse_cursor(request: HttpRequest) -> int:
 
 
 @require_GET
-async def job_events(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
+async def job_events(request: HttpRequest, job_id: uuid.UUID) -> HttpResponseBase:
     """Stream the job's events as SSE from the client's cursor until the job ends."""
     try:
         job = await selectors.ajob_get_visible(job_id=job_id,
