@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from composer_realtime import hub
 from jobs.journey import journey_record_job
-from jobs.models import EventType, Job, JobEvent, JobStatus, JourneyKind
+from jobs.models import EventType, Job, JobEvent, JobStatus, JourneyEvent, JourneyKind
 from jobs.scaffolds import template_defaults
 from jobs.wire import Step, WireEvent
 
@@ -143,6 +143,26 @@ def jobs_reap_stale(*, stale_after_s: float | None = None) -> list[Job]:
             continue  # finished meanwhile
         reaped.append(job)
     return reaped
+
+
+def jobs_purge_finished(*, older_than_days: int) -> int:
+    """Delete jobs finished more than N days ago with their events and artifacts; return count."""
+    before = timezone.now() - timedelta(days=older_than_days)
+    purged = 0
+    old = Job.objects.filter(status__in=JobStatus.finished(), finished_at__lt=before)
+    for job in old.only("pk", "artifact").iterator(chunk_size=500):
+        if job.artifact:
+            job.artifact.delete(save=False)
+        job.delete()
+        purged += 1
+    return purged
+
+
+def journeys_anonymize(*, older_than_days: int) -> int:
+    """Cut the link between old journey records and the person; return how many changed."""
+    before = timezone.now() - timedelta(days=older_than_days)
+    return JourneyEvent.objects.filter(created_at__lt=before).exclude(visitor="").update(
+        visitor="", job=None)
 
 
 def _record(job: Job, type_: EventType, *, allowed: set[JobStatus] | None = None,

@@ -120,3 +120,37 @@ def test_a_rolled_back_write_leaves_no_event_and_rings_no_bell(django_capture_on
             raise RuntimeError("abort")
     assert callbacks == []
     assert Job.objects.get(pk=job.pk).last_seq == 1
+
+
+def test_retention_purges_old_finished_jobs_and_their_artifacts_only(settings, tmp_path):
+    from datetime import timedelta
+
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from jobs.models import JourneyEvent, JourneyKind
+
+    settings.STORAGES = {**settings.STORAGES, "default": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(tmp_path)}}}
+    old = services.job_create(owner=None, params=PARAMS)
+    services.job_start(job=old)
+    name = default_storage.save("projects/old.zip", ContentFile(b"zip"))
+    services.job_complete(job=old, artifact_name=name)
+    recent = services.job_create(owner=None, params=PARAMS)
+    running = services.job_create(owner=None, params=PARAMS)
+    services.job_start(job=running)
+    long_ago = timezone.now() - timedelta(days=40)
+    Job.objects.filter(pk__in=[old.pk, running.pk]).update(finished_at=long_ago,
+                                                           created_at=long_ago)
+    JourneyEvent.objects.update(created_at=timezone.now() - timedelta(days=100))
+
+    call_command("purge_old", "--days", "30", "--journey-days", "90")
+
+    assert not Job.objects.filter(pk=old.pk).exists()
+    assert not JobEvent.objects.filter(job_id=old.pk).exists()
+    assert not default_storage.exists(name)
+    assert Job.objects.filter(pk__in=[recent.pk, running.pk]).count() == 2
+    assert JourneyEvent.objects.filter(kind=JourneyKind.JOB_SUCCEEDED).get().visitor == ""
