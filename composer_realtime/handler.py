@@ -7,12 +7,15 @@ of K single-thread executors, round robin (asgiref >= 3.13), so sync work still 
 stable thread per request but threads no longer grow with open streams.
 """
 
+import asyncio
 import itertools
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from asgiref.sync import ThreadSensitiveContext
 from django.core.handlers.asgi import ASGIHandler
+
+from composer_realtime import shutdown
 
 
 class SharedThreadsASGIHandler(ASGIHandler):
@@ -41,6 +44,7 @@ async def _lifespan(receive: Any, send: Any) -> None:
     while True:
         message = await receive()
         if message["type"] == "lifespan.startup":
+            shutdown.install(asyncio.get_running_loop())
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
             await send({"type": "lifespan.shutdown.complete"})

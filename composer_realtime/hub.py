@@ -29,16 +29,17 @@ logger = logging.getLogger(__name__)
 
 # Maps channel -> highest id the hub has seen on it; the source returns newer messages.
 DoorbellSource = Callable[[dict[str, int]], list[tuple[str, Message]]]
-Signal = Literal["resync", "timeout"]
+Signal = Literal["resync", "timeout", "closing"]
 
 
 class Subscription:
     """A stream's bounded queue on one channel."""
 
-    __slots__ = ("_items", "_limit", "_waiter", "channel", "resync")
+    __slots__ = ("_items", "_limit", "_waiter", "channel", "closing", "resync")
 
     def __init__(self, channel: str, limit: int) -> None:
         self.channel = channel
+        self.closing = False
         self.resync = False
         self._items: deque[Message] = deque()
         self._limit = limit
@@ -52,6 +53,11 @@ class Subscription:
         self._items.append(message)
         self._wake()
 
+    def mark_closing(self) -> None:
+        """Tell the reader to end its stream: this process is shutting down."""
+        self.closing = True
+        self._wake()
+
     def mark_resync(self) -> None:
         """Tell the reader it may have missed messages and must read the database."""
         self._items.clear()
@@ -59,7 +65,10 @@ class Subscription:
         self._wake()
 
     async def get(self, wait_s: float) -> Message | Signal:
-        """Return the next message, "resync" if the reader must catch up, or "timeout"."""
+        """Return the next message, "resync" if the reader must catch up, "closing" if it
+        must end, or "timeout"."""
+        if self.closing:
+            return "closing"
         if not self._items and not self.resync:
             self._waiter = asyncio.get_running_loop().create_future()
             try:
@@ -69,6 +78,8 @@ class Subscription:
                 return "timeout"
             finally:
                 self._waiter = None
+        if self.closing:
+            return "closing"
         if self.resync:
             self.resync = False
             self._items.clear()
@@ -94,6 +105,7 @@ class Hub:
         self._redis_up = False
         self._catch_up = False
         self._tasks: list[asyncio.Task[None]] = []
+        self._draining = False
         self._db_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hub-db")
         self._link = None
         if redis_url:
@@ -135,6 +147,8 @@ class Hub:
                 self._link.reconcile()
         subs.add(sub)
         metrics.STREAMS_OPEN.inc()
+        if self._draining:
+            sub.mark_closing()
         if self._link is not None and self._redis_up:
             try:
                 async with asyncio.timeout(2.0):
@@ -156,6 +170,22 @@ class Hub:
             self._confirmed.pop(sub.channel, None)
             if self._link is not None:
                 self._link.reconcile()
+
+    def drain(self) -> None:
+        """Ask every stream of this process, and any that opens from now on, to end."""
+        self._draining = True
+        for subs in self._channels.values():
+            for sub in subs:
+                sub.mark_closing()
+
+    def publish_local(self, channel: str, message: Message) -> None:
+        """Hand `message` to this process's subscribers of `channel` only (no doorbell).
+
+        For messages made in this process for its own streams (dashboard snapshots): they
+        bypass `_deliver` so the event counters keep measuring the doorbell's traffic.
+        """
+        for sub in self._channels.get(channel, ()):
+            sub.put(message)
 
     def note_cursor(self, channel: str, seen: int) -> None:
         """Record that a reader has everything up to `seen` (from the database)."""
@@ -255,6 +285,12 @@ def get_hub() -> Hub:
         )
         hub.start()
     return hub
+
+
+def drain_all() -> None:
+    """Drain the hubs of this process (called when it is asked to shut down)."""
+    for hub in list(_hubs.values()):
+        hub.drain()
 
 
 @contextmanager

@@ -86,6 +86,7 @@ elif _db["ENGINE"] == "django.db.backends.postgresql":
         _db.setdefault("TEST", {})["NAME"] = env.str("TEST_DATABASE_NAME")
     # A bounded pool per process: streams hand their connection back before they wait.
     _db["CONN_MAX_AGE"] = 0
+    _db["CONN_HEALTH_CHECKS"] = True  # the pool drops connections a Postgres restart broke
     _db.setdefault("OPTIONS", {})["pool"] = {
         "min_size": 1,
         "max_size": env.int("DATABASE_POOL_SIZE", default=10),
@@ -128,11 +129,13 @@ LOGGING = {
 
 # --- Real-time transport knobs -------------------------------------------------------------
 REALTIME_MAX_STREAMS_PER_CLIENT = env.int("REALTIME_MAX_STREAMS_PER_CLIENT", default=20)
+REALTIME_MAX_STREAMS_PER_PROCESS = env.int("REALTIME_MAX_STREAMS_PER_PROCESS", default=20000)
 REALTIME_POLL_RATE = env.int("REALTIME_POLL_RATE", default=300)
 REALTIME_HEARTBEAT_S = env.float("REALTIME_HEARTBEAT_S", default=15.0)
 REALTIME_MAX_STREAM_AGE_S = env.float("REALTIME_MAX_STREAM_AGE_S", default=600.0)
 REALTIME_QUEUE_SIZE = env.int("REALTIME_QUEUE_SIZE", default=64)
 REALTIME_RETRY_MS = env.int("REALTIME_RETRY_MS", default=2000)
+REALTIME_DRAIN_SPREAD_S = env.float("REALTIME_DRAIN_SPREAD_S", default=10.0)
 REALTIME_DB_POLL_S = env.float("REALTIME_DB_POLL_S", default=0.25)
 REALTIME_SYNC_THREADS = env.int("REALTIME_SYNC_THREADS", default=4)
 REALTIME_DB_DOORBELL_SOURCE = "jobs.selectors.hub_messages_after"

@@ -1,7 +1,7 @@
 """Encode messages as WHATWG `text/event-stream` text and build streaming responses."""
 
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -72,9 +72,17 @@ def encode_retry(ms: int) -> bytes:
     return f"retry: {int(ms)}\n\n".encode()
 
 
-def event_stream_response(content: AsyncIterator[bytes]) -> StreamingHttpResponse:
+class EventStreamResponse(StreamingHttpResponse):
+    """A streaming response that can run cleanups however it ends."""
+
+    def on_close(self, callback: Callable[[], None]) -> None:
+        """Run `callback` when the server closes the response, even if it never streamed."""
+        self._resource_closers.append(callback)  # type: ignore[attr-defined]
+
+
+def event_stream_response(content: AsyncIterator[bytes]) -> EventStreamResponse:
     """Return a `text/event-stream` response over an async iterator, proxy-proof headers set."""
-    response = StreamingHttpResponse(content, content_type="text/event-stream; charset=utf-8")
+    response = EventStreamResponse(content, content_type="text/event-stream; charset=utf-8")
     for name, value in STREAM_HEADERS.items():
         response[name] = value
     return response

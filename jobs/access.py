@@ -22,6 +22,13 @@ def requester(request: HttpRequest) -> Requester:
     return Requester(user=request.user, anon_owner=str(request.session.get(ANON_OWNER_KEY, "")))
 
 
+def requester_key(requester: Requester) -> str:
+    """Return the key that caps and rate limits count a requester under."""
+    if requester.user.is_authenticated:
+        return f"user:{requester.user.pk}"
+    return f"anon:{requester.anon_owner or '-'}"
+
+
 async def arequester(request: HttpRequest) -> Requester:
     """Return who is asking, for an async view."""
     anon_owner = await request.session.aget(ANON_OWNER_KEY, "")

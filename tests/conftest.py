@@ -145,10 +145,12 @@ def owner(django_user_model: Any) -> Any:
 
 
 @pytest.fixture
-def session_cookies(client: Any) -> Callable[[Any], dict[str, str]]:
-    """Return a function giving the session cookie of a logged-in user."""
+def session_cookies() -> Callable[[Any], dict[str, str]]:
+    """Return a function giving a fresh session cookie of a logged-in user."""
+    from django.test import Client
 
     def login(user: Any) -> dict[str, str]:
+        client = Client()  # one per login: logging in again would end the previous session
         client.force_login(user)
         return {settings.SESSION_COOKIE_NAME: client.cookies[settings.SESSION_COOKIE_NAME].value}
 

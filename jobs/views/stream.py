@@ -8,10 +8,11 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.views.decorators.http import require_GET
 
+from composer_realtime.limits import SLOTS, busy_response
 from composer_realtime.sse import Message, event_stream_response
 from composer_realtime.streams import Replay, relay
 from jobs import selectors
-from jobs.access import arequester
+from jobs.access import arequester, requester_key
 
 _MAX_CURSOR = 10**9
 
@@ -29,8 +30,8 @@ def parse_cursor(request: HttpRequest) -> int:
 async def job_events(request: HttpRequest, job_id: uuid.UUID) -> HttpResponseBase:
     """Stream the job's events as SSE from the client's cursor until the job ends."""
     try:
-        job = await selectors.ajob_get_visible(job_id=job_id,
-                                               requester=await arequester(request))
+        requester = await arequester(request)
+        job = await selectors.ajob_get_visible(job_id=job_id, requester=requester)
     finally:
         await _release_connection()  # before waiting, whatever the answer
     if job is None:
@@ -38,8 +39,13 @@ async def job_events(request: HttpRequest, job_id: uuid.UUID) -> HttpResponseBas
     cursor = parse_cursor(request)
     if job.is_finished and cursor >= job.last_seq:
         return HttpResponse(status=204)  # nothing more will come: EventSource stops here
-    return event_stream_response(relay(channel=job.channel, cursor=cursor,
-                                       replay=_replayer(job.pk)))
+    client = requester_key(requester)
+    if not SLOTS.acquire(client):
+        return busy_response()
+    response = event_stream_response(relay(channel=job.channel, cursor=cursor,
+                                           replay=_replayer(job.pk)))
+    response.on_close(lambda: SLOTS.release(client))
+    return response
 
 
 def _replayer(job_id: uuid.UUID) -> Replay:

@@ -7,11 +7,14 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 
 ROOT = Path(__file__).resolve().parents[2]
+T = TypeVar("T")
 
 
 def free_port() -> int:
@@ -131,3 +134,20 @@ def base_env(**overrides: str) -> dict[str, str]:
                 "PYTHONUNBUFFERED": "1"})
     env.update(overrides)
     return env
+
+
+def closing_connection(fn: "Callable[..., T]") -> "Callable[..., T]":
+    """Wrap `fn` to close the calling thread's database connection afterwards.
+
+    For ORM calls a test makes from a helper thread (asyncio.to_thread): a connection left
+    open there would keep the test database from being dropped.
+    """
+    from django.db import connection
+
+    def call(*args: object, **kwargs: object) -> "T":
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            connection.close()
+
+    return call

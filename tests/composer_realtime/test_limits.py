@@ -1,0 +1,41 @@
+"""Caps on open streams: per client, keyed on the user or session, and per process."""
+
+import asyncio
+
+import httpx
+import pytest
+
+from jobs import services
+from tests.support.servers import closing_connection
+from tests.support.sse import read_stream
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_a_stream_beyond_the_per_client_cap_is_told_to_retry_later(
+        start_web, owner, django_user_model, session_cookies):
+    web = start_web(REALTIME_MAX_STREAMS_PER_CLIENT="2")
+    other = django_user_model.objects.create_user(username="other", password="x", is_staff=True)
+    job = services.job_create(owner=owner, params={"name": "Cap Coin", "template": "token"})
+    url = f"{web.url}/api/jobs/{job.pk}/events"
+    owner_cookies, other_cookies = session_cookies(owner), session_cookies(other)
+
+    async def scenario() -> tuple[list, object, object]:
+        async with httpx.AsyncClient(cookies=owner_cookies, timeout=20) as mine, \
+                httpx.AsyncClient(cookies=other_cookies, timeout=20) as theirs:
+            held = [asyncio.create_task(read_stream(mine, url, timeout=20)) for _ in range(2)]
+            await asyncio.sleep(1.0)
+            refused = await read_stream(mine, url, timeout=10)
+            someone_else = asyncio.create_task(read_stream(theirs, url, timeout=20))
+            await asyncio.sleep(0.5)
+            await asyncio.to_thread(closing_connection(services.job_finish_cancelled), job=job)
+            return await asyncio.gather(*held), refused, await someone_else
+
+    held, refused, someone_else = asyncio.run(scenario())
+
+    assert refused.status == 200, "a browser never retries a 503"
+    assert [e.event for e in refused.events] == ["busy"]
+    assert refused.events[0].id is None  # does not move the client's Last-Event-ID
+    assert refused.retry >= 20000
+    assert all([e.seq for e in r.events] == [1, 2] for r in held)
+    assert [e.seq for e in someone_else.events] == [1, 2], "the cap is per client, not global"
