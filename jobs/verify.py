@@ -9,7 +9,8 @@ Files = dict[str, str]
 Check = Callable[[Files], list[str]]
 
 _NPM_RUN = re.compile(r"npm run ([\w:-]+)")
-_FILE_REF = re.compile(r"`([\w./-]+\.\w+)`")
+# Project files only: a description's `v1.0` is not a path.
+_FILE_REF = re.compile(r"`([\w./-]+\.(?:sol|js|json|toml|html|css|md))`")
 _CONTRACT = re.compile(r"^\s*contract\s+(\w+)", re.MULTILINE)
 
 
@@ -51,8 +52,7 @@ def check_readme(files: Files) -> list[str]:
     errors = [f"README runs `npm run {name}` but package.json has no such script"
               for name in _NPM_RUN.findall(readme) if name not in scripts]
     errors += [f"README mentions {path}, which the project lacks"
-               for path in _FILE_REF.findall(readme) if "/" in path or "." in path
-               if path not in files]
+               for path in _FILE_REF.findall(readme) if path not in files]
     return errors
 
 

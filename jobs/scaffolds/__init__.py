@@ -4,6 +4,7 @@ Each template is a folder under `files/` whose text files are Django templates r
 the job's parameters; `TEMPLATES` describes each one's options and their defaults.
 """
 
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -91,6 +92,47 @@ register(DappTemplate(
     ),
 ))
 
+register(DappTemplate(
+    key="nft", label="NFT collection",
+    description="An ERC-721 collection that anyone can mint from at a fixed price up to a maximum "
+                "supply, and a page to connect a wallet and mint.",
+    options=(
+        Option(name="symbol", label="Collection symbol", default="NFT", kind="text"),
+        Option(name="max_supply", label="Maximum supply", default=10_000, kind="int"),
+        Option(name="mint_price_wei", label="Mint price (wei)", default=0, kind="int",
+               help="What each mint costs, in wei; 0 makes minting free."),
+        Option(name="base_uri", label="Metadata base URI", default="ipfs://", kind="text",
+               help="Token URIs are this followed by the token id."),
+        Option(name="royalties", label="Report 5% royalties (ERC-2981)", default=False,
+               kind="bool"),
+    ),
+))
+
+register(DappTemplate(
+    key="dao", label="DAO voting",
+    description="A governance token with vote delegation and an OpenZeppelin Governor to propose, "
+                "vote on and execute decisions, and a page to do all three.",
+    options=(
+        Option(name="token_symbol", label="Governance token symbol", default="GOV", kind="text"),
+        Option(name="voting_period_blocks", label="Voting period (blocks)", default=45_818,
+               kind="int", help="How long a vote stays open; 45818 blocks is about a week."),
+        Option(name="quorum_percent", label="Quorum (%)", default=4, kind="int",
+               help="The share of the token supply that must vote for a proposal to pass."),
+    ),
+))
+
+register(DappTemplate(
+    key="escrow", label="Escrow marketplace",
+    description="Sellers list items; a buyer's payment is held in escrow until the buyer confirms "
+                "delivery, or an arbiter settles a dispute.",
+    options=(
+        Option(name="fee_basis_points", label="Marketplace fee (basis points)", default=100,
+               kind="int", help="Taken from each completed sale; 100 basis points is 1%."),
+        Option(name="arbiter_required", label="Every listing needs an arbiter", default=True,
+               kind="bool", help="Without an arbiter, a sale cannot be disputed."),
+    ),
+))
+
 
 def template_defaults(key: str) -> dict[str, Any]:
     """Return the defaults of template `key`; raise KeyError if there is no such template."""
@@ -109,12 +151,13 @@ def render_project(params: dict[str, Any]) -> dict[str, str]:
 
 def project_context(params: dict[str, Any]) -> dict[str, Any]:
     """Return the names every template file may use."""
-    name = params["name"]
-    words = "".join(c if c.isalnum() else " " for c in name).split()
+    ascii_name = unicodedata.normalize("NFKD", params["name"]).encode("ascii", "ignore").decode()
+    words = "".join(c if c.isalnum() else " " for c in ascii_name).split()
+    contract_name = "".join(w[:1].upper() + w[1:] for w in words) or "Dapp"
     return {
         **params,
         "slug": "-".join(w.lower() for w in words) or "dapp",
-        "contract_name": "".join(w[:1].upper() + w[1:] for w in words) or "Dapp",
+        "contract_name": f"D{contract_name}" if contract_name[0].isdigit() else contract_name,
         "network_info": NETWORKS[params["network"]],
         "networks": NETWORKS,
         "frontend_label": FRONTENDS[params["frontend"]],

@@ -2,7 +2,8 @@
 require("@nomicfoundation/hardhat-toolbox");
 const { networks } = require("./config/networks.json");
 
-const accounts = process.env.DEPLOYER_KEY ? [process.env.DEPLOYER_KEY] : [];
+// Set DEPLOYER_KEY to deploy from your own key; otherwise the node's unlocked accounts are used.
+const accounts = process.env.DEPLOYER_KEY ? [process.env.DEPLOYER_KEY] : "remote";
 
 module.exports = {
   solidity: "0.8.24",
