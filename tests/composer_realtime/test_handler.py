@@ -32,8 +32,9 @@ async def _hold(client: httpx.AsyncClient, url: str, want: int, seen: asyncio.Qu
         lines = response.aiter_lines()
         while len(seqs) < want:
             line = await anext(lines)
-            if line.startswith("data: "):
-                seqs.append(json.loads(line[6:])["seq"])
+            data = json.loads(line[6:]) if line.startswith("data: ") else {}
+            if "seq" in data:  # a job event, not the stream's own ready/ping events
+                seqs.append(data["seq"])
                 await seen.put(seqs[-1])
         await release.wait()
     return seqs
