@@ -1,4 +1,8 @@
-"""ASGI entry point: `uvicorn composer_realtime.asgi:application`."""
+"""ASGI entry point: `uvicorn composer_realtime.asgi:application` (or gunicorn, see README).
+
+With DEBUG on (the embedded defaults of scripts/run), /static/ is served here too; in
+production a reverse proxy serves the collected files (docs/deployment.md).
+"""
 
 import os
 
@@ -8,7 +12,10 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "composer_realtime.settings")
 django.setup(set_prefix=False)
 
 from django.conf import settings  # noqa: E402 - after setup
+from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
 from composer_realtime.handler import SharedThreadsASGIHandler  # noqa: E402
 
-application = SharedThreadsASGIHandler(threads=settings.REALTIME_SYNC_THREADS)
+django_application = SharedThreadsASGIHandler(threads=settings.REALTIME_SYNC_THREADS)
+application = (ASGIStaticFilesHandler(django_application) if settings.DEBUG
+               else django_application)

@@ -9,13 +9,18 @@ stable thread per request but threads no longer grow with open streams.
 
 import asyncio
 import itertools
+from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from asgiref.sync import ThreadSensitiveContext
+from django.conf import settings
+from django.core.exceptions import RequestAborted
 from django.core.handlers.asgi import ASGIHandler
 
-from composer_realtime import shutdown
+from composer_realtime import metrics, shutdown
+
+Send = Callable[[Mapping[str, Any]], Awaitable[None]]
 
 
 class SharedThreadsASGIHandler(ASGIHandler):
@@ -36,7 +41,29 @@ class SharedThreadsASGIHandler(ASGIHandler):
         if scope["type"] != "http":
             raise ValueError(f"Django can only handle ASGI/HTTP connections, not {scope['type']}.")
         async with ThreadSensitiveContext(executor=next(self._next)):
-            await self.handle(scope, receive, send)
+            await self.handle(scope, receive, _bounded(send, settings.REALTIME_SEND_TIMEOUT_S))
+
+
+class SlowClientAborted(RequestAborted):
+    """The client stopped reading: its stream is dropped as if it had disconnected.
+
+    A subclass of RequestAborted so Django's handler treats it as a disconnect and still
+    closes the response (which releases the stream's slot and subscription).
+    """
+
+
+def _bounded(send: Send, timeout_s: float) -> Send:
+    """Return `send` with a time limit: a client that does not read cannot pin the stream."""
+
+    async def bounded_send(message: Mapping[str, Any]) -> None:
+        try:
+            async with asyncio.timeout(timeout_s):
+                await send(message)
+        except TimeoutError:
+            metrics.SLOW_CLIENTS_DROPPED.inc()
+            raise SlowClientAborted(f"client read nothing for {timeout_s}s") from None
+
+    return bounded_send
 
 
 async def _lifespan(receive: Any, send: Any) -> None:

@@ -138,6 +138,7 @@ REALTIME_RETRY_MS = env.int("REALTIME_RETRY_MS", default=2000)
 REALTIME_DRAIN_SPREAD_S = env.float("REALTIME_DRAIN_SPREAD_S", default=10.0)
 REALTIME_DB_POLL_S = env.float("REALTIME_DB_POLL_S", default=0.25)
 REALTIME_SYNC_THREADS = env.int("REALTIME_SYNC_THREADS", default=4)
+REALTIME_SEND_TIMEOUT_S = env.float("REALTIME_SEND_TIMEOUT_S", default=30.0)
 REALTIME_DB_DOORBELL_SOURCE = "jobs.selectors.hub_messages_after"
 
 # --- Jobs -----------------------------------------------------------------------------------

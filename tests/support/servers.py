@@ -151,3 +151,11 @@ def closing_connection(fn: "Callable[..., T]") -> "Callable[..., T]":
             connection.close()
 
     return call
+
+
+def proc_rss_kb(pid: int) -> int:
+    """Return the resident memory of process `pid` in KiB (Linux /proc)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError("no VmRSS line")
