@@ -172,3 +172,17 @@ def _unpack(response: object) -> tuple[bytes, str, str]:
         text = data.decode() if isinstance(data, bytes) else str(data)
         return kind, channel.decode(), text
     return b"", "", ""
+
+
+def window_hit(*, current: str, previous: str, ttl_s: int) -> tuple[int, int]:
+    """Count one hit in window `current`; return (hits in `current`, hits in `previous`).
+
+    One round trip (INCR, EXPIRE, GET in a MULTI); raises RedisError when Redis cannot be
+    reached, so the caller can fall back to counting in-process.
+    """
+    pipe = sync_client().pipeline(transaction=True)
+    pipe.incr(current)
+    pipe.expire(current, ttl_s)
+    pipe.get(previous)
+    hits, _, before = pipe.execute()
+    return int(hits), int(before or 0)

@@ -93,6 +93,17 @@ def _canonical_step(step: dict[str, Any] | None) -> dict[str, Any] | None:
             "total": step["total"]}
 
 
+_MAX_SEQ = 10**9
+
+
+def parse_seq(raw: str) -> int:
+    """Return a client's cursor; anything but a plain non-negative integer means 0."""
+    raw = raw.strip()
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 10:
+        return 0
+    return min(int(raw), _MAX_SEQ)
+
+
 def parse_ts(value: str) -> datetime:
     """Parse a wire `ts` back into an aware datetime."""
     return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)

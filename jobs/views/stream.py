@@ -8,22 +8,19 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.views.decorators.http import require_GET
 
+from composer_realtime import metrics
 from composer_realtime.limits import SLOTS, busy_response
 from composer_realtime.sse import Message, event_stream_response
 from composer_realtime.streams import Replay, relay
 from jobs import selectors
 from jobs.access import arequester, requester_key
-
-_MAX_CURSOR = 10**9
+from jobs.wire import parse_seq
 
 
 def parse_cursor(request: HttpRequest) -> int:
     """Return the client's cursor (Last-Event-ID, then ?last_event_id=); 0 when malformed."""
-    raw = request.headers.get("Last-Event-ID") or request.GET.get("last_event_id") or ""
-    raw = raw.strip()
-    if not raw.isascii() or not raw.isdigit() or len(raw) > 10:
-        return 0
-    return min(int(raw), _MAX_CURSOR)
+    return parse_seq(request.headers.get("Last-Event-ID") or
+                     request.GET.get("last_event_id") or "")
 
 
 @require_GET
@@ -42,6 +39,8 @@ async def job_events(request: HttpRequest, job_id: uuid.UUID) -> HttpResponseBas
     client = requester_key(requester)
     if not SLOTS.acquire(client):
         return busy_response()
+    if "Last-Event-ID" in request.headers:  # EventSource reconnecting; first loads use ?query
+        metrics.STREAMS_RESUMED.inc()
     response = event_stream_response(relay(channel=job.channel, cursor=cursor,
                                            replay=_replayer(job.pk)))
     response.on_close(lambda: SLOTS.release(client))

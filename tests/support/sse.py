@@ -31,6 +31,10 @@ class SSEEvent:
         return parse_ts(self.json["ts"]).timestamp()
 
 
+CONTROL_EVENTS = frozenset({"ready", "ping"})
+"""The stream's id-less control events (see composer_realtime.streams), not job events."""
+
+
 @dataclass
 class StreamResult:
     status: int
@@ -39,10 +43,15 @@ class StreamResult:
     comments: list[str]
     retry: int | None
     ended_by_server: bool
+    controls: list[SSEEvent] = field(default_factory=list)
 
 
-def parse_lines(lines: list[str]) -> tuple[list[SSEEvent], list[str], int | None]:
-    """Parse complete SSE lines per the WHATWG rules used by our server."""
+def parse_lines(lines: list[str], *, controls: list[SSEEvent] | None = None,
+                ) -> tuple[list[SSEEvent], list[str], int | None]:
+    """Parse complete SSE lines per the WHATWG rules used by our server.
+
+    Control events (`ready`, `ping`) are left out of the events; pass `controls` to get them.
+    """
     events: list[SSEEvent] = []
     comments: list[str] = []
     retry = None
@@ -50,7 +59,11 @@ def parse_lines(lines: list[str]) -> tuple[list[SSEEvent], list[str], int | None
     for line in lines:
         if line == "":
             if data:
-                events.append(SSEEvent(ev_id, ev_type or "message", "\n".join(data)))
+                event = SSEEvent(ev_id, ev_type or "message", "\n".join(data))
+                if event.event not in CONTROL_EVENTS:
+                    events.append(event)
+                elif controls is not None:
+                    controls.append(event)
             ev_type, data = "", []
             continue
         if line.startswith(":"):
@@ -74,6 +87,7 @@ async def read_stream(client: httpx.AsyncClient, url: str, *, headers: dict[str,
     """Read a stream until the server ends it, or until `stop_after_seq` is reached."""
     events: list[SSEEvent] = []
     comments: list[str] = []
+    controls: list[SSEEvent] = []
     retry = None
     ended = False
     deadline = time.monotonic() + timeout
@@ -90,7 +104,7 @@ async def read_stream(client: httpx.AsyncClient, url: str, *, headers: dict[str,
             for line in complete:
                 pending.append(line.removesuffix("\r"))
                 if line == "":
-                    new, new_comments, new_retry = parse_lines(pending)
+                    new, new_comments, new_retry = parse_lines(pending, controls=controls)
                     pending = []
                     for event in new:
                         event.received = time.time()
@@ -103,4 +117,4 @@ async def read_stream(client: httpx.AsyncClient, url: str, *, headers: dict[str,
                 raise TimeoutError(f"stream {url} still open after {timeout}s; got {len(events)}")
         else:
             ended = True
-    return StreamResult(200, response.headers, events, comments, retry, ended)
+    return StreamResult(200, response.headers, events, comments, retry, ended, controls)

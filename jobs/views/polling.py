@@ -1,0 +1,108 @@
+"""The job's status endpoint: the polling fallback of the stream, with the very same events."""
+
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.urls import reverse
+from django.utils.http import parse_etags
+from django.views.decorators.http import require_GET
+
+from composer_realtime import metrics, ratelimit
+from jobs import selectors
+from jobs.access import requester, requester_key
+from jobs.models import Job, JobStatus
+from jobs.wire import Step, WireEvent, parse_seq
+
+MAX_EVENTS = 500
+"""Events per answer at most; the client comes straight back for the rest."""
+POLL_MS: dict[str, int] = {JobStatus.QUEUED: 3000, JobStatus.RUNNING: 1000,
+                           JobStatus.CANCELLING: 1000}
+"""When to poll again, by stage: a queued job moves slowly, a running one every second."""
+CATCH_UP_MS = 1
+"""`next_poll_ms` while more events remain (positive, as the contract says, yet at once)."""
+FALLBACK_HEADER = "X-Realtime-Fallback"
+"""Sent by the page's client on its first poll after leaving SSE; the value is the reason."""
+_CACHE_CONTROL = "private, no-cache"
+
+
+@require_GET
+def job_status(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
+    """Return the job's snapshot and its events after `since`, 304 when nothing is new."""
+    who = requester(request)
+    verdict = ratelimit.hit(scope="poll", key=requester_key(who),
+                            limit=settings.REALTIME_POLL_RATE)
+    if not verdict.allowed:
+        return _too_many(verdict)
+    job = selectors.job_get_visible(job_id=job_id, requester=who)
+    if job is None:
+        raise Http404("No such job.")
+    if FALLBACK_HEADER in request.headers:
+        metrics.FALLBACKS.inc()
+    metrics.POLLS.inc()
+    metrics.note_poll(client=requester_key(who))
+    since = parse_seq(request.GET.get("since", ""))
+    tag = etag(job, since)
+    if _client_has(request, tag):
+        metrics.POLLS_NOT_MODIFIED.inc()
+        return _with_validators(HttpResponse(status=304), tag)
+    return _with_validators(JsonResponse(status_payload(job, since)), tag)
+
+
+def etag(job: Job, since: int) -> str:
+    """Return the answer's validator: the job's snapshot is fixed by its last seq."""
+    return f'W/"{job.pk}-{job.last_seq}-{since}"'
+
+
+def status_payload(job: Job, since: int) -> dict[str, Any]:
+    """Return the JSON answer: snapshot, events after `since` (bounded), cursor, next poll."""
+    events = _events_upto_snapshot(job, since)
+    more = bool(events) and events[-1].seq < job.last_seq
+    return {
+        "job": snapshot(job),
+        "events": [event.as_dict() for event in events],
+        "last_seq": job.last_seq,
+        "more": more,
+        "next_poll_ms": CATCH_UP_MS if more else POLL_MS.get(job.status),
+    }
+
+
+def snapshot(job: Job) -> dict[str, Any]:
+    """Return the job as the page shows it (not an event: events go through WireEvent)."""
+    succeeded = job.status == JobStatus.SUCCEEDED
+    return {
+        "id": str(job.pk), "name": job.name, "template": job.template, "status": job.status,
+        "percent": job.percent, "step": Step(**job.step).as_dict() if job.step else None,
+        "message": job.message, "eta_s": job.eta_s, "last_seq": job.last_seq,
+        "error": job.error,
+        "download_url": reverse("jobs:download", args=[job.pk]) if succeeded else None,
+    }
+
+
+def _events_upto_snapshot(job: Job, since: int) -> list[WireEvent]:
+    # Events committed after the job row was read are left for the next poll, so that the
+    # answer (and its ETag) describes one moment: the snapshot at `job.last_seq`.
+    events = selectors.job_events_after(job_id=job.pk, after=since, limit=MAX_EVENTS)
+    return [event for event in events if event.seq <= job.last_seq]
+
+
+def _client_has(request: HttpRequest, tag: str) -> bool:
+    """Return True when If-None-Match names exactly this answer (weak comparison)."""
+    offered = parse_etags(request.headers.get("If-None-Match", ""))
+    return tag.removeprefix("W/") in {t.removeprefix("W/") for t in offered}
+
+
+def _with_validators(response: HttpResponse, tag: str) -> HttpResponse:
+    response["ETag"] = tag
+    response["Cache-Control"] = _CACHE_CONTROL
+    return response
+
+
+def _too_many(verdict: ratelimit.Verdict) -> HttpResponse:
+    metrics.RATE_LIMITED.inc()
+    response = JsonResponse({"error": "rate_limited", "retry_after_s": verdict.retry_after_s},
+                            status=429)
+    response["Retry-After"] = str(verdict.retry_after_s)
+    response["Cache-Control"] = "no-store"
+    return response
