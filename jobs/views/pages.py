@@ -2,6 +2,7 @@
 
 import uuid
 
+from django.contrib import messages
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
@@ -48,7 +49,8 @@ def job_download(request: HttpRequest, job_id: uuid.UUID) -> FileResponse:
 def job_cancel(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
     """Ask the job to stop, then go back to its page (a finished job is left as it is)."""
     job = _visible_or_404(request, job_id)
-    services.job_request_cancel(job=job)
+    if services.job_request_cancel(job=job) is None and job.is_finished:
+        messages.info(request, f"Nothing to cancel: this job had already {job.status}.")
     return redirect("jobs:page", job_id=job.pk)
 
 

@@ -1,0 +1,35 @@
+"""Debian's chromium through Playwright, for the wizard's browser test (never downloads one)."""
+
+import mimetypes
+from pathlib import Path
+from urllib.parse import urlparse
+
+from playwright.sync_api import Browser, Playwright, Route
+
+from tests.support.servers import ROOT
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
+STATIC_DIR = ROOT / "static"
+STATIC_PREFIX = "/static/"
+
+
+def launch_chromium(playwright: Playwright) -> Browser:
+    """Start headless chromium from /usr/bin; say how to install it if it is missing."""
+    if not CHROMIUM.exists():
+        raise RuntimeError(f"the browser tests need {CHROMIUM}: apt-get install -y chromium")
+    return playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                      args=CHROMIUM_ARGS, timeout=30_000)
+
+
+def serve_static(route: Route) -> None:
+    """Answer a /static/ request from the repository (uvicorn serves no static files)."""
+    relative = urlparse(route.request.url).path.removeprefix(STATIC_PREFIX)
+    path = (STATIC_DIR / relative).resolve()
+    if not path.is_file() or STATIC_DIR not in path.parents:
+        route.fulfill(status=404)
+        return
+    route.fulfill(path=str(path), content_type=mimetypes.guess_type(path.name)[0],
+                  headers={"Cache-Control": "no-store"})
