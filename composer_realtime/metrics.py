@@ -7,7 +7,22 @@ GIL makes `+=` on them safe enough for monitoring. Each web process reports its 
 
 import bisect
 import threading
-from collections.abc import Iterable, Sequence
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from typing import Protocol
+
+
+class Metric(Protocol):
+    """What `render` needs of a metric."""
+
+    name: str
+    help: str
+    kind: str
+
+    def samples(self) -> Iterable[tuple[str, float]]:
+        """Return (sample name with labels, value) pairs."""
+        ...
 
 
 class Counter:
@@ -36,6 +51,70 @@ class Gauge(Counter):
     def dec(self, amount: float = 1) -> None:
         """Subtract `amount`."""
         self.value -= amount
+
+
+class RecentCounter(Counter):
+    """A counter that also knows how much it grew over the last `window_s` seconds."""
+
+    def __init__(self, name: str, help_text: str, window_s: int = 60) -> None:
+        super().__init__(name, help_text)
+        self._window_s = window_s
+        self._seconds: deque[list[float]] = deque()  # [whole second, amount], oldest first
+        self._lock = threading.Lock()
+
+    def inc(self, amount: float = 1) -> None:
+        """Add `amount`, remembering when."""
+        super().inc(amount)
+        now = int(time.monotonic())
+        with self._lock:
+            if self._seconds and self._seconds[-1][0] == now:
+                self._seconds[-1][1] += amount
+            else:
+                self._seconds.append([now, amount])
+            self._prune(now)
+
+    def recent(self) -> float:
+        """Return how much was added over the last `window_s` seconds."""
+        with self._lock:
+            self._prune(int(time.monotonic()))
+            return sum(amount for _, amount in self._seconds)
+
+    def _prune(self, now: int) -> None:
+        while self._seconds and self._seconds[0][0] <= now - self._window_s:
+            self._seconds.popleft()
+
+
+class RecentClients:
+    """The distinct clients seen over the last `window_s` seconds, in bounded memory."""
+
+    def __init__(self, window_s: float = 60.0, limit: int = 100_000) -> None:
+        self._window_s = window_s
+        self._limit = limit
+        self._last_seen: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def note(self, client: str) -> None:
+        """Record that `client` was seen now."""
+        now = time.monotonic()
+        with self._lock:
+            self._last_seen.pop(client, None)  # re-insert: the dict stays oldest first
+            self._last_seen[client] = now
+            if len(self._last_seen) > self._limit:
+                self._prune(now, keep=self._limit)
+
+    def count(self) -> int:
+        """Return how many distinct clients were seen over the last `window_s` seconds."""
+        with self._lock:
+            self._prune(time.monotonic(), keep=self._limit)
+            return len(self._last_seen)
+
+    def _prune(self, now: float, *, keep: int) -> None:
+        # Oldest first (note() re-inserts), so stop at the first fresh entry within the limit.
+        while self._last_seen:
+            oldest = next(iter(self._last_seen))
+            if self._last_seen[oldest] > now - self._window_s and len(self._last_seen) <= keep:
+                return
+            del self._last_seen[oldest]
 
 
 class Histogram:
@@ -79,12 +158,48 @@ class Histogram:
         yield f"{self.name}_count", running
 
 
-REGISTRY: list[Counter | Histogram] = []
+class Samples:
+    """A gauge (family) computed when scraped, e.g. from one query; never registered."""
+
+    kind = "gauge"
+
+    def __init__(self, name: str, help_text: str,
+                 values: Iterable[tuple[dict[str, str], float]]) -> None:
+        self.name, self.help, self.values = name, help_text, list(values)
+
+    def samples(self) -> Iterable[tuple[str, float]]:
+        """Return one sample per label set."""
+        for labels, amount in self.values:
+            text = ",".join(f'{key}="{_escape_label(value)}"' for key, value in labels.items())
+            yield (f"{self.name}{{{text}}}" if text else self.name), amount
+
+
+def _escape_label(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+Collector = Callable[[], Iterable[Metric]]
+"""Return metrics computed at scrape time."""
+
+REGISTRY: list[Metric] = []
+_COLLECTORS: list[Collector] = []
+
+
+def register_collector(collector: Collector) -> None:
+    """Add a function whose metrics every scrape computes afresh (idempotent)."""
+    if collector not in _COLLECTORS:
+        _COLLECTORS.append(collector)
+
+
+def collect() -> list[Metric]:
+    """Return the metrics of every registered collector."""
+    return [metric for collector in _COLLECTORS for metric in collector()]
+
 
 STREAMS_OPEN = Gauge("realtime_streams_open", "Server-sent event streams open in this process.")
 STREAMS_OPENED = Counter("realtime_streams_opened_total", "Streams opened.")
-STREAMS_RESUMED = Counter("realtime_streams_resumed_total",
-                          "Streams opened with a cursor (reconnects).")
+STREAMS_RESUMED = RecentCounter("realtime_streams_resumed_total",
+                                "Streams opened with a cursor (reconnects).")
 EVENTS_PUBLISHED = Counter("realtime_events_published_total", "Events published.")
 EVENTS_DELIVERED = Counter("realtime_events_delivered_total",
                            "Events handed to local stream queues.")
@@ -98,9 +213,25 @@ POLLS = Counter("realtime_polls_total", "Status polls answered.")
 POLLS_NOT_MODIFIED = Counter("realtime_polls_not_modified_total", "Polls answered with 304.")
 RATE_LIMITED = Counter("realtime_rate_limited_total", "Requests refused by a rate limit or cap.")
 FALLBACKS = Counter("realtime_fallbacks_total", "Clients that reported falling back to polling.")
+SLOW_CLIENTS_DROPPED = Counter("realtime_slow_clients_dropped_total",
+                               "Streams dropped because the client stopped reading.")
+POLLING_CLIENTS = RecentClients(window_s=60.0)
 
 
-def render(extra: Iterable[Counter | Histogram] = ()) -> str:
+def note_poll(*, client: str) -> None:
+    """Record that `client` (a user or session key, never an IP) polled just now."""
+    POLLING_CLIENTS.note(client)
+
+
+def _polling_clients() -> Iterable[Metric]:
+    yield Samples("realtime_polling_clients", "Distinct clients that polled in the last minute.",
+                  [({}, POLLING_CLIENTS.count())])
+
+
+register_collector(_polling_clients)
+
+
+def render(extra: Iterable[Metric] = ()) -> str:
     """Return every metric in the Prometheus text exposition format."""
     lines: list[str] = []
     for metric in [*REGISTRY, *extra]:

@@ -41,5 +41,6 @@ def _redis_state() -> str:
 
 @require_GET
 def metrics_view(request: HttpRequest) -> HttpResponse:
-    """Return this process's metrics in the Prometheus text format."""
-    return HttpResponse(metrics.render(), content_type="text/plain; version=0.0.4")
+    """Return this process's metrics, and those computed at scrape time, for Prometheus."""
+    return HttpResponse(metrics.render(extra=metrics.collect()),
+                        content_type="text/plain; version=0.0.4; charset=utf-8")

@@ -1,0 +1,284 @@
+"""Reads for the ecosystem dashboard: what runs now, the last day, the journey funnel, transport.
+
+Every function here is one query (or none): the snapshot calls them once per interval for the
+whole process, so their cost never multiplies with viewers.
+"""
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    Q,
+    Value,
+    When,
+)
+from django.db.models.functions import Concat, TruncHour
+
+from composer_realtime import metrics
+from jobs.models import Job, JobStatus, JourneyEvent, JourneyKind
+
+PERIODS = (1, 7, 30)
+"""The funnel's periods, in days."""
+DEFAULT_PERIOD = 7
+WIZARD_STEPS = (("basics", "Basics"), ("template", "Template"), ("options", "Options"),
+                ("review", "Review"))
+"""The wizard's steps, in order, as recorded in `JourneyEvent.step`."""
+_LIVE = (JobStatus.RUNNING, JobStatus.CANCELLING)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RunningJob:
+    """A job being generated right now."""
+
+    id: str
+    """The job's UUID."""
+    name: str
+    """The project's name."""
+    template: str
+    """The template key."""
+    status: str
+    """running or cancelling."""
+    percent: int
+    """0 to 100."""
+    step: str
+    """The current step's label ("" before the first step)."""
+    step_index: int | None
+    """The current step's position, from 1."""
+    step_total: int | None
+    """How many steps the pipeline has."""
+
+
+def dashboard_running_jobs(*, limit: int = 25) -> list[RunningJob]:
+    """Return up to `limit` running (or cancelling) jobs, longest running first."""
+    rows = (Job.objects.filter(status__in=_LIVE).order_by("started_at", "created_at")
+            .values("id", "name", "template", "status", "percent", "step")[:limit])
+    return [_running_job(row) for row in rows]
+
+
+def _running_job(row: Mapping[str, Any]) -> RunningJob:
+    step = row["step"] or {}
+    return RunningJob(id=str(row["id"]), name=row["name"], template=row["template"],
+                      status=row["status"], percent=row["percent"], step=step.get("label", ""),
+                      step_index=step.get("index"), step_total=step.get("total"))
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class TemplateStats:
+    """One template's jobs over a period."""
+
+    template: str
+    """The template key."""
+    started: int
+    """Jobs created."""
+    succeeded: int
+    """Of those, succeeded."""
+    failed: int
+    """Of those, failed."""
+
+    @property
+    def failure_rate(self) -> float | None:
+        """Return failed / (succeeded + failed); None before any of them ended so."""
+        return _ratio(self.failed, self.succeeded + self.failed)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class DayCounts:
+    """Jobs created over a period, by what became of them."""
+
+    by_status: dict[str, int]
+    """Every status, zero included."""
+    templates: list[TemplateStats]
+    """Per template, most popular first."""
+
+    @property
+    def started(self) -> int:
+        """Return how many jobs were created."""
+        return sum(self.by_status.values())
+
+    def __getitem__(self, status: str) -> int:
+        return self.by_status[status]
+
+    @property
+    def success_rate(self) -> float | None:
+        """Return succeeded / (succeeded + failed): cancelling is the developer's choice."""
+        ok, failed = self.by_status[JobStatus.SUCCEEDED], self.by_status[JobStatus.FAILED]
+        return _ratio(ok, ok + failed)
+
+
+def dashboard_day_counts(*, since: datetime) -> DayCounts:
+    """Return the jobs created since `since`, per status and per template (one query)."""
+    rows = (Job.objects.filter(created_at__gte=since).order_by()
+            .values_list("template", "status").annotate(n=Count("pk")))
+    by_status = dict.fromkeys(JobStatus.values, 0)
+    per_template: dict[str, dict[str, int]] = {}
+    for template, status, n in rows:
+        by_status[status] += n
+        per_template.setdefault(template, {})[status] = n
+    return DayCounts(by_status=by_status, templates=_template_stats(per_template))
+
+
+def _template_stats(per_template: dict[str, dict[str, int]]) -> list[TemplateStats]:
+    stats = [TemplateStats(template=key, started=sum(counts.values()),
+                           succeeded=counts.get(JobStatus.SUCCEEDED, 0),
+                           failed=counts.get(JobStatus.FAILED, 0))
+             for key, counts in per_template.items()]
+    return sorted(stats, key=lambda s: (-s.started, s.template))
+
+
+def dashboard_generation_times(*, since: datetime) -> list[float]:
+    """Return, sorted, the seconds from start to success of the jobs created since `since`."""
+    took = ExpressionWrapper(F("finished_at") - F("started_at"), output_field=DurationField())
+    rows = (Job.objects.filter(created_at__gte=since, status=JobStatus.SUCCEEDED,
+                               started_at__isnull=False, finished_at__isnull=False)
+            .order_by().annotate(took=took).values_list("took", flat=True))
+    return sorted(max(0.0, took.total_seconds()) for took in rows)
+
+
+def first_hour(*, now: datetime, hours: int = 24) -> datetime:
+    """Return the start of the first of the `hours` clock hours that end with the current one."""
+    return now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=hours - 1)
+
+
+def dashboard_jobs_per_hour(*, now: datetime, hours: int = 24) -> list[int]:
+    """Return how many jobs were created in each clock hour, oldest first, the current last."""
+    start = first_hour(now=now, hours=hours)
+    rows = (Job.objects.filter(created_at__gte=start).order_by()
+            .annotate(hour=TruncHour("created_at")).values_list("hour").annotate(n=Count("pk")))
+    counts = [0] * hours
+    for hour, n in rows:
+        index = int((hour - start).total_seconds() // 3600)
+        if 0 <= index < hours:  # a clock running ahead of the database's is not our concern
+            counts[index] += n
+    return counts
+
+
+def percentile(values: Sequence[float], q: float) -> float | None:
+    """Return the nearest-rank `q` quantile (0 < q <= 1) of sorted `values`; None if empty."""
+    if not values:
+        return None
+    return values[max(0, math.ceil(q * len(values)) - 1)]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class FunnelStage:
+    """One stage of the developer journey, with the people who reached it."""
+
+    key: str
+    """Stable key: wizard_started, step:<name>, submitted, job_succeeded, downloaded."""
+    label: str
+    """What a person reads."""
+    visitors: int
+    """Distinct visitors who reached this stage in the period."""
+    lost: int | None
+    """Visitors of the previous stage minus this one's (None for the first stage)."""
+    drop_off: float | None
+    """`lost` as a share of the previous stage (None for the first or after an empty one)."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Funnel:
+    """The developer-journey funnel over a period."""
+
+    days: int
+    """The period, in days back from now."""
+    stages: list[FunnelStage]
+    """From wizard started to downloaded."""
+
+
+def funnel_stage_keys() -> list[tuple[str, str]]:
+    """Return the funnel's stages in order, as (key, label)."""
+    steps = [(f"step:{key}", f"Step {i}: {label}")
+             for i, (key, label) in enumerate(WIZARD_STEPS, start=1)]
+    return [("wizard_started", "Wizard started"), *steps, ("submitted", "Submitted"),
+            ("job_succeeded", "Project generated"), ("downloaded", "Downloaded")]
+
+
+def dashboard_funnels(*, now: datetime, periods: Iterable[int] = PERIODS) -> dict[int, Funnel]:
+    """Return the funnel for each period (days back from `now`), all from one query.
+
+    Counts distinct visitors per stage; the periods are conditional aggregates of one scan.
+    """
+    periods = sorted(set(periods))
+    counts = {f"d{days}": Count("visitor", distinct=True,
+                                filter=Q(created_at__gte=now - timedelta(days=days)))
+              for days in periods}
+    rows = (JourneyEvent.objects
+            .filter(kind__in=_FUNNEL_KINDS, created_at__gte=now - timedelta(days=periods[-1]),
+                    created_at__lte=now)
+            .order_by().annotate(stage=_STAGE).values("stage").annotate(**counts))
+    by_stage: dict[str, Mapping[str, Any]] = {row["stage"]: row for row in rows}
+    return {days: _funnel(days, {stage: row[f"d{days}"] for stage, row in by_stage.items()})
+            for days in periods}
+
+
+_FUNNEL_KINDS = [JourneyKind.WIZARD_STARTED, JourneyKind.STEP_COMPLETED, JourneyKind.SUBMITTED,
+                 JourneyKind.JOB_SUCCEEDED, JourneyKind.DOWNLOADED]
+_STAGE = Case(When(kind=JourneyKind.STEP_COMPLETED, then=Concat(Value("step:"), F("step"))),
+              default=F("kind"), output_field=CharField())
+
+
+def _funnel(days: int, visitors: dict[str, int]) -> Funnel:
+    stages: list[FunnelStage] = []
+    for key, label in funnel_stage_keys():
+        count = visitors.get(key, 0)
+        previous = stages[-1].visitors if stages else None
+        lost = None if previous is None else previous - count
+        stages.append(FunnelStage(key=key, label=label, visitors=count, lost=lost,
+                                  drop_off=None if lost is None else _ratio(lost, previous or 0)))
+    return Funnel(days=days, stages=stages)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Realtime:
+    """The real-time transport of this web process, from its metrics."""
+
+    open_streams: int
+    """SSE streams open now."""
+    polling_clients: int
+    """Distinct clients that polled in the last minute."""
+    reconnects_per_minute: float
+    """Streams opened with a cursor over the last minute."""
+    delay_p50_s: float | None
+    """Median publish-to-delivery delay (bucket upper bound), None before any delivery."""
+    delay_p99_s: float | None
+    """99th percentile of the same."""
+    delay_buckets: list[tuple[float, int]]
+    """(upper bound in seconds, deliveries) per histogram bucket; the last bound is inf."""
+
+    @property
+    def fallback_share(self) -> float | None:
+        """Return the share of live clients that are polling rather than streaming."""
+        return _ratio(self.polling_clients, self.polling_clients + self.open_streams)
+
+
+def dashboard_realtime() -> Realtime:
+    """Return this process's transport figures (no query: they are in-process metrics)."""
+    delay = metrics.DELIVERY_DELAY
+    return Realtime(
+        open_streams=max(0, int(metrics.STREAMS_OPEN.value)),
+        polling_clients=metrics.POLLING_CLIENTS.count(),
+        reconnects_per_minute=metrics.STREAMS_RESUMED.recent(),
+        delay_p50_s=delay.quantile(0.5), delay_p99_s=delay.quantile(0.99),
+        delay_buckets=list(zip([*delay.bounds, math.inf], delay.counts, strict=True)),
+    )
+
+
+def jobs_count_by_status() -> dict[str, int]:
+    """Return how many jobs there are in each status, every status present (one query)."""
+    counts = dict.fromkeys(JobStatus.values, 0)
+    rows = Job.objects.order_by().values_list("status").annotate(n=Count("pk"))
+    counts.update({status: n for status, n in rows})
+    return counts
+
+
+def _ratio(part: int, whole: int) -> float | None:
+    return part / whole if whole else None

@@ -1,0 +1,69 @@
+"""HTTP glue for the staff dashboard: the page, its live stream, its fallback poll."""
+
+from asgiref.sync import sync_to_async
+from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse, QueryDict
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from composer_realtime import metrics
+from composer_realtime.sse import event_stream_response
+from dashboard.selectors import DEFAULT_PERIOD, PERIODS
+from dashboard.snapshot import interval_s, snapshot_current, snapshot_stream
+
+
+def parse_days(query: QueryDict) -> int:
+    """Return the funnel period asked for (?days=1, 7 or 30); the default otherwise."""
+    raw = query.get("days", "")
+    return int(raw) if raw in {str(days) for days in PERIODS} else DEFAULT_PERIOD
+
+
+@staff_member_required
+@require_GET
+def dashboard_page(request: HttpRequest) -> HttpResponse:
+    """Render the dashboard with the current snapshot; the client keeps it live."""
+    days, snapshot = parse_days(request.GET), snapshot_current()
+    return render(request, "dashboard/page.html", {
+        "days": days, "periods": PERIODS, "panels": snapshot.panels_for(days),
+        "payload": snapshot.payload(days=days), "generated_at": snapshot.generated_at,
+        "interval_ms": round(interval_s() * 1000),
+    })
+
+
+@require_GET
+async def dashboard_events(request: HttpRequest) -> HttpResponseBase:
+    """Stream a snapshot per interval to staff; refuse everyone else with 403."""
+    try:
+        user = await request.auser()
+    finally:
+        await sync_to_async(_close_connection)()  # hold no connection while streaming
+    if not _is_staff(user):
+        return _refused()
+    return event_stream_response(snapshot_stream(days=parse_days(request.GET)))
+
+
+@require_GET
+def dashboard_snapshot(request: HttpRequest) -> HttpResponse:
+    """Return the current snapshot as JSON, for the client's polling fallback."""
+    if not _is_staff(request.user):
+        return _refused()
+    metrics.note_poll(client=f"user:{request.user.pk}")
+    days = parse_days(request.GET)
+    payload = snapshot_current().payload(days=days)
+    return JsonResponse({**payload, "next_poll_ms": round(max(interval_s(), 2.0) * 1000)})
+
+
+def _is_staff(user: AbstractBaseUser | AnonymousUser) -> bool:
+    return bool(user.is_active and getattr(user, "is_staff", False))
+
+
+def _refused() -> HttpResponse:
+    return JsonResponse({"error": "staff only"}, status=403)
+
+
+def _close_connection() -> None:
+    # Resolved inside the sync thread: `connection` is per thread and per request context.
+    connection.close()

@@ -1,0 +1,50 @@
+"""Panels: the figures in words, with their charts."""
+
+import uuid
+from datetime import UTC, datetime
+
+from dashboard import panels
+from dashboard.selectors import DayCounts, Funnel, FunnelStage, RunningJob, TemplateStats
+
+
+def _running(i: int) -> RunningJob:
+    return RunningJob(id=str(uuid.UUID(int=i)), name=f"Coin {i}", template="token",
+                      status="running", percent=i, step="Render contracts", step_index=2,
+                      step_total=9)
+
+
+def test_the_running_panel_draws_each_job_with_its_step():
+    html = panels.running_panel(jobs=[_running(40)])
+    assert 'data-stat="running">1<' in html
+    assert f'data-key="{uuid.UUID(int=40)}" data-value="40"' in html
+    assert "40 % — step 2 of 9: Render contracts" in html
+
+
+def test_the_running_panel_says_when_more_jobs_run_than_it_draws():
+    html = panels.running_panel(jobs=[_running(i) for i in range(panels.RUNNING_SHOWN + 1)])
+    assert f'data-stat="running">{panels.RUNNING_SHOWN}+<' in html
+    assert html.count('class="bar ') == panels.RUNNING_SHOWN
+    assert "more are running" in html
+
+
+def test_the_last_day_panel_states_rates_and_times_in_words():
+    counts = DayCounts(
+        by_status={"queued": 1, "running": 0, "cancelling": 0, "succeeded": 3, "failed": 1,
+                   "cancelled": 0},
+        templates=[TemplateStats(template="token", started=5, succeeded=3, failed=1)])
+    html = panels.last_day_panel(counts=counts, times=[0.5, 12.0, 130.0], per_hour=[0] * 24,
+                                 first_hour=datetime(2026, 1, 1, tzinfo=UTC))
+    assert 'data-stat="success_rate"><dt>Success rate</dt><dd>75 %</dd>' in html
+    assert "<dd>12.0 s</dd>" in html and "<dd>2 min 10 s</dd>" in html
+    assert "25 % — 1 of 4 failed" in html
+    assert "What became of the 5 jobs started" in html
+
+
+def test_the_funnel_panel_names_its_period_and_each_drop_off():
+    funnel = Funnel(days=30, stages=[
+        FunnelStage(key="wizard_started", label="Wizard started", visitors=10, lost=None,
+                    drop_off=None),
+        FunnelStage(key="submitted", label="Submitted", visitors=4, lost=6, drop_off=0.6)])
+    html = panels.funnel_panel(funnel=funnel)
+    assert "Developer journey, last 30 days" in html
+    assert "4 visitors — 6 dropped off (60 %)" in html

@@ -1,0 +1,164 @@
+"""The dashboard's reads against rows made in the test: funnel, last day, running, status."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from dashboard import selectors
+from jobs.models import Job, JobStatus, JourneyEvent, JourneyKind
+
+pytestmark = pytest.mark.django_db
+
+K = JourneyKind
+
+
+def _journey(visitor: str, kind: str, *, step: str = "", days_ago: float = 0.1) -> None:
+    JourneyEvent.objects.create(visitor=visitor, kind=kind, step=step,
+                                created_at=timezone.now() - timedelta(days=days_ago))
+
+
+def _walk(visitor: str, stages: int, *, days_ago: float = 0.1) -> None:
+    """Record a visitor who got through the first `stages` stages of the journey."""
+    path = [(K.WIZARD_STARTED, ""), (K.STEP_COMPLETED, "basics"), (K.STEP_COMPLETED, "template"),
+            (K.STEP_COMPLETED, "options"), (K.STEP_COMPLETED, "review"), (K.SUBMITTED, ""),
+            (K.JOB_SUCCEEDED, ""), (K.DOWNLOADED, "")]
+    for kind, step in path[:stages]:
+        _journey(visitor, kind, step=step, days_ago=days_ago)
+
+
+@pytest.fixture
+def journeys():
+    _walk("alice", 8)
+    _walk("alice", 3)  # came back the same day: still one visitor per stage
+    _walk("bob", 6)
+    _walk("carol", 4)
+    _walk("dave", 2)
+    _walk("erin", 1)
+    _walk("gina", 3, days_ago=2)  # inside 7 and 30 days only
+    _walk("fred", 5, days_ago=10)  # inside 30 days only
+    _walk("old", 8, days_ago=40)  # outside every period
+    _journey("carol", K.VALIDATION_ERROR, step="basics")  # not a funnel stage
+    _journey("bob", K.JOB_FAILED)  # not a funnel stage
+
+
+def _visitors(funnel: selectors.Funnel) -> list[int]:
+    return [stage.visitors for stage in funnel.stages]
+
+
+def test_the_funnel_counts_distinct_visitors_per_stage_for_each_period(
+        journeys, django_assert_num_queries):
+    with django_assert_num_queries(1):
+        funnels = selectors.dashboard_funnels(now=timezone.now())
+
+    assert [s.key for s in funnels[1].stages] == [
+        "wizard_started", "step:basics", "step:template", "step:options", "step:review",
+        "submitted", "job_succeeded", "downloaded"]
+    assert _visitors(funnels[1]) == [5, 4, 3, 3, 2, 2, 1, 1]
+    assert _visitors(funnels[7]) == [6, 5, 4, 3, 2, 2, 1, 1]
+    assert _visitors(funnels[30]) == [7, 6, 5, 4, 3, 2, 1, 1]
+
+
+def test_the_funnel_states_the_drop_off_from_the_stage_before(journeys):
+    stages = selectors.dashboard_funnels(now=timezone.now(), periods=[1])[1].stages
+    assert [s.lost for s in stages] == [None, 1, 1, 0, 1, 0, 1, 0]
+    assert [s.drop_off for s in stages] == [None, 1 / 5, 1 / 4, 0, 1 / 3, 0, 1 / 2, 0]
+
+
+def test_an_empty_funnel_has_zeros_and_no_drop_off_rate():
+    stages = selectors.dashboard_funnels(now=timezone.now())[7].stages
+    assert {s.visitors for s in stages} == {0}
+    assert {s.drop_off for s in stages} == {None}
+
+
+def _job(*, status: str, template: str = "token", hours_ago: float = 1,
+         took_s: float | None = None, **fields) -> Job:
+    created = timezone.now() - timedelta(hours=hours_ago)
+    if took_s is not None:
+        fields.update(started_at=created, finished_at=created + timedelta(seconds=took_s))
+    return Job.objects.create(name=f"{template} {status}", template=template, status=status,
+                              created_at=created, **fields)
+
+
+def test_the_last_day_counts_jobs_per_status_and_template_in_one_query(
+        django_assert_num_queries):
+    for status in ["succeeded"] * 3 + ["failed", "cancelled", "running", "queued"]:
+        _job(status=status)
+    _job(status="succeeded", template="nft")
+    _job(status="failed", template="nft")
+    _job(status="failed", template="nft", hours_ago=30)  # before the period
+
+    with django_assert_num_queries(1):
+        counts = selectors.dashboard_day_counts(since=timezone.now() - timedelta(hours=24))
+
+    assert counts.started == 9
+    assert counts.by_status == {"queued": 1, "running": 1, "cancelling": 0, "succeeded": 4,
+                                "failed": 2, "cancelled": 1}
+    assert counts.success_rate == 4 / 6
+    token, nft = counts.templates
+    assert (token.template, token.started, token.failure_rate) == ("token", 7, 1 / 4)
+    assert (nft.template, nft.started, nft.failure_rate) == ("nft", 2, 1 / 2)
+
+
+def test_generation_times_are_those_of_successful_jobs_with_nearest_rank_percentiles():
+    for took in (40, 10, 100, 30, 20):
+        _job(status="succeeded", took_s=took)
+    _job(status="failed", took_s=500)
+    _job(status="succeeded", took_s=900, hours_ago=30)
+
+    times = selectors.dashboard_generation_times(since=timezone.now() - timedelta(hours=24))
+
+    assert times == [10, 20, 30, 40, 100]
+    assert selectors.percentile(times, 0.5) == 30
+    assert selectors.percentile(times, 0.95) == 100
+    assert selectors.percentile([], 0.5) is None
+
+
+def test_jobs_per_hour_ends_with_the_current_hour():
+    now = timezone.now()
+    for hours_ago in (0, 0, 1, 23, 30):
+        Job.objects.create(name="x", template="token", created_at=now - timedelta(hours=hours_ago))
+
+    counts = selectors.dashboard_jobs_per_hour(now=now)
+
+    assert len(counts) == 24
+    assert counts[-1] == 2 and counts[-2] == 1 and counts[0] == 1
+    assert sum(counts) == 4
+
+
+def test_running_jobs_carry_their_percent_and_step_longest_running_first():
+    step = {"key": "contracts", "label": "Render contracts", "index": 2, "total": 12}
+    late = _job(status="running", percent=10, step=step, started_at=timezone.now())
+    early = _job(status="cancelling", percent=50, started_at=timezone.now() - timedelta(minutes=1))
+    _job(status="queued")
+    _job(status="succeeded")
+
+    jobs = selectors.dashboard_running_jobs()
+
+    assert [j.id for j in jobs] == [str(early.pk), str(late.pk)]
+    assert (jobs[1].percent, jobs[1].step, jobs[1].step_index, jobs[1].step_total) == (
+        10, "Render contracts", 2, 12)
+    assert jobs[0].step == "" and jobs[0].status == "cancelling"
+
+
+def test_jobs_by_status_names_every_status_in_one_query(django_assert_num_queries):
+    _job(status="running")
+    _job(status="failed")
+    _job(status="failed", hours_ago=100)
+
+    with django_assert_num_queries(1):
+        counts = selectors.jobs_count_by_status()
+
+    assert counts == {status: 0 for status in JobStatus.values} | {"running": 1, "failed": 2}
+
+
+def test_realtime_figures_come_from_this_process_metrics():
+    from composer_realtime import metrics
+
+    metrics.note_poll(client="selectors-test-client")
+    realtime = selectors.dashboard_realtime()
+
+    assert realtime.polling_clients >= 1
+    assert realtime.fallback_share is not None and 0 < realtime.fallback_share <= 1
+    assert realtime.delay_buckets[-1][0] == float("inf")
+    assert len(realtime.delay_buckets) == len(metrics.DELIVERY_DELAY.bounds) + 1
