@@ -1,0 +1,70 @@
+"""The machine's limits that decide whether 10,000 loopback connections can be held at all."""
+
+import os
+import resource
+from pathlib import Path
+from typing import Any
+
+SOURCE_IPS = [f"127.0.0.{i}" for i in range(1, 9)]
+"""Client source addresses: each has its own ephemeral port range towards one server port."""
+
+
+def raise_nofile() -> tuple[int, int]:
+    """Raise this process's open-file soft limit to the hard limit; return (soft, hard)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)
+
+
+def sysctl(name: str) -> str:
+    """Return a sysctl value from /proc/sys ("?" when unreadable)."""
+    try:
+        return Path("/proc/sys", *name.split(".")).read_text().strip()
+    except OSError:
+        return "?"
+
+
+def facts() -> dict[str, Any]:
+    """Return the limits and the load of the machine, for the report."""
+    soft, hard = raise_nofile()
+    low, high = (int(x) for x in sysctl("net.ipv4.ip_local_port_range").split())
+    return {
+        "cpus": len(os.sched_getaffinity(0)),
+        "nofile_soft": soft, "nofile_hard": hard,
+        "somaxconn": sysctl("net.core.somaxconn"),
+        "tcp_max_syn_backlog": sysctl("net.ipv4.tcp_max_syn_backlog"),
+        "ip_local_port_range": f"{low}-{high}",
+        "ephemeral_ports": high - low + 1,
+        "tcp_tw_reuse": sysctl("net.ipv4.tcp_tw_reuse"),
+        "pid_max": int(sysctl("kernel.pid_max") or 0),
+        "source_ips": SOURCE_IPS,
+        "loadavg": Path("/proc/loadavg").read_text().split()[:3],
+        "mem_available_mb": _meminfo_mb("MemAvailable"),
+    }
+
+
+def warnings_for(host: dict[str, Any], *, max_streams: int, client_procs: int,
+                 peer: bool = False) -> list[str]:
+    """Return what in these limits would make a run with `max_streams` streams fail."""
+    found = []
+    if peer and host["pid_max"] < max_streams + 8000:
+        found.append(f"kernel.pid_max={host['pid_max']}: the peer runs one thread per stream "
+                     f"and {max_streams} of them come close to it (every thread takes a pid)")
+    per_client = -(-max_streams // max(1, client_procs)) + 64
+    if host["nofile_hard"] < per_client:
+        found.append(f"open-file hard limit {host['nofile_hard']} < {per_client} needed per "
+                     f"client process: raise `ulimit -Hn` or use more client processes")
+    if int(host["somaxconn"]) < 1024:
+        found.append(f"net.core.somaxconn={host['somaxconn']} caps the listen backlog; a "
+                     f"reconnect storm will see dropped SYNs (raise it to 4096)")
+    if host["ephemeral_ports"] * len(SOURCE_IPS) < 3 * max_streams:
+        found.append("too few ephemeral ports for the streams and their reconnects")
+    return found
+
+
+def _meminfo_mb(key: str) -> int:
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1]) // 1024
+    return -1

@@ -1,0 +1,194 @@
+"""The results: targets checked, ratios to the peer, a plain-text table, the JSON file."""
+
+import itertools
+import json
+from pathlib import Path
+from typing import Any
+
+RUN_FIELDS = ("system", "workload", "streams", "connections", "delay_ms", "events", "server")
+"""Keys every stream run has (tests check them)."""
+
+
+def targets(run: dict[str, Any]) -> dict[str, bool]:
+    """Return the issue's targets that apply to one of our runs, each passed or not."""
+    if run["system"] != "ours":
+        return {}
+    if run["workload"] == "WRITE":
+        return {"write >= 1000 events/s": run["events_per_s"] >= 1000}
+    conn, delay, events, server = (run["connections"], run["delay_ms"], run["events"],
+                                   run["server"])
+    p99 = delay["p99"] if delay["p99"] is not None else float("inf")
+    no_loss = events["lost"] == 0
+    found: dict[str, bool] = {}
+    if run["workload"] == "W1":
+        found |= {
+            "every connection made": conn["made"] == run["streams"]
+            and conn["failed_attempts"] == 0,
+            "0 lost": no_loss, "0 duplicated": events["duplicated"] == 0,
+            "p99 <= 100 ms": p99 <= 100,
+            "<= 25 KB per stream": (server.get("rss_per_stream_kb") or 1e9) <= 25,
+            "<= 50 threads": server.get("threads", 1e9) <= 50,
+            "DB connections <= pools": server.get("db_connections_web", 1e9)
+            <= server["pool_limit"],
+            "opened in <= 15 s": (conn["open_s"] or 1e9) <= 15,
+        }
+    elif run["workload"] == "W2":
+        found |= {"p99 <= 100 ms": p99 <= 100, "0 lost": no_loss}
+    elif run["workload"] == "W3":
+        unchanged = _phase(run, "unchanged")
+        if unchanged is not None:
+            answers = unchanged["by_status"].get("304", {})
+            found |= {"304 >= 1500 polls/s": answers.get("per_s", 0) >= 1500,
+                      "304 p99 <= 50 ms": (answers.get("p99") or 1e9) <= 50}
+    elif run["workload"] == "W4":
+        storm = run.get("storm", {})
+        found |= {"all resumed <= 30 s": (storm.get("all_s") or 1e9) <= 30,
+                  "0 lost": no_loss}
+    return found
+
+
+def _phase(run: dict[str, Any], name: str) -> dict[str, Any] | None:
+    polling = run.get("polling") or {}
+    for phase in polling.get("phases", []):
+        if phase["name"] == name:
+            return dict(phase)
+    return None
+
+
+RATIO_KEYS = {
+    "delay_p50": ("delay_ms", "p50"), "delay_p99": ("delay_ms", "p99"),
+    "delay_max": ("delay_ms", "max"), "open_s": ("connections", "open_s"),
+    "rss_per_stream_kb": ("server", "rss_per_stream_kb"), "threads": ("server", "threads"),
+    "cpu_us_per_event": ("server", "cpu_us_per_event"),
+    "db_connections_web": ("server", "db_connections_web"),
+}
+
+
+def comparisons(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Return ours/peer ratios for every workload and size both systems ran."""
+    peers = {(r["workload"], r.get("streams")): r for r in runs if r["system"] == "peer"}
+    found = []
+    for run in runs:
+        other = peers.get((run["workload"], run.get("streams")))
+        if run["system"] != "ours" or other is None:
+            continue
+        ratios = {}
+        for name, (group, key) in RATIO_KEYS.items():
+            mine, theirs = run[group].get(key), other[group].get(key)
+            ratios[name] = (round(mine / theirs, 3) if isinstance(mine, int | float)
+                            and isinstance(theirs, int | float) and theirs else None)
+        found.append({"workload": run["workload"], "streams": run["streams"],
+                      "ours_over_peer": ratios,
+                      "lost": {"ours": run["events"]["lost"], "peer": other["events"]["lost"]},
+                      "made": {"ours": run["connections"]["made"],
+                               "peer": other["connections"]["made"]}})
+    return found
+
+
+def memory_slopes(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Return each system's marginal memory per stream between consecutive W1 sizes.
+
+    RSS / N at one size carries the fixed cost of the processes (imports, pools, warm-up);
+    the slope between two sizes is what one more open stream costs.
+    """
+    found = []
+    for system in ("ours", "peer"):
+        sized = sorted((r["streams"], r["server"].get("rss_mb")) for r in runs
+                       if r["system"] == system and r["workload"] == "W1"
+                       and r["server"].get("rss_mb") is not None)
+        for (n1, rss1), (n2, rss2) in itertools.pairwise(sized):
+            if n2 > n1:
+                found.append({"system": system, "from": n1, "to": n2,
+                              "kb_per_stream": round((rss2 - rss1) * 1024 / (n2 - n1), 2)})
+    return found
+
+
+def publisher_shortfalls(runs: list[dict[str, Any]]) -> list[str]:
+    """Return a warning for every run whose publishers fell short of the asked rate."""
+    found = []
+    for run in runs:
+        if run["workload"] == "WRITE":
+            continue
+        achieved = run["events"].get("publish_rate")
+        if run.get("rate") and achieved is not None and achieved < 0.95 * run["rate"]:
+            found.append(f"{run['system']} {run['workload']} N={run['streams']}: publishers "
+                         f"reached {achieved}/s of {run['rate']}/s asked (CPU-bound write "
+                         f"path or a busy machine): the load was lighter than specified")
+    return found
+
+
+COLUMNS = [("system", 6), ("wl", 5), ("N", 6), ("made", 6), ("fail", 5), ("open s", 7),
+           ("p50 ms", 8), ("p99 ms", 8), ("max ms", 8), ("pub/s", 7), ("lost", 6),
+           ("dup", 5), ("KB/str", 7), ("thr", 5), ("db", 4), ("cpu us/ev", 9)]
+
+
+def table(result: dict[str, Any]) -> str:
+    """Return the plain-text table of a benchmark result."""
+    lines = ["  ".join(name.rjust(width) for name, width in COLUMNS)]
+    for run in result["runs"]:
+        if run["workload"] == "WRITE":
+            continue
+        conn, delay, events, server = (run["connections"], run["delay_ms"], run["events"],
+                                       run["server"])
+        cells = [run["system"], run["workload"], run["streams"], conn["made"],
+                 conn["failed_attempts"], conn["open_s"], delay["p50"], delay["p99"],
+                 delay["max"], events["publish_rate"], events["lost"], events["duplicated"],
+                 server.get("rss_per_stream_kb"), server.get("threads"),
+                 server.get("db_connections_web"), server.get("cpu_us_per_event")]
+        lines.append("  ".join(_cell(v).rjust(w) for v, (_, w) in zip(cells, COLUMNS,
+                                                                        strict=True)))
+    lines.extend(_extras(result))
+    return "\n".join(lines)
+
+
+def _extras(result: dict[str, Any]) -> list[str]:
+    lines = []
+    for run in result["runs"]:
+        if run["workload"] == "WRITE":
+            lines.append(f"WRITE {run['system']}: {run['events_per_s']} events/s from one "
+                         f"process (call p50 {run['call_ms']['p50']} ms, p99 "
+                         f"{run['call_ms']['p99']} ms, {run['events']} events in "
+                         f"{run['duration_s']} s, errors {run['errors'] or 0})")
+        if "storm" in run:
+            s = run["storm"]
+            lines.append(f"W4 {run['system']} N={run['streams']}: killed {len(s['killed_pids'])}"
+                         f" workers; resumed {s['resumed']}/{s['of']}, p50 {s['p50_s']} s, "
+                         f"p99 {s['p99_s']} s, all {s['all_s']} s; lost {run['events']['lost']}"
+                         f", duplicated {run['events']['duplicated']}")
+        polling = run.get("polling")
+        if polling is not None and not polling.get("available"):
+            lines.append(f"W3 {run['system']}: {polling['note']}")
+        for phase in (polling or {}).get("phases", []):
+            answers = ", ".join(f"{code}: {a['per_s']}/s p50 {a['p50']} p99 {a['p99']} ms"
+                                for code, a in sorted(phase["by_status"].items()))
+            lines.append(f"W3 {run['system']} {phase['name']}: {phase['polls_per_s']} polls/s "
+                         f"(target {polling['target_rate']}/s) [{answers}] errors "
+                         f"{phase['errors']} unsent {phase['unsent']}")
+        checks = run.get("targets") or {}
+        if checks:
+            failed = [name for name, ok in checks.items() if not ok]
+            size = f" N={run['streams']}" if "streams" in run else ""
+            lines.append(f"targets {run['workload']}{size}: "
+                         + ("all met" if not failed else "MISSED " + "; ".join(failed)))
+    for slope in result.get("memory_slopes", []):
+        lines.append(f"memory {slope['system']}: {slope['kb_per_stream']} KB per extra stream "
+                     f"(W1 {slope['from']} -> {slope['to']})")
+    lines.extend(f"WARNING: {text}" for text in result.get("shortfalls", []))
+    for comparison in result.get("comparisons", []):
+        ratios = ", ".join(f"{k} {v}" for k, v in comparison["ours_over_peer"].items())
+        lines.append(f"ours/peer {comparison['workload']} N={comparison['streams']}: {ratios}")
+    return lines
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.1f}" if abs(value) >= 10 else f"{value:.2f}"
+    return str(value)
+
+
+def write_json(result: dict[str, Any], path: Path) -> None:
+    """Write the result as indented JSON, creating the folder."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=2, default=str) + "\n")

@@ -1,0 +1,255 @@
+"""The benchmark's command line: `.venv/bin/python -m bench [options]`.
+
+With no options it runs the issue's full plan: W1 at 1,000, 5,000 and 10,000 streams for
+60 s, W2 (1,000 streams on one job, 10 events/s, 30 s), W3 (polling under 1,000 streams),
+W4 (10,000 streams, every worker SIGKILLed), WRITE, and W1 and W2 again against
+django-eventstream. `--smoke` is the same on tiny sizes without the peer (< 60 s, for CI).
+Everything is on loopback, bounded by `--timeout`, and every child process is killed at the
+end, whatever happened. Needs PostgreSQL and Redis (DATABASE_URL, REDIS_URL; defaults are
+the local ones scripts/services starts).
+"""
+
+import argparse
+import os
+import secrets
+import signal
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from bench import control, host, report, workloads
+from bench.control import ROOT, Child
+from bench.systems import System, ours, peer
+from bench.workloads import Context, StreamPlan
+
+DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/composer"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+ALL_WORKLOADS = ("W1", "W2", "W3", "W4", "WRITE")
+
+
+class HardTimeout(Exception):
+    """The whole benchmark ran past --timeout."""
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """Return the options, with --smoke's tiny sizes applied."""
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
+    parser.add_argument("--workloads", default=",".join(ALL_WORKLOADS),
+                        help="comma-separated subset of W1,W2,W3,W4,WRITE")
+    parser.add_argument("--sizes", default="1000,5000,10000", help="W1 stream counts")
+    parser.add_argument("--duration", type=float, default=60.0, help="W1 seconds (60)")
+    parser.add_argument("--rate", type=float, default=500.0, help="W1/W3/W4 events/s (500)")
+    parser.add_argument("--publishers", type=int, default=4, help="publisher processes (4)")
+    parser.add_argument("--w2-streams", type=int, default=1000)
+    parser.add_argument("--w2-rate", type=float, default=10.0)
+    parser.add_argument("--w2-duration", type=float, default=30.0)
+    parser.add_argument("--w3-streams", type=int, default=1000,
+                        help="streams open (and events flowing) while W3 polls")
+    parser.add_argument("--w3-rate", type=float, default=2000.0, help="polls/s offered")
+    parser.add_argument("--w3-duration", type=float, default=15.0, help="seconds per phase")
+    parser.add_argument("--w3-connections", type=int, default=64)
+    parser.add_argument("--w4-streams", type=int, default=10000)
+    parser.add_argument("--w4-kill-after", type=float, default=10.0)
+    parser.add_argument("--w4-duration", type=float, default=45.0)
+    parser.add_argument("--write-duration", type=float, default=10.0)
+    parser.add_argument("--web-processes", type=int, default=len(os.sched_getaffinity(0)))
+    parser.add_argument("--pool-size", type=int, default=10,
+                        help="DATABASE_POOL_SIZE of each web process (10)")
+    parser.add_argument("--clients", type=int, default=0,
+                        help="client processes per run (0: one per 5,000 streams)")
+    parser.add_argument("--open-concurrency", type=int, default=200,
+                        help="streams each client process opens at once (200)")
+    parser.add_argument("--peer", action=argparse.BooleanOptionalAction, default=True,
+                        help="also run W1 and W2 against django-eventstream")
+    parser.add_argument("--peer-mode", choices=["anonymous", "reliable"], default="anonymous",
+                        help="anonymous: Redis, no storage, no session (no database per "
+                             "stream); reliable: + DjangoModelStorage and the session cookie")
+    parser.add_argument("--peer-db-connections", type=int, default=30,
+                        help="CONNECTION LIMIT of the peer's database (30). In reliable mode "
+                             "the peer holds one connection per open stream; keep this well "
+                             "under the server's max_connections minus what others use")
+    parser.add_argument("--database", default="composer_bench",
+                        help="name of the benchmark's own database, dropped and made anew "
+                             "(the peer's gets the suffix _peer)")
+    parser.add_argument("--json", type=Path, default=ROOT / "bench" / "results" / "latest.json")
+    parser.add_argument("--run-dir", type=Path, default=None,
+                        help="where logs and raw files go (bench/results/run-<time>-<pid>)")
+    parser.add_argument("--timeout", type=float, default=5400.0,
+                        help="hard limit for the whole run, seconds (5400)")
+    parser.add_argument("--smoke", action="store_true",
+                        help="tiny sizes, no peer: a check that it all works (< 60 s)")
+    args = parser.parse_args(argv)
+    if args.smoke:
+        args.sizes, args.duration, args.rate, args.publishers = "100", 4.0, 100.0, 2
+        args.w2_streams, args.w2_rate, args.w2_duration = 100, 10.0, 3.0
+        args.w3_streams, args.w3_rate, args.w3_duration, args.w3_connections = 50, 200.0, 1.5, 8
+        args.w4_streams, args.w4_kill_after, args.w4_duration = 100, 1.0, 5.0
+        args.write_duration, args.peer = 1.5, False
+        args.timeout = min(args.timeout, 170.0)
+    args.workloads = [w.strip().upper() for w in args.workloads.split(",") if w.strip()]
+    unknown = set(args.workloads) - set(ALL_WORKLOADS)
+    if unknown:
+        parser.error(f"unknown workload(s) {sorted(unknown)}; choose from {ALL_WORKLOADS}")
+    args.sizes = [int(size) for size in args.sizes.split(",") if size.strip()]
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark; print the table and write the JSON. Exit 0 unless it broke."""
+    args = parse_args(argv)
+    started = datetime.now(UTC)
+    run_dir = args.run_dir or (ROOT / "bench" / "results"
+                               / f"run-{started:%Y%m%d-%H%M%S}-{os.getpid()}")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    registry: list[Child] = []
+    facts = host.facts()
+    biggest = max([*args.sizes, args.w4_streams if "W4" in args.workloads else 0, 1])
+    warnings = host.warnings_for(facts, max_streams=biggest, client_procs=args.clients or
+                                 -(-biggest // workloads.STREAMS_PER_CLIENT), peer=args.peer)
+    print(f"host: {facts['cpus']} cpus, nofile {facts['nofile_soft']}/{facts['nofile_hard']}, "
+          f"somaxconn {facts['somaxconn']}, ports {facts['ip_local_port_range']} x "
+          f"{len(facts['source_ips'])} source IPs, load {' '.join(facts['loadavg'])}",
+          flush=True)
+    for warning in warnings:
+        print(f"WARNING: {warning}", flush=True)
+    result: dict[str, Any] = {"started_at": started.isoformat(), "host": facts,
+                              "warnings": warnings, "args": _jsonable(vars(args)),
+                              "runs": [], "notes": [], "errors": []}
+    _arm_timeout(args.timeout)
+    try:
+        _run_plan(args, run_dir, registry, result)
+    except (Exception, HardTimeout, KeyboardInterrupt) as exc:  # report what we have
+        result["errors"].append(f"{type(exc).__name__}: {exc}")
+        print(f"ERROR: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+    finally:
+        signal.alarm(0)
+        for child in registry:
+            control.kill_group(child.popen.pid)
+    result["finished_at"] = datetime.now(UTC).isoformat()
+    result["host"]["loadavg_end"] = Path("/proc/loadavg").read_text().split()[:3]
+    for run in result["runs"]:
+        run["targets"] = report.targets(run)
+    result["comparisons"] = report.comparisons(result["runs"])
+    result["memory_slopes"] = report.memory_slopes(result["runs"])
+    result["shortfalls"] = report.publisher_shortfalls(result["runs"])
+    report.write_json(result, args.json)
+    print(report.table(result))
+    print(f"JSON: {args.json}  (logs and raw files: {run_dir})")
+    return 1 if result["errors"] else 0
+
+
+def _run_plan(args: argparse.Namespace, run_dir: Path, registry: list[Child],
+              result: dict[str, Any]) -> None:
+    """Run every selected workload on our system, then W1/W2 on the peer."""
+    database_url = os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
+    if not database_url.startswith(("postgres://", "postgresql://")):
+        raise SystemExit(f"the benchmark needs PostgreSQL, not {database_url.split(':')[0]}")
+    common: dict[str, Any] = {
+        "database_url": database_url, "redis_url": os.environ.get("REDIS_URL")
+        or DEFAULT_REDIS_URL, "secret_key": secrets.token_urlsafe(48),
+        "web_processes": args.web_processes, "pool_size": args.pool_size,
+        "log_dir": run_dir, "registry": registry,
+    }
+    ctx = Context(run_dir=run_dir, registry=registry, admin_url=_admin(database_url),
+                  clients_per_run=args.clients, open_concurrency=args.open_concurrency,
+                  settle_s=0.3 if args.smoke else 1.0)
+    system = ours(database=args.database, **common)
+    _step(f"setting up {system.database}")
+    system.prepare(connection_limit=args.web_processes * args.pool_size
+                   + 2 * args.publishers + 12)
+    _run_system(args, ctx, system, result, with_w3_w4_write=True)
+    if args.peer and {"W1", "W2"} & set(args.workloads):
+        from bench.peer.install import peer_python
+
+        _step("installing django-eventstream into bench/.peer-venv (if needed)")
+        anonymous = args.peer_mode == "anonymous"
+        other = peer(peer_python(), database=f"{args.database}_peer", **common,
+                     anonymous=anonymous,
+                     extra_env={"PEER_STORAGE": "none" if anonymous else "db"})
+        _step(f"setting up {other.database} (peer mode {args.peer_mode})")
+        other.prepare(connection_limit=args.peer_db_connections)
+        result["notes"].append(f"peer: django-eventstream 5.3.4, mode {args.peer_mode}")
+        _run_system(args, ctx, other, result, with_w3_w4_write=False)
+
+
+def _run_system(args: argparse.Namespace, ctx: Context, system: System,
+                result: dict[str, Any], *, with_w3_w4_write: bool) -> None:
+    """Run the selected workloads on one system, appending each run as it finishes."""
+    plans = []
+    if "W1" in args.workloads:
+        plans += [StreamPlan(workload="W1", streams=n, jobs=max(1, n // 2), rate=args.rate,
+                             duration_s=args.duration, publishers=args.publishers)
+                  for n in args.sizes]
+    if "W2" in args.workloads:
+        plans.append(StreamPlan(workload="W2", streams=args.w2_streams, jobs=1,
+                                rate=args.w2_rate, duration_s=args.w2_duration, publishers=1))
+    for plan in plans:
+        _record(result, lambda p=plan: workloads.run_streams(ctx, system, p),
+                f"{system.name} {plan.workload} N={plan.streams}")
+    if not with_w3_w4_write:
+        return
+    if "W3" in args.workloads:
+        _record(result, lambda: _w3(args, ctx, system), f"{system.name} W3")
+    if "W4" in args.workloads:
+        plan = StreamPlan(workload="W4", streams=args.w4_streams,
+                          jobs=max(1, args.w4_streams // 2), rate=args.rate,
+                          duration_s=args.w4_duration, publishers=args.publishers,
+                          kill_after_s=args.w4_kill_after)
+        _record(result, lambda: workloads.run_streams(ctx, system, plan),
+                f"{system.name} W4 N={plan.streams}")
+    if "WRITE" in args.workloads:
+        _record(result, lambda: workloads.run_write(ctx, system, duration_s=args.write_duration,
+                                                    jobs=20), f"{system.name} WRITE")
+
+
+def _w3(args: argparse.Namespace, ctx: Context, system: System) -> dict[str, Any]:
+    quiet = system.make_jobs(50)
+    plan = StreamPlan(workload="W3", streams=args.w3_streams,
+                      jobs=max(1, args.w3_streams // 2), rate=args.rate,
+                      duration_s=2 * args.w3_duration + 1, publishers=args.publishers)
+    during = workloads.poll_load(ctx, quiet_jobs=quiet, rate=args.w3_rate,
+                                 duration_s=args.w3_duration, connections=args.w3_connections)
+    return workloads.run_streams(ctx, system, plan, during)
+
+
+def _record(result: dict[str, Any], run: Any, label: str) -> None:
+    """Run one workload; keep its figures, or its error, and go on with the next."""
+    _step(f"running {label}")
+    started = time.monotonic()
+    try:
+        figures = run()
+    except HardTimeout:
+        raise
+    except Exception as exc:  # one broken run must not lose the others
+        result["errors"].append(f"{label}: {type(exc).__name__}: {exc}")
+        print(f"ERROR in {label}: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+        return
+    figures["wall_s"] = round(time.monotonic() - started, 1)
+    result["runs"].append(figures)
+    _step(f"done {label} in {figures['wall_s']} s")
+
+
+def _arm_timeout(seconds: float) -> None:
+    def expire(signum: int, frame: FrameType | None) -> None:
+        raise HardTimeout(f"the benchmark ran past --timeout {seconds:.0f}s")
+
+    signal.signal(signal.SIGALRM, expire)
+    signal.signal(signal.SIGTERM, lambda signum, frame: expire(signum, frame))
+    signal.alarm(max(1, int(seconds)))
+
+
+def _admin(database_url: str) -> str:
+    from bench.systems import admin_dsn
+
+    return admin_dsn(database_url)
+
+
+def _step(text: str) -> None:
+    print(f"[{datetime.now(UTC):%H:%M:%S}] {text}", flush=True)
+
+
+def _jsonable(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: str(v) if isinstance(v, Path) else v for k, v in values.items()}

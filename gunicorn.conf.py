@@ -1,0 +1,51 @@
+"""Production serving: `gunicorn -c gunicorn.conf.py composer_realtime.asgi:application`.
+
+One uvicorn process per core (streams are I/O bound; a second process per core only adds
+memory and a second Redis link), a listen backlog large enough for a reconnect storm, and the
+file-descriptor limit raised to the hard limit (every open stream is a socket).
+
+Environment (read here, by the server, not by the application):
+  BIND              address to listen on            (default 127.0.0.1:8000)
+  WEB_CONCURRENCY   worker processes                (default: the number of usable cores)
+  GRACEFUL_TIMEOUT  seconds to finish on SIGTERM    (default 10; streams are then cut and the
+                    browsers reconnect elsewhere, resuming by Last-Event-ID)
+  BACKLOG           listen backlog                  (default 4096; capped by net.core.somaxconn)
+  GUNICORN_CONTROL_SOCKET  path of gunicorn's control socket (default: none; gunicorn's own
+                    default is one path per user, which two servers on one machine would share)
+"""
+
+import os
+import resource
+from typing import Any
+
+bind = [address.strip() for address in os.environ.get("BIND", "127.0.0.1:8000").split(",")]
+workers = int(os.environ.get("WEB_CONCURRENCY", "0")) or len(os.sched_getaffinity(0))
+worker_class = "composer_realtime.gunicorn_worker.StreamingUvicornWorker"
+backlog = int(os.environ.get("BACKLOG", "4096"))
+graceful_timeout = int(os.environ.get("GRACEFUL_TIMEOUT", "10"))
+timeout = 30  # heartbeat from worker to arbiter; uvicorn notifies from its event loop
+keepalive = 5
+proc_name = "composer-web"
+control_socket = os.environ.get("GUNICORN_CONTROL_SOCKET", "")
+control_socket_disable = not control_socket
+
+
+def raise_nofile_limit() -> tuple[int, int]:
+    """Raise this process's open-file soft limit to its hard limit; return (soft, hard)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or soft < hard:
+        target = hard if hard != resource.RLIM_INFINITY else 1_048_576
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)
+
+
+def on_starting(server: Any) -> None:
+    """Raise the limit in the arbiter, before it binds and forks."""
+    soft, hard = raise_nofile_limit()
+    server.log.info("RLIMIT_NOFILE %s (hard %s), backlog %s, %s workers",
+                    soft, hard, backlog, workers)
+
+
+def post_fork(server: Any, worker: Any) -> None:
+    """Raise it again in each worker, in case the arbiter ran under another limit."""
+    raise_nofile_limit()

@@ -1,0 +1,49 @@
+"""The benchmark runs end to end on tiny sizes: `python -m bench --smoke` as a subprocess.
+
+It measures nothing here (timings on a shared CI machine mean little); it checks that every
+part starts, talks and stops, and that the smoke W1 delivers every event exactly once.
+"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from bench.report import RUN_FIELDS
+
+ROOT = Path(__file__).resolve().parents[2]
+TIMEOUT_S = 180
+
+
+def test_smoke_run_writes_every_figure_and_loses_nothing(tmp_path: Path) -> None:
+    out = tmp_path / "smoke.json"
+    # Its own database, next to this run's test database: parallel runs must not share one.
+    database = f"{os.environ.get('TEST_DATABASE_NAME') or 'test_composer'}_bench"
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "--smoke", "--database", database, "--json", str(out),
+         "--run-dir", str(tmp_path / "run")],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"}, capture_output=True, text=True,
+        timeout=TIMEOUT_S, check=False,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    result = json.loads(out.read_text())
+    assert result["errors"] == []
+    runs = {run["workload"]: run for run in result["runs"]}
+    assert {"W1", "W2", "W3", "W4", "WRITE"} <= runs.keys()
+    w1 = runs["W1"]
+    for name in RUN_FIELDS:
+        assert name in w1, name
+    assert w1["connections"]["made"] == w1["streams"]
+    assert w1["events"]["published"] > 0
+    assert w1["events"]["delivered"] == w1["events"]["expected"] > 0
+    assert w1["events"]["lost"] == 0
+    assert w1["events"]["duplicated"] == 0
+    for key in ("p50", "p99", "max"):
+        assert w1["delay_ms"][key] is not None
+    for key in ("rss_per_stream_kb", "threads", "db_connections_web", "cpu_us_per_event"):
+        assert w1["server"][key] is not None, key
+    assert runs["W4"]["storm"]["resumed"] == runs["W4"]["streams"]
+    assert runs["WRITE"]["events_per_s"] > 0
+    assert "W1" in done.stdout  # the table
