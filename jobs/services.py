@@ -5,6 +5,7 @@ job's snapshot in one transaction; after commit it rings the doorbell. The datab
 truth; the doorbell only says "look".
 """
 
+import json
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -12,7 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from composer_realtime import hub
@@ -79,7 +80,52 @@ def job_report_progress(
                                "heartbeat_at": timezone.now()}
     if step is not None:
         changes["step"] = step.as_dict()
+    if connection.vendor == "postgresql":
+        return _progress_in_one_statement(job, changes)
     return _record(job, EventType.PROGRESS_UPDATE, **changes)
+
+
+# The hot path: the row lock, the seq, the snapshot and the event in one round trip.
+# Same effect as _record (the UPDATE locks the job row, so seqs stay gap-free per job).
+_PROGRESS_SQL = f"""
+WITH moved AS (
+    UPDATE {Job._meta.db_table}
+       SET last_seq = last_seq + 1, percent = %(percent)s, message = %(message)s,
+           eta_s = %(eta_s)s, heartbeat_at = %(now)s,
+           step = COALESCE(%(step)s::jsonb, step)
+     WHERE id = %(job_id)s AND status = ANY(%(unfinished)s)
+ RETURNING id, last_seq, status, percent, step, message, eta_s
+)
+INSERT INTO {JobEvent._meta.db_table} (job_id, seq, type, payload, created_at)
+SELECT id, last_seq, %(type)s,
+       jsonb_build_object('status', status, 'percent', percent, 'step', step,
+                          'message', message, 'eta_s', eta_s),
+       %(now)s
+  FROM moved
+RETURNING id, seq, payload
+"""  # noqa: S608 - table names come from the models; every value is a bound parameter
+
+
+def _progress_in_one_statement(job: Job, changes: dict[str, Any]) -> JobEvent:
+    step = changes.get("step")
+    params = {**changes, "now": changes["heartbeat_at"], "job_id": job.pk,
+              "step": json.dumps(step) if step is not None else None,
+              "unfinished": sorted(JobStatus.unfinished()),
+              "type": EventType.PROGRESS_UPDATE.value}
+    with connection.cursor() as cursor:
+        cursor.execute(_PROGRESS_SQL, params)
+        row = cursor.fetchone()
+    if row is None:
+        raise JobFinishedError(f"job {job.pk} is finished (or gone); it takes no more events")
+    event_id, seq, payload = row
+    payload = json.loads(payload) if isinstance(payload, str) else payload
+    event = JobEvent(id=event_id, job_id=job.pk, seq=seq, type=EventType.PROGRESS_UPDATE,
+                     payload=payload, created_at=changes["heartbeat_at"])
+    for name in ("status", "percent", "step", "message", "eta_s"):
+        setattr(job, name, payload[name])
+    job.last_seq = seq
+    _publish_after_commit(job, event)
+    return event
 
 
 def job_heartbeat(*, job_id: uuid.UUID) -> bool:
@@ -194,6 +240,10 @@ def _append(job: Job, type_: EventType, *, message: str | None = None,
         payload={"status": job.status, "percent": job.percent, "step": job.step,
                  "message": job.message, "eta_s": job.eta_s},
     )
-    message_out = WireEvent.from_row(event).to_message()
-    transaction.on_commit(lambda: hub.publish(job.channel, message_out))
+    _publish_after_commit(job, event)
     return event
+
+
+def _publish_after_commit(job: Job, event: JobEvent) -> None:
+    message = WireEvent.from_row(event).to_message()
+    transaction.on_commit(lambda: hub.publish(job.channel, message))
