@@ -304,15 +304,21 @@ class Client:
         for slot in self.slots:
             for code, count in slot.http_status.items():
                 codes[code] = codes.get(code, 0) + count
-        resumed = None
+        resumed = caught_up = None
         if self.mark is not None:
             mark = self.mark
             resumed = sum(1 for s in self.slots if s.state == "ready" and s.ready_at
                           and s.ready_at[-1] > mark)
+            # Connected now, or connected at some moment after the mark: such a slot has
+            # everything published before the mark (live, or replayed when it connected).
+            caught_up = sum(1 for s in self.slots if s.state == "ready"
+                            or (s.ready_at and s.ready_at[-1] > mark)
+                            or (s.dropped_at and s.dropped_at[-1] > mark))
         return {"t": time.time(), "ready": ready, "total": len(self.slots),
                 "failures": sum(s.failures for s in self.slots), "http": codes,
                 "refused": sum(1 for s in self.slots if s.state == "done"),
-                "events": sum(len(s.seqs) for s in self.slots), "resumed": resumed}
+                "events": sum(len(s.seqs) for s in self.slots), "resumed": resumed,
+                "caught_up": caught_up}
 
     def command(self, line: str) -> None:
         """Handle a control line: `mark <unix time>` or `stop` (from the control thread)."""

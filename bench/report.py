@@ -44,6 +44,13 @@ def targets(run: dict[str, Any]) -> dict[str, bool]:
         storm = run.get("storm", {})
         found |= {"all resumed <= 30 s": (storm.get("all_s") or 1e9) <= 30,
                   "0 lost": no_loss}
+    elif run["workload"] == "SOAK":
+        soak = run.get("soak", {})
+        growth = soak.get("rss_growth_pct")
+        found |= {"RSS growth < 10 %": growth is not None and growth < 10,
+                  "streams gauge back to 0": bool(soak.get("streams_open_zero")),
+                  "no stream socket left": bool(soak.get("sockets_zero")),
+                  "0 lost": no_loss, "0 duplicated": events["duplicated"] == 0}
     return found
 
 
@@ -155,6 +162,8 @@ def _extras(result: dict[str, Any]) -> list[str]:
                          f" workers; resumed {s['resumed']}/{s['of']}, p50 {s['p50_s']} s, "
                          f"p99 {s['p99_s']} s, all {s['all_s']} s; lost {run['events']['lost']}"
                          f", duplicated {run['events']['duplicated']}")
+        if "soak" in run:
+            lines.append(_soak_line(run))
         polling = run.get("polling")
         if polling is not None and not polling.get("available"):
             lines.append(f"W3 {run['system']}: {polling['note']}")
@@ -178,6 +187,18 @@ def _extras(result: dict[str, Any]) -> list[str]:
         ratios = ", ".join(f"{k} {v}" for k, v in comparison["ours_over_peer"].items())
         lines.append(f"ours/peer {comparison['workload']} N={comparison['streams']}: {ratios}")
     return lines
+
+
+def _soak_line(run: dict[str, Any]) -> str:
+    soak = run["soak"]
+    return (f"SOAK {run['system']} N={run['streams']} for {run['duration_s']:.0f} s: RSS "
+            f"{soak.get('rss_warm_mb')} MB at {soak.get('rss_warm_at_s')} s -> "
+            f"{soak.get('rss_end_mb')} MB at {soak.get('rss_end_at_s')} s "
+            f"({soak.get('rss_growth_pct')} %); {soak['reconnects']} reconnects (streams end "
+            f"every {soak['stream_age_s']:.0f} s); after the clients left: gauge "
+            f"{sorted(set(soak['streams_open_scrapes']), key=str)} over "
+            f"{len(soak['streams_open_scrapes'])} scrapes, sockets "
+            f"{soak['sockets_by_worker']} ({soak['left_after_s']} s)")
 
 
 def _cell(value: Any) -> str:

@@ -4,6 +4,8 @@ With no options it runs the issue's full plan: W1 at 1,000, 5,000 and 10,000 str
 60 s, W2 (1,000 streams on one job, 10 events/s, 30 s), W3 (polling under 1,000 streams),
 W4 (10,000 streams, every worker SIGKILLed), WRITE, and W1 and W2 again against
 django-eventstream. `--smoke` is the same on tiny sizes without the peer (< 60 s, for CI).
+SOAK (1,000 streams for 10 minutes; memory growth, the open-stream gauge back at 0) runs only
+when named: `--workloads SOAK` (see bench/soak.py).
 Everything is on loopback, bounded by `--timeout`, and every child process is killed at the
 end, whatever happened. Needs PostgreSQL and Redis (DATABASE_URL, REDIS_URL; defaults are
 the local ones scripts/services starts).
@@ -20,7 +22,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from bench import control, host, report, workloads
+from bench import control, host, report, soak, workloads
 from bench.control import ROOT, Child
 from bench.systems import System, ours, peer
 from bench.workloads import Context, StreamPlan
@@ -28,6 +30,8 @@ from bench.workloads import Context, StreamPlan
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/composer"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 ALL_WORKLOADS = ("W1", "W2", "W3", "W4", "WRITE")
+"""The full plan, run when no workload is named."""
+KNOWN_WORKLOADS = (*ALL_WORKLOADS, "SOAK")
 
 
 class HardTimeout(Exception):
@@ -38,7 +42,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """Return the options, with --smoke's tiny sizes applied."""
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
     parser.add_argument("--workloads", default=",".join(ALL_WORKLOADS),
-                        help="comma-separated subset of W1,W2,W3,W4,WRITE")
+                        help="comma-separated subset of W1,W2,W3,W4,WRITE,SOAK "
+                             "(default: all but SOAK)")
     parser.add_argument("--sizes", default="1000,5000,10000", help="W1 stream counts")
     parser.add_argument("--duration", type=float, default=60.0, help="W1 seconds (60)")
     parser.add_argument("--rate", type=float, default=500.0, help="W1/W3/W4 events/s (500)")
@@ -55,6 +60,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--w4-kill-after", type=float, default=10.0)
     parser.add_argument("--w4-duration", type=float, default=45.0)
     parser.add_argument("--write-duration", type=float, default=10.0)
+    parser.add_argument("--soak-streams", type=int, default=1000)
+    parser.add_argument("--soak-duration", type=float, default=600.0, help="seconds (600)")
+    parser.add_argument("--soak-rate", type=float, default=50.0, help="events/s (50)")
+    parser.add_argument("--soak-sample", type=float, default=10.0,
+                        help="seconds between RSS samples (10)")
+    parser.add_argument("--soak-warmup", type=float, default=60.0,
+                        help="seconds of events before the RSS growth baseline (60)")
+    parser.add_argument("--soak-stream-age", type=float, default=120.0,
+                        help="REALTIME_MAX_STREAM_AGE_S during the soak: every stream "
+                             "reconnects this often (120)")
     parser.add_argument("--web-processes", type=int, default=len(os.sched_getaffinity(0)))
     parser.add_argument("--pool-size", type=int, default=10,
                         help="DATABASE_POOL_SIZE of each web process (10)")
@@ -88,11 +103,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.w3_streams, args.w3_rate, args.w3_duration, args.w3_connections = 50, 200.0, 1.5, 8
         args.w4_streams, args.w4_kill_after, args.w4_duration = 100, 1.0, 5.0
         args.write_duration, args.peer = 1.5, False
+        args.soak_streams, args.soak_duration, args.soak_rate = 50, 12.0, 20.0
+        args.soak_sample, args.soak_warmup, args.soak_stream_age = 1.0, 4.0, 5.0
         args.timeout = min(args.timeout, 170.0)
     args.workloads = [w.strip().upper() for w in args.workloads.split(",") if w.strip()]
-    unknown = set(args.workloads) - set(ALL_WORKLOADS)
+    unknown = set(args.workloads) - set(KNOWN_WORKLOADS)
     if unknown:
-        parser.error(f"unknown workload(s) {sorted(unknown)}; choose from {ALL_WORKLOADS}")
+        parser.error(f"unknown workload(s) {sorted(unknown)}; choose from {KNOWN_WORKLOADS}")
     args.sizes = [int(size) for size in args.sizes.split(",") if size.strip()]
     return args
 
@@ -106,7 +123,8 @@ def main(argv: list[str] | None = None) -> int:
     run_dir.mkdir(parents=True, exist_ok=True)
     registry: list[Child] = []
     facts = host.facts()
-    biggest = max([*args.sizes, args.w4_streams if "W4" in args.workloads else 0, 1])
+    biggest = max([*args.sizes, args.w4_streams if "W4" in args.workloads else 0,
+                   args.soak_streams if "SOAK" in args.workloads else 0, 1])
     warnings = host.warnings_for(facts, max_streams=biggest, client_procs=args.clients or
                                  -(-biggest // workloads.STREAMS_PER_CLIENT), peer=args.peer)
     print(f"host: {facts['cpus']} cpus, nofile {facts['nofile_soft']}/{facts['nofile_hard']}, "
@@ -203,6 +221,18 @@ def _run_system(args: argparse.Namespace, ctx: Context, system: System,
     if "WRITE" in args.workloads:
         _record(result, lambda: workloads.run_write(ctx, system, duration_s=args.write_duration,
                                                     jobs=20), f"{system.name} WRITE")
+    if "SOAK" in args.workloads:
+        _record(result, lambda: _soak(args, ctx, system),
+                f"{system.name} SOAK N={args.soak_streams} for {args.soak_duration:.0f} s")
+
+
+def _soak(args: argparse.Namespace, ctx: Context, system: System) -> dict[str, Any]:
+    plan = StreamPlan(workload="SOAK", streams=args.soak_streams,
+                      jobs=max(1, args.soak_streams // 2), rate=args.soak_rate,
+                      duration_s=args.soak_duration, publishers=min(2, args.publishers))
+    return soak.run_soak(ctx, system, plan, soak.SoakPlan(
+        sample_s=args.soak_sample, warmup_s=args.soak_warmup,
+        stream_age_s=args.soak_stream_age))
 
 
 def _w3(args: argparse.Namespace, ctx: Context, system: System) -> dict[str, Any]:

@@ -109,7 +109,9 @@ class System:
         env.update({"SECRET_KEY": self.secret_key, "DEBUG": "false", "PYTHONUNBUFFERED": "1",
                     "PYTHONPATH": str(ROOT), "LOG_LEVEL": "WARNING",
                     "REALTIME_MAX_STREAMS_PER_CLIENT": "0", "REALTIME_POLL_RATE": "0",
-                    "DATABASE_POOL_SIZE": str(self.pool_size)})
+                    "DATABASE_POOL_SIZE": str(self.pool_size),
+                    # Plain HTTP on loopback: production's redirect to HTTPS would answer 301.
+                    "SECURE_SSL_REDIRECT": "false"})
         if self.name == "ours":
             env.update({"DJANGO_SETTINGS_MODULE": "composer_realtime.settings",
                         "DATABASE_URL": url, "REDIS_URL": self.redis_url})

@@ -133,7 +133,9 @@ def _values(draft: WizardDraft, step: str) -> dict[str, Any] | None:
 
 def _store(draft: WizardDraft, step: str, values: dict[str, Any]) -> None:
     # Every rule allows far less; the cap only keeps a pasted novel out of the database.
-    values = {k: v[:MAX_TYPED_CHARS] if isinstance(v, str) else v for k, v in values.items()}
+    # PostgreSQL's jsonb cannot hold U+0000: it is kept as U+FFFD, still refused by the form.
+    values = {k: v[:MAX_TYPED_CHARS].replace("\x00", "\ufffd") if isinstance(v, str) else v
+              for k, v in values.items()}
     if step == "options":
         draft.data.setdefault("options", {})[_template_key(draft)] = values
     else:

@@ -13,6 +13,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
+from tests.support.redis_server import PrivateRedis
 from tests.support.servers import Proc, WebServer, base_env, make_reaper, make_web, make_worker
 
 
@@ -106,7 +107,7 @@ def start_web(server_env: Callable[..., dict[str, str]], artifacts_dir: Path,
 @pytest.fixture
 def start_worker(server_env: Callable[..., dict[str, str]], artifacts_dir: Path,
                  processes: list[Proc]) -> Callable[..., Proc]:
-    """Start a `manage.py db_worker` process on the test database."""
+    """Start a `manage.py run_worker` process (the task worker) on the test database."""
     count = 0
 
     def start(**env: str) -> Proc:
@@ -155,3 +156,10 @@ def session_cookies() -> Callable[[Any], dict[str, str]]:
         return {settings.SESSION_COOKIE_NAME: client.cookies[settings.SESSION_COOKIE_NAME].value}
 
     return login
+
+
+@pytest.fixture
+def private_redis(server_env: Callable[..., dict[str, str]], artifacts_dir: Path,
+                  processes: list[Proc]) -> PrivateRedis:
+    """Return a Redis server of this test's own (not started), to stop and restart at will."""
+    return PrivateRedis(env=server_env(), log_dir=artifacts_dir, started=processes)

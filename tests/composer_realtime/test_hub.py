@@ -1,7 +1,6 @@
 """The hub over real Redis: channel lifetime, overflow and outages resync from the database."""
 
 import asyncio
-import shutil
 import threading
 import time
 from typing import Any
@@ -12,7 +11,6 @@ import redis
 
 from jobs import services
 from jobs.models import EventType
-from tests.support.servers import Proc, free_port
 from tests.support.sse import read_stream
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -85,36 +83,11 @@ def test_a_stream_whose_queue_overflows_catches_up_from_the_database(
     assert seqs == list(range(1, 103))
 
 
-@pytest.fixture
-def private_redis(tmp_path: Any, processes: list[Proc], server_env: Any) -> dict[str, Any]:
-    """A Redis server of this test's own, so the test can stop and restart it."""
-    binary = shutil.which("redis-server")
-    assert binary, "redis-server is needed for the outage tests (scripts/test installs it)"
-    port = free_port()
-    args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-            "--appendonly", "no"]
-
-    def start() -> Proc:
-        proc = Proc(f"redis-{port}", args, server_env(), tmp_path / "redis.log").start()
-        processes.append(proc)
-        _wait_for(lambda: _ping(f"redis://127.0.0.1:{port}/0"))
-        return proc
-
-    return {"url": f"redis://127.0.0.1:{port}/0", "start": start}
-
-
-def _ping(url: str) -> bool:
-    try:
-        return bool(redis.Redis.from_url(url, socket_connect_timeout=0.2).ping())
-    except redis.RedisError:
-        return False
-
-
 def test_redis_stopped_mid_job_then_restarted_loses_nothing(
         start_web, owner, session_cookies, private_redis, settings):
-    server = private_redis["start"]()
-    settings.REDIS_URL = private_redis["url"]  # this process publishes there too
-    web = start_web(REDIS_URL=private_redis["url"])
+    private_redis.start()
+    settings.REDIS_URL = private_redis.url  # this process publishes there too
+    web = start_web(REDIS_URL=private_redis.url)
     cookies = session_cookies(owner)
     job = services.job_create(owner=owner, params=PARAMS)
     out: dict[str, Any] = {}
@@ -122,13 +95,13 @@ def test_redis_stopped_mid_job_then_restarted_loses_nothing(
     time.sleep(1.0)
 
     services.job_report_progress(job=job, percent=10, message="before the outage")
-    server.kill()
+    private_redis.kill()
     for percent in (20, 30, 40):  # published into the void; the database has them
         services.job_report_progress(job=job, percent=percent, message="during the outage")
         time.sleep(0.3)
     time.sleep(1.0)  # several database polls
     restarted_at = time.time()
-    private_redis["start"]()
+    private_redis.start()
     time.sleep(1.5)
     services.job_report_progress(job=job, percent=50, message="after the outage")
     services.job_finish_cancelled(job=job)

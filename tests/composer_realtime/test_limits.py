@@ -39,3 +39,35 @@ def test_a_stream_beyond_the_per_client_cap_is_told_to_retry_later(
     assert refused.retry >= 20000
     assert all([e.seq for e in r.events] == [1, 2] for r in held)
     assert [e.seq for e in someone_else.events] == [1, 2], "the cap is per client, not global"
+
+
+def test_a_stream_beyond_the_per_process_cap_is_told_to_retry_later_whoever_asks(
+        start_web, owner, django_user_model, session_cookies):
+    web = start_web(REALTIME_MAX_STREAMS_PER_PROCESS="2")
+    other = django_user_model.objects.create_user(username="other", password="x")
+    mine = services.job_create(owner=owner, params={"name": "Cap Coin", "template": "token"})
+    theirs = services.job_create(owner=other, params={"name": "Their Coin", "template": "token"})
+    owner_cookies, other_cookies = session_cookies(owner), session_cookies(other)
+
+    async def scenario() -> tuple[list, object, object]:
+        async with httpx.AsyncClient(cookies=owner_cookies, timeout=20) as me, \
+                httpx.AsyncClient(cookies=other_cookies, timeout=20) as them:
+            url = f"{web.url}/api/jobs/{mine.pk}/events"
+            held = [asyncio.create_task(read_stream(me, url, timeout=20)) for _ in range(2)]
+            await asyncio.sleep(1.0)
+            their_url = f"{web.url}/api/jobs/{theirs.pk}/events"
+            refused = await read_stream(them, their_url, timeout=10)
+            await asyncio.to_thread(closing_connection(services.job_finish_cancelled), job=mine)
+            results = await asyncio.gather(*held)
+            await asyncio.sleep(0.5)  # the two slots are given back as the streams close
+            await asyncio.to_thread(closing_connection(services.job_finish_cancelled), job=theirs)
+            return results, refused, await read_stream(them, their_url, timeout=10)
+
+    held, refused, later = asyncio.run(scenario())
+
+    assert all([e.seq for e in r.events] == [1, 2] for r in held)
+    assert refused.status == 200, "a browser never retries a 503"
+    assert [e.event for e in refused.events] == ["busy"], "the process is full, whoever asks"
+    assert refused.events[0].json["error"] == "too_many_streams"
+    assert refused.retry >= 20000
+    assert [e.seq for e in later.events] == [1, 2], "slots come back when streams end"

@@ -1,4 +1,4 @@
-"""Real processes for tests: a uvicorn web server, db_worker, the reaper. Every wait is bounded."""
+"""Real processes for tests: uvicorn, the task worker, the reaper. Every wait is bounded."""
 
 import os
 import signal
@@ -110,7 +110,7 @@ def make_web(env: dict[str, str], log_dir: Path, port: int | None = None,
 
 
 def make_worker(env: dict[str, str], log_dir: Path, name: str = "worker") -> Proc:
-    args = python_command("manage.py", "db_worker", "--interval", "0.1", "--no-reload",
+    args = python_command("manage.py", "run_worker", "--interval", "0.1", "--no-reload",
                           "--no-startup-delay")
     return Proc(name, args, env, log_dir / f"{name}.log")
 

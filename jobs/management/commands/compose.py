@@ -49,7 +49,7 @@ class Command(BaseCommand):
         parser.add_argument("--host", default="127.0.0.1", help="Address to bind (127.0.0.1).")
         parser.add_argument("--port", type=int, default=8000, help="Port to bind (8000).")
         parser.add_argument("--workers", type=int, default=1,
-                            help="Number of `db_worker` processes (1).")
+                            help="Number of `run_worker` processes (1).")
         parser.add_argument("--no-worker", action="store_true",
                             help="Start neither worker nor reaper: the web server only.")
 
@@ -82,7 +82,7 @@ def _commands(*, host: str, port: int, workers: int) -> list[tuple[str, list[str
     commands = [("web server", web)]
     for index in range(1, workers + 1):
         # --no-reload: the reloader's parent would SIGKILL a running task on SIGTERM.
-        worker = [sys.executable, manage, "db_worker", "--interval", "0.5", "--no-reload"]
+        worker = [sys.executable, manage, "run_worker", "--interval", "0.5", "--no-reload"]
         commands.append((f"worker {index}" if workers > 1 else "worker", worker))
     if workers:
         commands.append(("reaper", [sys.executable, manage, "reap_jobs", "--every", "5"]))

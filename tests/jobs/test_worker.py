@@ -1,0 +1,60 @@
+"""The task worker and the reaper ride out database connections cut under them (what a
+PostgreSQL restart or failover does), without restarting the shared server: every backend
+of this test's processes is terminated mid-job with pg_terminate_backend."""
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.db import connection
+
+from jobs import services
+from jobs.models import EventType, Job, JobEvent, JobStatus
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+TOKEN = {"name": "Cut Coin", "template": "token"}
+APPS = ("composer-worker", "composer-reaper", "composer-web")
+
+
+def cut_connections() -> int:
+    """Terminate every backend of this test database opened by the child processes."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND application_name = ANY(%s)", [list(APPS)])
+        return int(cursor.fetchone()[0])
+
+
+def wait_for(what: str, predicate: Callable[[], bool], timeout: float = 30) -> None:
+    """Wait until `predicate()` holds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"{what}: not within {timeout:.0f}s"
+        time.sleep(0.1)
+
+
+def test_cut_connections_mid_job_end_that_job_failed_and_the_worker_carries_on(
+        start_web, start_worker, start_reaper, owner: Any) -> None:
+    start_web()
+    worker = start_worker(JOBS_STEP_PACE_S="0.5")
+    reaper = start_reaper()
+    cut = services.job_create(owner=owner, params=TOKEN)
+    wait_for("the job is mid-pipeline", lambda: Job.objects.get(pk=cut.pk).last_seq >= 4)
+
+    assert cut_connections() >= 2  # at least the worker's and the reaper's
+    wait_for("the interrupted job ends", lambda: Job.objects.get(pk=cut.pk).is_finished)
+    fresh = services.job_create(owner=owner, params=TOKEN)
+    wait_for("a new job succeeds",
+             lambda: Job.objects.get(pk=fresh.pk).status == JobStatus.SUCCEEDED, 60)
+
+    cut.refresh_from_db()
+    assert cut.status == JobStatus.FAILED
+    last_two = list(JobEvent.objects.filter(job=cut).order_by("-seq")[:2])[::-1]
+    assert [e.type for e in last_two] == [EventType.ERROR_NOTIFICATION,
+                                         EventType.COMPLETION_STATUS]
+    assert "worker stopped responding" in last_two[0].payload["message"]
+    for part in (worker, reaper):
+        assert part.popen is not None and part.popen.poll() is None, f"{part.name} exited"
+    assert "database unavailable" in worker.log()
