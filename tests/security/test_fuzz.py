@@ -9,7 +9,8 @@ import asyncio
 import json
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
+from urllib.parse import urlencode as stdlib_urlencode
 
 import pytest
 from django.test import AsyncClient, Client
@@ -58,6 +59,11 @@ def field_names() -> list[str]:
     for key in TEMPLATES:
         names |= set(OptionsForm(template=key).fields) | set(JobParamsForm(template=key).fields)
     return sorted(names)
+
+
+def urlencode(data: dict[str, Any]) -> str:
+    """Form-encode as a client may: lone surrogates become the invalid UTF-8 bytes they stand for."""
+    return stdlib_urlencode(data, errors="surrogatepass")
 
 
 FIELD_NAMES = field_names()
