@@ -18,6 +18,7 @@
   const BACKOFF_FIRST_MS = 1000;  // failed polls: exponential backoff with jitter
   const BACKOFF_MAX_MS = 30000;
   const GAP_WAIT_MS = 2000;  // a follower waits this long for the leader to fill a gap
+  const TAKEOVER_MS = 500;  // a new leader waits this long for the old one's last events
   const WORDS = {
     connecting: "Connecting…",
     live: "Live",
@@ -363,7 +364,9 @@
       if (finished) return undefined;
       return new Promise((resolve) => {
         this.release = resolve;
-        this.lead();
+        // A leader that just finished frees the lock right after posting its last events,
+        // which may still be on their way here: wait for them before opening a stream.
+        setTimeout(() => (finished ? resolve() : this.lead()), TAKEOVER_MS);
       });
     },
 
