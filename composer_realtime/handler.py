@@ -5,20 +5,37 @@ hop (a signal, a session read, the ORM) gets a thread of its own that lives as l
 request: 10,000 open streams would hold 10,000 idle threads. Here each request is handed one
 of K single-thread executors, round robin (asgiref >= 3.13), so sync work still runs on a
 stable thread per request but threads no longer grow with open streams.
+
+The middleware chain is Django's, built from MIDDLEWARE, except that each stock middleware
+with an equivalent in `composer_realtime.middleware` is served by that equivalent, which runs
+its hooks on the event loop instead of hopping to a thread twice per request.
+
+A streaming response's task lives as long as its stream, so whatever its frames hold is held
+once per open stream: `handle` and `send_response` are Django's, minus what they would keep
+for nothing (a class made per request, the encoded response headers), and a view whose stream
+needs nothing of the request once the middleware has answered says so (`detach_request`): its
+request is then emptied instead of being kept, with its session, user, messages and headers,
+for as long as the stream.
 """
 
 import asyncio
+import gc
 import itertools
 from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import aclosing, closing
 from typing import Any
 
-from asgiref.sync import ThreadSensitiveContext
+from asgiref.sync import ThreadSensitiveContext, sync_to_async
 from django.conf import settings
+from django.core import signals
 from django.core.exceptions import RequestAborted
-from django.core.handlers.asgi import ASGIHandler
+from django.core.handlers.asgi import ASGIHandler, get_script_prefix
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase, StreamingHttpResponse
+from django.urls import set_script_prefix
 
-from composer_realtime import metrics, shutdown
+from composer_realtime import metrics, middleware, shutdown
 
 Send = Callable[[Mapping[str, Any]], Awaitable[None]]
 
@@ -34,6 +51,17 @@ class SharedThreadsASGIHandler(ASGIHandler):
         ]
         self._next = itertools.cycle(self._executors)
 
+    def load_middleware(self, is_async: bool = False) -> None:
+        """Build Django's chain from MIDDLEWARE, with the loop-friendly equivalents."""
+        # Django reads the list from settings; the setting itself keeps the stock names that
+        # Django's deploy checks look for. Only at startup, before any request.
+        stock = settings.MIDDLEWARE
+        settings.MIDDLEWARE = middleware.equivalents(stock)
+        try:
+            super().load_middleware(is_async=is_async)
+        finally:
+            settings.MIDDLEWARE = stock
+
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
             await _lifespan(receive, send)
@@ -41,7 +69,88 @@ class SharedThreadsASGIHandler(ASGIHandler):
         if scope["type"] != "http":
             raise ValueError(f"Django can only handle ASGI/HTTP connections, not {scope['type']}.")
         async with ThreadSensitiveContext(executor=next(self._next)):
-            await self.handle(scope, receive, _bounded(send, settings.REALTIME_SEND_TIMEOUT_S))
+            await self.handle(scope, receive, BoundedSend(send, settings.REALTIME_SEND_TIMEOUT_S))
+
+    async def handle(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        """Serve one request: Django 6.1's `handle`, with one `_Processed` for every request."""
+        try:
+            body_file = await self.read_body(receive)
+        except RequestAborted:
+            return
+        with closing(body_file):
+            set_script_prefix(get_script_prefix(scope))
+            await signals.request_started.asend(sender=self.__class__, scope=scope)
+            request, error_response = self.create_request(scope, body_file)
+            if request is None:
+                assert error_response is not None
+                body_file.close()
+                await self.send_response(error_response, send)
+                await sync_to_async(error_response.close)()
+                return
+            response = None
+            try:
+                try:
+                    async with asyncio.TaskGroup() as group:
+                        group.create_task(self.listen_for_disconnect(receive))
+                        response = await self.run_get_response(request)
+                        if getattr(response, _DETACHED, False):
+                            _empty(request)
+                        await self.send_response(response, send)
+                        raise _Processed
+                except* (_Processed, RequestAborted):
+                    pass
+            except BaseExceptionGroup as exception_group:
+                if len(exception_group.exceptions) == 1:
+                    raise exception_group.exceptions[0] from None  # the group only wraps it
+                raise
+            if response is None:
+                await signals.request_finished.asend(sender=self.__class__)
+            else:
+                await sync_to_async(response.close)()
+
+    async def send_response(self, response: HttpResponseBase, send: Any) -> None:
+        """Send a response: Django 6.1's way, but a stream keeps no copy of its headers."""
+        if not isinstance(response, StreamingHttpResponse):
+            await super().send_response(response, send)
+            return
+        await send(_start_message(response))
+        async with aclosing(aiter(response)) as content:  # type: ignore[type-var]
+            async for part in content:
+                for chunk, _ in self.chunk_bytes(part):
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        await send({"type": "http.response.body"})
+
+
+_DETACHED = "_composer_detached"
+_KEPT = frozenset({"_files", "method", "path"})  # what request.close() and a repr read
+
+
+def detach_request(response: StreamingHttpResponse) -> StreamingHttpResponse:
+    """Mark `response` as a stream whose content needs nothing of the request: the handler
+    then lets the request go once the middleware has answered (under this handler only)."""
+    setattr(response, _DETACHED, True)
+    return response
+
+
+def _empty(request: HttpRequest) -> None:
+    for name in request.__dict__.keys() - _KEPT:
+        del request.__dict__[name]
+
+
+class _Processed(Exception):
+    """Ends a request's task group once its response is sent."""
+
+
+def _start_message(response: HttpResponseBase) -> dict[str, Any]:
+    """Return the `http.response.start` message of `response` (headers as Django sends them)."""
+    headers = [(_bytes(name, "ascii"), _bytes(value, "latin1")) for name, value in response.items()]
+    headers.extend((b"Set-Cookie", cookie.OutputString().encode("ascii"))
+                   for cookie in response.cookies.values())
+    return {"type": "http.response.start", "status": response.status_code, "headers": headers}
+
+
+def _bytes(value: str | bytes, encoding: str) -> bytes:
+    return value.encode(encoding) if isinstance(value, str) else bytes(value)
 
 
 class SlowClientAborted(RequestAborted):
@@ -52,18 +161,44 @@ class SlowClientAborted(RequestAborted):
     """
 
 
-def _bounded(send: Send, timeout_s: float) -> Send:
-    """Return `send` with a time limit: a client that does not read cannot pin the stream."""
+class BoundedSend:
+    """The server's `send` with a time limit: a client that does not read cannot pin a stream.
 
-    async def bounded_send(message: Mapping[str, Any]) -> None:
+    A small object rather than a closure: one is held per open stream.
+    """
+
+    __slots__ = ("_send", "_timeout_s")
+
+    def __init__(self, send: Send, timeout_s: float) -> None:
+        self._send = send
+        self._timeout_s = timeout_s
+
+    async def __call__(self, message: Mapping[str, Any]) -> None:
         try:
-            async with asyncio.timeout(timeout_s):
-                await send(message)
+            async with asyncio.timeout(self._timeout_s):
+                await self._send(message)
         except TimeoutError:
             metrics.SLOW_CLIENTS_DROPPED.inc()
-            raise SlowClientAborted(f"client read nothing for {timeout_s}s") from None
+            raise SlowClientAborted(f"client read nothing for {self._timeout_s}s") from None
 
-    return bounded_send
+
+GC_THRESHOLDS = (10_000, 10, 10)
+"""Allocations between young collections (Python's default is 700).
+
+Every open stream keeps a hundred or so objects alive; with the default, opening 4,000 streams
+ran 900 collections that kept walking them (0.5 ms per open, a sixth of its cost, measured).
+"""
+
+
+def tune_gc() -> None:
+    """Fit the garbage collector to a server that holds thousands of long-lived streams.
+
+    Freeze what start-up made (modules, settings, URLconf: never garbage) so that no collection
+    walks it again, and collect the young generation less often.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 async def _lifespan(receive: Any, send: Any) -> None:
@@ -72,6 +207,7 @@ async def _lifespan(receive: Any, send: Any) -> None:
         message = await receive()
         if message["type"] == "lifespan.startup":
             shutdown.install(asyncio.get_running_loop())
+            tune_gc()
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
             await send({"type": "lifespan.shutdown.complete"})

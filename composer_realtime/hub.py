@@ -33,7 +33,11 @@ Signal = Literal["resync", "timeout", "closing"]
 
 
 class Subscription:
-    """A stream's bounded queue on one channel."""
+    """A stream's bounded queue on one channel.
+
+    Small while idle, as most of thousands of open streams are: the queue exists only while it
+    holds messages, and a wait is one future and one timer.
+    """
 
     __slots__ = ("_items", "_limit", "_waiter", "channel", "closing", "resync")
 
@@ -41,13 +45,15 @@ class Subscription:
         self.channel = channel
         self.closing = False
         self.resync = False
-        self._items: deque[Message] = deque()
+        self._items: deque[Message] | None = None
         self._limit = limit
-        self._waiter: asyncio.Future[None] | None = None
+        self._waiter: asyncio.Future[bool] | None = None
 
     def put(self, message: Message) -> None:
         """Queue a message; on overflow drop the queue and ask the reader to resync."""
-        if len(self._items) >= self._limit:
+        if self._items is None:
+            self._items = deque()
+        elif len(self._items) >= self._limit:
             self.mark_resync()
             return
         self._items.append(message)
@@ -60,7 +66,7 @@ class Subscription:
 
     def mark_resync(self) -> None:
         """Tell the reader it may have missed messages and must read the database."""
-        self._items.clear()
+        self._items = None
         self.resync = True
         self._wake()
 
@@ -69,26 +75,39 @@ class Subscription:
         must end, or "timeout"."""
         if self.closing:
             return "closing"
-        if not self._items and not self.resync:
-            self._waiter = asyncio.get_running_loop().create_future()
-            try:
-                async with asyncio.timeout(wait_s):
-                    await self._waiter
-            except TimeoutError:
-                return "timeout"
-            finally:
-                self._waiter = None
+        if self._items is None and not self.resync and not await self._wait(wait_s):
+            return "timeout"
         if self.closing:
             return "closing"
-        if self.resync:
+        if self.resync or self._items is None:
             self.resync = False
-            self._items.clear()
+            self._items = None
             return "resync"
-        return self._items.popleft()
+        message = self._items.popleft()
+        if not self._items:
+            self._items = None
+        return message
+
+    async def _wait(self, wait_s: float) -> bool:
+        """Wait up to `wait_s` for a wake-up; return False on timeout."""
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[bool] = loop.create_future()
+        self._waiter = waiter
+        timer = loop.call_later(wait_s, _settle, waiter, False)
+        try:
+            return await waiter
+        finally:
+            timer.cancel()
+            self._waiter = None
 
     def _wake(self) -> None:
-        if self._waiter is not None and not self._waiter.done():
-            self._waiter.set_result(None)
+        if self._waiter is not None:
+            _settle(self._waiter, True)
+
+
+def _settle(waiter: "asyncio.Future[bool]", woken: bool) -> None:
+    if not waiter.done():
+        waiter.set_result(woken)
 
 
 class Hub:

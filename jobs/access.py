@@ -1,12 +1,28 @@
 """Who is asking: the user, or the anonymous session that created a job."""
 
 import secrets
+import threading
+import time
+from collections import OrderedDict
+from typing import Any
 
+from asgiref.sync import sync_to_async
+from django.contrib.auth.signals import user_logged_out
+from django.dispatch import receiver
 from django.http import HttpRequest
 
-from jobs.selectors import Requester
+from jobs.selectors import Requester, Viewer
 
 ANON_OWNER_KEY = "composer_anon_owner"
+
+VIEWER_TTL_S = 30.0
+"""How long this process answers for a session without reading it and its user again.
+
+A logout through this process takes effect at once; a logout through another process, a
+password change, a deactivated account or a lost staff flag, within this time.
+"""
+VIEWER_CACHE_SIZE = 10_000
+"""Sessions remembered per process at most (least recently used go first)."""
 
 
 def anon_owner_for(request: HttpRequest) -> str:
@@ -24,12 +40,100 @@ def requester(request: HttpRequest) -> Requester:
 
 def requester_key(requester: Requester) -> str:
     """Return the key that caps and rate limits count a requester under."""
-    if requester.user.is_authenticated:
-        return f"user:{requester.user.pk}"
-    return f"anon:{requester.anon_owner or '-'}"
+    return Viewer.of(requester).key
 
 
 async def arequester(request: HttpRequest) -> Requester:
     """Return who is asking, for an async view."""
     anon_owner = await request.session.aget(ANON_OWNER_KEY, "")
     return Requester(user=await request.auser(), anon_owner=str(anon_owner))
+
+
+class ViewerCache:
+    """Viewers by session key, for a while: most requests then read neither session nor user.
+
+    Only sessions that stand for someone (a user, or an anonymous owner id) are kept: one that
+    stands for no one may gain an owner id under the same key, and sees nothing meanwhile.
+    """
+
+    def __init__(self, *, ttl_s: float, size: int) -> None:
+        self._ttl_s = ttl_s
+        self._size = size
+        self._entries: OrderedDict[str, tuple[float, Viewer]] = OrderedDict()
+        self._lock = threading.Lock()  # sync views use it from the sync threads
+
+    def get(self, session_key: str) -> Viewer | None:
+        """Return the viewer kept for `session_key`, if still fresh."""
+        with self._lock:
+            entry = self._entries.get(session_key)
+            if entry is None:
+                return None
+            if entry[0] <= time.monotonic():
+                del self._entries[session_key]
+                return None
+            self._entries.move_to_end(session_key)
+            return entry[1]
+
+    def put(self, session_key: str, viewer: Viewer) -> None:
+        """Keep `viewer` for `session_key` if it stands for someone."""
+        if viewer.user_id is None and not viewer.anon_owner:
+            return
+        with self._lock:
+            self._entries[session_key] = (time.monotonic() + self._ttl_s, viewer)
+            self._entries.move_to_end(session_key)
+            while len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+
+    def forget(self, session_key: str) -> None:
+        """Drop what is kept for `session_key`."""
+        with self._lock:
+            self._entries.pop(session_key, None)
+
+    def clear(self) -> None:
+        """Drop everything."""
+        with self._lock:
+            self._entries.clear()
+
+
+VIEWERS = ViewerCache(ttl_s=VIEWER_TTL_S, size=VIEWER_CACHE_SIZE)
+NOBODY = Viewer(user_id=None, is_staff=False, anon_owner="")
+"""A visitor without a session: sees no job."""
+
+
+def viewer(request: HttpRequest) -> Viewer:
+    """Return who is asking, for a sync view; the session and user are read at most every
+    VIEWER_TTL_S per session and process."""
+    return _remembered(request) or _resolve(request)
+
+
+async def aviewer(request: HttpRequest) -> Viewer:
+    """Return who is asking, for an async view (see `viewer`)."""
+    return _remembered(request) or await _aresolve(request)
+
+
+def _remembered(request: HttpRequest) -> Viewer | None:
+    session_key = request.session.session_key
+    found = NOBODY if session_key is None else VIEWERS.get(session_key)
+    if found is not None:
+        request.session.accessed = True  # as reading it would: the answer varies on Cookie
+    return found
+
+
+def _resolve(request: HttpRequest) -> Viewer:
+    # The session key is taken before reading: a session that turns out not to exist (or whose
+    # user is gone) is emptied and given no key, and then nothing is kept.
+    session_key = request.session.session_key
+    found = Viewer.of(requester(request))
+    if session_key is not None and request.session.session_key == session_key:
+        VIEWERS.put(session_key, found)
+    return found
+
+
+_aresolve = sync_to_async(_resolve)
+
+
+@receiver(user_logged_out)
+def _forget_on_logout(*, request: HttpRequest | None, **kwargs: Any) -> None:
+    session = getattr(request, "session", None)
+    if session is not None and session.session_key:
+        VIEWERS.forget(session.session_key)

@@ -16,7 +16,7 @@ from tests.support.sse import read_stream
 
 
 def _manage(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env,  # noqa: S603
+    done = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
     return done.stdout.strip()
@@ -60,6 +60,6 @@ print(session.session_key)
 """
 
 
-async def _read(url: str, cookies: dict[str, str]):  # noqa: ANN202
+async def _read(url: str, cookies: dict[str, str]):
     async with httpx.AsyncClient(cookies=cookies) as client:
         return await read_stream(client, url, timeout=60)

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET
 
 from composer_realtime import metrics, ratelimit
 from jobs import selectors
-from jobs.access import requester, requester_key
+from jobs.access import viewer
 from jobs.models import Job, JobStatus
 from jobs.wire import Step, WireEvent, parse_seq
 
@@ -30,18 +30,18 @@ _CACHE_CONTROL = "private, no-cache"
 @require_GET
 def job_status(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
     """Return the job's snapshot and its events after `since`, 304 when nothing is new."""
-    who = requester(request)
-    verdict = ratelimit.hit(scope="poll", key=requester_key(who),
-                            limit=settings.REALTIME_POLL_RATE)
+    who = viewer(request)
+    verdict = ratelimit.hit(scope="poll", key=who.key, limit=settings.REALTIME_POLL_RATE)
     if not verdict.allowed:
         return _too_many(verdict)
-    job = selectors.job_get_visible(job_id=job_id, requester=who)
+    job = selectors.job_get_visible_to(job_id=job_id, viewer=who,
+                                       fields=selectors.SNAPSHOT_FIELDS)
     if job is None:
         raise Http404("No such job.")
     if FALLBACK_HEADER in request.headers:
         metrics.FALLBACKS.inc()
     metrics.POLLS.inc()
-    metrics.note_poll(client=requester_key(who))
+    metrics.note_poll(client=who.key)
     since = parse_seq(request.GET.get("since", ""))
     tag = etag(job, since)
     if _client_has(request, tag):
@@ -83,7 +83,7 @@ def snapshot(job: Job) -> dict[str, Any]:
 def _events_upto_snapshot(job: Job, since: int) -> list[WireEvent]:
     # Events committed after the job row was read are left for the next poll, so that the
     # answer (and its ETag) describes one moment: the snapshot at `job.last_seq`.
-    events = selectors.job_events_after(job_id=job.pk, after=since, limit=MAX_EVENTS)
+    events = selectors.job_events_tail(job_id=job.pk, after=since, limit=MAX_EVENTS)
     return [event for event in events if event.seq <= job.last_seq]
 
 

@@ -1,6 +1,9 @@
 """The job's Server-Sent Events stream."""
 
 import uuid
+from collections.abc import Callable
+from functools import partial
+from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.db import connection
@@ -9,58 +12,58 @@ from django.http.response import HttpResponseBase
 from django.views.decorators.http import require_GET
 
 from composer_realtime import metrics
+from composer_realtime.handler import detach_request
 from composer_realtime.limits import SLOTS, busy_response
 from composer_realtime.sse import Message, event_stream_response
-from composer_realtime.streams import Replay, relay
+from composer_realtime.streams import relay
 from jobs import selectors
-from jobs.access import arequester, requester_key
+from jobs.access import aviewer
 from jobs.wire import parse_seq
 
 
 def parse_cursor(request: HttpRequest) -> int:
     """Return the client's cursor (Last-Event-ID, then ?last_event_id=); 0 when malformed."""
-    return parse_seq(request.headers.get("Last-Event-ID") or
+    # META, not request.headers: that would build (and keep, per open stream) a header dict.
+    return parse_seq(request.META.get("HTTP_LAST_EVENT_ID") or
                      request.GET.get("last_event_id") or "")
 
 
 @require_GET
 async def job_events(request: HttpRequest, job_id: uuid.UUID) -> HttpResponseBase:
     """Stream the job's events as SSE from the client's cursor until the job ends."""
-    try:
-        requester = await arequester(request)
-        job = await selectors.ajob_get_visible(job_id=job_id, requester=requester)
-    finally:
-        await _release_connection()  # before waiting, whatever the answer
+    viewer = await aviewer(request)
+    job = await _read(selectors.job_get_visible_to, job_id=job_id, viewer=viewer,
+                      fields=selectors.STREAM_FIELDS)
     if job is None:
         raise Http404("No such job.")
     cursor = parse_cursor(request)
     if job.is_finished and cursor >= job.last_seq:
         return HttpResponse(status=204)  # nothing more will come: EventSource stops here
-    client = requester_key(requester)
-    if not SLOTS.acquire(client):
+    if not SLOTS.acquire(viewer.key):
         return busy_response()
-    if "Last-Event-ID" in request.headers:  # EventSource reconnecting; first loads use ?query
+    if "HTTP_LAST_EVENT_ID" in request.META:  # EventSource reconnecting; first loads use ?query
         metrics.STREAMS_RESUMED.inc()
     response = event_stream_response(relay(channel=job.channel, cursor=cursor,
-                                           replay=_replayer(job.pk)))
-    response.on_close(lambda: SLOTS.release(client))
-    return response
+                                           replay=partial(_replay, job.pk)))
+    response.on_close(partial(SLOTS.release, viewer.key))
+    return detach_request(response)  # the relay reads nothing of the request
 
 
-def _replayer(job_id: uuid.UUID) -> Replay:
-    async def replay(after: int) -> list[Message]:
-        events = await selectors.ajob_events_after(job_id=job_id, after=after)
-        await _release_connection()
-        return [event.to_message() for event in events]
-    return replay
+async def _replay(job_id: uuid.UUID, after: int) -> list[Message]:
+    events = await _read(selectors.job_events_tail, job_id=job_id, after=after)
+    return [event.to_message() for event in events]
 
 
+async def _read[T](select: Callable[..., T], **kwargs: Any) -> T:
+    """Return what `select` reads, with the connection handed back before the stream waits:
+    one trip to the sync thread for both."""
+    return await _read_and_close(select, kwargs)
 
-async def _release_connection() -> None:
-    """Hand this request's database connection back before the stream starts waiting."""
-    await sync_to_async(_close_connection)()
 
-
-def _close_connection() -> None:
-    # Resolved inside the sync thread: `connection` is per thread and per request context.
-    connection.close()
+@sync_to_async  # wrapped once, not per call: building the wrapper shows in profiles
+def _read_and_close[T](select: Callable[..., T], kwargs: dict[str, Any]) -> T:
+    try:
+        return select(**kwargs)
+    finally:
+        # Resolved inside the sync thread: `connection` is per thread and per request context.
+        connection.close()

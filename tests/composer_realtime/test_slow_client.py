@@ -78,6 +78,6 @@ def test_a_client_that_stops_reading_is_dropped_and_resumes_without_loss(
     assert rss_growth_mb < 50, f"server memory grew {rss_growth_mb:.0f} MB for one stalled client"
 
 
-async def _resume(url: str, cookies: dict[str, str], last: int):  # noqa: ANN202
+async def _resume(url: str, cookies: dict[str, str], last: int):
     async with httpx.AsyncClient(cookies=cookies) as client:
         return await read_stream(client, url, headers={"Last-Event-ID": str(last)}, timeout=30)

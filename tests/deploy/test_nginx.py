@@ -30,7 +30,7 @@ def nginx_block() -> str:
 
 def _certificate(folder: Path) -> tuple[Path, Path]:
     cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",  # noqa: S607
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
                     "-subj", "/CN=127.0.0.1", "-keyout", str(key), "-out", str(cert)],
                    check=True, capture_output=True, timeout=60)
     return cert, key
@@ -95,13 +95,13 @@ def _wait_listening(port: int) -> None:
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
         try:
-            httpx.get(f"https://127.0.0.1:{port}/healthz", verify=False, timeout=1)  # noqa: S501
+            httpx.get(f"https://127.0.0.1:{port}/healthz", verify=False, timeout=1)
             return
         except httpx.HTTPError:
             time.sleep(0.1)
     raise TimeoutError("nginx did not start")
 
 
-async def _read(url: str, cookies: dict[str, str]):  # noqa: ANN202
-    async with httpx.AsyncClient(cookies=cookies, verify=False) as client:  # noqa: S501
+async def _read(url: str, cookies: dict[str, str]):
+    async with httpx.AsyncClient(cookies=cookies, verify=False) as client:
         return await read_stream(client, url, timeout=30)

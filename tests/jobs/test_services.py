@@ -16,7 +16,8 @@ def _types(job: Job) -> list[str]:
     return list(JobEvent.objects.filter(job=job).order_by("seq").values_list("type", flat=True))
 
 
-def test_job_create_persists_queued_job_with_first_event_and_a_task(django_capture_on_commit_callbacks):
+def test_job_create_persists_queued_job_with_first_event_and_a_task(
+        django_capture_on_commit_callbacks):
     from django_tasks_db.models import DBTaskResult
 
     with django_capture_on_commit_callbacks(execute=True) as callbacks:

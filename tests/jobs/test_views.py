@@ -48,7 +48,8 @@ def _async_client_for(user) -> AsyncClient:
 
 
 def test_owner_replays_a_finished_job_from_the_start_and_the_stream_ends(finished_job, owner):
-    status, events = _stream(_async_client_for(owner), reverse("jobs:events", args=[finished_job.pk]))
+    url = reverse("jobs:events", args=[finished_job.pk])
+    status, events = _stream(_async_client_for(owner), url)
     assert status == 200
     assert [int(e.id) for e in events] == list(range(1, finished_job.last_seq + 1))
     assert events[-1].event == "completion-status"
@@ -72,7 +73,8 @@ def test_cursor_in_the_middle_replays_only_what_follows(finished_job, owner):
 @pytest.mark.parametrize("cursor", ["abc", "-1", "1e3", "٣", "99999999999999999999", " ", "5;"])
 def test_malformed_cursor_means_from_the_start(finished_job, owner, cursor):
     url = reverse("jobs:events", args=[finished_job.pk])
-    status, events = _stream(_async_client_for(owner), f"{url}?{urlencode({'last_event_id': cursor})}")
+    query = urlencode({"last_event_id": cursor})
+    status, events = _stream(_async_client_for(owner), f"{url}?{query}")
     assert status == 200 and events[0].id == "1"
     if cursor.isascii():
         status, events = _stream(_async_client_for(owner), url, **{"Last-Event-ID": cursor})

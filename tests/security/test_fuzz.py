@@ -62,7 +62,7 @@ def field_names() -> list[str]:
 
 
 def urlencode(data: dict[str, Any]) -> str:
-    """Form-encode as a client may: lone surrogates become the invalid UTF-8 bytes they stand for."""
+    """Form-encode as a client may: a lone surrogate becomes the invalid UTF-8 it stands for."""
     return stdlib_urlencode(data, errors="surrogatepass")
 
 

@@ -6,8 +6,8 @@ import socket
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
@@ -36,7 +36,7 @@ class Proc:
 
     def start(self) -> "Proc":
         with self.log_path.open("ab") as log:
-            self.popen = subprocess.Popen(  # noqa: S603 - fixed argv of our own commands
+            self.popen = subprocess.Popen(
                 self.args, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
             )
         return self
