@@ -26,7 +26,9 @@ def targets(run: dict[str, Any]) -> dict[str, bool]:
             and conn["failed_attempts"] == 0,
             "0 lost": no_loss, "0 duplicated": events["duplicated"] == 0,
             "p99 <= 100 ms": p99 <= 100,
-            "<= 25 KB per stream": (server.get("rss_per_stream_kb") or 1e9) <= 25,
+            # What the open streams add to the idle server (RSS at N minus the idle RSS of
+            # the same processes, over N): the fixed ~65 MB of each process is not per stream.
+            "<= 25 KB per stream": (server.get("rss_delta_per_stream_kb") or 1e9) <= 25,
             "<= 50 threads": server.get("threads", 1e9) <= 50,
             "DB connections <= pools": server.get("db_connections_web", 1e9)
             <= server["pool_limit"],
@@ -50,6 +52,12 @@ def targets(run: dict[str, Any]) -> dict[str, bool]:
         found |= {"RSS growth < 10 %": growth is not None and growth < 10,
                   "streams gauge back to 0": bool(soak.get("streams_open_zero")),
                   "no stream socket left": bool(soak.get("sockets_zero")),
+                  "0 lost": no_loss, "0 duplicated": events["duplicated"] == 0}
+    elif run["workload"] == "SCALE":
+        scale = run.get("scale", {})
+        found |= {"every job finished": scale.get("all_finished_after_s") is not None,
+                  "every web process served streams":
+                      all(scale.get("streams_by_web_process", {"-": 0}).values()),
                   "0 lost": no_loss, "0 duplicated": events["duplicated"] == 0}
     return found
 
@@ -126,7 +134,7 @@ def publisher_shortfalls(runs: list[dict[str, Any]]) -> list[str]:
 
 COLUMNS = [("system", 6), ("wl", 5), ("N", 6), ("made", 6), ("fail", 5), ("open s", 7),
            ("p50 ms", 8), ("p99 ms", 8), ("max ms", 8), ("pub/s", 7), ("lost", 6),
-           ("dup", 5), ("KB/str", 7), ("thr", 5), ("db", 4), ("cpu us/ev", 9)]
+           ("dup", 5), ("KB/str", 7), ("+KB/str", 7), ("thr", 5), ("db", 4), ("cpu us/ev", 9)]
 
 
 def table(result: dict[str, Any]) -> str:
@@ -140,7 +148,8 @@ def table(result: dict[str, Any]) -> str:
         cells = [run["system"], run["workload"], run["streams"], conn["made"],
                  conn["failed_attempts"], conn["open_s"], delay["p50"], delay["p99"],
                  delay["max"], events["publish_rate"], events["lost"], events["duplicated"],
-                 server.get("rss_per_stream_kb"), server.get("threads"),
+                 server.get("rss_per_stream_kb"), server.get("rss_delta_per_stream_kb"),
+                 server.get("threads"),
                  server.get("db_connections_web"), server.get("cpu_us_per_event")]
         lines.append("  ".join(_cell(v).rjust(w) for v, (_, w) in zip(cells, COLUMNS,
                                                                         strict=True)))
@@ -164,6 +173,10 @@ def _extras(result: dict[str, Any]) -> list[str]:
                          f", duplicated {run['events']['duplicated']}")
         if "soak" in run:
             lines.append(_soak_line(run))
+        if "scale" in run:
+            lines.append(_scale_line(run))
+        for phase, summary in (run.get("profile") or {}).items():
+            lines.append(_profile_line(run, phase, summary))
         polling = run.get("polling")
         if polling is not None and not polling.get("available"):
             lines.append(f"W3 {run['system']}: {polling['note']}")
@@ -187,6 +200,25 @@ def _extras(result: dict[str, Any]) -> list[str]:
         ratios = ", ".join(f"{k} {v}" for k, v in comparison["ours_over_peer"].items())
         lines.append(f"ours/peer {comparison['workload']} N={comparison['streams']}: {ratios}")
     return lines
+
+
+def _profile_line(run: dict[str, Any], phase: str, summary: dict[str, Any]) -> str:
+    label = f"profile {run['workload']} N={run['streams']} {phase}"
+    if "error" in summary:
+        return f"{label}: {summary['error']}"
+    top = "; ".join(f"{name} {pct} %" for name, pct in summary["inclusive_pct"][:15])
+    return f"{label} ({summary['samples']} busy samples, inclusive): {top}"
+
+
+def _scale_line(run: dict[str, Any]) -> str:
+    scale, events = run["scale"], run["events"]
+    return (f"SCALE {run['system']}: {run['jobs']} real jobs on {scale['workers']} workers "
+            f"{scale['jobs_by_worker']}, {run['streams']} streams over {scale['web_processes']} "
+            f"web processes {scale['streams_by_web_process']}; all finished after "
+            f"{scale['all_finished_after_s']} s {scale['job_statuses']}; {events['delivered']} of "
+            f"{events['expected']} deliveries, lost {events['lost']}, duplicated "
+            f"{events['duplicated']}, delay p50 {run['delay_ms']['p50']} p99 "
+            f"{run['delay_ms']['p99']} max {run['delay_ms']['max']} ms")
 
 
 def _soak_line(run: dict[str, Any]) -> str:

@@ -5,7 +5,8 @@ With no options it runs the issue's full plan: W1 at 1,000, 5,000 and 10,000 str
 W4 (10,000 streams, every worker SIGKILLed), WRITE, and W1 and W2 again against
 django-eventstream. `--smoke` is the same on tiny sizes without the peer (< 60 s, for CI).
 SOAK (1,000 streams for 10 minutes; memory growth, the open-stream gauge back at 0) runs only
-when named: `--workloads SOAK` (see bench/soak.py).
+when named: `--workloads SOAK` (see bench/soak.py); so does SCALE (two web processes and two
+task workers running real jobs, every delivery across processes; see bench/scale.py).
 Everything is on loopback, bounded by `--timeout`, and every child process is killed at the
 end, whatever happened. Needs PostgreSQL and Redis (DATABASE_URL, REDIS_URL; defaults are
 the local ones scripts/services starts).
@@ -22,7 +23,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from bench import control, host, report, soak, workloads
+from bench import control, host, report, scale, soak, workloads
 from bench.control import ROOT, Child
 from bench.systems import System, ours, peer
 from bench.workloads import Context, StreamPlan
@@ -31,7 +32,7 @@ DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/composer"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 ALL_WORKLOADS = ("W1", "W2", "W3", "W4", "WRITE")
 """The full plan, run when no workload is named."""
-KNOWN_WORKLOADS = (*ALL_WORKLOADS, "SOAK")
+KNOWN_WORKLOADS = (*ALL_WORKLOADS, "SOAK", "SCALE")
 
 
 class HardTimeout(Exception):
@@ -70,6 +71,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--soak-stream-age", type=float, default=120.0,
                         help="REALTIME_MAX_STREAM_AGE_S during the soak: every stream "
                              "reconnects this often (120)")
+    parser.add_argument("--profile", action="store_true",
+                        help="py-spy profiles of our web processes while streams open and "
+                             "while events flow (bench/profile.py)")
+    parser.add_argument("--scale-jobs", type=int, default=200,
+                        help="SCALE: real jobs, two streams each (200)")
+    parser.add_argument("--scale-workers", type=int, default=2,
+                        help="SCALE: run_worker processes (2)")
+    parser.add_argument("--scale-pace", type=float, default=0.05,
+                        help="SCALE: JOBS_STEP_PACE_S of the workers (0.05)")
     parser.add_argument("--web-processes", type=int, default=len(os.sched_getaffinity(0)))
     parser.add_argument("--pool-size", type=int, default=10,
                         help="DATABASE_POOL_SIZE of each web process (10)")
@@ -105,6 +115,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.write_duration, args.peer = 1.5, False
         args.soak_streams, args.soak_duration, args.soak_rate = 50, 12.0, 20.0
         args.soak_sample, args.soak_warmup, args.soak_stream_age = 1.0, 4.0, 5.0
+        args.scale_jobs, args.scale_pace = 10, 0.0
         args.timeout = min(args.timeout, 170.0)
     args.workloads = [w.strip().upper() for w in args.workloads.split(",") if w.strip()]
     unknown = set(args.workloads) - set(KNOWN_WORKLOADS)
@@ -173,10 +184,10 @@ def _run_plan(args: argparse.Namespace, run_dir: Path, registry: list[Child],
     }
     ctx = Context(run_dir=run_dir, registry=registry, admin_url=_admin(database_url),
                   clients_per_run=args.clients, open_concurrency=args.open_concurrency,
-                  settle_s=0.3 if args.smoke else 1.0)
+                  settle_s=0.3 if args.smoke else 1.0, profile=args.profile)
     system = ours(database=args.database, **common)
     _step(f"setting up {system.database}")
-    system.prepare(connection_limit=args.web_processes * args.pool_size
+    system.prepare(connection_limit=args.web_processes * args.pool_size + 2 * args.scale_workers
                    + 2 * args.publishers + 12)
     _run_system(args, ctx, system, result, with_w3_w4_write=True)
     if args.peer and {"W1", "W2"} & set(args.workloads):
@@ -224,6 +235,12 @@ def _run_system(args: argparse.Namespace, ctx: Context, system: System,
     if "SOAK" in args.workloads:
         _record(result, lambda: _soak(args, ctx, system),
                 f"{system.name} SOAK N={args.soak_streams} for {args.soak_duration:.0f} s")
+    if "SCALE" in args.workloads:
+        plan = scale.ScalePlan(jobs=args.scale_jobs, workers=args.scale_workers,
+                               pace_s=args.scale_pace, timeout_s=600.0)
+        _record(result, lambda: scale.run_scale(ctx, system, plan),
+                f"{system.name} SCALE {args.scale_jobs} jobs on {args.scale_workers} workers, "
+                f"{args.web_processes} web processes")
 
 
 def _soak(args: argparse.Namespace, ctx: Context, system: System) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from typing import Any
 
 from bench import control, measure, stats
 from bench.control import Child
+from bench.profile import Profiler
 from bench.systems import System, free_port
 
 OPEN_TIMEOUT_S = 30.0
@@ -37,6 +38,8 @@ class Context:
     open_concurrency: int = 200
     settle_s: float = 1.0
     """Pause before the baseline sample and before the events start."""
+    profile: bool = False
+    """Record py-spy profiles of our web processes while streams open and events flow."""
 
     def path(self, name: str) -> Path:
         """Return a fresh file path in this run's folder."""
@@ -75,8 +78,11 @@ def run_streams(ctx: Context, system: System, plan: StreamPlan,
         baseline = sampler.sample()
         sampler.start()
         publishers = start_publishers(ctx, system, jobs, plan, tag)
+        profiling = ctx.profile and system.name == "ours"
+        profiler = _profiler(ctx, server, f"{tag}-open") if profiling else None
         clients = start_clients(ctx, system, port, slots, tag)
         opened = wait_open(clients, plan.streams)
+        profiles = {"open": profiler.stop()} if profiler is not None else {}
         for publisher in publishers:
             publisher.wait_for("ready", 120)
         time.sleep(ctx.settle_s)
@@ -84,12 +90,16 @@ def run_streams(ctx: Context, system: System, plan: StreamPlan,
         t_go = time.time()
         for publisher in publishers:
             publisher.send("go")
+        profiler = _profiler(ctx, server, f"{tag}-events") if profiling else None
         extra: dict[str, Any] = {}
         if plan.kill_after_s is not None:
             extra["storm"] = storm(server, clients, plan, t_go)
         if during is not None:
             extra.update(during(system, port, jobs))
         time.sleep(max(0.0, t_go + plan.duration_s - time.time()))
+        if profiler is not None:
+            profiles["events"] = profiler.stop()
+            extra["profile"] = profiles
         pub_results = stop_all(publishers, timeout=60)
         drain(clients)
         t_end = time.time()
@@ -104,6 +114,10 @@ def run_streams(ctx: Context, system: System, plan: StreamPlan,
         extra["storm"] |= stats.resume_summary(slots_out, extra["storm"]["t_kill"])
     return summarize(system, plan, slots_out, pub_results, sampler, baseline, opened,
                      (t_go, t_end), cpu_start, cpu_end) | extra
+
+
+def _profiler(ctx: Context, server: Child, name: str) -> Profiler:
+    return Profiler(server.popen.pid, ctx.path(f"profile-{name}").with_suffix(".txt"))
 
 
 def start_publishers(ctx: Context, system: System, jobs: list[str], plan: StreamPlan,

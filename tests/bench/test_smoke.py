@@ -47,3 +47,34 @@ def test_smoke_run_writes_every_figure_and_loses_nothing(tmp_path: Path) -> None
     assert runs["W4"]["storm"]["resumed"] == runs["W4"]["streams"]
     assert runs["WRITE"]["events_per_s"] > 0
     assert "W1" in done.stdout  # the table
+
+
+def test_scale_runs_real_jobs_across_processes_and_profiles_are_kept(tmp_path: Path) -> None:
+    out = tmp_path / "scale.json"
+    database = f"{os.environ.get('TEST_DATABASE_NAME') or 'test_composer'}_bench"
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "--smoke", "--workloads", "W1,SCALE", "--profile",
+         "--database", database, "--json", str(out), "--run-dir", str(tmp_path / "run")],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"}, capture_output=True, text=True,
+        timeout=TIMEOUT_S, check=False,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    result = json.loads(out.read_text())
+    assert result["errors"] == []
+    runs = {run["workload"]: run for run in result["runs"]}
+
+    scale = runs["SCALE"]
+    assert scale["scale"]["job_statuses"] == {"succeeded": scale["jobs"]}
+    assert sum(scale["scale"]["jobs_by_worker"].values()) == scale["jobs"]
+    # Which process accepts each of 20 connections is the kernel's choice: count, not spread.
+    assert len(scale["scale"]["streams_by_web_process"]) == scale["scale"]["web_processes"]
+    assert scale["events"]["delivered"] == scale["events"]["expected"] > 0
+    assert scale["events"]["lost"] == scale["events"]["duplicated"] == 0
+
+    profiles = runs["W1"]["profile"]
+    assert set(profiles) == {"open", "events"}
+    for summary in profiles.values():
+        assert "error" not in summary, summary
+        assert Path(summary["file"]).stat().st_size > 0
+    assert profiles["open"]["samples"] > 0 and profiles["open"]["inclusive_pct"]
