@@ -90,10 +90,13 @@ elif _db["ENGINE"] == "django.db.backends.postgresql":
     # A bounded pool per process: streams hand their connection back before they wait.
     _db["CONN_MAX_AGE"] = 0
     _db["CONN_HEALTH_CHECKS"] = True  # the pool drops connections a Postgres restart broke
+    from composer_realtime.dbpool import POOL_CALLBACKS  # a check only after 1 s idle
+
     _db.setdefault("OPTIONS", {})["pool"] = {
         "min_size": 1,
         "max_size": env.int("DATABASE_POOL_SIZE", default=10),
         "timeout": 10,
+        **POOL_CALLBACKS,
     }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
