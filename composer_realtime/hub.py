@@ -177,11 +177,12 @@ class Hub:
         return sub
 
     def unsubscribe(self, sub: Subscription) -> None:
-        """Drop a subscription; the channel is released with its last local subscriber."""
-        metrics.STREAMS_OPEN.dec()
+        """Drop a subscription (again is a no-op); the channel is released with its last
+        local subscriber."""
         subs = self._channels.get(sub.channel)
-        if subs is None:
+        if subs is None or sub not in subs:
             return
+        metrics.STREAMS_OPEN.dec()
         subs.discard(sub)
         if not subs:
             del self._channels[sub.channel]

@@ -15,11 +15,12 @@ import json
 import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 
 from django.conf import settings
 
 from composer_realtime import metrics
-from composer_realtime.hub import get_hub, subscription_guard
+from composer_realtime.hub import Subscription, get_hub, subscription_guard
 from composer_realtime.sse import Message, encode_event, encode_retry
 
 PING = b": keep-alive\n" + encode_event(event="ping", data="{}")
@@ -47,20 +48,31 @@ def ready_event() -> bytes:
                         data=json.dumps({"heartbeat_s": settings.REALTIME_HEARTBEAT_S}))
 
 
-async def relay(*, channel: str, cursor: int, replay: Replay) -> AsyncIterator[bytes]:
+@dataclass(frozen=True, slots=True)
+class Head:
+    """The start of a stream made by its caller: a subscription taken first, then what the
+    database held after the cursor (read after subscribing, so nothing falls between)."""
+
+    subscription: Subscription
+    backlog: list[Message]
+
+
+async def relay(*, channel: str, cursor: int, replay: Replay,
+                head: Head | None = None) -> AsyncIterator[bytes]:
     """Yield SSE text for every message after `cursor` on `channel`, once and in order.
 
-    Subscribes before reading the database so nothing falls between the two, skips ids
-    already sent, catches up from the database on any gap or overflow, sends the `ready`
-    event and heartbeats (see the module docstring), and ends after the final message or
-    `REALTIME_MAX_STREAM_AGE_S`.
+    Subscribes before reading the database so nothing falls between the two (or takes both
+    from `head`, for a caller that reads the database once for its own checks and the
+    replay), skips ids already sent, catches up from the database on any gap or overflow,
+    sends the `ready` event and heartbeats (see the module docstring), and ends after the
+    final message or `REALTIME_MAX_STREAM_AGE_S`.
     """
     hub = get_hub()
-    sub = await hub.subscribe(channel)
+    sub = head.subscription if head is not None else await hub.subscribe(channel)
     with subscription_guard(hub, sub):
         yield encode_retry(retry_ms()) + ready_event()
         deadline = time.monotonic() + settings.REALTIME_MAX_STREAM_AGE_S
-        backlog: list[Message] = await replay(cursor)
+        backlog = head.backlog if head is not None else await replay(cursor)
         hub.note_cursor(channel, backlog[-1].id if backlog else cursor)
         while True:
             for message in backlog:

@@ -82,6 +82,16 @@ def job_get_visible_to(*, job_id: uuid.UUID | str, viewer: Viewer,
     return next(iter(jobs[:1]), None)
 
 
+def job_stream_start(*, job_id: uuid.UUID | str, viewer: Viewer,
+                     after: int) -> tuple[Job | None, list[WireEvent]]:
+    """Return what opening a stream reads, in one go: the job (its STREAM_FIELDS) if `viewer`
+    may see it, and its events after `after` (none are read when the job has none)."""
+    job = job_get_visible_to(job_id=job_id, viewer=viewer, fields=STREAM_FIELDS)
+    if job is None or job.last_seq <= after:
+        return job, []
+    return job, job_events_tail(job_id=job.pk, after=after)
+
+
 def _visible(requester: Requester) -> JobQuerySet:
     return _visible_to(Viewer.of(requester))
 

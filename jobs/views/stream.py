@@ -1,7 +1,9 @@
 """The job's Server-Sent Events stream."""
 
+import asyncio
 import uuid
 from collections.abc import Callable
+from contextlib import suppress
 from functools import partial
 from typing import Any
 
@@ -13,11 +15,13 @@ from django.views.decorators.http import require_GET
 
 from composer_realtime import metrics
 from composer_realtime.handler import detach_request
+from composer_realtime.hub import Hub, Subscription, get_hub
 from composer_realtime.limits import SLOTS, busy_response
 from composer_realtime.sse import Message, event_stream_response
-from composer_realtime.streams import relay
+from composer_realtime.streams import Head, relay
 from jobs import selectors
 from jobs.access import aviewer
+from jobs.models import Job, job_channel
 from jobs.wire import parse_seq
 
 
@@ -32,21 +36,59 @@ def parse_cursor(request: HttpRequest) -> int:
 async def job_events(request: HttpRequest, job_id: uuid.UUID) -> HttpResponseBase:
     """Stream the job's events as SSE from the client's cursor until the job ends."""
     viewer = await aviewer(request)
-    job = await _read(selectors.job_get_visible_to, job_id=job_id, viewer=viewer,
-                      fields=selectors.STREAM_FIELDS)
-    if job is None:
-        raise Http404("No such job.")
     cursor = parse_cursor(request)
-    if job.is_finished and cursor >= job.last_seq:
-        return HttpResponse(status=204)  # nothing more will come: EventSource stops here
-    if not SLOTS.acquire(viewer.key):
-        return busy_response()
+    hub = get_hub()
+    # Subscribed before the one read of the database that both checks the request and
+    # replays, so that no event falls between the replay and the live ones.
+    sub = await hub.subscribe(job_channel(job_id))
+    try:
+        job, backlog = await _read(selectors.job_stream_start, job_id=job_id, viewer=viewer,
+                                   after=cursor)
+        answer = _refusal(job, cursor, viewer.key)
+    except BaseException:
+        hub.unsubscribe(sub)
+        raise
+    if answer is not None:
+        hub.unsubscribe(sub)
+        return answer
     if "HTTP_LAST_EVENT_ID" in request.META:  # EventSource reconnecting; first loads use ?query
         metrics.STREAMS_RESUMED.inc()
-    response = event_stream_response(relay(channel=job.channel, cursor=cursor,
-                                           replay=partial(_replay, job.pk)))
-    response.on_close(partial(SLOTS.release, viewer.key))
+    head = Head(subscription=sub, backlog=[event.to_message() for event in backlog])
+    response = event_stream_response(relay(channel=sub.channel, cursor=cursor,
+                                           replay=partial(_replay, job_id), head=head))
+    # Django closes the response in a sync thread, and may close one whose stream never
+    # started (the client left first): the slot and the subscription go back on the loop.
+    loop = asyncio.get_running_loop()
+    response.on_close(lambda: _hand_back(loop, hub, sub, viewer.key))
     return detach_request(response)  # the relay reads nothing of the request
+
+
+def _refusal(job: Job | None, cursor: int, client: str) -> HttpResponseBase | None:
+    """Return the answer when no stream is to be served (taking a slot when one is)."""
+    if job is None:
+        raise Http404("No such job.")
+    if job.is_finished and cursor >= job.last_seq:
+        return HttpResponse(status=204)  # nothing more will come: EventSource stops here
+    if not SLOTS.acquire(client):
+        return busy_response()
+    return None
+
+
+def _hand_back(loop: asyncio.AbstractEventLoop, hub: Hub, sub: Subscription,
+               client: str) -> None:
+    # From Django's sync thread, where the loop's objects are not to be touched. A loop
+    # already closed (a sync test client's, a process ending) runs nothing: release here.
+    if not loop.is_closed():
+        loop.call_soon_threadsafe(_release, hub, sub, client)
+        return
+    with suppress(RuntimeError):  # waking the closed loop's link fails; it is gone anyway
+        hub.unsubscribe(sub)
+    SLOTS.release(client)
+
+
+def _release(hub: Hub, sub: Subscription, client: str) -> None:
+    hub.unsubscribe(sub)  # a no-op when the stream already ended and let it go
+    SLOTS.release(client)
 
 
 async def _replay(job_id: uuid.UUID, after: int) -> list[Message]:

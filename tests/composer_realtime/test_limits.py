@@ -71,3 +71,41 @@ def test_a_stream_beyond_the_per_process_cap_is_told_to_retry_later_whoever_asks
     assert refused.events[0].json["error"] == "too_many_streams"
     assert refused.retry >= 20000
     assert [e.seq for e in later.events] == [1, 2], "slots come back when streams end"
+
+
+def test_a_stream_closed_before_it_started_gives_back_its_slot_and_subscription(owner):
+    """The view takes a slot and subscribes before the response exists; if the client leaves
+    before the first byte, Django closes the response (from a sync thread) without ever
+    starting the stream: both must come back all the same."""
+    from asgiref.sync import sync_to_async
+    from django.contrib.auth.models import AnonymousUser
+    from django.test import AsyncRequestFactory
+
+    from composer_realtime.hub import get_hub
+    from composer_realtime.limits import SLOTS
+    from jobs.access import ANON_OWNER_KEY
+    from jobs.views.stream import job_events
+
+    job = services.job_create(owner=None, params={"name": "Left Coin", "template": "token"},
+                              anon_owner="left-early")
+
+    async def scenario() -> tuple[int, int, int, int]:
+        from django.contrib.sessions.backends.db import SessionStore
+
+        session = SessionStore()
+        session[ANON_OWNER_KEY] = "left-early"
+        await session.asave()
+        request = AsyncRequestFactory().get(f"/api/jobs/{job.pk}/events")
+        request.session = session
+        request.user = AnonymousUser()
+        before = SLOTS.total
+        response = await job_events(request, job_id=job.pk)
+        during = SLOTS.total, len(get_hub()._channels.get(job.channel, ()))
+        await sync_to_async(response.close)()  # as Django's handler does, never iterated
+        await asyncio.sleep(0.05)  # the hand-back runs on the loop
+        return before, *during, len(get_hub()._channels.get(job.channel, ()))
+
+    before, slots_during, subs_during, subs_after = asyncio.run(scenario())
+    assert (slots_during, subs_during) == (before + 1, 1)
+    assert SLOTS.total == before
+    assert subs_after == 0
