@@ -12,7 +12,7 @@ from django.db import connection
 from django.db.models import Q
 
 from composer_realtime.sse import Message
-from jobs.models import Job, JobEvent, JobQuerySet, job_channel
+from jobs.models import Job, JobEvent, JobQuerySet, JobStatus, job_channel
 from jobs.wire import WireEvent
 
 _CHANNEL_PREFIX = job_channel("")
@@ -82,14 +82,72 @@ def job_get_visible_to(*, job_id: uuid.UUID | str, viewer: Viewer,
     return next(iter(jobs[:1]), None)
 
 
-def job_stream_start(*, job_id: uuid.UUID | str, viewer: Viewer,
-                     after: int) -> tuple[Job | None, list[WireEvent]]:
-    """Return what opening a stream reads, in one go: the job (its STREAM_FIELDS) if `viewer`
-    may see it, and its events after `after` (none are read when the job has none)."""
+@dataclass(frozen=True, slots=True)
+class StreamStart:
+    """What opening a stream reads of its job: where the job is, and the events to replay."""
+
+    status: str
+    last_seq: int
+    events: list[WireEvent]
+
+    @property
+    def is_finished(self) -> bool:
+        """Return True once the job has reached a final status."""
+        return self.status in JobStatus.finished()
+
+
+def job_stream_start(*, job_id: uuid.UUID | str, viewer: Viewer, after: int,
+                     limit: int = 1000) -> StreamStart | None:
+    """Return the job's status, last seq and events after `after` (at most `limit`) if
+    `viewer` may see it, else None. One statement on PostgreSQL: every stream open and every
+    reconnect runs this."""
+    if connection.vendor != "postgresql":
+        return _stream_start_orm(job_id=job_id, viewer=viewer, after=after, limit=limit)
+    key = uuid.UUID(str(job_id))
+    with connection.cursor() as cursor:
+        cursor.execute(_stream_start_sql(staff=viewer.is_staff,
+                                         user=viewer.user_id is not None,
+                                         anon=bool(viewer.anon_owner)),
+                       {"job_id": key, "after": after, "limit": limit,
+                        "user_id": viewer.user_id, "anon_owner": viewer.anon_owner})
+        rows = cursor.fetchall()
+    if not rows:
+        return None
+    name = str(key)
+    return StreamStart(status=rows[0][0], last_seq=rows[0][1], events=[
+        WireEvent.from_values(job=name, seq=seq, type=kind, created_at=created_at,
+                              payload=payload)
+        for _, _, seq, kind, payload, created_at in rows if seq is not None])
+
+
+def _stream_start_orm(*, job_id: uuid.UUID | str, viewer: Viewer, after: int,
+                      limit: int) -> StreamStart | None:
+    """`job_stream_start` in two ORM queries, for the other databases."""
     job = job_get_visible_to(job_id=job_id, viewer=viewer, fields=STREAM_FIELDS)
-    if job is None or job.last_seq <= after:
-        return job, []
-    return job, job_events_tail(job_id=job.pk, after=after)
+    if job is None:
+        return None
+    events = (job_events_tail(job_id=job.pk, after=after, limit=limit)
+              if job.last_seq > after else [])
+    return StreamStart(status=job.status, last_seq=job.last_seq, events=events)
+
+
+@cache
+def _stream_start_sql(*, staff: bool, user: bool, anon: bool) -> str:
+    # The job row if visible, with its events after the cursor (none when it has none:
+    # `last_seq` says so without touching the event index).
+    rules = ["TRUE"] if staff else [
+        *(["j.owner_id = %(user_id)s"] if user else []),
+        *(["(j.owner_id IS NULL AND j.anon_owner = %(anon_owner)s)"] if anon else []),
+    ] or ["FALSE"]
+    return f"""
+SELECT j.status, j.last_seq, e.seq, e.type, e.payload, e.created_at
+  FROM {Job._meta.db_table} j
+  LEFT JOIN LATERAL (
+        SELECT seq, type, payload, created_at FROM {JobEvent._meta.db_table}
+         WHERE job_id = j.id AND seq > %(after)s AND j.last_seq > %(after)s
+         ORDER BY seq LIMIT %(limit)s) e ON TRUE
+ WHERE j.id = %(job_id)s AND ({" OR ".join(rules)})
+ ORDER BY e.seq"""  # noqa: S608 - table names from the models; values are bound parameters
 
 
 def _visible(requester: Requester) -> JobQuerySet:

@@ -53,9 +53,19 @@ class WireEvent:
     @classmethod
     def from_row(cls, event: JobEvent) -> "WireEvent":
         """Return the wire form of a stored event."""
-        payload = event.payload
+        return cls.from_values(job=str(event.job_id), seq=event.seq, type=event.type,
+                               created_at=event.created_at, payload=event.payload)
+
+    @classmethod
+    def from_values(cls, *, job: str, seq: int, type: str, created_at: datetime,
+                    payload: dict[str, Any] | str) -> "WireEvent":
+        """Return the wire form of an event read as plain columns (`payload` as JSON text
+        or decoded)."""
+        if isinstance(payload, str):
+            payload = json.loads(payload)
+        assert isinstance(payload, dict)
         return cls(
-            job=str(event.job_id), seq=event.seq, type=event.type, ts=event.created_at,
+            job=job, seq=seq, type=type, ts=created_at,
             status=payload["status"], percent=payload["percent"],
             step=_canonical_step(payload.get("step")),
             message=payload.get("message", ""), eta_s=payload.get("eta_s"),

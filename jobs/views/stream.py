@@ -21,7 +21,7 @@ from composer_realtime.sse import Message, event_stream_response
 from composer_realtime.streams import Head, relay
 from jobs import selectors
 from jobs.access import aviewer
-from jobs.models import Job, job_channel
+from jobs.models import job_channel
 from jobs.wire import parse_seq
 
 
@@ -42,9 +42,9 @@ async def job_events(request: HttpRequest, job_id: uuid.UUID) -> HttpResponseBas
     # replays, so that no event falls between the replay and the live ones.
     sub = await hub.subscribe(job_channel(job_id))
     try:
-        job, backlog = await _read(selectors.job_stream_start, job_id=job_id, viewer=viewer,
-                                   after=cursor)
-        answer = _refusal(job, cursor, viewer.key)
+        start = await _read(selectors.job_stream_start, job_id=job_id, viewer=viewer,
+                            after=cursor)
+        answer = _refusal(start, cursor, viewer.key)
     except BaseException:
         hub.unsubscribe(sub)
         raise
@@ -53,7 +53,8 @@ async def job_events(request: HttpRequest, job_id: uuid.UUID) -> HttpResponseBas
         return answer
     if "HTTP_LAST_EVENT_ID" in request.META:  # EventSource reconnecting; first loads use ?query
         metrics.STREAMS_RESUMED.inc()
-    head = Head(subscription=sub, backlog=[event.to_message() for event in backlog])
+    assert start is not None
+    head = Head(subscription=sub, backlog=[event.to_message() for event in start.events])
     response = event_stream_response(relay(channel=sub.channel, cursor=cursor,
                                            replay=partial(_replay, job_id), head=head))
     # Django closes the response in a sync thread, and may close one whose stream never
@@ -63,7 +64,8 @@ async def job_events(request: HttpRequest, job_id: uuid.UUID) -> HttpResponseBas
     return detach_request(response)  # the relay reads nothing of the request
 
 
-def _refusal(job: Job | None, cursor: int, client: str) -> HttpResponseBase | None:
+def _refusal(job: selectors.StreamStart | None, cursor: int,
+             client: str) -> HttpResponseBase | None:
     """Return the answer when no stream is to be served (taking a slot when one is)."""
     if job is None:
         raise Http404("No such job.")

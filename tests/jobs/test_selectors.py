@@ -1,0 +1,72 @@
+"""The stream's start (`job_stream_start`): one statement on PostgreSQL that must answer
+exactly as the plain ORM reads do, for every kind of viewer, cursor and limit."""
+
+import uuid
+
+import pytest
+
+from jobs import selectors, services
+from jobs.pipeline import run as run_pipeline
+from jobs.selectors import Viewer
+
+pytestmark = pytest.mark.django_db
+
+PARAMS = {"name": "Start Coin", "template": "token"}
+
+
+@pytest.fixture
+def jobs(owner, settings):
+    """A finished job of `owner` and a finished anonymous one of session "anon-1"."""
+    settings.JOBS_STEP_PACE_S = 0
+    mine = services.job_create(owner=owner, params=PARAMS)
+    theirs = services.job_create(owner=None, params=PARAMS, anon_owner="anon-1")
+    for job in (mine, theirs):
+        run_pipeline(job_id=job.pk)
+        job.refresh_from_db()
+    return mine, theirs
+
+
+def _viewers(owner) -> dict[str, Viewer]:
+    return {
+        "owner": Viewer(user_id=owner.pk, is_staff=False, anon_owner=""),
+        "owner with a session id": Viewer(user_id=owner.pk, is_staff=False, anon_owner="x"),
+        "staff": Viewer(user_id=owner.pk + 1000, is_staff=True, anon_owner=""),
+        "other user": Viewer(user_id=owner.pk + 1, is_staff=False, anon_owner=""),
+        "anon owner": Viewer(user_id=None, is_staff=False, anon_owner="anon-1"),
+        "other anon": Viewer(user_id=None, is_staff=False, anon_owner="anon-2"),
+        "nobody": Viewer(user_id=None, is_staff=False, anon_owner=""),
+    }
+
+
+@pytest.mark.parametrize("after", [0, 3, 10_000, -1])
+@pytest.mark.parametrize("limit", [1000, 2])
+def test_one_statement_answers_as_the_orm_does(jobs, owner, after, limit):
+    for job in jobs:
+        for name, viewer in _viewers(owner).items():
+            kwargs = {"job_id": job.pk, "viewer": viewer, "after": after, "limit": limit}
+            assert selectors.job_stream_start(**kwargs) == \
+                selectors._stream_start_orm(**kwargs), name
+
+
+def test_who_sees_what(jobs, owner):
+    mine, theirs = jobs
+    viewers = _viewers(owner)
+    seen = {name: [selectors.job_stream_start(job_id=job.pk, viewer=viewer, after=0)
+                   is not None for job in (mine, theirs)]
+            for name, viewer in viewers.items()}
+    assert seen == {"owner": [True, False], "owner with a session id": [True, False],
+                    "staff": [True, True], "other user": [False, False],
+                    "anon owner": [False, True], "other anon": [False, False],
+                    "nobody": [False, False]}
+
+
+def test_the_events_after_the_cursor_in_order_and_none_when_caught_up(jobs, owner):
+    mine, _ = jobs
+    viewer = _viewers(owner)["owner"]
+    start = selectors.job_stream_start(job_id=mine.pk, viewer=viewer, after=2)
+    assert start is not None and start.is_finished and start.last_seq == mine.last_seq
+    assert [event.seq for event in start.events] == list(range(3, mine.last_seq + 1))
+    assert start.events[-1].is_final
+    caught_up = selectors.job_stream_start(job_id=mine.pk, viewer=viewer, after=mine.last_seq)
+    assert caught_up is not None and caught_up.events == []
+    assert selectors.job_stream_start(job_id=uuid.uuid4(), viewer=viewer, after=0) is None
