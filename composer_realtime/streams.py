@@ -69,10 +69,13 @@ async def relay(*, channel: str, cursor: int, replay: Replay,
     """
     hub = get_hub()
     sub = head.subscription if head is not None else await hub.subscribe(channel)
+    backlog = head.backlog if head is not None else None
+    head = None  # this frame lives as long as the stream: keep no replay in it once sent
     with subscription_guard(hub, sub):
         yield encode_retry(retry_ms()) + ready_event()
         deadline = time.monotonic() + settings.REALTIME_MAX_STREAM_AGE_S
-        backlog = head.backlog if head is not None else await replay(cursor)
+        if backlog is None:
+            backlog = await replay(cursor)
         hub.note_cursor(channel, backlog[-1].id if backlog else cursor)
         while True:
             for message in backlog:
@@ -82,6 +85,7 @@ async def relay(*, channel: str, cursor: int, replay: Replay,
                 cursor = message.id
                 if message.final:
                     return
+            backlog = []  # sent: not held while the stream waits
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return
