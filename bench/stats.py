@@ -69,8 +69,9 @@ def connection_summary(slots: list[dict[str, Any]]) -> dict[str, Any]:
         answers.update(slot["http_status"])
     made = sum(1 for slot in slots if slot["ready_at"])
     return {"streams": len(slots), "made": made, "never_made": len(slots) - made,
+            # 204 is a finished job telling the client it has everything: not a failure.
             "failed_attempts": sum(slot["failures"] for slot in slots)
-            + sum(n for code, n in answers.items() if code != "200"),
+            + sum(n for code, n in answers.items() if code not in ("200", "204")),
             "http": dict(answers)}
 
 
