@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from bench.report import RUN_FIELDS
 
@@ -16,13 +17,14 @@ ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT_S = 180
 
 
-def test_smoke_run_writes_every_figure_and_loses_nothing(tmp_path: Path) -> None:
+def run_smoke(tmp_path: Path, *args: str) -> tuple[dict[str, Any], str]:
+    """Run `python -m bench --smoke *args`; return its runs by workload and what it printed."""
     out = tmp_path / "smoke.json"
     # Its own database, next to this run's test database: parallel runs must not share one.
     database = f"{os.environ.get('TEST_DATABASE_NAME') or 'test_composer'}_bench"
     done = subprocess.run(
-        [sys.executable, "-m", "bench", "--smoke", "--database", database, "--json", str(out),
-         "--run-dir", str(tmp_path / "run")],
+        [sys.executable, "-m", "bench", "--smoke", *args, "--database", database,
+         "--json", str(out), "--run-dir", str(tmp_path / "run")],
         cwd=ROOT,
         env={**os.environ, "PYTHONUNBUFFERED": "1"}, capture_output=True, text=True,
         timeout=TIMEOUT_S, check=False,
@@ -30,7 +32,11 @@ def test_smoke_run_writes_every_figure_and_loses_nothing(tmp_path: Path) -> None
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     result = json.loads(out.read_text())
     assert result["errors"] == []
-    runs = {run["workload"]: run for run in result["runs"]}
+    return {run["workload"]: run for run in result["runs"]}, done.stdout
+
+
+def test_smoke_run_writes_every_figure_and_loses_nothing(tmp_path: Path) -> None:
+    runs, printed = run_smoke(tmp_path)
     assert {"W1", "W2", "W3", "W4", "WRITE"} <= runs.keys()
     w1 = runs["W1"]
     for name in RUN_FIELDS:
@@ -46,23 +52,11 @@ def test_smoke_run_writes_every_figure_and_loses_nothing(tmp_path: Path) -> None
         assert w1["server"][key] is not None, key
     assert runs["W4"]["storm"]["resumed"] == runs["W4"]["streams"]
     assert runs["WRITE"]["events_per_s"] > 0
-    assert "W1" in done.stdout  # the table
+    assert "W1" in printed  # the table
 
 
 def test_scale_runs_real_jobs_across_processes_and_profiles_are_kept(tmp_path: Path) -> None:
-    out = tmp_path / "scale.json"
-    database = f"{os.environ.get('TEST_DATABASE_NAME') or 'test_composer'}_bench"
-    done = subprocess.run(
-        [sys.executable, "-m", "bench", "--smoke", "--workloads", "W1,SCALE", "--profile",
-         "--database", database, "--json", str(out), "--run-dir", str(tmp_path / "run")],
-        cwd=ROOT,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"}, capture_output=True, text=True,
-        timeout=TIMEOUT_S, check=False,
-    )
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    result = json.loads(out.read_text())
-    assert result["errors"] == []
-    runs = {run["workload"]: run for run in result["runs"]}
+    runs, _ = run_smoke(tmp_path, "--workloads", "W1,SCALE", "--profile")
 
     scale = runs["SCALE"]
     assert scale["scale"]["job_statuses"] == {"succeeded": scale["jobs"]}
