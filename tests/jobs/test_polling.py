@@ -12,9 +12,8 @@ from django.urls import reverse
 from composer_realtime import metrics
 from jobs import selectors, services
 from jobs.access import ANON_OWNER_KEY
-from jobs.models import JobStatus
-from jobs.pipeline import run as run_pipeline
 from jobs.views import polling
+from tests.support.jobs import succeeded_job
 from tests.support.ratelimits import clear_rate_limits
 from tests.support.servers import free_port
 from tests.support.sse import parse_lines
@@ -30,13 +29,8 @@ def _fresh_rate_limits() -> None:
 
 
 @pytest.fixture
-def finished_job(owner, settings):
-    settings.JOBS_STEP_PACE_S = 0
-    job = services.job_create(owner=owner, params=PARAMS)
-    run_pipeline(job_id=job.pk)
-    job.refresh_from_db()
-    assert job.status == JobStatus.SUCCEEDED
-    return job
+def finished_job(owner):
+    return succeeded_job(owner=owner, params=PARAMS)
 
 
 def _client(user=None) -> Client:

@@ -12,7 +12,7 @@ from django.urls import reverse
 from jobs import services
 from jobs.access import ANON_OWNER_KEY
 from jobs.models import JobStatus
-from jobs.pipeline import run as run_pipeline
+from tests.support.jobs import succeeded_job
 from tests.support.sse import parse_lines
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -21,13 +21,8 @@ PARAMS = {"name": "View Coin", "template": "token"}
 
 
 @pytest.fixture
-def finished_job(owner, settings):
-    settings.JOBS_STEP_PACE_S = 0
-    job = services.job_create(owner=owner, params=PARAMS)
-    run_pipeline(job_id=job.pk)
-    job.refresh_from_db()
-    assert job.status == JobStatus.SUCCEEDED
-    return job
+def finished_job(owner):
+    return succeeded_job(owner=owner, params=PARAMS)
 
 
 def _stream(client: AsyncClient, url: str, **headers: str) -> tuple[int, list]:

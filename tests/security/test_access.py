@@ -10,10 +10,9 @@ import pytest
 from django.test import AsyncClient, Client
 from django.urls import reverse
 
-from jobs import services
 from jobs.access import ANON_OWNER_KEY
 from jobs.models import Job, JobStatus
-from jobs.pipeline import run as run_pipeline
+from tests.support.jobs import succeeded_job as run_to_success
 from tests.support.ratelimits import clear_rate_limits
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -37,11 +36,7 @@ def _setup(settings: Any, tmp_path: Path) -> None:
 
 def succeeded_job(*, owner: Any = None, anon_owner: str = "") -> Job:
     """Return a job that ran to success (so that its download exists) for its owner."""
-    job = services.job_create(owner=owner, params=PARAMS, anon_owner=anon_owner)
-    run_pipeline(job_id=job.pk)
-    job.refresh_from_db()
-    assert job.status == JobStatus.SUCCEEDED
-    return job
+    return run_to_success(owner=owner, anon_owner=anon_owner, params=PARAMS)
 
 
 def client_as(who: str, *, user: Any = None) -> Client:

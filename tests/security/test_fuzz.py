@@ -23,8 +23,8 @@ from jobs import services
 from jobs.drafts import FORM_STEPS
 from jobs.forms import BasicsForm, JobParamsForm, OptionsForm, TemplateForm
 from jobs.models import Job, JobStatus
-from jobs.pipeline import run as run_pipeline
 from jobs.scaffolds import TEMPLATES
+from tests.support.jobs import succeeded_job as run_to_success
 from tests.support.ratelimits import clear_rate_limits
 
 FUZZ = hypothesis_settings(max_examples=60, deadline=None, database=None,
@@ -89,12 +89,7 @@ def client_for(user: Any = None, **kwargs: Any) -> Client:
 
 def succeeded_job(owner: Any, settings: Any) -> Job:
     """Return a job of `owner` that ran to success."""
-    settings.JOBS_STEP_PACE_S = 0
-    job = services.job_create(owner=owner, params=PARAMS)
-    run_pipeline(job_id=job.pk)
-    job.refresh_from_db()
-    assert job.status == JobStatus.SUCCEEDED
-    return job
+    return run_to_success(owner=owner, params=PARAMS)
 
 
 def stream_status(client: Client, url: str, headers: dict[str, str]) -> int:
