@@ -5,6 +5,11 @@ of new messages from Redis pub/sub when `REDIS_URL` is set, and by polling the d
 per interval for the whole process, through `REALTIME_DB_DOORBELL_SOURCE`) when it is not, or
 while Redis is unreachable. A subscription that may have missed something (its queue overflowed,
 the link dropped) is marked `resync`: its reader must catch up from the database, the truth.
+
+A channel can also be *watched* without a subscription: the hub then keeps the newest id it has
+seen on it, and counts the link's losses (`epoch`), so that a caller who read the database
+after the watch was confirmed knows, for as long as the epoch holds, the channel's newest id
+without reading again (the status endpoint's 304s, jobs/views/not_modified.py).
 """
 
 import asyncio
@@ -13,7 +18,7 @@ import weakref
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Literal
 
 from django.conf import settings
@@ -121,6 +126,8 @@ class Hub:
         self._channels: dict[str, set[Subscription]] = {}
         self._cursors: dict[str, int] = {}
         self._confirmed: dict[str, asyncio.Event] = {}
+        self._watched: dict[str, int] = {}
+        self._epoch = 0
         self._redis_up = False
         self._catch_up = False
         self._tasks: list[asyncio.Task[None]] = []
@@ -129,7 +136,7 @@ class Hub:
         self._link = None
         if redis_url:
             self._link = redis_link.PubSubLink(
-                url=redis_url, wanted=self._channels.keys, on_message=self._on_redis_message,
+                url=redis_url, wanted=self._wanted, on_message=self._on_redis_message,
                 on_subscribed=self._on_subscribed, on_state=self._on_redis_state,
             )
 
@@ -161,8 +168,7 @@ class Hub:
         subs = self._channels.get(channel)
         if subs is None:
             subs = self._channels[channel] = set()
-            self._confirmed[channel] = asyncio.Event()
-            if self._link is not None:
+            if self._take(channel) and self._link is not None:
                 self._link.reconcile()
         subs.add(sub)
         metrics.STREAMS_OPEN.inc()
@@ -187,9 +193,72 @@ class Hub:
         if not subs:
             del self._channels[sub.channel]
             self._cursors.pop(sub.channel, None)
-            self._confirmed.pop(sub.channel, None)
-            if self._link is not None:
+            self._release(sub.channel)
+
+    async def watch(self, channel: str) -> None:
+        """Watch `channel`; return once its subscription is confirmed (or after 2 s, or at
+        once while Redis is down: `confirmed_epoch` tells which)."""
+        if channel not in self._watched:
+            self._watched[channel] = 0
+            if self._take(channel) and self._link is not None:
                 self._link.reconcile()
+        confirmed = self._confirmed[channel]
+        if self._link is not None and self._redis_up and not confirmed.is_set():
+            with suppress(TimeoutError):
+                async with asyncio.timeout(2.0):
+                    await confirmed.wait()
+
+    def unwatch(self, channel: str) -> None:
+        """Stop watching `channel` (again is a no-op)."""
+        if self._watched.pop(channel, None) is not None and channel not in self._channels:
+            self._release(channel)
+
+    def confirmed_epoch(self, channel: str) -> int | None:
+        """Return the link's epoch when `channel` is watched and live on Redis, else None.
+
+        While the epoch returned stays `epoch`, every message published on the channel since
+        this call reaches `head`.
+        """
+        confirmed = self._confirmed.get(channel)
+        if (channel not in self._watched or confirmed is None or not confirmed.is_set()
+                or not self._redis_up):
+            return None
+        return self._epoch
+
+    @property
+    def epoch(self) -> int:
+        """Return the number of times the Redis link was lost: messages may be missing from
+        any knowledge gathered in an earlier epoch."""
+        return self._epoch
+
+    def head(self, channel: str) -> int | None:
+        """Return the newest id seen on a watched channel (see `settle`), None if unwatched."""
+        return self._watched.get(channel)
+
+    def settle(self, channel: str, seen: int) -> None:
+        """Record that the channel's newest id is at least `seen` (read from the database)."""
+        if channel in self._watched and seen > self._watched[channel]:
+            self._watched[channel] = seen
+
+    def _wanted(self) -> set[str]:
+        return self._channels.keys() | self._watched.keys()
+
+    def _take(self, channel: str) -> bool:
+        """Make `channel` wanted; return True when it was not already."""
+        if channel in self._confirmed:
+            return False
+        confirmed = self._confirmed[channel] = asyncio.Event()
+        if self._link is not None and self._redis_up and self._link.is_live(channel):
+            confirmed.set()  # released and wanted again before the link dropped it
+        return True
+
+    def _release(self, channel: str) -> None:
+        """Let the link drop `channel` once nothing wants it any more."""
+        if channel in self._channels or channel in self._watched:
+            return
+        self._confirmed.pop(channel, None)
+        if self._link is not None:
+            self._link.reconcile()
 
     def drain(self) -> None:
         """Ask every stream of this process, and any that opens from now on, to end."""
@@ -214,6 +283,9 @@ class Hub:
             self._cursors[channel] = seen if known is None else min(known, seen)
 
     def _deliver(self, channel: str, message: Message) -> None:
+        seen = self._watched.get(channel)
+        if seen is not None and message.id > seen:
+            self._watched[channel] = message.id
         subs = self._channels.get(channel)
         if not subs:
             return
@@ -244,6 +316,7 @@ class Hub:
         # into the void; while coming up, for what was committed before SUBSCRIBE took hold.
         self._catch_up = True
         if not up:
+            self._epoch += 1
             for event in self._confirmed.values():
                 event.clear()
         logger.warning("redis link %s", "up" if up else "down: polling the database")

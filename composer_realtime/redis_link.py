@@ -6,6 +6,7 @@ dropped when `REDIS_URL` changes (tests switch it).
 
 import asyncio
 import logging
+import weakref
 from collections.abc import Awaitable, Callable, Iterable
 
 import redis
@@ -70,6 +71,7 @@ def _reset_on_setting_change(*, setting: str, **kwargs: object) -> None:
     global _sync_client
     if setting == "REDIS_URL":
         _sync_client = None
+        _async_clients.clear()
 
 
 OnMessage = Callable[[str, str], None]
@@ -101,10 +103,20 @@ class PubSubLink:
         self._on_state = on_state
         self._changed = asyncio.Event()
         self._subscribed: set[str] = set()
+        self._live: set[str] = set()
+        self._pending: dict[str, int] = {}  # SUBSCRIBEs sent and not yet confirmed
 
     def reconcile(self) -> None:
         """Ask the link to bring its subscriptions in line with `wanted()`."""
         self._changed.set()
+
+    def is_live(self, channel: str) -> bool:
+        """Return True when `channel` is subscribed, confirmed, and not being dropped.
+
+        A channel dropped and wanted again before the writer ran is never unsubscribed, so no
+        new confirmation comes for it: who wants it again must ask this.
+        """
+        return channel in self._live
 
     async def run(self) -> None:
         """Stay connected until cancelled, backing off while Redis is unreachable."""
@@ -115,6 +127,8 @@ class PubSubLink:
             except (RedisError, OSError) as exc:
                 logger.warning("redis pub/sub link lost: %s", exc)
             self._subscribed.clear()
+            self._live.clear()
+            self._pending.clear()
             await self._on_state(False)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 2.0)
@@ -145,6 +159,9 @@ class PubSubLink:
             wanted = set(self._wanted())
             add, drop = wanted - self._subscribed, self._subscribed - wanted
             self._subscribed = wanted
+            self._live -= drop
+            for channel in add:
+                self._pending[channel] = self._pending.get(channel, 0) + 1
             if add:
                 await pubsub.subscribe(*add)
             if drop:
@@ -162,7 +179,17 @@ class PubSubLink:
             if kind == b"message":
                 self._on_message(channel, data)
             elif kind == b"subscribe":
-                self._on_subscribed(channel)
+                self._confirm(channel)
+
+    def _confirm(self, channel: str) -> None:
+        # Only the reply to the last SUBSCRIBE sent counts: an earlier one may precede an
+        # UNSUBSCRIBE that Redis has processed since.
+        pending = self._pending.pop(channel, 1) - 1
+        if pending > 0:
+            self._pending[channel] = pending
+        elif channel in self._subscribed:
+            self._live.add(channel)
+            self._on_subscribed(channel)
 
 
 def _unpack(response: object) -> tuple[bytes, str, str]:
@@ -186,3 +213,31 @@ def window_hit(*, current: str, previous: str, ttl_s: int) -> tuple[int, int]:
     pipe.get(previous)
     hits, _, before = pipe.execute()
     return int(hits), int(before or 0)
+
+
+async def awindow_hit(*, current: str, previous: str, ttl_s: int) -> tuple[int, int]:
+    """`window_hit` through the running loop's client."""
+    async with async_client().pipeline(transaction=True) as pipe:
+        pipe.incr(current)
+        pipe.expire(current, ttl_s)
+        pipe.get(previous)
+        hits, _, before = await pipe.execute()
+    return int(hits), int(before or 0)
+
+
+_async_clients: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aredis.Redis]" = (
+    weakref.WeakKeyDictionary())
+
+
+def async_client() -> aredis.Redis:
+    """Return the running loop's client (an asyncio client belongs to one loop)."""
+    loop = asyncio.get_running_loop()
+    client = _async_clients.get(loop)
+    if client is None:
+        client = _async_clients[loop] = aredis.Redis.from_url(
+            settings.REDIS_URL,
+            socket_timeout=_TIMEOUT_S,
+            socket_connect_timeout=_TIMEOUT_S,
+            retry=AsyncRetry(NoBackoff(), 1),
+        )
+    return client

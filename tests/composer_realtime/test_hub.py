@@ -8,7 +8,10 @@ from typing import Any
 import httpx
 import pytest
 import redis
+import redis.asyncio as aredis
 
+from composer_realtime.hub import Hub
+from composer_realtime.sse import Message
 from jobs import services
 from jobs.models import EventType
 from tests.support.sse import read_stream
@@ -115,3 +118,67 @@ def test_redis_stopped_mid_job_then_restarted_loses_nothing(
     assert len(outage) == 3
     assert all(e.received < restarted_at for e in outage), \
         "while Redis is down the database doorbell delivers; nothing waits for Redis"
+
+
+def _in_process_hub(redis_url: str) -> Hub:
+    return Hub(redis_url=redis_url, queue_size=8, poll_s=0.25, source=lambda cursors: [])
+
+
+async def _until(predicate: Any, timeout: float = 5) -> None:
+    for _ in range(int(timeout / 0.01)):
+        if predicate():
+            return
+        await asyncio.sleep(0.01)
+    raise TimeoutError("condition not met in time")
+
+
+def test_a_channel_wanted_again_before_the_link_dropped_it_is_live_at_once(settings):
+    # The link never unsubscribes it, so no new confirmation comes: the hub must not wait for
+    # one (it used to wait 2 s and send the stream to the database for nothing).
+    async def scenario() -> Message | str:
+        hub = _in_process_hub(settings.REDIS_URL)
+        hub.start()
+        publisher = aredis.Redis.from_url(settings.REDIS_URL)
+        try:
+            await _until(lambda: hub.redis_up)
+            hub.unsubscribe(await hub.subscribe("test:again"))
+            again = await hub.subscribe("test:again")
+            assert not again.resync
+            await publisher.publish("test:again", Message(id=1, event="e", data="{}").to_wire())
+            return await again.get(2.0)
+        finally:
+            await publisher.aclose()
+            await hub.close()
+
+    got = asyncio.run(scenario())
+    assert isinstance(got, Message) and got.id == 1
+
+
+def test_a_watched_channel_keeps_its_newest_id_while_the_link_holds(settings):
+    async def scenario() -> None:
+        hub = _in_process_hub(settings.REDIS_URL)
+        hub.start()
+        publisher = aredis.Redis.from_url(settings.REDIS_URL)
+        try:
+            await _until(lambda: hub.redis_up)
+            assert hub.head("test:watched") is None
+            await hub.watch("test:watched")
+            epoch = hub.confirmed_epoch("test:watched")
+            assert epoch == hub.epoch and hub.head("test:watched") == 0
+            assert _numsub(settings.REDIS_URL, "test:watched") == 1
+
+            hub.settle("test:watched", 4)  # what the database said after the watch began
+            await publisher.publish("test:watched", Message(id=5, event="e", data="{}").to_wire())
+            await _until(lambda: hub.head("test:watched") == 5)
+            hub.settle("test:watched", 3)  # an older read never moves it back
+            assert hub.head("test:watched") == 5 and hub.stream_count() == 0
+
+            hub.unwatch("test:watched")
+            assert hub.head("test:watched") is None
+            assert hub.confirmed_epoch("test:watched") is None
+            await _until(lambda: _numsub(settings.REDIS_URL, "test:watched") == 0)
+        finally:
+            await publisher.aclose()
+            await hub.close()
+
+    asyncio.run(scenario())
