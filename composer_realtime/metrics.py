@@ -211,6 +211,8 @@ DELIVERY_DELAY = Histogram(
 )
 POLLS = Counter("realtime_polls_total", "Status polls answered.")
 POLLS_NOT_MODIFIED = Counter("realtime_polls_not_modified_total", "Polls answered with 304.")
+POLLS_SHORTCUT = Counter("realtime_polls_shortcut_total",
+                         "Polls answered 304 in front of Django (also counted above).")
 RATE_LIMITED = Counter("realtime_rate_limited_total", "Requests refused by a rate limit or cap.")
 FALLBACKS = Counter("realtime_fallbacks_total", "Clients that reported falling back to polling.")
 SLOW_CLIENTS_DROPPED = Counter("realtime_slow_clients_dropped_total",

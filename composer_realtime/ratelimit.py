@@ -87,10 +87,25 @@ def hit(*, scope: str, key: str, limit: int, window_s: int = 60) -> Verdict:
     if limit <= 0:
         return ALLOWED
     index, into = divmod(time.time(), window_s)
-    name = f"{namespace()}{scope}:{key}:"
-    current, previous = _count(f"{name}{int(index)}", f"{name}{int(index) - 1}", window_s * 2)
+    current, previous = _count(*_windows(scope, key, int(index)), window_s * 2)
     return verdict(current=current, previous=previous, fraction=into / window_s,
                    limit=limit, window_s=window_s)
+
+
+async def ahit(*, scope: str, key: str, limit: int, window_s: int = 60) -> Verdict:
+    """`hit` for the event loop: the same counters, read through the loop's Redis client."""
+    if limit <= 0:
+        return ALLOWED
+    index, into = divmod(time.time(), window_s)
+    current, previous = await _acount(*_windows(scope, key, int(index)), window_s * 2)
+    return verdict(current=current, previous=previous, fraction=into / window_s,
+                   limit=limit, window_s=window_s)
+
+
+def _windows(scope: str, key: str, index: int) -> tuple[str, str]:
+    """Return the counter names of the current and the previous window."""
+    name = f"{namespace()}{scope}:{key}:"
+    return f"{name}{index}", f"{name}{index - 1}"
 
 
 def namespace() -> str:
@@ -122,6 +137,20 @@ def _count(current: str, previous: str, ttl_s: int) -> tuple[int, int]:
     if redis_link.configured() and time.monotonic() >= _redis_retry_at:
         try:
             return redis_link.window_hit(current=current, previous=previous, ttl_s=ttl_s)
+        except redis_link.RedisError as exc:
+            _redis_retry_at = time.monotonic() + _REDIS_COOLDOWN_S
+            logger.warning("rate limits counted in-process for %.0f s, Redis failed: %s",
+                           _REDIS_COOLDOWN_S, exc)
+    return local_counter.window_hit(current=current, previous=previous, ttl_s=ttl_s)
+
+
+async def _acount(current: str, previous: str, ttl_s: int) -> tuple[int, int]:
+    """`_count` on the event loop."""
+    global _redis_retry_at
+    if redis_link.configured() and time.monotonic() >= _redis_retry_at:
+        try:
+            return await redis_link.awindow_hit(current=current, previous=previous,
+                                                ttl_s=ttl_s)
         except redis_link.RedisError as exc:
             _redis_retry_at = time.monotonic() + _REDIS_COOLDOWN_S
             logger.warning("rate limits counted in-process for %.0f s, Redis failed: %s",

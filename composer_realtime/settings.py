@@ -173,6 +173,9 @@ LOGGING = {
 REALTIME_MAX_STREAMS_PER_CLIENT = env.int("REALTIME_MAX_STREAMS_PER_CLIENT", default=20)
 REALTIME_MAX_STREAMS_PER_PROCESS = env.int("REALTIME_MAX_STREAMS_PER_PROCESS", default=20000)
 REALTIME_POLL_RATE = env.int("REALTIME_POLL_RATE", default=300)
+# Unchanged polls of a job Django answered within this many seconds may be answered 304 in
+# front of Django (jobs/views/not_modified.py); 0 turns that off.
+REALTIME_POLL_SHORTCUT_S = env.float("REALTIME_POLL_SHORTCUT_S", default=10.0)
 REALTIME_HEARTBEAT_S = env.float("REALTIME_HEARTBEAT_S", default=15.0)
 REALTIME_MAX_STREAM_AGE_S = env.float("REALTIME_MAX_STREAM_AGE_S", default=600.0)
 REALTIME_QUEUE_SIZE = env.int("REALTIME_QUEUE_SIZE", default=64)

@@ -25,6 +25,7 @@ CATCH_UP_MS = 1
 FALLBACK_HEADER = "X-Realtime-Fallback"
 """Sent by the page's client on its first poll after leaving SSE; the value is the reason."""
 _CACHE_CONTROL = "private, no-cache"
+_TAG_PREFIX = 'W/"'
 
 
 @require_GET
@@ -44,7 +45,7 @@ def job_status(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
     metrics.note_poll(client=who.key)
     since = parse_seq(request.GET.get("since", ""))
     tag = etag(job, since)
-    if _client_has(request, tag):
+    if offers(request.headers.get("If-None-Match", ""), tag):
         metrics.POLLS_NOT_MODIFIED.inc()
         return _with_validators(HttpResponse(status=304), tag)
     return _with_validators(JsonResponse(status_payload(job, since)), tag)
@@ -52,7 +53,30 @@ def job_status(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
 
 def etag(job: Job, since: int) -> str:
     """Return the answer's validator: the job's snapshot is fixed by its last seq."""
-    return f'W/"{job.pk}-{job.last_seq}-{since}"'
+    return etag_of(job.pk, job.last_seq, since)
+
+
+def etag_of(job_id: uuid.UUID | str, last_seq: int, since: int) -> str:
+    """Return the validator of the answer for `job_id` at `last_seq` to a poll from `since`."""
+    return f'{_TAG_PREFIX}{job_id}-{last_seq}-{since}"'
+
+
+def parse_etag(tag: str) -> tuple[str, int, int] | None:
+    """Return (job id, last seq, since) of a validator made by `etag_of`, else None."""
+    if not tag.startswith(_TAG_PREFIX) or not tag.endswith('"'):
+        return None
+    body = tag[len(_TAG_PREFIX):-1]
+    job_id, dash, rest = body[:36], body[36:37], body[37:]
+    last, _, since = rest.partition("-")
+    if dash != "-" or not last.isdigit() or not since.isdigit():
+        return None
+    return job_id, int(last), int(since)
+
+
+def offers(header: str, tag: str) -> bool:
+    """Return True when an If-None-Match header names `tag` (weak comparison)."""
+    wanted = tag.removeprefix("W/")
+    return any(offered.removeprefix("W/") == wanted for offered in parse_etags(header))
 
 
 def status_payload(job: Job, since: int) -> dict[str, Any]:
@@ -85,12 +109,6 @@ def _events_upto_snapshot(job: Job, since: int) -> list[WireEvent]:
     # answer (and its ETag) describes one moment: the snapshot at `job.last_seq`.
     events = selectors.job_events_tail(job_id=job.pk, after=since, limit=MAX_EVENTS)
     return [event for event in events if event.seq <= job.last_seq]
-
-
-def _client_has(request: HttpRequest, tag: str) -> bool:
-    """Return True when If-None-Match names exactly this answer (weak comparison)."""
-    offered = parse_etags(request.headers.get("If-None-Match", ""))
-    return tag.removeprefix("W/") in {t.removeprefix("W/") for t in offered}
 
 
 def _with_validators(response: HttpResponse, tag: str) -> HttpResponse:

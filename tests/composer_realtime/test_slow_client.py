@@ -1,7 +1,6 @@
 """A client that stops reading: bounded memory, the server lets it go, it resumes losing nothing."""
 
 import asyncio
-import re
 import socket
 import time
 
@@ -9,6 +8,7 @@ import httpx
 import pytest
 
 from jobs import services
+from tests.support.metrics import metric
 from tests.support.servers import proc_rss_kb
 from tests.support.sse import parse_lines, read_stream
 
@@ -27,13 +27,6 @@ def _open_stalled_stream(port: int, path: str, cookie: str) -> tuple[socket.sock
     first = sock.recv(1024)
     assert b"200 OK" in first
     return sock, first
-
-
-def _metric(url: str, name: str) -> float:
-    text = httpx.get(f"{url}/metrics", timeout=5).text
-    match = re.search(rf"^{name} ([0-9.e+-]+)$", text, re.MULTILINE)
-    assert match, f"{name} not in /metrics"
-    return float(match.group(1))
 
 
 def _drain(sock: socket.socket) -> bytes:
@@ -60,11 +53,11 @@ def test_a_client_that_stops_reading_is_dropped_and_resumes_without_loss(
     for percent in range(400):  # ~3 MB the client never reads
         services.job_report_progress(job=job, percent=percent // 4, message=big)
     deadline = time.monotonic() + 30
-    while _metric(web.url, "realtime_slow_clients_dropped_total") < 1:
+    while metric(web.url, "realtime_slow_clients_dropped_total") < 1:
         assert time.monotonic() < deadline, "the stalled stream was never dropped"
         time.sleep(0.2)
     rss_growth_mb = (proc_rss_kb(web.proc.pid) - rss_before) / 1024
-    while _metric(web.url, "realtime_streams_open") != 0:
+    while metric(web.url, "realtime_streams_open") != 0:
         assert time.monotonic() < deadline, "the dropped stream still holds its subscription"
         time.sleep(0.2)
 

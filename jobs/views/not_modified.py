@@ -1,0 +1,251 @@
+"""Unchanged polls answered in front of Django: the 304 shortcut of the status endpoint.
+
+The common poll of the fallback client changes nothing: it offers the ETag of its last answer
+and gets a 304 without a body. Through Django that is a whole request (middleware, URL
+resolution, a sync thread, one query). `NotModifiedShortcut` wraps the ASGI application and
+answers such a poll itself, with no query and no thread, when this process already knows the
+answer, that is when, within the last `REALTIME_POLL_SHORTCUT_S` seconds:
+
+- Django answered this job's status to this viewer (the session's viewer, as
+  `jobs.access.VIEWERS` remembers it), so the job exists and the viewer may see it;
+- the hub was watching the job's channel, its subscription confirmed, before the database read
+  behind that answer, and the Redis link has not been lost since (`Hub.confirmed_epoch`): every
+  event committed after that read has reached the hub, so the hub's newest seq for the job is
+  the job's `last_seq`, and the ETag the view would compute is known;
+- Django has answered a 304 for the same Host (and proxy scheme header): its headers, learned
+  from that answer with the ETag left out, are the ones this answer sends. Middleware and
+  settings stay the single source: a host Django refuses, a request it redirects to HTTPS or an
+  answer that sets a cookie never teaches anything.
+
+Everything else goes to Django untouched: a first poll, a changed answer (200), an unknown
+session, Redis down, a rate limit reached, a malformed request, any doubt. Each job seen here is
+re-read through Django at least every `REALTIME_POLL_SHORTCUT_S` seconds, which bounds what a
+lost publish, a deleted job or a revoked access can leave stale.
+"""
+
+import asyncio
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl
+
+from django.conf import settings
+from django.http.cookie import parse_cookie
+from django.urls import reverse
+
+from composer_realtime import metrics, ratelimit
+from composer_realtime.hub import Hub, get_hub
+from jobs.access import VIEWERS
+from jobs.models import job_channel
+from jobs.selectors import Viewer
+from jobs.views.polling import etag_of, offers, parse_etag
+from jobs.wire import parse_seq
+
+Scope = dict[str, Any]
+Receive = Any
+Send = Callable[[Mapping[str, Any]], Awaitable[None]]
+ASGIApp = Callable[[Scope, Any, Any], Awaitable[None]]
+Headers = list[tuple[bytes, bytes]]
+
+MAX_JOBS = 10_000
+"""Jobs known per process at most; past it, polls of other jobs simply go to Django."""
+IDLE_S = 60.0
+"""A job nobody polled for this long is forgotten and its channel no longer watched."""
+_SWEEP_EVERY_S = 5.0
+_MAX_HOSTS = 64
+
+
+@dataclass(slots=True)
+class Poll:
+    """What an unchanged poll is made of, read from the ASGI scope."""
+
+    job_id: str
+    since: int
+    offered: str
+    session_key: str
+    origin: tuple[bytes, bytes]
+    fallback: bool
+
+
+@dataclass(slots=True, kw_only=True)
+class KnownJob:
+    """What this process learned of one job from Django's answers."""
+
+    channel: str
+    viewers: dict[Viewer, float] = field(default_factory=dict)
+    """Who Django showed the job to, and until when that is trusted (monotonic)."""
+    trusted_epoch: int | None = None
+    """The hub epoch in which the job's last seq was read after the watch was confirmed."""
+    trusted_until: float = 0.0
+    used_at: float = 0.0
+    watching: bool = False
+
+
+class NotModifiedShortcut:
+    """Answer unchanged status polls without Django when the answer is known (see module)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        probe = "00000000-0000-0000-0000-000000000000"
+        self._prefix, self._suffix = reverse("jobs:status", args=[probe]).split(probe)
+        self._jobs: dict[str, KnownJob] = {}
+        self._headers: dict[tuple[bytes, bytes], Headers] = {}
+        self._next_sweep = 0.0
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        poll = self._parse(scope) if scope["type"] == "http" else None
+        if poll is None:
+            await self.app(scope, receive, send)
+            return
+        hub = get_hub()
+        now = time.monotonic()
+        if now >= self._next_sweep:
+            self._sweep(hub, now)
+        known = self._jobs.get(poll.job_id)
+        if known is not None:
+            known.used_at = now
+            if await self._answered(poll, known, hub, now, send):
+                return
+        await self._through_django(poll, known, hub, scope, receive, send)
+
+    def _parse(self, scope: Scope) -> Poll | None:
+        """Return the poll if the request is a conditional GET of a status, else None."""
+        path: str = scope["path"]
+        if (scope["method"] != "GET" or not path.startswith(self._prefix)
+                or not path.endswith(self._suffix) or scope.get("root_path")
+                or settings.FORCE_SCRIPT_NAME or settings.DISALLOWED_USER_AGENTS
+                or settings.REALTIME_POLL_SHORTCUT_S <= 0):
+            return None
+        job_id = path[len(self._prefix):len(path) - len(self._suffix)]
+        if not _is_canonical_uuid(job_id):
+            return None
+        found: dict[bytes, bytes] = {}
+        for name, value in scope["headers"]:
+            if name in _READ and name in found:
+                return None  # repeated: leave the joining rules to Django
+            found[name] = value
+        host = found.get(b"host")
+        cookies = found.get(b"cookie")
+        offered = found.get(b"if-none-match")
+        if host is None or cookies is None or offered is None:
+            return None
+        try:
+            query = parse_qsl(scope.get("query_string", b"").decode("latin-1"),
+                              keep_blank_values=True, max_num_fields=100)
+            session_key = parse_cookie(cookies.decode("latin-1")).get(
+                settings.SESSION_COOKIE_NAME, "")
+        except ValueError:
+            return None
+        since = next((v for k, v in reversed(query) if k == "since"), "")
+        proto = found.get(_proxy_header(), b"") if settings.SECURE_PROXY_SSL_HEADER else b""
+        return Poll(job_id=job_id, since=parse_seq(since), offered=offered.decode("latin-1"),
+                    session_key=session_key, origin=(host, proto),
+                    fallback=b"x-realtime-fallback" in found)
+
+    async def _answered(self, poll: Poll, known: KnownJob, hub: Hub, now: float,
+                        send: Send) -> bool:
+        """Send a 304 when the answer is known and unchanged; return False to go to Django."""
+        viewer = VIEWERS.get(poll.session_key) if poll.session_key else None
+        headers = self._headers.get(poll.origin)
+        if (viewer is None or headers is None or known.trusted_until <= now
+                or known.viewers.get(viewer, 0.0) <= now
+                or hub.confirmed_epoch(known.channel) != known.trusted_epoch):
+            return False
+        head = hub.head(known.channel)
+        tag = etag_of(poll.job_id, head or 0, poll.since)
+        if head is None or not offers(poll.offered, tag):
+            return False
+        verdict = await ratelimit.ahit(scope="poll", key=viewer.key,
+                                       limit=settings.REALTIME_POLL_RATE)
+        if not verdict.allowed:
+            return False  # Django answers the 429 (and counts this hit once more)
+        if poll.fallback:
+            metrics.FALLBACKS.inc()
+        metrics.POLLS.inc()
+        metrics.POLLS_NOT_MODIFIED.inc()
+        metrics.POLLS_SHORTCUT.inc()
+        metrics.note_poll(client=viewer.key)
+        await send({"type": "http.response.start", "status": 304,
+                    "headers": [*headers, (b"etag", tag.encode())]})
+        await send({"type": "http.response.body", "body": b""})
+        return True
+
+    async def _through_django(self, poll: Poll, known: KnownJob | None, hub: Hub,
+                              scope: Scope, receive: Receive, send: Send) -> None:
+        """Let Django answer, and learn from its answer."""
+        # Taken before Django reads the database: the read then sees every event the
+        # watch may have missed.
+        epoch = hub.confirmed_epoch(known.channel) if known is not None else None
+        answer: dict[str, Any] = {}
+
+        async def learning_send(message: Mapping[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                answer["status"] = message["status"]
+                answer["headers"] = list(message.get("headers", ()))
+            await send(message)
+
+        await self.app(scope, receive, learning_send)
+        if answer.get("status") in (200, 304):
+            self._learn(poll, answer["status"], answer["headers"], epoch, hub)
+
+    def _learn(self, poll: Poll, status: int, headers: Headers, epoch: int | None,
+               hub: Hub) -> None:
+        tags = [value for name, value in headers if name.lower() == b"etag"]
+        parsed = parse_etag(tags[0].decode("latin-1")) if len(tags) == 1 else None
+        viewer = VIEWERS.get(poll.session_key) if poll.session_key else None
+        if parsed is None or parsed[0] != poll.job_id or viewer is None:
+            return
+        if any(name.lower() == b"set-cookie" for name, _ in headers):
+            return  # an answer that changes the client's state is Django's to give
+        now = time.monotonic()
+        known = self._jobs.get(poll.job_id)
+        if known is None:
+            if len(self._jobs) >= MAX_JOBS:
+                return
+            known = self._jobs[poll.job_id] = KnownJob(channel=job_channel(poll.job_id),
+                                                        used_at=now)
+        trust_s = settings.REALTIME_POLL_SHORTCUT_S
+        known.viewers[viewer] = now + trust_s
+        if status == 304 and (poll.origin in self._headers or len(self._headers) < _MAX_HOSTS):
+            self._headers[poll.origin] = [(n, v) for n, v in headers if n.lower() != b"etag"]
+        if epoch is not None and hub.confirmed_epoch(known.channel) == epoch:
+            hub.settle(known.channel, parsed[1])
+            known.trusted_epoch, known.trusted_until = epoch, now + trust_s
+        if not known.watching:
+            known.watching = True
+            task = asyncio.create_task(hub.watch(known.channel))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    def _sweep(self, hub: Hub, now: float) -> None:
+        """Forget the jobs nobody polled lately, and the viewers whose trust ran out."""
+        self._next_sweep = now + _SWEEP_EVERY_S
+        for job_id, known in list(self._jobs.items()):
+            if known.used_at + IDLE_S <= now:
+                del self._jobs[job_id]
+                if known.watching:
+                    hub.unwatch(known.channel)
+                continue
+            for viewer in [v for v, until in known.viewers.items() if until <= now]:
+                del known.viewers[viewer]
+
+
+_READ = frozenset({b"host", b"cookie", b"if-none-match", b"x-realtime-fallback"})
+
+
+def _proxy_header() -> bytes:
+    meta_name: str = settings.SECURE_PROXY_SSL_HEADER[0]
+    return meta_name.removeprefix("HTTP_").replace("_", "-").lower().encode()
+
+
+def _is_canonical_uuid(text: str) -> bool:
+    """Return True for the lowercase hyphenated form Django's `uuid` converter accepts."""
+    if len(text) != 36:
+        return False
+    try:
+        return str(uuid.UUID(text)) == text
+    except ValueError:
+        return False
