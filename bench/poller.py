@@ -9,7 +9,8 @@ keep-alive connections; latency is counted from the scheduled moment, so a serve
 behind shows it in the latency instead of slowing the load down. Phases run one after the
 other; before a phase each job is fetched once (not timed) to learn its ETag.
 
-Spec keys: host, port, cookie, connections, phases: [{name, jobs, rate, duration_s}].
+Spec keys: host, port, cookie, connections, phases: [{name, jobs, rate, duration_s,
+warmup_s}] (warmup_s: seconds of the same load before the counted ones, default 0).
 """
 
 import argparse
@@ -85,14 +86,24 @@ class Poller:
         """Run one phase: prime, then poll at the rate for the duration."""
         result = PhaseResult(name=phase["name"])
         jobs: list[str] = phase["jobs"]
-        conns = [await asyncio.open_connection(self.spec["host"], self.spec["port"])
-                 for _ in range(int(self.spec.get("connections", 32)))]
-        reader, writer = conns[0]
+        reader, writer = await asyncio.open_connection(self.spec["host"], self.spec["port"])
         for _ in range(2):  # learn each job's seq, then the ETag of an answer at that seq
             for job in jobs:
                 await self.exchange(reader, writer, job, conditional=True)
+        writer.close()
+        rate = float(phase["rate"])
+        warmup = float(phase.get("warmup_s", 0.0))
+        if warmup > 0:  # the same load, not counted: every server process meets every job
+            await self.load(PhaseResult(name="warmup"), jobs, rate, warmup)
+        await self.load(result, jobs, rate, float(phase["duration_s"]))
+        return result
+
+    async def load(self, result: PhaseResult, jobs: list[str], rate: float,
+                   duration: float) -> None:
+        """Offer `rate` polls/s over fresh connections for `duration` seconds, into `result`."""
+        conns = [await asyncio.open_connection(self.spec["host"], self.spec["port"])
+                 for _ in range(int(self.spec.get("connections", 32)))]
         queue: asyncio.Queue[tuple[float, str]] = asyncio.Queue()
-        rate, duration = float(phase["rate"]), float(phase["duration_s"])
         started = time.monotonic()
         end = started + duration
         done_at = [started]
@@ -131,7 +142,6 @@ class Poller:
             task.cancel()
         for _, writer in conns:
             writer.close()
-        return result
 
     async def run(self) -> dict[str, Any]:
         """Run every phase; return their results."""

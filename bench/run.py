@@ -57,6 +57,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--w3-rate", type=float, default=2000.0, help="polls/s offered")
     parser.add_argument("--w3-duration", type=float, default=15.0, help="seconds per phase")
     parser.add_argument("--w3-connections", type=int, default=64)
+    parser.add_argument("--w3-warmup", type=float, default=3.0,
+                        help="seconds of the same polling before each phase, not counted: a "
+                             "process answers a job without Django once it has seen it (3)")
     parser.add_argument("--w4-streams", type=int, default=10000)
     parser.add_argument("--w4-kill-after", type=float, default=10.0)
     parser.add_argument("--w4-duration", type=float, default=45.0)
@@ -111,6 +114,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.sizes, args.duration, args.rate, args.publishers = "100", 4.0, 100.0, 2
         args.w2_streams, args.w2_rate, args.w2_duration = 100, 10.0, 3.0
         args.w3_streams, args.w3_rate, args.w3_duration, args.w3_connections = 50, 200.0, 1.5, 8
+        args.w3_warmup = 0.5
         args.w4_streams, args.w4_kill_after, args.w4_duration = 100, 1.0, 5.0
         args.write_duration, args.peer = 1.5, False
         args.soak_streams, args.soak_duration, args.soak_rate = 50, 12.0, 20.0
@@ -256,9 +260,11 @@ def _w3(args: argparse.Namespace, ctx: Context, system: System) -> dict[str, Any
     quiet = system.make_jobs(50)
     plan = StreamPlan(workload="W3", streams=args.w3_streams,
                       jobs=max(1, args.w3_streams // 2), rate=args.rate,
-                      duration_s=2 * args.w3_duration + 1, publishers=args.publishers)
+                      duration_s=2 * (args.w3_duration + args.w3_warmup) + 1,
+                      publishers=args.publishers)
     during = workloads.poll_load(ctx, quiet_jobs=quiet, rate=args.w3_rate,
-                                 duration_s=args.w3_duration, connections=args.w3_connections)
+                                 duration_s=args.w3_duration, warmup_s=args.w3_warmup,
+                                 connections=args.w3_connections)
     return workloads.run_streams(ctx, system, plan, during)
 
 

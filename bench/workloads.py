@@ -291,7 +291,7 @@ def summarize(system: System, plan: StreamPlan, slots: list[dict[str, Any]],
 
 
 def poll_load(ctx: Context, *, quiet_jobs: list[str], rate: float, duration_s: float,
-              connections: int) -> During:
+              warmup_s: float, connections: int) -> During:
     """Return a `During` that runs W3's two polling phases while the streams are busy."""
 
     def during(system: System, port: int, busy_jobs: list[str]) -> dict[str, Any]:
@@ -300,9 +300,10 @@ def poll_load(ctx: Context, *, quiet_jobs: list[str], rate: float, duration_s: f
             return {"polling": {"available": False,
                                 "note": "GET /api/jobs/<uuid>/status answered 404: not available"}}
         phases = [
-            {"name": "unchanged", "jobs": quiet_jobs, "rate": rate, "duration_s": duration_s},
+            {"name": "unchanged", "jobs": quiet_jobs, "rate": rate, "duration_s": duration_s,
+             "warmup_s": warmup_s},
             {"name": "changing", "jobs": busy_jobs[:200], "rate": rate,
-             "duration_s": duration_s},
+             "duration_s": duration_s, "warmup_s": warmup_s},
         ]
         spec = ctx.path("poll-spec")
         spec.write_text(json.dumps({"host": "127.0.0.1", "port": port, "cookie": system.cookie,
@@ -312,7 +313,7 @@ def poll_load(ctx: Context, *, quiet_jobs: list[str], rate: float, duration_s: f
                                                          "--spec", str(spec), "--out", str(out)],
                                env=system.env("poll"), log_dir=ctx.run_dir,
                                registry=ctx.registry)
-        poller.wait_for("done", 2 * duration_s + 120)
+        poller.wait_for("done", 2 * (duration_s + warmup_s) + 120)
         raw = json.loads(out.read_text())["phases"]
         return {"polling": {"available": True, "target_rate": rate, "connections": connections,
                             "phases": [poll_phase_summary(p) for p in raw]}}

@@ -24,6 +24,7 @@ lost publish, a deleted job or a revoked access can leave stale.
 """
 
 import asyncio
+import random
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
@@ -79,6 +80,9 @@ class KnownJob:
     trusted_epoch: int | None = None
     """The hub epoch in which the job's last seq was read after the watch was confirmed."""
     trusted_until: float = 0.0
+    refresh_at: float = 0.0
+    """From then on, one poll at a time goes to Django to renew the trust before it ends."""
+    refreshing: bool = False
     used_at: float = 0.0
     watching: bool = False
 
@@ -154,6 +158,8 @@ class NotModifiedShortcut:
                 or known.viewers.get(viewer, 0.0) <= now
                 or hub.confirmed_epoch(known.channel) != known.trusted_epoch):
             return False
+        if now >= known.refresh_at and not known.refreshing:
+            return False  # this one renews the trust; the others meanwhile need not wait
         head = hub.head(known.channel)
         tag = etag_of(poll.job_id, head or 0, poll.since)
         if head is None or not offers(poll.offered, tag):
@@ -179,6 +185,8 @@ class NotModifiedShortcut:
         # Taken before Django reads the database: the read then sees every event the
         # watch may have missed.
         epoch = hub.confirmed_epoch(known.channel) if known is not None else None
+        if known is not None:
+            known.refreshing = True
         answer: dict[str, Any] = {}
 
         async def learning_send(message: Mapping[str, Any]) -> None:
@@ -187,7 +195,11 @@ class NotModifiedShortcut:
                 answer["headers"] = list(message.get("headers", ()))
             await send(message)
 
-        await self.app(scope, receive, learning_send)
+        try:
+            await self.app(scope, receive, learning_send)
+        finally:
+            if known is not None:
+                known.refreshing = False
         if answer.get("status") in (200, 304):
             self._learn(poll, answer["status"], answer["headers"], epoch, hub)
 
@@ -214,6 +226,9 @@ class NotModifiedShortcut:
         if epoch is not None and hub.confirmed_epoch(known.channel) == epoch:
             hub.settle(known.channel, parsed[1])
             known.trusted_epoch, known.trusted_until = epoch, now + trust_s
+            # Renewed somewhere in the second half, at random: jobs learned together (after a
+            # restart) must not all come back to Django at the same moment.
+            known.refresh_at = now + trust_s * random.uniform(0.5, 0.9)  # noqa: S311
         if not known.watching:
             known.watching = True
             task = asyncio.create_task(hub.watch(known.channel))
