@@ -5,8 +5,12 @@ dropped when `REDIS_URL` changes (tests switch it).
 """
 
 import asyncio
+import atexit
 import logging
+import os
+import threading
 import weakref
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 
 import redis
@@ -43,19 +47,93 @@ def sync_client() -> redis.Redis:
     return _sync_client
 
 
-def publish(channel: str, payload: str) -> bool:
-    """Publish `payload` on `channel`; return False (and log) when Redis cannot be reached.
+class Publisher:
+    """Publishes from one background thread, in the order given.
 
-    A lost publish loses nothing: the database holds the event and every listener resyncs
-    from it (the hub polls the database while Redis is unreachable).
+    A writer used to wait for its publish after each commit: two round trips in a row. Now
+    the publish of one event overlaps the database round trip of the next, and messages that
+    wait together go in one pipelined round trip. Each is still published after its commit,
+    a thread wake-up later. A message that never reaches Redis (it refused it, or the process
+    died first) loses nothing: the database holds the event, and listeners catch up from it at
+    the next message they get (a gap in the ids) or, while Redis is down, from the hub's
+    database poll.
     """
+
+    MAX_PENDING = 10_000
+    """Messages waiting at most; past it the oldest are dropped (and caught up as above)."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._pending: deque[tuple[str, str]] = deque()
+        self._busy = False
+        self._dropped = 0
+        self._thread: threading.Thread | None = None
+
+    def submit(self, channel: str, payload: str) -> None:
+        """Queue `payload` for `channel`; never waits for Redis."""
+        with self._cond:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="redis-publisher",
+                                                daemon=True)
+                self._thread.start()
+            if len(self._pending) >= self.MAX_PENDING:
+                self._pending.popleft()
+                self._dropped += 1
+            self._pending.append((channel, payload))
+            self._cond.notify_all()
+
+    def flush(self, timeout_s: float) -> bool:
+        """Wait until every queued message was sent (or failed); return False on timeout."""
+        with self._cond:
+            return self._cond.wait_for(lambda: not self._pending and not self._busy, timeout_s)
+
+    def after_fork(self) -> None:
+        """Forget the parent's thread and messages (a forked child has neither)."""
+        self._cond = threading.Condition()
+        self._pending.clear()
+        self._busy = False
+        self._thread = None
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda: bool(self._pending))
+                batch, dropped = list(self._pending), self._dropped
+                self._pending.clear()
+                self._dropped, self._busy = 0, True
+            try:
+                if dropped:
+                    logger.warning("%d message(s) dropped unpublished (Redis too slow); "
+                                   "listeners will catch up from the database", dropped)
+                _send(batch)
+            finally:
+                with self._cond:
+                    self._busy = False
+                    self._cond.notify_all()
+
+
+def _send(batch: list[tuple[str, str]]) -> None:
     try:
-        sync_client().publish(channel, payload)
+        if len(batch) == 1:
+            sync_client().publish(*batch[0])
+            return
+        pipe = sync_client().pipeline(transaction=False)
+        for channel, payload in batch:
+            pipe.publish(channel, payload)
+        pipe.execute()
     except RedisError as exc:
-        logger.warning("publish to %s failed, listeners will catch up from the database: %s",
-                       channel, exc)
-        return False
-    return True
+        logger.warning("publishing %d message(s) (first on %s) failed, listeners will catch up "
+                       "from the database: %s", len(batch), batch[0][0], exc)
+
+
+PUBLISHER = Publisher()
+os.register_at_fork(after_in_child=PUBLISHER.after_fork)
+atexit.register(PUBLISHER.flush, 2.0)
+
+
+def publish(channel: str, payload: str) -> None:
+    """Publish `payload` on `channel` soon, in order, from the background publisher."""
+    PUBLISHER.submit(channel, payload)
 
 
 def ping() -> bool:

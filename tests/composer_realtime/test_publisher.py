@@ -1,0 +1,81 @@
+"""The background publisher: in order, never waiting for Redis, over real Redis."""
+
+import time
+
+import pytest
+import redis
+
+from composer_realtime import redis_link
+from composer_realtime.redis_link import Publisher
+
+
+def _subscriber(url: str, channel: str) -> redis.client.PubSub:
+    pubsub = redis.Redis.from_url(url).pubsub(ignore_subscribe_messages=True)
+    pubsub.subscribe(channel)
+    assert pubsub.get_message(timeout=2) is None  # the confirmation, skipped
+    return pubsub
+
+
+def _received(pubsub: redis.client.PubSub, count: int, timeout: float = 10) -> list[str]:
+    got: list[str] = []
+    deadline = time.monotonic() + timeout
+    while len(got) < count and time.monotonic() < deadline:
+        message = pubsub.get_message(timeout=0.5)
+        if message is not None:
+            got.append(message["data"].decode())
+    return got
+
+
+def test_messages_arrive_all_and_in_the_order_given(settings):
+    publisher = Publisher()
+    pubsub = _subscriber(settings.REDIS_URL, "test:publisher:order")
+    try:
+        for n in range(2000):  # faster than one round trip each: they go out in batches
+            publisher.submit("test:publisher:order", str(n))
+        assert publisher.flush(10)
+        assert _received(pubsub, 2000) == [str(n) for n in range(2000)]
+    finally:
+        pubsub.close()
+
+
+def test_with_redis_unreachable_nothing_waits_and_the_loss_is_logged(settings, caplog):
+    settings.REDIS_URL = "redis://127.0.0.1:9/0"  # nothing listens on the discard port
+    publisher = Publisher()
+
+    started = time.monotonic()
+    for n in range(100):
+        publisher.submit("test:publisher:void", str(n))
+    submitted_in = time.monotonic() - started
+    assert publisher.flush(10)
+
+    assert submitted_in < 0.5  # never a connection attempt on the caller's thread
+    assert any("listeners will catch up from the database" in r.message for r in caplog.records)
+
+
+def test_past_the_limit_the_oldest_are_dropped_and_counted(settings, caplog, monkeypatch):
+    monkeypatch.setattr(Publisher, "MAX_PENDING", 3)
+    publisher = Publisher()
+    pubsub = _subscriber(settings.REDIS_URL, "test:publisher:full")
+    try:
+        with publisher._cond:  # the thread cannot take anything meanwhile
+            for n in range(6):
+                publisher.submit("test:publisher:full", str(n))
+        assert publisher.flush(10)
+        assert _received(pubsub, 3) == ["3", "4", "5"]
+        assert any("3 message(s) dropped" in r.message for r in caplog.records)
+    finally:
+        pubsub.close()
+
+
+@pytest.mark.django_db
+def test_the_process_publisher_is_what_the_hub_rings(settings):
+    pubsub = _subscriber(settings.REDIS_URL, "test:publisher:hub")
+    try:
+        from composer_realtime import hub
+        from composer_realtime.sse import Message
+
+        hub.publish("test:publisher:hub", Message(id=7, event="e", data="{}"))
+        assert redis_link.PUBLISHER.flush(10)
+        assert _received(pubsub, 1) == [Message(id=7, event="e", data="{}").to_wire()]
+    finally:
+        pubsub.close()
