@@ -16,7 +16,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.db import connection, transaction
 from django.utils import timezone
 
-from composer_realtime import hub
+from composer_realtime import hub, prepared
 from jobs.journey import journey_record_job
 from jobs.models import EventType, Job, JobEvent, JobStatus, JourneyEvent, JourneyKind
 from jobs.scaffolds import template_defaults
@@ -112,9 +112,7 @@ def _progress_in_one_statement(job: Job, changes: dict[str, Any]) -> JobEvent:
               "step": json.dumps(step) if step is not None else None,
               "unfinished": sorted(JobStatus.unfinished()),
               "type": EventType.PROGRESS_UPDATE.value}
-    with connection.cursor() as cursor:
-        cursor.execute(_PROGRESS_SQL, params)
-        row = cursor.fetchone()
+    row = prepared.fetchone(_PROGRESS_SQL, params)
     if row is None:
         raise JobFinishedError(f"job {job.pk} is finished (or gone); it takes no more events")
     event_id, seq, payload = row
