@@ -71,6 +71,19 @@ def poller() -> Iterator[Callable[..., Poller]]:
         each.http.close()
 
 
+@pytest.fixture
+def polled(start_web, poller, owner,
+           session_cookies) -> Callable[..., tuple[WebServer, Job, Poller]]:
+    """Return a function starting a web server (with `env`), a job of `owner` and its poller."""
+
+    def make(**env: str) -> tuple[WebServer, Job, Poller]:
+        web = start_web(**env)
+        job = services.job_create(owner=owner, params=PARAMS)
+        return web, job, poller(web, job, session_cookies(owner))
+
+    return make
+
+
 def _headers(response: httpx.Response) -> list[tuple[str, str]]:
     return sorted((k, v) for k, v in response.headers.multi_items()
                   if k not in {"date", "server"})
@@ -86,11 +99,8 @@ def test_the_etag_round_trips_and_only_an_offered_tag_matches() -> None:
         assert parse_etag(junk) is None
 
 
-def test_unchanged_polls_are_answered_in_front_of_django_with_djangos_very_304(
-        start_web, poller, owner, session_cookies) -> None:
-    web = start_web()
-    job = services.job_create(owner=owner, params=PARAMS)
-    client = poller(web, job, session_cookies(owner))
+def test_unchanged_polls_are_answered_in_front_of_django_with_djangos_very_304(polled) -> None:
+    web, _, client = polled()
     answers = [client.poll() for _ in range(3)]  # 200, 200 (new since), the first 304
     before = metric(web.url, SHORTCUT)
 
@@ -104,11 +114,8 @@ def test_unchanged_polls_are_answered_in_front_of_django_with_djangos_very_304(
     assert metric(web.url, "realtime_polls_not_modified_total") >= 21
 
 
-def test_a_new_event_ends_the_304s_within_a_second_and_arrives_whole(
-        start_web, poller, owner, session_cookies) -> None:
-    web = start_web()
-    job = services.job_create(owner=owner, params=PARAMS)
-    client = poller(web, job, session_cookies(owner))
+def test_a_new_event_ends_the_304s_within_a_second_and_arrives_whole(polled) -> None:
+    _, job, client = polled()
     client.settle()
 
     event = services.job_start(job=job)
@@ -166,11 +173,8 @@ def test_a_lost_redis_link_sends_every_poll_back_to_django_until_it_is_back(
     assert answer.json()["job"]["message"] == "Back"
 
 
-def test_a_deleted_job_is_a_404_again_once_the_trust_runs_out(
-        start_web, poller, owner, session_cookies) -> None:
-    web = start_web(REALTIME_POLL_SHORTCUT_S="0.5")
-    job = services.job_create(owner=owner, params=PARAMS)
-    client = poller(web, job, session_cookies(owner))
+def test_a_deleted_job_is_a_404_again_once_the_trust_runs_out(polled) -> None:
+    _, job, client = polled(REALTIME_POLL_SHORTCUT_S="0.5")
     client.settle()
 
     Job.objects.filter(pk=job.pk).delete()
@@ -182,11 +186,8 @@ def test_a_deleted_job_is_a_404_again_once_the_trust_runs_out(
     assert status == 404
 
 
-def test_shortcut_answers_count_against_the_poll_rate(
-        start_web, poller, owner, session_cookies) -> None:
-    web = start_web(REALTIME_POLL_RATE="8")
-    job = services.job_create(owner=owner, params=PARAMS)
-    client = poller(web, job, session_cookies(owner))
+def test_shortcut_answers_count_against_the_poll_rate(polled) -> None:
+    web, _, client = polled(REALTIME_POLL_RATE="8")
 
     codes = [client.poll().status_code for _ in range(12)]
 
@@ -194,11 +195,8 @@ def test_shortcut_answers_count_against_the_poll_rate(
     assert metric(web.url, SHORTCUT) >= 1
 
 
-def test_a_zero_setting_leaves_every_poll_to_django(
-        start_web, poller, owner, session_cookies) -> None:
-    web = start_web(REALTIME_POLL_SHORTCUT_S="0")
-    job = services.job_create(owner=owner, params=PARAMS)
-    client = poller(web, job, session_cookies(owner))
+def test_a_zero_setting_leaves_every_poll_to_django(polled) -> None:
+    web, _, client = polled(REALTIME_POLL_SHORTCUT_S="0")
 
     codes = [client.poll().status_code for _ in range(10)]
 
