@@ -86,26 +86,28 @@ def hit(*, scope: str, key: str, limit: int, window_s: int = 60) -> Verdict:
     """
     if limit <= 0:
         return ALLOWED
-    index, into = divmod(time.time(), window_s)
-    current, previous = _count(*_windows(scope, key, int(index)), window_s * 2)
-    return verdict(current=current, previous=previous, fraction=into / window_s,
-                   limit=limit, window_s=window_s)
+    current, previous, fraction = _window(scope, key, window_s)
+    hits, before = _count(current, previous, window_s * 2)
+    return verdict(current=hits, previous=before, fraction=fraction, limit=limit,
+                   window_s=window_s)
 
 
 async def ahit(*, scope: str, key: str, limit: int, window_s: int = 60) -> Verdict:
     """`hit` for the event loop: the same counters, read through the loop's Redis client."""
     if limit <= 0:
         return ALLOWED
+    current, previous, fraction = _window(scope, key, window_s)
+    hits, before = await _acount(current, previous, window_s * 2)
+    return verdict(current=hits, previous=before, fraction=fraction, limit=limit,
+                   window_s=window_s)
+
+
+def _window(scope: str, key: str, window_s: int) -> tuple[str, str, float]:
+    """Return the counter names of the current and previous windows, and how much of the
+    current one has passed."""
     index, into = divmod(time.time(), window_s)
-    current, previous = await _acount(*_windows(scope, key, int(index)), window_s * 2)
-    return verdict(current=current, previous=previous, fraction=into / window_s,
-                   limit=limit, window_s=window_s)
-
-
-def _windows(scope: str, key: str, index: int) -> tuple[str, str]:
-    """Return the counter names of the current and the previous window."""
     name = f"{namespace()}{scope}:{key}:"
-    return f"{name}{index}", f"{name}{index - 1}"
+    return f"{name}{int(index)}", f"{name}{int(index) - 1}", into / window_s
 
 
 def namespace() -> str:
@@ -133,29 +135,34 @@ def verdict(*, current: int, previous: int, fraction: float, limit: int,
 
 def _count(current: str, previous: str, ttl_s: int) -> tuple[int, int]:
     """Count the hit in Redis when it is usable, else in this process."""
-    global _redis_retry_at
-    if redis_link.configured() and time.monotonic() >= _redis_retry_at:
+    if _redis_usable():
         try:
             return redis_link.window_hit(current=current, previous=previous, ttl_s=ttl_s)
         except redis_link.RedisError as exc:
-            _redis_retry_at = time.monotonic() + _REDIS_COOLDOWN_S
-            logger.warning("rate limits counted in-process for %.0f s, Redis failed: %s",
-                           _REDIS_COOLDOWN_S, exc)
+            _redis_failed(exc)
     return local_counter.window_hit(current=current, previous=previous, ttl_s=ttl_s)
 
 
 async def _acount(current: str, previous: str, ttl_s: int) -> tuple[int, int]:
     """`_count` on the event loop."""
-    global _redis_retry_at
-    if redis_link.configured() and time.monotonic() >= _redis_retry_at:
+    if _redis_usable():
         try:
             return await redis_link.awindow_hit(current=current, previous=previous,
                                                 ttl_s=ttl_s)
         except redis_link.RedisError as exc:
-            _redis_retry_at = time.monotonic() + _REDIS_COOLDOWN_S
-            logger.warning("rate limits counted in-process for %.0f s, Redis failed: %s",
-                           _REDIS_COOLDOWN_S, exc)
+            _redis_failed(exc)
     return local_counter.window_hit(current=current, previous=previous, ttl_s=ttl_s)
+
+
+def _redis_usable() -> bool:
+    return redis_link.configured() and time.monotonic() >= _redis_retry_at
+
+
+def _redis_failed(exc: Exception) -> None:
+    global _redis_retry_at
+    _redis_retry_at = time.monotonic() + _REDIS_COOLDOWN_S
+    logger.warning("rate limits counted in-process for %.0f s, Redis failed: %s",
+                   _REDIS_COOLDOWN_S, exc)
 
 
 @receiver(setting_changed)

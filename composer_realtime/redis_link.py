@@ -12,6 +12,7 @@ import threading
 import weakref
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
 
 import redis
 import redis.asyncio as aredis
@@ -286,20 +287,23 @@ def window_hit(*, current: str, previous: str, ttl_s: int) -> tuple[int, int]:
     reached, so the caller can fall back to counting in-process.
     """
     pipe = sync_client().pipeline(transaction=True)
-    pipe.incr(current)
-    pipe.expire(current, ttl_s)
-    pipe.get(previous)
-    hits, _, before = pipe.execute()
-    return int(hits), int(before or 0)
+    return _window_counts(_queue_window_hit(pipe, current, previous, ttl_s).execute())
 
 
 async def awindow_hit(*, current: str, previous: str, ttl_s: int) -> tuple[int, int]:
     """`window_hit` through the running loop's client."""
     async with async_client().pipeline(transaction=True) as pipe:
-        pipe.incr(current)
-        pipe.expire(current, ttl_s)
-        pipe.get(previous)
-        hits, _, before = await pipe.execute()
+        return _window_counts(await _queue_window_hit(pipe, current, previous,
+                                                      ttl_s).execute())
+
+
+def _queue_window_hit(pipe: Any, current: str, previous: str, ttl_s: int) -> Any:
+    """Queue INCR, EXPIRE and GET of one hit on a (sync or asyncio) pipeline; return it."""
+    return pipe.incr(current).expire(current, ttl_s).get(previous)
+
+
+def _window_counts(replies: list[Any]) -> tuple[int, int]:
+    hits, _, before = replies
     return int(hits), int(before or 0)
 
 

@@ -42,7 +42,7 @@ from composer_realtime.hub import Hub, get_hub
 from jobs.access import VIEWERS
 from jobs.models import job_channel
 from jobs.selectors import Viewer
-from jobs.views.polling import etag_of, offers, parse_etag
+from jobs.views.polling import FALLBACK_HEADER, count_poll, etag_of, offers, parse_etag
 from jobs.wire import parse_seq
 
 Scope = dict[str, Any]
@@ -157,7 +157,7 @@ class NotModifiedShortcut:
         proto = found.get(_proxy_header(), b"") if settings.SECURE_PROXY_SSL_HEADER else b""
         return Poll(job_id=job_id, since=parse_seq(since), offered=offered.decode("latin-1"),
                     session_key=session_key, origin=(host, proto),
-                    fallback=b"x-realtime-fallback" in found)
+                    fallback=_FALLBACK in found)
 
     async def _answered(self, poll: Poll, known: KnownJob, hub: Hub, now: float,
                         send: Send) -> bool:
@@ -178,12 +178,8 @@ class NotModifiedShortcut:
                                        limit=settings.REALTIME_POLL_RATE)
         if not verdict.allowed:
             return False  # Django answers the 429 (and counts this hit once more)
-        if poll.fallback:
-            metrics.FALLBACKS.inc()
-        metrics.POLLS.inc()
-        metrics.POLLS_NOT_MODIFIED.inc()
+        count_poll(client=viewer.key, fallback=poll.fallback, not_modified=True)
         metrics.POLLS_SHORTCUT.inc()
-        metrics.note_poll(client=viewer.key)
         await send({"type": "http.response.start", "status": 304,
                     "headers": [*headers, (b"etag", tag.encode())]})
         await send({"type": "http.response.body", "body": b""})
@@ -258,7 +254,8 @@ class NotModifiedShortcut:
                 del known.viewers[viewer]
 
 
-_READ = frozenset({b"host", b"cookie", b"if-none-match", b"x-realtime-fallback"})
+_FALLBACK = FALLBACK_HEADER.lower().encode()
+_READ = frozenset({b"host", b"cookie", b"if-none-match", _FALLBACK})
 
 
 def _proxy_header() -> bytes:

@@ -39,16 +39,24 @@ def job_status(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
                                        fields=selectors.SNAPSHOT_FIELDS)
     if job is None:
         raise Http404("No such job.")
-    if FALLBACK_HEADER in request.headers:
-        metrics.FALLBACKS.inc()
-    metrics.POLLS.inc()
-    metrics.note_poll(client=who.key)
     since = parse_seq(request.GET.get("since", ""))
     tag = etag(job, since)
-    if offers(request.headers.get("If-None-Match", ""), tag):
-        metrics.POLLS_NOT_MODIFIED.inc()
+    unchanged = offers(request.headers.get("If-None-Match", ""), tag)
+    count_poll(client=who.key, fallback=FALLBACK_HEADER in request.headers,
+               not_modified=unchanged)
+    if unchanged:
         return _with_validators(HttpResponse(status=304), tag)
     return _with_validators(JsonResponse(status_payload(job, since)), tag)
+
+
+def count_poll(*, client: str, fallback: bool, not_modified: bool) -> None:
+    """Count one answered poll (by this view or in front of it, jobs/views/not_modified.py)."""
+    if fallback:
+        metrics.FALLBACKS.inc()
+    metrics.POLLS.inc()
+    if not_modified:
+        metrics.POLLS_NOT_MODIFIED.inc()
+    metrics.note_poll(client=client)
 
 
 def etag(job: Job, since: int) -> str:
