@@ -37,7 +37,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_tasks_db",
-    "composer_realtime",
+    "realtime",
     "jobs",
     "dashboard",
 ]
@@ -174,7 +174,7 @@ REALTIME_MAX_STREAMS_PER_CLIENT = env.int("REALTIME_MAX_STREAMS_PER_CLIENT", def
 REALTIME_MAX_STREAMS_PER_PROCESS = env.int("REALTIME_MAX_STREAMS_PER_PROCESS", default=20000)
 REALTIME_POLL_RATE = env.int("REALTIME_POLL_RATE", default=300)
 # Unchanged polls of a job Django answered within this many seconds may be answered 304 in
-# front of Django (jobs/views/not_modified.py); 0 turns that off.
+# front of Django (jobs/poll_shortcut.py); 0 turns that off.
 REALTIME_POLL_SHORTCUT_S = env.float("REALTIME_POLL_SHORTCUT_S", default=10.0)
 REALTIME_HEARTBEAT_S = env.float("REALTIME_HEARTBEAT_S", default=15.0)
 REALTIME_MAX_STREAM_AGE_S = env.float("REALTIME_MAX_STREAM_AGE_S", default=600.0)

@@ -7,7 +7,7 @@ class DashboardConfig(AppConfig):
 
     def ready(self) -> None:
         """Add the job figures that /metrics computes at scrape time."""
-        from composer_realtime import metrics
         from dashboard.collectors import job_metrics
+        from realtime.api import metrics
 
         metrics.register_collector(job_metrics)

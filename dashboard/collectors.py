@@ -5,8 +5,8 @@ from collections.abc import Iterable
 
 from django.db import DatabaseError
 
-from composer_realtime.metrics import Metric, Samples
 from dashboard.selectors import jobs_count_by_status
+from realtime.metrics import Metric, Samples
 
 logger = logging.getLogger(__name__)
 

@@ -23,8 +23,8 @@ from django.db.models import (
 )
 from django.db.models.functions import Concat, TruncHour
 
-from composer_realtime import metrics
 from jobs.models import Job, JobStatus, JourneyEvent, JourneyKind
+from realtime.api import metrics
 
 PERIODS = (1, 7, 30)
 """The funnel's periods, in days."""

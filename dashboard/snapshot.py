@@ -27,12 +27,9 @@ from django.db import connections
 from django.dispatch import receiver
 from django.utils import timezone
 
-from composer_realtime import metrics
-from composer_realtime.hub import get_hub, subscription_guard
-from composer_realtime.sse import Message, encode_comment, encode_retry
-from composer_realtime.streams import drain_retry_ms, retry_ms
 from dashboard import panels, selectors
 from jobs.models import JobStatus
+from realtime.api import Message, get_hub, metrics, relay
 
 logger = logging.getLogger(__name__)
 
@@ -250,26 +247,20 @@ def get_publisher() -> Publisher:
 async def snapshot_stream(*, days: int) -> AsyncIterator[bytes]:
     """Yield SSE for one dashboard: the current snapshot at once, then each new one.
 
-    Ends after `REALTIME_MAX_STREAM_AGE_S` (the browser reconnects) or when the process
-    drains. A snapshot is a whole state, so a reader that fell behind simply takes the next.
+    The transport's relay, on a channel of whole states (`gapless=False`): a reader that fell
+    behind simply takes the next snapshot. Ends after `REALTIME_MAX_STREAM_AGE_S` (the browser
+    reconnects) or when the process drains.
     """
-    hub, publisher = get_hub(), get_publisher()
-    sub = await hub.subscribe(channel(days))
-    with subscription_guard(hub, sub), publisher.watching(days):
-        yield encode_retry(retry_ms())
-        first = (await publisher.current()).message(days=days)
-        yield first.sse
-        sent, deadline = first.id, time.monotonic() + settings.REALTIME_MAX_STREAM_AGE_S
-        while (left := deadline - time.monotonic()) > 0:
-            item = await sub.get(min(settings.REALTIME_HEARTBEAT_S, left))
-            if item == "closing":  # the process is shutting down: come back later, spread out
-                yield encode_retry(drain_retry_ms())
-                return
-            if isinstance(item, Message) and item.id > sent:
-                yield item.sse
-                sent = item.id
-            elif item == "timeout":
-                yield encode_comment("keep-alive")
+    publisher = get_publisher()
+
+    async def current(after: int) -> list[Message]:
+        message = (await publisher.current()).message(days=days)
+        return [message] if message.id > after else []
+
+    with publisher.watching(days):
+        async for chunk in relay(channel=channel(days), cursor=0, replay=current,
+                                 gapless=False):
+            yield chunk
 
 
 @receiver(setting_changed)

@@ -9,10 +9,9 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonRespons
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from composer_realtime import metrics
-from composer_realtime.sse import event_stream_response
 from dashboard.selectors import DEFAULT_PERIOD, PERIODS
 from dashboard.snapshot import interval_s, snapshot_current, snapshot_stream
+from realtime.api import event_stream_response, metrics
 
 
 def parse_days(query: QueryDict) -> int:

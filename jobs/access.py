@@ -38,17 +38,6 @@ def requester(request: HttpRequest) -> Requester:
     return Requester(user=request.user, anon_owner=str(request.session.get(ANON_OWNER_KEY, "")))
 
 
-def requester_key(requester: Requester) -> str:
-    """Return the key that caps and rate limits count a requester under."""
-    return Viewer.of(requester).key
-
-
-async def arequester(request: HttpRequest) -> Requester:
-    """Return who is asking, for an async view."""
-    anon_owner = await request.session.aget(ANON_OWNER_KEY, "")
-    return Requester(user=await request.auser(), anon_owner=str(anon_owner))
-
-
 class ViewerCache:
     """Viewers by session key, for a while: most requests then read neither session nor user.
 

@@ -11,9 +11,9 @@ from django.contrib.auth.models import AnonymousUser
 from django.db import connection
 from django.db.models import Q
 
-from composer_realtime.sse import Message
 from jobs.models import Job, JobEvent, JobQuerySet, JobStatus, job_channel
 from jobs.wire import WireEvent
+from realtime.api import Message
 
 _CHANNEL_PREFIX = job_channel("")
 
@@ -66,11 +66,6 @@ SNAPSHOT_FIELDS = ("id", "name", "template", "status", "percent", "step", "messa
 def job_get_visible(*, job_id: uuid.UUID | str, requester: Requester) -> Job | None:
     """Return the job if it exists and the requester may see it, else None."""
     return _visible(requester).filter(pk=job_id).first()
-
-
-async def ajob_get_visible(*, job_id: uuid.UUID | str, requester: Requester) -> Job | None:
-    """Return the job if it exists and the requester may see it, else None (async)."""
-    return await _visible(requester).filter(pk=job_id).afirst()
 
 
 def job_get_visible_to(*, job_id: uuid.UUID | str, viewer: Viewer,
@@ -170,13 +165,6 @@ def job_events_after(*, job_id: uuid.UUID | str, after: int, limit: int = 1000) 
     """Return the job's events with seq > `after`, in order."""
     rows = JobEvent.objects.filter(job_id=job_id, seq__gt=after).order_by("seq")[:limit]
     return [WireEvent.from_row(row) for row in rows]
-
-
-async def ajob_events_after(*, job_id: uuid.UUID | str, after: int,
-                            limit: int = 1000) -> list[WireEvent]:
-    """Return the job's events with seq > `after`, in order (async)."""
-    rows = JobEvent.objects.filter(job_id=job_id, seq__gt=after).order_by("seq")[:limit]
-    return [WireEvent.from_row(row) async for row in rows]
 
 
 def job_events_tail(*, job_id: uuid.UUID | str, after: int,

@@ -16,11 +16,12 @@ from django.contrib.auth.models import AnonymousUser
 from django.db import connection, transaction
 from django.utils import timezone
 
-from composer_realtime import hub, prepared
+from jobs import prepared
 from jobs.journey import journey_record_job
 from jobs.models import EventType, Job, JobEvent, JobStatus, JourneyEvent, JourneyKind
 from jobs.scaffolds import template_defaults
 from jobs.wire import Step, WireEvent
+from realtime.api import publish
 
 
 class JobFinishedError(Exception):
@@ -244,4 +245,4 @@ def _append(job: Job, type_: EventType, *, message: str | None = None,
 
 def _publish_after_commit(job: Job, event: JobEvent) -> None:
     message = WireEvent.from_row(event).to_message()
-    transaction.on_commit(lambda: hub.publish(job.channel, message))
+    transaction.on_commit(lambda: publish(job.channel, message))

@@ -26,9 +26,9 @@ def pytest_configure(config: pytest.Config) -> None:
         )
     if not settings.REDIS_URL:
         raise pytest.UsageError("the tests need Redis (REDIS_URL is unset); run scripts/test")
-    from composer_realtime import redis_link
+    from realtime.broker import clients
 
-    if not redis_link.ping():
+    if not clients.ping():
         raise pytest.UsageError(f"Redis at {settings.REDIS_URL} does not answer; run scripts/test")
 
 

@@ -7,13 +7,15 @@ from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 from django.utils.http import parse_etags
-from django.views.decorators.http import require_GET
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_safe
 
-from composer_realtime import metrics, ratelimit
 from jobs import selectors
 from jobs.access import viewer
 from jobs.models import Job, JobStatus
-from jobs.wire import Step, WireEvent, parse_seq
+from jobs.views.cursor import TooManyFields, poll_cursor, too_many_fields
+from jobs.wire import Step, WireEvent
+from realtime.api import Verdict, hit, metrics
 
 MAX_EVENTS = 500
 """Events per answer at most; the client comes straight back for the rest."""
@@ -28,18 +30,22 @@ _CACHE_CONTROL = "private, no-cache"
 _TAG_PREFIX = 'W/"'
 
 
-@require_GET
+@csrf_exempt  # GET and HEAD only (405 for the rest): nothing here changes state
+@require_safe
 def job_status(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
     """Return the job's snapshot and its events after `since`, 304 when nothing is new."""
+    try:
+        since = poll_cursor(request)
+    except TooManyFields as error:
+        return too_many_fields(error)
     who = viewer(request)
-    verdict = ratelimit.hit(scope="poll", key=who.key, limit=settings.REALTIME_POLL_RATE)
+    verdict = hit(scope="poll", key=who.key, limit=settings.REALTIME_POLL_RATE)
     if not verdict.allowed:
         return _too_many(verdict)
     job = selectors.job_get_visible_to(job_id=job_id, viewer=who,
                                        fields=selectors.SNAPSHOT_FIELDS)
     if job is None:
         raise Http404("No such job.")
-    since = parse_seq(request.GET.get("since", ""))
     tag = etag(job, since)
     unchanged = offers(request.headers.get("If-None-Match", ""), tag)
     count_poll(client=who.key, fallback=FALLBACK_HEADER in request.headers,
@@ -50,7 +56,7 @@ def job_status(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
 
 
 def count_poll(*, client: str, fallback: bool, not_modified: bool) -> None:
-    """Count one answered poll (by this view or in front of it, jobs/views/not_modified.py)."""
+    """Count one answered poll (by this view or in front of it, jobs/poll_shortcut.py)."""
     if fallback:
         metrics.FALLBACKS.inc()
     metrics.POLLS.inc()
@@ -125,7 +131,7 @@ def _with_validators(response: HttpResponse, tag: str) -> HttpResponse:
     return response
 
 
-def _too_many(verdict: ratelimit.Verdict) -> HttpResponse:
+def _too_many(verdict: Verdict) -> HttpResponse:
     metrics.RATE_LIMITED.inc()
     response = JsonResponse({"error": "rate_limited", "retry_after_s": verdict.retry_after_s},
                             status=429)

@@ -9,34 +9,44 @@ from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.db import connection
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest
 from django.http.response import HttpResponseBase
-from django.views.decorators.http import require_GET
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_safe
 
-from composer_realtime import metrics
-from composer_realtime.handler import detach_request
-from composer_realtime.hub import Hub, Subscription, get_hub
-from composer_realtime.limits import SLOTS, busy_response
-from composer_realtime.sse import Message, event_stream_response
-from composer_realtime.streams import Head, relay
 from jobs import selectors
 from jobs.access import aviewer
 from jobs.models import job_channel
-from jobs.wire import parse_seq
+from jobs.views.cursor import TooManyFields, stream_cursor, too_many_fields
+from realtime.api import (
+    SLOTS,
+    Head,
+    Hub,
+    Message,
+    Subscription,
+    busy_response,
+    detach_request,
+    event_stream_head,
+    event_stream_response,
+    get_hub,
+    metrics,
+    no_content,
+    relay,
+)
 
 
-def parse_cursor(request: HttpRequest) -> int:
-    """Return the client's cursor (Last-Event-ID, then ?last_event_id=); 0 when malformed."""
-    # META, not request.headers: that would build (and keep, per open stream) a header dict.
-    return parse_seq(request.META.get("HTTP_LAST_EVENT_ID") or
-                     request.GET.get("last_event_id") or "")
-
-
-@require_GET
+@csrf_exempt  # GET and HEAD only (405 for the rest): nothing here changes state
+@require_safe
 async def job_events(request: HttpRequest, job_id: uuid.UUID) -> HttpResponseBase:
     """Stream the job's events as SSE from the client's cursor until the job ends."""
+    try:
+        cursor = stream_cursor(request)
+    except TooManyFields as error:
+        return too_many_fields(error)
     viewer = await aviewer(request)
-    cursor = parse_cursor(request)
+    if request.method == "HEAD":
+        return _head(await _read(selectors.job_stream_start, job_id=job_id, viewer=viewer,
+                                 after=cursor, limit=0), cursor)
     hub = get_hub()
     # Subscribed before the one read of the database that both checks the request and
     # replays, so that no event falls between the replay and the live ones.
@@ -55,7 +65,9 @@ async def job_events(request: HttpRequest, job_id: uuid.UUID) -> HttpResponseBas
         metrics.STREAMS_RESUMED.inc()
     assert start is not None
     head = Head(subscription=sub, backlog=[event.to_message() for event in start.events])
-    response = event_stream_response(relay(channel=sub.channel, cursor=cursor,
+    # A cursor past the job's end (a client that was told more than there is) counts as
+    # caught up: otherwise the final event, below the cursor, would never end the stream.
+    response = event_stream_response(relay(channel=sub.channel, cursor=min(cursor, start.last_seq),
                                            replay=partial(_replay, job_id), head=head))
     # Django closes the response in a sync thread, and may close one whose stream never
     # started (the client left first): the slot and the subscription go back on the loop.
@@ -64,13 +76,22 @@ async def job_events(request: HttpRequest, job_id: uuid.UUID) -> HttpResponseBas
     return detach_request(response)  # the relay reads nothing of the request
 
 
-def _refusal(job: selectors.StreamStart | None, cursor: int,
+def _head(start: selectors.StreamStart | None, cursor: int) -> HttpResponseBase:
+    """Return what a GET would start with, without a stream: 404, 204 or the headers."""
+    if start is None:
+        raise Http404("No such job.")
+    if start.is_finished and cursor >= start.last_seq:
+        return no_content()
+    return event_stream_head()
+
+
+def _refusal(start: selectors.StreamStart | None, cursor: int,
              client: str) -> HttpResponseBase | None:
     """Return the answer when no stream is to be served (taking a slot when one is)."""
-    if job is None:
+    if start is None:
         raise Http404("No such job.")
-    if job.is_finished and cursor >= job.last_seq:
-        return HttpResponse(status=204)  # nothing more will come: EventSource stops here
+    if start.is_finished and cursor >= start.last_seq:
+        return no_content()  # nothing more will come: EventSource stops here
     if not SLOTS.acquire(client):
         return busy_response()
     return None

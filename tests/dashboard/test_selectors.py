@@ -153,7 +153,7 @@ def test_jobs_by_status_names_every_status_in_one_query(django_assert_num_querie
 
 
 def test_realtime_figures_come_from_this_process_metrics():
-    from composer_realtime import metrics
+    from realtime import metrics
 
     metrics.note_poll(client="selectors-test-client")
     realtime = selectors.dashboard_realtime()

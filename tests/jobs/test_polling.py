@@ -9,10 +9,10 @@ import pytest
 from django.test import AsyncClient, Client
 from django.urls import reverse
 
-from composer_realtime import metrics
 from jobs import selectors, services
 from jobs.access import ANON_OWNER_KEY
 from jobs.views import polling
+from realtime import metrics
 from tests.support.jobs import succeeded_job
 from tests.support.ratelimits import clear_rate_limits
 from tests.support.servers import free_port
@@ -97,7 +97,7 @@ def test_since_returns_only_later_events(finished_job, owner):
     assert [e["seq"] for e in body["events"]] == list(range(6, finished_job.last_seq + 1))
 
 
-@pytest.mark.parametrize("since", ["abc", "-1", "-5", "1e3", "٣", "99999999999999999999", " ",
+@pytest.mark.parametrize("since", ["abc", "-1", "-5", "1e3", "٣", " ",
                                    "5;", "", "0x10"])
 def test_malformed_or_negative_since_means_from_the_start(finished_job, owner, since):
     response = _client(owner).get(_status_url(finished_job, since=since))
@@ -105,8 +105,9 @@ def test_malformed_or_negative_since_means_from_the_start(finished_job, owner, s
     assert response.json()["events"][0]["seq"] == 1
 
 
-def test_since_beyond_the_end_gives_no_events(finished_job, owner):
-    body = _client(owner).get(_status_url(finished_job, since=10_000)).json()
+@pytest.mark.parametrize("since", ["10000", "99999999999999999999", "0" * 30 + "7" * 12])
+def test_since_beyond_the_end_gives_no_events(finished_job, owner, since):
+    body = _client(owner).get(_status_url(finished_job, since=since)).json()
     assert body["events"] == [] and body["last_seq"] == finished_job.last_seq
 
 

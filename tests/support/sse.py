@@ -31,8 +31,8 @@ class SSEEvent:
         return parse_ts(self.json["ts"]).timestamp()
 
 
-CONTROL_EVENTS = frozenset({"ready", "ping"})
-"""The stream's id-less control events (see composer_realtime.streams), not job events."""
+CONTROL_EVENTS = frozenset({"ready", "ping", "closing"})
+"""The stream's id-less control events (see realtime.relay), not job events."""
 
 
 @dataclass
@@ -50,7 +50,8 @@ def parse_lines(lines: list[str], *, controls: list[SSEEvent] | None = None,
                 ) -> tuple[list[SSEEvent], list[str], int | None]:
     """Parse complete SSE lines per the WHATWG rules used by our server.
 
-    Control events (`ready`, `ping`) are left out of the events; pass `controls` to get them.
+    Control events (`ready`, `ping`, `closing`) are left out of the events; pass `controls`
+    to get them.
     """
     events: list[SSEEvent] = []
     comments: list[str] = []

@@ -81,10 +81,10 @@ def test_a_stream_closed_before_it_started_gives_back_its_slot_and_subscription(
     from django.contrib.auth.models import AnonymousUser
     from django.test import AsyncRequestFactory
 
-    from composer_realtime.hub import get_hub
-    from composer_realtime.limits import SLOTS
     from jobs.access import ANON_OWNER_KEY
     from jobs.views.stream import job_events
+    from realtime.hub import get_hub
+    from realtime.limits import SLOTS
 
     job = services.job_create(owner=None, params={"name": "Left Coin", "template": "token"},
                               anon_owner="left-early")

@@ -4,7 +4,8 @@ import uuid
 
 import pytest
 
-from composer_realtime import ratelimit, redis_link
+from realtime import ratelimit
+from realtime.broker import clients
 from tests.support.servers import free_port
 
 
@@ -34,16 +35,16 @@ def test_the_previous_window_counts_by_how_much_of_it_is_still_within_the_window
 
 def test_a_limit_of_zero_counts_nothing_and_refuses_nothing(scope):
     assert all(ratelimit.hit(scope=scope, key="k", limit=0).allowed for _ in range(50))
-    assert not list(redis_link.sync_client().scan_iter(match=f"*{scope}*"))
+    assert not list(clients.sync_client().scan_iter(match=f"*{scope}*"))
 
 
 def test_counts_are_kept_in_redis_for_every_process(scope):
     verdicts = [ratelimit.hit(scope=scope, key="user:1", limit=3) for _ in range(4)]
 
     assert [v.allowed for v in verdicts] == [True, True, True, False]
-    keys = list(redis_link.sync_client().scan_iter(match=f"{ratelimit.namespace()}{scope}:*"))
-    assert len(keys) == 1 and int(redis_link.sync_client().get(keys[0])) == 4
-    assert 0 < redis_link.sync_client().ttl(keys[0]) <= 120
+    keys = list(clients.sync_client().scan_iter(match=f"{ratelimit.namespace()}{scope}:*"))
+    assert len(keys) == 1 and int(clients.sync_client().get(keys[0])) == 4
+    assert 0 < clients.sync_client().ttl(keys[0]) <= 120
     assert ratelimit.hit(scope=scope, key="user:2", limit=3).allowed  # a key of its own
 
 

@@ -7,7 +7,7 @@ of K single-thread executors, round robin (asgiref >= 3.13), so sync work still 
 stable thread per request but threads no longer grow with open streams.
 
 The middleware chain is Django's, built from MIDDLEWARE, except that each stock middleware
-with an equivalent in `composer_realtime.middleware` is served by that equivalent, which runs
+with an equivalent in `realtime.asgi.middleware` is served by that equivalent, which runs
 its hooks on the event loop instead of hopping to a thread twice per request.
 
 A streaming response's task lives as long as its stream, so whatever its frames hold is held
@@ -21,7 +21,7 @@ for as long as the stream.
 import asyncio
 import gc
 import itertools
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import aclosing, closing
 from typing import Any
@@ -35,9 +35,9 @@ from django.http import HttpRequest
 from django.http.response import HttpResponseBase, StreamingHttpResponse
 from django.urls import set_script_prefix
 
-from composer_realtime import metrics, middleware, shutdown
-
-Send = Callable[[Mapping[str, Any]], Awaitable[None]]
+from realtime import metrics
+from realtime.asgi import middleware, shutdown
+from realtime.asgi.types import Send
 
 
 class SharedThreadsASGIHandler(ASGIHandler):
@@ -109,7 +109,10 @@ class SharedThreadsASGIHandler(ASGIHandler):
                 await sync_to_async(response.close)()
 
     async def send_response(self, response: HttpResponseBase, send: Any) -> None:
-        """Send a response: Django 6.1's way, but a stream keeps no copy of its headers."""
+        """Send a response: Django 6.1's way, but a stream keeps no copy of its headers, and
+        a 204 carries no Content-Length (RFC 9110 §8.6; CommonMiddleware adds one)."""
+        if response.status_code == 204:
+            del response["Content-Length"]
         if not isinstance(response, StreamingHttpResponse):
             await super().send_response(response, send)
             return

@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from composer_realtime import metrics
+from realtime import metrics
 
 
 def test_a_recent_counter_counts_the_last_window_and_keeps_its_total():

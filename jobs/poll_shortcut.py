@@ -28,7 +28,7 @@ import inspect
 import random
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
@@ -37,18 +37,13 @@ from django.conf import settings
 from django.http.cookie import parse_cookie
 from django.urls import reverse
 
-from composer_realtime import metrics, ratelimit
-from composer_realtime.hub import Hub, get_hub
 from jobs.access import VIEWERS
 from jobs.models import job_channel
 from jobs.selectors import Viewer
 from jobs.views.polling import FALLBACK_HEADER, count_poll, etag_of, offers, parse_etag
 from jobs.wire import parse_seq
+from realtime.api import ASGIApp, Hub, Receive, Scope, Send, ahit, get_hub, metrics
 
-Scope = dict[str, Any]
-Receive = Any
-Send = Callable[[Mapping[str, Any]], Awaitable[None]]
-ASGIApp = Callable[[Scope, Any, Any], Awaitable[None]]
 Headers = list[tuple[bytes, bytes]]
 
 MAX_JOBS = 10_000
@@ -174,7 +169,7 @@ class NotModifiedShortcut:
         tag = etag_of(poll.job_id, head or 0, poll.since)
         if head is None or not offers(poll.offered, tag):
             return False
-        verdict = await ratelimit.ahit(scope="poll", key=viewer.key,
+        verdict = await ahit(scope="poll", key=viewer.key,
                                        limit=settings.REALTIME_POLL_RATE)
         if not verdict.allowed:
             return False  # Django answers the 429 (and counts this hit once more)

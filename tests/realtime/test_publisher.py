@@ -1,12 +1,13 @@
-"""The background publisher: in order, never waiting for Redis, over real Redis."""
+"""The background publisher (realtime/publisher.py): in order, never waiting for Redis."""
 
 import time
 
 import pytest
 import redis
 
-from composer_realtime import redis_link
-from composer_realtime.redis_link import Publisher
+from realtime import envelope, metrics, publisher
+from realtime.message import Message
+from realtime.publisher import Publisher
 
 
 def _subscriber(url: str, channel: str) -> redis.client.PubSub:
@@ -71,11 +72,26 @@ def test_past_the_limit_the_oldest_are_dropped_and_counted(settings, caplog, mon
 def test_the_process_publisher_is_what_the_hub_rings(settings):
     pubsub = _subscriber(settings.REDIS_URL, "test:publisher:hub")
     try:
-        from composer_realtime import hub
-        from composer_realtime.sse import Message
-
-        hub.publish("test:publisher:hub", Message(id=7, event="e", data="{}"))
-        assert redis_link.PUBLISHER.flush(10)
-        assert _received(pubsub, 1) == [Message(id=7, event="e", data="{}").to_wire()]
+        before = metrics.EVENTS_PUBLISHED.value
+        publisher.publish("test:publisher:hub", Message(id=7, event="e", data="{}"))
+        assert publisher.PUBLISHER.flush(10)
+        assert _received(pubsub, 1) == [envelope.pack(Message(id=7, event="e", data="{}"))]
+        assert metrics.EVENTS_PUBLISHED.value == before + 1
     finally:
         pubsub.close()
+
+
+def test_without_redis_nothing_is_published_nor_counted(settings):
+    settings.REDIS_URL = ""
+    before = metrics.EVENTS_PUBLISHED.value
+    publisher.publish("test:publisher:none", Message(id=1, event="e", data="{}"))
+    assert publisher.PUBLISHER.flush(10)
+    assert metrics.EVENTS_PUBLISHED.value == before
+
+
+def test_a_failed_publish_is_not_counted(settings):
+    settings.REDIS_URL = "redis://127.0.0.1:9/0"
+    before = metrics.EVENTS_PUBLISHED.value
+    publisher.publish("test:publisher:void", Message(id=1, event="e", data="{}"))
+    assert publisher.PUBLISHER.flush(10)
+    assert metrics.EVENTS_PUBLISHED.value == before

@@ -22,11 +22,11 @@ from django.http import HttpRequest, HttpResponse
 from django.test import AsyncRequestFactory
 from django.urls import reverse
 
-from composer_realtime import middleware
-from composer_realtime.handler import SharedThreadsASGIHandler
 from jobs import services
 from jobs.models import Job
 from jobs.pipeline import run as run_pipeline
+from realtime.asgi import middleware
+from realtime.asgi.handler import SharedThreadsASGIHandler
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -200,7 +200,7 @@ STREAMS_OPEN = Gauge("realtime_streams_open", "Server-sent event streams open in
 STREAMS_OPENED = Counter("realtime_streams_opened_total", "Streams opened.")
 STREAMS_RESUMED = RecentCounter("realtime_streams_resumed_total",
                                 "Streams opened with a cursor (reconnects).")
-EVENTS_PUBLISHED = Counter("realtime_events_published_total", "Events published.")
+EVENTS_PUBLISHED = Counter("realtime_events_published_total", "Events handed to Redis.")
 EVENTS_DELIVERED = Counter("realtime_events_delivered_total",
                            "Events handed to local stream queues.")
 STREAM_RESYNCS = Counter("realtime_stream_resyncs_total",
@@ -215,6 +215,13 @@ POLLS_SHORTCUT = Counter("realtime_polls_shortcut_total",
                          "Polls answered 304 in front of Django (also counted above).")
 RATE_LIMITED = Counter("realtime_rate_limited_total", "Requests refused by a rate limit or cap.")
 FALLBACKS = Counter("realtime_fallbacks_total", "Clients that reported falling back to polling.")
+MESSAGES_MALFORMED = Counter("realtime_messages_malformed_total",
+                             "Messages on a subscribed channel that were not envelopes (dropped).")
+LINK_FAILURES = Counter("realtime_redis_link_failures_total",
+                        "Times the Redis link failed on something other than a lost connection "
+                        "(restarted, streams resynced).")
+HUB_TASK_FAILURES = Counter("realtime_hub_task_failures_total",
+                            "Times a hub background task died and was restarted.")
 SLOW_CLIENTS_DROPPED = Counter("realtime_slow_clients_dropped_total",
                                "Streams dropped because the client stopped reading.")
 POLLING_CLIENTS = RecentClients(window_s=60.0)

@@ -10,8 +10,8 @@ import random
 from django.conf import settings
 from django.http import HttpResponse
 
-from composer_realtime import metrics
-from composer_realtime.sse import encode_event, encode_retry
+from realtime import metrics
+from realtime.sse import CONTENT_TYPE, encode_event
 
 
 class StreamSlots:
@@ -52,8 +52,8 @@ def busy_response() -> HttpResponse:
     A 503 would stop a browser's EventSource for good; this keeps it retrying, slowly.
     """
     retry_s = 20 + random.randint(0, 20)  # noqa: S311 - jitter, not security
-    body = encode_retry(retry_s * 1000) + encode_event(
-        data=json.dumps({"error": "too_many_streams", "retry_after_s": retry_s}), event="busy")
-    response = HttpResponse(body, content_type="text/event-stream; charset=utf-8")
+    body = encode_event(event="busy", retry_ms=retry_s * 1000,
+                        data=json.dumps({"error": "too_many_streams", "retry_after_s": retry_s}))
+    response = HttpResponse(body, content_type=CONTENT_TYPE)
     response["Cache-Control"] = "no-cache"
     return response

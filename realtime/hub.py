@@ -9,32 +9,38 @@ the link dropped) is marked `resync`: its reader must catch up from the database
 A channel can also be *watched* without a subscription: the hub then keeps the newest id it has
 seen on it, and counts the link's losses (`epoch`), so that a caller who read the database
 after the watch was confirmed knows, for as long as the epoch holds, the channel's newest id
-without reading again (the status endpoint's 304s, jobs/views/not_modified.py).
+without reading again (the status endpoint's 304s, jobs/poll_shortcut.py).
+
+The hub's background tasks (the link, the database doorbell) are supervised: one that fails is
+logged, counted and started again, and a link that fails counts as a lost link.
 """
 
 import asyncio
 import logging
 import weakref
 from collections import deque
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager, suppress
 from typing import Literal
 
 from django.conf import settings
 from django.core.signals import setting_changed
-from django.db import connections
 from django.dispatch import receiver
 from django.utils.module_loading import import_string
 
-from composer_realtime import metrics, redis_link
-from composer_realtime.sse import Message
+from realtime import envelope, metrics
+from realtime.broker.link import PubSubLink
+from realtime.doorbell import DatabaseDoorbell, DoorbellSource
+from realtime.message import Message
 
 logger = logging.getLogger(__name__)
 
-# Maps channel -> highest id the hub has seen on it; the source returns newer messages.
-DoorbellSource = Callable[[dict[str, int]], list[tuple[str, Message]]]
 Signal = Literal["resync", "timeout", "closing"]
+HubState = Literal["redis", "database", "redis lost"]
+CONFIRM_TIMEOUT_S = 2.0
+"""How long a new listener waits for Redis to confirm its channel before it reads the
+database anyway (its replay then covers the unconfirmed window)."""
+_RESTART_DELAY_S = 1.0
 
 
 class Subscription:
@@ -129,34 +135,60 @@ class Hub:
         self._watched: dict[str, int] = {}
         self._epoch = 0
         self._redis_up = False
+        self._link_up = asyncio.Event()
         self._catch_up = False
         self._tasks: list[asyncio.Task[None]] = []
         self._draining = False
-        self._db_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hub-db")
+        self._doorbell = DatabaseDoorbell(source=source, poll_s=poll_s)
         self._link = None
         if redis_url:
-            self._link = redis_link.PubSubLink(
+            self._link = PubSubLink(
                 url=redis_url, wanted=self._wanted, on_message=self._on_redis_message,
                 on_subscribed=self._on_subscribed, on_state=self._on_redis_state,
             )
 
     def start(self) -> None:
-        """Start the background tasks on the running loop."""
-        self._tasks.append(asyncio.create_task(self._poll_loop(), name="hub-db-poll"))
+        """Start the background tasks, supervised, on the running loop."""
+        self._tasks.append(asyncio.create_task(
+            _supervised("database doorbell", lambda: self._doorbell.run(self)), name="hub-db"))
         if self._link is not None:
-            self._tasks.append(asyncio.create_task(self._link.run(), name="hub-redis"))
+            self._tasks.append(asyncio.create_task(
+                _supervised("redis link", self._run_link), name="hub-redis"))
 
     async def close(self) -> None:
         """Stop the background tasks (tests and shutdown)."""
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        self._db_executor.shutdown(wait=False)
+        self._doorbell.close()
+
+    async def _run_link(self) -> None:
+        assert self._link is not None
+        try:
+            await self._link.run()
+        finally:  # it died (a bug below it): what it delivered may have gaps
+            await self._on_redis_state(False)
 
     @property
     def redis_up(self) -> bool:
         """Return True while the Redis link is connected."""
         return self._redis_up
+
+    async def settled_state(self, wait_s: float) -> HubState:
+        """Return `state()`, first waiting up to `wait_s` for a Redis link still coming up
+        (a hub started a moment ago has not connected yet)."""
+        if self._link is not None and not self._redis_up:
+            with suppress(TimeoutError):
+                async with asyncio.timeout(wait_s):
+                    await self._link_up.wait()
+        return self.state()
+
+    def state(self) -> HubState:
+        """Return where the hub learns of new messages: Redis, or the database (no Redis
+        configured, or the link lost)."""
+        if self._link is None:
+            return "database"
+        return "redis" if self._redis_up else "redis lost"
 
     def stream_count(self) -> int:
         """Return the number of open subscriptions in this process."""
@@ -176,7 +208,7 @@ class Hub:
             sub.mark_closing()
         if self._link is not None and self._redis_up:
             try:
-                async with asyncio.timeout(2.0):
+                async with asyncio.timeout(CONFIRM_TIMEOUT_S):
                     await self._confirmed[channel].wait()
             except TimeoutError:
                 sub.resync = True  # the reader's replay covers the unconfirmed window
@@ -196,8 +228,8 @@ class Hub:
             self._release(sub.channel)
 
     async def watch(self, channel: str) -> None:
-        """Watch `channel`; return once its subscription is confirmed (or after 2 s, or at
-        once while Redis is down: `confirmed_epoch` tells which)."""
+        """Watch `channel`; return once its subscription is confirmed (or after
+        CONFIRM_TIMEOUT_S, or at once while Redis is down: `confirmed_epoch` tells which)."""
         if channel not in self._watched:
             self._watched[channel] = 0
             if self._take(channel) and self._link is not None:
@@ -205,7 +237,7 @@ class Hub:
         confirmed = self._confirmed[channel]
         if self._link is not None and self._redis_up and not confirmed.is_set():
             with suppress(TimeoutError):
-                async with asyncio.timeout(2.0):
+                async with asyncio.timeout(CONFIRM_TIMEOUT_S):
                     await confirmed.wait()
 
     def unwatch(self, channel: str) -> None:
@@ -295,11 +327,32 @@ class Hub:
             sub.put(message)
         metrics.EVENTS_DELIVERED.inc(len(subs))
 
-    def _on_redis_message(self, channel: str, payload: str) -> None:
+    def cursors(self) -> dict[str, int]:
+        """Return, per subscribed channel, the newest id every reader is known to have."""
+        return dict(self._cursors)
+
+    def deliver_if_new(self, channel: str, message: Message) -> None:
+        """Hand on a message the database doorbell found, unless the hub had it already."""
+        if message.id > self._cursors.get(channel, 0):
+            self._deliver(channel, message)
+
+    async def poll_due(self) -> bool:
+        """Return True when the database doorbell must read now: no Redis, or the link was
+        lost or regained and what was published meanwhile must be read from the truth."""
+        if self._redis_up and not self._catch_up:
+            return False
+        if self._catch_up and self._redis_up:
+            # Wait for the subscriptions to be confirmed before the last read.
+            await self._await_confirmations()
+        self._catch_up = False
+        return True
+
+    def _on_redis_message(self, channel: str, payload: bytes) -> None:
         try:
-            message = Message.from_wire(payload)
-        except ValueError:
-            logger.error("dropping malformed message on %s: %r", channel, payload[:200])
+            message = envelope.unpack(payload)
+        except envelope.MalformedEnvelope:
+            metrics.MESSAGES_MALFORMED.inc()
+            logger.error("dropping a malformed message on %s: %r", channel, payload[:200])
             return
         self._deliver(channel, message)
 
@@ -312,6 +365,10 @@ class Hub:
         if up == self._redis_up:
             return
         self._redis_up = up
+        if up:
+            self._link_up.set()
+        else:
+            self._link_up.clear()
         # Either way, read the database once more: while going down, for what was published
         # into the void; while coming up, for what was committed before SUBSCRIBE took hold.
         self._catch_up = True
@@ -321,46 +378,15 @@ class Hub:
                 event.clear()
         logger.warning("redis link %s", "up" if up else "down: polling the database")
 
-    async def _poll_loop(self) -> None:
-        while True:
-            await asyncio.sleep(self._poll_s)
-            if self._redis_up and not self._catch_up:
-                continue
-            if self._catch_up and self._redis_up:
-                # Wait for the subscriptions to be confirmed before the last read.
-                await self._await_confirmations()
-            self._catch_up = False
-            try:
-                await self._poll_once()
-            except Exception:
-                logger.exception("database doorbell poll failed; retrying")
-
     async def _await_confirmations(self) -> None:
         try:
-            async with asyncio.timeout(2.0):
+            async with asyncio.timeout(CONFIRM_TIMEOUT_S):
                 for event in list(self._confirmed.values()):
                     await event.wait()
         except TimeoutError:
             for subs in self._channels.values():
                 for sub in subs:
                     sub.mark_resync()
-
-    async def _poll_once(self) -> None:
-        cursors = dict(self._cursors)
-        if not cursors:
-            return
-        loop = asyncio.get_running_loop()
-        found = await loop.run_in_executor(self._db_executor, self._read_source, cursors)
-        for channel, message in found:
-            if message.id > self._cursors.get(channel, 0):
-                self._deliver(channel, message)
-
-    def _read_source(self, cursors: dict[str, int]) -> list[tuple[str, Message]]:
-        try:
-            return self._source(cursors)
-        finally:
-            connections.close_all()  # hand the connection back to the pool between polls
-
 
 _hubs: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub]" = weakref.WeakKeyDictionary()
 
@@ -395,11 +421,15 @@ def subscription_guard(hub: Hub, sub: Subscription) -> Iterator[Subscription]:
         hub.unsubscribe(sub)
 
 
-def publish(channel: str, message: Message) -> None:
-    """Ring the doorbell for `message` (Redis when configured; else the poll finds it)."""
-    metrics.EVENTS_PUBLISHED.inc()
-    if redis_link.configured():
-        redis_link.publish(channel, message.to_wire())
+async def _supervised(name: str, run: Callable[[], Awaitable[None]]) -> None:
+    """Run `run()` for ever: log, count and restart it whenever it fails."""
+    while True:
+        try:
+            await run()
+        except Exception:
+            metrics.HUB_TASK_FAILURES.inc()
+            logger.exception("hub %s failed; restarting it in %.0f s", name, _RESTART_DELAY_S)
+        await asyncio.sleep(_RESTART_DELAY_S)
 
 
 @receiver(setting_changed)

@@ -1,8 +1,8 @@
-"""SSE text follows the WHATWG event-stream rules."""
+"""SSE text follows the WHATWG event-stream rules (realtime/sse.py)."""
 
 import pytest
 
-from composer_realtime.sse import Message, encode_comment, encode_event, encode_retry
+from realtime.sse import encode_comment, encode_event
 from tests.support.sse import parse_lines
 
 
@@ -32,20 +32,9 @@ def test_id_and_event_refuse_line_breaks_and_nul(bad):
         encode_event(data="x", event=bad)
 
 
-def test_comment_and_retry():
+def test_comment_and_retry_rides_in_an_event_block():
     assert encode_comment("keep\nalive") == b": keep alive\n\n"
-    events, comments, retry = _roundtrip(encode_retry(2500) + encode_comment("hb"))
-    assert (events, comments, retry) == ([], ["hb"], 2500)
-
-
-def test_message_survives_the_doorbell_wire_and_renders_once():
-    message = Message(id=3, event="progress-update", data='{"x":"a\\nb"}', ts=12.5, final=True)
-    back = Message.from_wire(message.to_wire())
-    assert back == message
-    assert back.sse == b'id: 3\nevent: progress-update\ndata: {"x":"a\\nb"}\n\n'
-    assert back.sse is back.sse
-
-
-def test_malformed_doorbell_payload_is_refused():
-    with pytest.raises(ValueError):
-        Message.from_wire("not a message")
+    raw = encode_event(event="x", data="{}", retry_ms=2500) + encode_comment("hb")
+    assert raw.startswith(b"retry: 2500\nevent: x\ndata: {}\n\n")
+    events, comments, retry = _roundtrip(raw)
+    assert ([e.event for e in events], comments, retry) == (["x"], ["hb"], 2500)

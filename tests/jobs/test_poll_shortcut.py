@@ -1,4 +1,4 @@
-"""Unchanged polls answered in front of Django (jobs/views/not_modified.py), on a real server.
+"""Unchanged polls answered in front of Django (jobs/poll_shortcut.py), on a real server.
 
 Every test drives a uvicorn process over HTTP with real PostgreSQL and Redis, and tells the
 shortcut's answers from Django's by the server's own counter.

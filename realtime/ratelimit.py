@@ -19,7 +19,7 @@ from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 
-from composer_realtime import redis_link
+from realtime.broker import clients
 
 logger = logging.getLogger(__name__)
 
@@ -137,8 +137,8 @@ def _count(current: str, previous: str, ttl_s: int) -> tuple[int, int]:
     """Count the hit in Redis when it is usable, else in this process."""
     if _redis_usable():
         try:
-            return redis_link.window_hit(current=current, previous=previous, ttl_s=ttl_s)
-        except redis_link.RedisError as exc:
+            return clients.window_hit(current=current, previous=previous, ttl_s=ttl_s)
+        except clients.RedisError as exc:
             _redis_failed(exc)
     return local_counter.window_hit(current=current, previous=previous, ttl_s=ttl_s)
 
@@ -147,15 +147,15 @@ async def _acount(current: str, previous: str, ttl_s: int) -> tuple[int, int]:
     """`_count` on the event loop."""
     if _redis_usable():
         try:
-            return await redis_link.awindow_hit(current=current, previous=previous,
+            return await clients.awindow_hit(current=current, previous=previous,
                                                 ttl_s=ttl_s)
-        except redis_link.RedisError as exc:
+        except clients.RedisError as exc:
             _redis_failed(exc)
     return local_counter.window_hit(current=current, previous=previous, ttl_s=ttl_s)
 
 
 def _redis_usable() -> bool:
-    return redis_link.configured() and time.monotonic() >= _redis_retry_at
+    return clients.configured() and time.monotonic() >= _redis_retry_at
 
 
 def _redis_failed(exc: Exception) -> None:

@@ -10,16 +10,21 @@ import pytest
 import redis
 import redis.asyncio as aredis
 
-from composer_realtime.hub import Hub
-from composer_realtime.sse import Message
 from jobs import services
 from jobs.models import EventType
+from realtime import envelope
+from realtime.hub import Hub
+from realtime.message import Message
 from tests.support.sse import read_stream
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 PARAMS = {"name": "Hub Coin", "template": "token"}
 
+
+
+def _packed(id_: int) -> str:
+    return envelope.pack(Message(id=id_, event="e", data="{}"))
 
 def _stream_in_thread(url: str, cookies: dict[str, str], out: dict[str, Any],
                       **kwargs: Any) -> threading.Thread:
@@ -144,7 +149,7 @@ def test_a_channel_wanted_again_before_the_link_dropped_it_is_live_at_once(setti
             hub.unsubscribe(await hub.subscribe("test:again"))
             again = await hub.subscribe("test:again")
             assert not again.resync
-            await publisher.publish("test:again", Message(id=1, event="e", data="{}").to_wire())
+            await publisher.publish("test:again", _packed(1))
             return await again.get(2.0)
         finally:
             await publisher.aclose()
@@ -168,7 +173,7 @@ def test_a_watched_channel_keeps_its_newest_id_while_the_link_holds(settings):
             assert _numsub(settings.REDIS_URL, "test:watched") == 1
 
             hub.settle("test:watched", 4)  # what the database said after the watch began
-            await publisher.publish("test:watched", Message(id=5, event="e", data="{}").to_wire())
+            await publisher.publish("test:watched", _packed(5))
             await _until(lambda: hub.head("test:watched") == 5)
             hub.settle("test:watched", 3)  # an older read never moves it back
             assert hub.head("test:watched") == 5 and hub.stream_count() == 0

@@ -1,0 +1,1 @@
+"""Everything that talks to Redis: this package is the only one that imports `redis`."""

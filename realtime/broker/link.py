@@ -1,0 +1,143 @@
+"""The hub's pub/sub link: one Redis connection for the whole process.
+
+`run()` keeps it connected: it (re)subscribes to the `wanted()` channels, hands each raw
+message to `on_message`, each subscription confirmation to `on_subscribed`, and calls
+`on_state` with True when connected and False whenever the link is lost, for whatever reason
+(Redis gone, a reply it cannot parse, a bug in a callback): the hub must know when messages may
+have been missed, so the link never reconnects silently and never dies silently.
+"""
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+
+import redis
+import redis.asyncio as aredis
+from redis.asyncio.retry import Retry as AsyncRetry
+from redis.backoff import NoBackoff
+
+from realtime import metrics
+from realtime.broker.clients import TIMEOUT_S, RedisError
+
+logger = logging.getLogger(__name__)
+
+OnMessage = Callable[[str, bytes], None]
+OnSubscribed = Callable[[str], None]
+OnState = Callable[[bool], Awaitable[None]]
+
+_FIRST_BACKOFF_S = 0.1
+_MAX_BACKOFF_S = 2.0
+
+
+class PubSubLink:
+    """One pub/sub connection for a whole process (see the module docstring)."""
+
+    def __init__(self, *, url: str, wanted: Callable[[], Iterable[str]], on_message: OnMessage,
+                 on_subscribed: OnSubscribed, on_state: OnState) -> None:
+        self._url = url
+        self._wanted = wanted
+        self._on_message = on_message
+        self._on_subscribed = on_subscribed
+        self._on_state = on_state
+        self._changed = asyncio.Event()
+        self._subscribed: set[str] = set()
+        self._live: set[str] = set()
+        self._pending: dict[str, int] = {}  # SUBSCRIBEs sent and not yet confirmed
+
+    def reconcile(self) -> None:
+        """Ask the link to bring its subscriptions in line with `wanted()`."""
+        self._changed.set()
+
+    def is_live(self, channel: str) -> bool:
+        """Return True when `channel` is subscribed, confirmed, and not being dropped.
+
+        A channel dropped and wanted again before the writer ran is never unsubscribed, so no
+        new confirmation comes for it: who wants it again must ask this.
+        """
+        return channel in self._live
+
+    async def run(self) -> None:
+        """Stay connected until cancelled, backing off while Redis is unreachable."""
+        delay = _FIRST_BACKOFF_S
+        while True:
+            try:
+                await self._session()
+            except (RedisError, OSError) as exc:
+                logger.warning("redis pub/sub link lost: %s", exc)
+            except Exception:  # a bug must cost a resync, never live delivery for good
+                metrics.LINK_FAILURES.inc()
+                logger.exception("redis pub/sub link failed; restarting it")
+            self._subscribed.clear()
+            self._live.clear()
+            self._pending.clear()
+            await self._on_state(False)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, _MAX_BACKOFF_S)
+
+    async def _session(self) -> None:
+        client = aredis.Redis.from_url(
+            self._url, socket_connect_timeout=TIMEOUT_S, retry=AsyncRetry(NoBackoff(), 0))
+        pubsub = client.pubsub()
+        try:
+            await pubsub.ping()  # connects, or raises while Redis is down
+            self._changed.set()
+            await self._on_state(True)
+            async with asyncio.TaskGroup() as group:
+                group.create_task(self._write(pubsub))
+                group.create_task(self._read(pubsub))
+        except* Exception as failure:
+            raise failure.exceptions[0] from None  # the group only wraps the first failure
+        finally:
+            await pubsub.aclose()  # type: ignore[no-untyped-call]
+            await client.aclose()
+
+    async def _write(self, pubsub: aredis.client.PubSub) -> None:
+        """Send SUBSCRIBE/UNSUBSCRIBE whenever the wanted channels change, in batches."""
+        while True:
+            await self._changed.wait()
+            self._changed.clear()
+            wanted = set(self._wanted())
+            add, drop = wanted - self._subscribed, self._subscribed - wanted
+            self._subscribed = wanted
+            self._live -= drop
+            for channel in add:
+                self._pending[channel] = self._pending.get(channel, 0) + 1
+            if add:
+                await pubsub.subscribe(*add)
+            if drop:
+                await pubsub.unsubscribe(*drop)
+
+    async def _read(self, pubsub: aredis.client.PubSub) -> None:
+        """Hand every message on; a read error ends the session (no silent reconnect)."""
+        connection = pubsub.connection
+        assert connection is not None
+        while True:
+            if not connection.is_connected:
+                raise redis.ConnectionError("pub/sub connection closed")
+            kind, channel, data = _unpack(await pubsub.parse_response(block=True))
+            if kind == b"message":
+                self._on_message(channel, data)
+            elif kind == b"subscribe":
+                self._confirm(channel)
+
+    def _confirm(self, channel: str) -> None:
+        # Only the reply to the last SUBSCRIBE sent counts: an earlier one may precede an
+        # UNSUBSCRIBE that Redis has processed since.
+        pending = self._pending.pop(channel, 1) - 1
+        if pending > 0:
+            self._pending[channel] = pending
+        elif channel in self._subscribed:
+            self._live.add(channel)
+            self._on_subscribed(channel)
+
+
+def _unpack(response: object) -> tuple[bytes, str, bytes]:
+    """Return (kind, channel, data) of a raw pub/sub reply; other replies give kind b''.
+
+    The data stays bytes: whoever reads it must expect anything a client may have published.
+    """
+    if isinstance(response, list) and len(response) == 3 and isinstance(response[0], bytes):
+        kind, channel, data = response
+        name = channel.decode(errors="replace") if isinstance(channel, bytes) else str(channel)
+        return kind, name, data if isinstance(data, bytes) else str(data).encode()
+    return b"", "", b""

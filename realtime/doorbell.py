@@ -1,0 +1,65 @@
+"""The database doorbell: how a hub learns of new messages without Redis.
+
+Once per interval for the whole process (never per stream), and only while the hub has no
+live Redis link or must catch up after one, it asks the configured source
+(`REALTIME_DB_DOORBELL_SOURCE`, a function of the domain) for every message newer than what
+the hub's readers have, and hands them to the hub.
+"""
+
+import asyncio
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
+
+from django.db import connections
+
+from realtime.message import Message
+
+if TYPE_CHECKING:
+    from realtime.hub import Hub
+
+logger = logging.getLogger(__name__)
+
+DoorbellSource = Callable[[dict[str, int]], list[tuple[str, Message]]]
+"""Maps channel -> newest id its readers have; returns the newer messages, in order."""
+
+
+class DatabaseDoorbell:
+    """Poll the source for a hub, on one thread of its own."""
+
+    def __init__(self, *, source: DoorbellSource, poll_s: float) -> None:
+        self._source = source
+        self._poll_s = poll_s
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hub-db")
+
+    async def run(self, hub: "Hub") -> None:
+        """Poll whenever the hub says a read is due, until cancelled."""
+        while True:
+            await asyncio.sleep(self._poll_s)
+            if not await hub.poll_due():
+                continue
+            try:
+                await self.poll_once(hub)
+            except Exception:
+                logger.exception("database doorbell poll failed; retrying")
+
+    async def poll_once(self, hub: "Hub") -> None:
+        """Read once what is newer than the hub's cursors and hand it to the hub."""
+        cursors = hub.cursors()
+        if not cursors:
+            return
+        loop = asyncio.get_running_loop()
+        found = await loop.run_in_executor(self._executor, self._read, cursors)
+        for channel, message in found:
+            hub.deliver_if_new(channel, message)
+
+    def close(self) -> None:
+        """Let the thread go."""
+        self._executor.shutdown(wait=False)
+
+    def _read(self, cursors: dict[str, int]) -> list[tuple[str, Message]]:
+        try:
+            return self._source(cursors)
+        finally:
+            connections.close_all()  # hand the connection back to the pool between polls

@@ -1,0 +1,102 @@
+"""Publishing: after its commit, each message is handed to Redis from one background thread.
+
+A writer used to wait for its publish after each commit: two round trips in a row. Now the
+publish of one message overlaps the database round trip of the next, and messages that wait
+together go in one pipelined round trip, in the order given. A message that never reaches Redis
+(it refused it, or the process died first) loses nothing: the database holds the event, and
+listeners catch up from it at the next message they get (a gap in the ids) or, while Redis is
+down, from the hub's database poll. Without `REDIS_URL` nothing is published at all: the hubs
+poll the database.
+"""
+
+import atexit
+import logging
+import os
+import threading
+from collections import deque
+
+from realtime import envelope, metrics
+from realtime.broker import clients
+from realtime.message import Message
+
+logger = logging.getLogger(__name__)
+
+
+class Publisher:
+    """Publishes from one background thread, in the order given."""
+
+    MAX_PENDING = 10_000
+    """Messages waiting at most; past it the oldest are dropped (and caught up as above)."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._pending: deque[tuple[str, str]] = deque()
+        self._busy = False
+        self._dropped = 0
+        self._thread: threading.Thread | None = None
+
+    def submit(self, channel: str, payload: str) -> None:
+        """Queue `payload` for `channel`; never waits for Redis."""
+        with self._cond:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="redis-publisher",
+                                                daemon=True)
+                self._thread.start()
+            if len(self._pending) >= self.MAX_PENDING:
+                self._pending.popleft()
+                self._dropped += 1
+            self._pending.append((channel, payload))
+            self._cond.notify_all()
+
+    def flush(self, timeout_s: float) -> bool:
+        """Wait until every queued message was sent (or failed); return False on timeout."""
+        with self._cond:
+            return self._cond.wait_for(lambda: not self._pending and not self._busy, timeout_s)
+
+    def after_fork(self) -> None:
+        """Forget the parent's thread and messages (a forked child has neither)."""
+        self._cond = threading.Condition()
+        self._pending.clear()
+        self._busy = False
+        self._thread = None
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda: bool(self._pending))
+                batch, dropped = list(self._pending), self._dropped
+                self._pending.clear()
+                self._dropped, self._busy = 0, True
+            try:
+                if dropped:
+                    logger.warning("%d message(s) dropped unpublished (Redis too slow); "
+                                   "listeners will catch up from the database", dropped)
+                _send(batch)
+            finally:
+                with self._cond:
+                    self._busy = False
+                    self._cond.notify_all()
+
+
+def _send(batch: list[tuple[str, str]]) -> None:
+    try:
+        clients.publish_batch(batch)
+    except clients.RedisError as exc:
+        logger.warning("publishing %d message(s) (first on %s) failed, listeners will catch up "
+                       "from the database: %s", len(batch), batch[0][0], exc)
+        return
+    metrics.EVENTS_PUBLISHED.inc(len(batch))
+
+
+PUBLISHER = Publisher()
+os.register_at_fork(after_in_child=PUBLISHER.after_fork)
+atexit.register(PUBLISHER.flush, 2.0)
+
+
+def publish(channel: str, message: Message) -> None:
+    """Ring the doorbell for `message` soon, in order (call it after the commit).
+
+    Without Redis configured there is nothing to ring: every hub polls the database.
+    """
+    if clients.configured():
+        PUBLISHER.submit(channel, envelope.pack(message))

@@ -1,0 +1,130 @@
+"""The one live-stream loop: subscribe, replay from the truth, relay, end by itself.
+
+Both the job stream and the dashboard stream are this loop. Besides the channel's messages,
+a stream carries control events, none with an `id:` line so that they never move the
+browser's Last-Event-ID:
+
+- `event: ready` opens every stream, with the `retry:` field in its block and data
+  `{"heartbeat_s": <float>}`: proves that bytes get through (a buffering proxy holds it back)
+  and tells the client how long silence may last before the stream counts as stalled.
+- `event: ping`, data `{}`, whenever nothing was written for `REALTIME_HEARTBEAT_S`: the
+  heartbeat. It carries a comment line too (`: keep-alive`), but EventSource hides comments from
+  pages, so only a named event lets the client notice that heartbeats stopped.
+- `event: closing` when the process shuts down, with a `retry:` spread over
+  `REALTIME_DRAIN_SPREAD_S` in its block and data `{"retry_ms": <int>}`: come back later.
+"""
+
+import json
+import random
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+
+from django.conf import settings
+
+from realtime import metrics
+from realtime.hub import Subscription, get_hub, subscription_guard
+from realtime.message import Message
+from realtime.sse import encode_event
+
+PING = b": keep-alive\n" + encode_event(event="ping", data="{}")
+"""The heartbeat: a comment for proxies and logs, a named event for the page's client."""
+
+Replay = Callable[[int], Awaitable[list[Message]]]
+"""Return the channel's messages after the given id, in order, from the truth."""
+
+
+def retry_ms() -> int:
+    """Return a randomized reconnection delay so that clients do not come back in step."""
+    base = int(settings.REALTIME_RETRY_MS)
+    return base + random.randint(0, base)  # noqa: S311 - jitter, not security
+
+
+def drain_retry_ms() -> int:
+    """Return a reconnection delay spread over REALTIME_DRAIN_SPREAD_S, for a shutdown."""
+    spread_ms = int(settings.REALTIME_DRAIN_SPREAD_S * 1000)
+    return int(settings.REALTIME_RETRY_MS) // 2 + random.randint(0, spread_ms)  # noqa: S311
+
+
+def ready_event() -> bytes:
+    """Return the `ready` control event that opens every stream, `retry:` in its block."""
+    return encode_event(event="ready", retry_ms=retry_ms(),
+                        data=json.dumps({"heartbeat_s": settings.REALTIME_HEARTBEAT_S}))
+
+
+def closing_event() -> bytes:
+    """Return the `closing` control event that ends every stream of a draining process."""
+    delay = drain_retry_ms()
+    return encode_event(event="closing", retry_ms=delay, data=json.dumps({"retry_ms": delay}))
+
+
+@dataclass(frozen=True, slots=True)
+class Head:
+    """The start of a stream made by its caller: a subscription taken first, then what the
+    truth held after the cursor (read after subscribing, so nothing falls between)."""
+
+    subscription: Subscription
+    backlog: list[Message]
+
+
+async def relay(*, channel: str, cursor: int, replay: Replay, head: Head | None = None,
+                gapless: bool = True) -> AsyncIterator[bytes]:
+    """Yield SSE text for every message after `cursor` on `channel`, once and in order.
+
+    Subscribes before reading the truth so nothing falls between the two (or takes both from
+    `head`, for a caller that reads the database once for its own checks and the replay),
+    skips ids already sent, catches up through `replay` on an overflow or, on a `gapless`
+    channel (ids 1, 2, 3 …), on any gap; a channel that is not gapless carries whole states,
+    where a newer id simply replaces what came before. Sends the control events (see the module
+    docstring) and ends after the final message or `REALTIME_MAX_STREAM_AGE_S`.
+    """
+    hub = get_hub()
+    sub = head.subscription if head is not None else await hub.subscribe(channel)
+    backlog = head.backlog if head is not None else None
+    head = None  # this frame lives as long as the stream: keep no replay in it once sent
+    with subscription_guard(hub, sub):
+        metrics.STREAMS_OPENED.inc()
+        yield ready_event()
+        wrote = time.monotonic()
+        deadline = wrote + settings.REALTIME_MAX_STREAM_AGE_S
+        if backlog is None:
+            backlog = await replay(cursor)
+        hub.note_cursor(channel, backlog[-1].id if backlog else cursor)
+        while True:
+            for message in backlog:
+                if message.id > cursor:
+                    yield message.sse
+                    cursor, wrote = message.id, time.monotonic()
+                if message.final:  # at or below the cursor too: the channel has ended
+                    return
+            backlog = []  # sent: not held while the stream waits
+            now = time.monotonic()
+            if now >= deadline:
+                return
+            quiet_left = wrote + settings.REALTIME_HEARTBEAT_S - now
+            if quiet_left <= 0:
+                yield PING
+                wrote = now
+                continue
+            item = await sub.get(min(quiet_left, deadline - now))
+            if item == "closing":  # shutting down: come back later, spread out
+                yield closing_event()
+                return
+            backlog = await _next_batch(item, cursor, replay, gapless)
+
+
+async def _next_batch(item: Message | str, cursor: int, replay: Replay,
+                      gapless: bool) -> list[Message]:
+    """Return what to send for a queue item: itself, nothing, or a catch-up from the truth."""
+    if isinstance(item, Message):
+        if item.id <= cursor:
+            return [item] if item.final else []
+        if not gapless:
+            return [item]
+        if item.id == cursor + 1:
+            metrics.DELIVERY_DELAY.observe(max(0.0, time.time() - item.ts))
+            return [item]
+    if item == "timeout":
+        return []
+    metrics.STREAM_RESYNCS.inc()
+    return await replay(cursor)
