@@ -65,6 +65,7 @@ class Subscription:
         if self._items is None:
             self._items = deque()
         elif len(self._items) >= self._limit:
+            metrics.QUEUE_OVERFLOWS.inc()
             self.mark_resync()
             return
         self._items.append(message)
@@ -434,5 +435,6 @@ async def _supervised(name: str, run: Callable[[], Awaitable[None]]) -> None:
 
 @receiver(setting_changed)
 def _reset_on_setting_change(*, setting: str, **kwargs: object) -> None:
-    if setting in {"REDIS_URL", "REALTIME_QUEUE_SIZE", "REALTIME_DB_POLL_S"}:
+    if setting in {"REDIS_URL", "REALTIME_QUEUE_SIZE", "REALTIME_DB_POLL_S",
+                   "REALTIME_DB_DOORBELL_SOURCE"}:
         _hubs.clear()

@@ -203,6 +203,8 @@ STREAMS_RESUMED = RecentCounter("realtime_streams_resumed_total",
 EVENTS_PUBLISHED = Counter("realtime_events_published_total", "Events handed to Redis.")
 EVENTS_DELIVERED = Counter("realtime_events_delivered_total",
                            "Events handed to local stream queues.")
+QUEUE_OVERFLOWS = Counter("realtime_queue_overflows_total",
+                          "Times a stream's queue overflowed (the stream then resyncs).")
 STREAM_RESYNCS = Counter("realtime_stream_resyncs_total",
                          "Times a stream caught up from the database.")
 DELIVERY_DELAY = Histogram(

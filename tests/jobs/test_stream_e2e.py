@@ -11,6 +11,7 @@ import pytest
 
 from jobs import services
 from jobs.models import EventType, Job, JobStatus
+from tests.support.metrics import wait_for_streams
 from tests.support.sse import SSEEvent, read_stream
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -95,7 +96,7 @@ def test_an_event_from_another_process_reaches_a_stream_in_time(
     got: dict[str, Any] = {}
     reader = threading.Thread(target=lambda: got.update(r=_stream(url, cookies, timeout=60)))
     reader.start()
-    time.sleep(1.0)  # let the stream subscribe
+    wait_for_streams(web.url, 1)
 
     for percent in range(1, 41):
         services.job_report_progress(job=job, percent=percent, message=f"step {percent}")

@@ -7,6 +7,7 @@ import httpx
 import pytest
 
 from jobs import services
+from tests.support.metrics import wait_for_streams
 from tests.support.sse import read_stream
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -25,7 +26,7 @@ def test_sigterm_drains_streams_with_spread_retries_and_the_process_exits_soon(
         async with httpx.AsyncClient(cookies=cookies, timeout=30) as client:
             readers = [asyncio.create_task(read_stream(client, url, timeout=30))
                        for _ in range(STREAMS)]
-            await asyncio.sleep(1.5)  # all open and waiting
+            await asyncio.to_thread(wait_for_streams, web.url, STREAMS)  # all open, waiting
             started = time.monotonic()
             web.proc.popen.terminate()
             results = await asyncio.gather(*readers)

@@ -15,7 +15,9 @@ from jobs.models import EventType
 from realtime import envelope
 from realtime.hub import Hub
 from realtime.message import Message
+from tests.support.metrics import metric, wait_for_streams, wait_readyz
 from tests.support.sse import read_stream
+from tests.support.waits import until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -80,7 +82,7 @@ def test_a_stream_whose_queue_overflows_catches_up_from_the_database(
     job = services.job_create(owner=owner, params=PARAMS)
     out: dict[str, Any] = {}
     thread = _stream_in_thread(f"{web.url}/api/jobs/{job.pk}/events", cookies, out, timeout=40)
-    time.sleep(1.0)
+    wait_for_streams(web.url, 1)
 
     for percent in range(100):  # a burst far larger than the queue
         services.job_report_progress(job=job, percent=percent)
@@ -89,6 +91,8 @@ def test_a_stream_whose_queue_overflows_catches_up_from_the_database(
 
     seqs = [e.seq for e in out["result"].events]
     assert seqs == list(range(1, 103))
+    assert metric(web.url, "realtime_queue_overflows_total") >= 1, "the queue did overflow"
+    assert metric(web.url, "realtime_stream_resyncs_total") >= 1, "and a catch-up followed"
 
 
 def test_redis_stopped_mid_job_then_restarted_loses_nothing(
@@ -100,17 +104,17 @@ def test_redis_stopped_mid_job_then_restarted_loses_nothing(
     job = services.job_create(owner=owner, params=PARAMS)
     out: dict[str, Any] = {}
     thread = _stream_in_thread(f"{web.url}/api/jobs/{job.pk}/events", cookies, out, timeout=60)
-    time.sleep(1.0)
+    wait_for_streams(web.url, 1)
 
     services.job_report_progress(job=job, percent=10, message="before the outage")
     private_redis.kill()
     for percent in (20, 30, 40):  # published into the void; the database has them
         services.job_report_progress(job=job, percent=percent, message="during the outage")
         time.sleep(0.3)
-    time.sleep(1.0)  # several database polls
+    wait_readyz(web, "unreachable")  # the hub knows: its database doorbell delivers
     restarted_at = time.time()
     private_redis.start()
-    time.sleep(1.5)
+    wait_readyz(web, "ok")
     services.job_report_progress(job=job, percent=50, message="after the outage")
     services.job_finish_cancelled(job=job)
     thread.join(timeout=30)
@@ -129,14 +133,6 @@ def _in_process_hub(redis_url: str) -> Hub:
     return Hub(redis_url=redis_url, queue_size=8, poll_s=0.25, source=lambda cursors: [])
 
 
-async def _until(predicate: Any, timeout: float = 5) -> None:
-    for _ in range(int(timeout / 0.01)):
-        if predicate():
-            return
-        await asyncio.sleep(0.01)
-    raise TimeoutError("condition not met in time")
-
-
 def test_a_channel_wanted_again_before_the_link_dropped_it_is_live_at_once(settings):
     # The link never unsubscribes it, so no new confirmation comes: the hub must not wait for
     # one (it used to wait 2 s and send the stream to the database for nothing).
@@ -145,7 +141,7 @@ def test_a_channel_wanted_again_before_the_link_dropped_it_is_live_at_once(setti
         hub.start()
         publisher = aredis.Redis.from_url(settings.REDIS_URL)
         try:
-            await _until(lambda: hub.redis_up)
+            await until(lambda: hub.redis_up)
             hub.unsubscribe(await hub.subscribe("test:again"))
             again = await hub.subscribe("test:again")
             assert not again.resync
@@ -165,7 +161,7 @@ def test_a_watched_channel_keeps_its_newest_id_while_the_link_holds(settings):
         hub.start()
         publisher = aredis.Redis.from_url(settings.REDIS_URL)
         try:
-            await _until(lambda: hub.redis_up)
+            await until(lambda: hub.redis_up)
             assert hub.head("test:watched") is None
             await hub.watch("test:watched")
             epoch = hub.confirmed_epoch("test:watched")
@@ -174,14 +170,14 @@ def test_a_watched_channel_keeps_its_newest_id_while_the_link_holds(settings):
 
             hub.settle("test:watched", 4)  # what the database said after the watch began
             await publisher.publish("test:watched", _packed(5))
-            await _until(lambda: hub.head("test:watched") == 5)
+            await until(lambda: hub.head("test:watched") == 5)
             hub.settle("test:watched", 3)  # an older read never moves it back
             assert hub.head("test:watched") == 5 and hub.stream_count() == 0
 
             hub.unwatch("test:watched")
             assert hub.head("test:watched") is None
             assert hub.confirmed_epoch("test:watched") is None
-            await _until(lambda: _numsub(settings.REDIS_URL, "test:watched") == 0)
+            await until(lambda: _numsub(settings.REDIS_URL, "test:watched") == 0)
         finally:
             await publisher.aclose()
             await hub.close()

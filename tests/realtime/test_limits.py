@@ -6,6 +6,7 @@ import httpx
 import pytest
 
 from jobs import services
+from tests.support.metrics import wait_for_streams
 from tests.support.servers import closing_connection
 from tests.support.sse import read_stream
 
@@ -24,10 +25,10 @@ def test_a_stream_beyond_the_per_client_cap_is_told_to_retry_later(
         async with httpx.AsyncClient(cookies=owner_cookies, timeout=20) as mine, \
                 httpx.AsyncClient(cookies=other_cookies, timeout=20) as theirs:
             held = [asyncio.create_task(read_stream(mine, url, timeout=20)) for _ in range(2)]
-            await asyncio.sleep(1.0)
+            await asyncio.to_thread(wait_for_streams, web.url, 2)
             refused = await read_stream(mine, url, timeout=10)
             someone_else = asyncio.create_task(read_stream(theirs, url, timeout=20))
-            await asyncio.sleep(0.5)
+            await asyncio.to_thread(wait_for_streams, web.url, 3)
             await asyncio.to_thread(closing_connection(services.job_finish_cancelled), job=job)
             return await asyncio.gather(*held), refused, await someone_else
 
@@ -54,12 +55,12 @@ def test_a_stream_beyond_the_per_process_cap_is_told_to_retry_later_whoever_asks
                 httpx.AsyncClient(cookies=other_cookies, timeout=20) as them:
             url = f"{web.url}/api/jobs/{mine.pk}/events"
             held = [asyncio.create_task(read_stream(me, url, timeout=20)) for _ in range(2)]
-            await asyncio.sleep(1.0)
+            await asyncio.to_thread(wait_for_streams, web.url, 2)
             their_url = f"{web.url}/api/jobs/{theirs.pk}/events"
             refused = await read_stream(them, their_url, timeout=10)
             await asyncio.to_thread(closing_connection(services.job_finish_cancelled), job=mine)
             results = await asyncio.gather(*held)
-            await asyncio.sleep(0.5)  # the two slots are given back as the streams close
+            await asyncio.to_thread(wait_for_streams, web.url, 0)  # the slots are given back
             await asyncio.to_thread(closing_connection(services.job_finish_cancelled), job=theirs)
             return results, refused, await read_stream(them, their_url, timeout=10)
 

@@ -3,8 +3,6 @@
 
 import asyncio
 import statistics
-import time
-from typing import Any
 
 import httpx
 import pytest
@@ -12,29 +10,11 @@ import pytest
 from jobs import services
 from jobs.models import EventType, JobStatus
 from tests.support.eventsource import Followed, follow
-from tests.support.servers import WebServer
+from tests.support.metrics import wait_for_streams, wait_readyz
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 TOKEN = {"name": "Outage Coin", "template": "token"}
-
-
-def readyz(web: WebServer) -> tuple[int, dict[str, Any]]:
-    """Return /readyz's status code and JSON body."""
-    response = httpx.get(f"{web.url}/readyz", timeout=10)
-    return response.status_code, response.json()
-
-
-def wait_readyz(web: WebServer, redis_state: str, timeout: float = 10) -> dict[str, Any]:
-    """Wait until /readyz reports Redis as `redis_state`; return its last body."""
-    deadline = time.monotonic() + timeout
-    while True:
-        status, body = readyz(web)
-        if body["checks"]["redis"] == redis_state:
-            assert status == 200, body
-            return body
-        assert time.monotonic() < deadline, f"/readyz never said redis {redis_state}: {body}"
-        time.sleep(0.1)
 
 
 def test_with_redis_down_for_a_whole_job_every_event_arrives_and_readyz_says_degraded(
@@ -50,7 +30,7 @@ def test_with_redis_down_for_a_whole_job_every_event_arrives_and_readyz_says_deg
     async def scenario() -> Followed:
         async with httpx.AsyncClient(cookies=cookies) as client:
             reader = asyncio.create_task(follow(client, url, give_up_s=60))
-            await asyncio.sleep(1.0)  # the stream is open, its channel subscribed on Redis
+            await asyncio.to_thread(wait_for_streams, web.url, 1)  # open, subscribed
             private_redis.kill()
             await asyncio.to_thread(start_worker, REDIS_URL=private_redis.url,
                                     JOBS_STEP_PACE_S="0.3")

@@ -1,5 +1,5 @@
 """CSRF on every POST: without the token each one is refused with 403 and changes nothing;
-with it each one goes through; and no view of the project opts out."""
+with it each one goes through; and no view that can change state opts out."""
 
 import json
 from collections.abc import Callable, Iterator
@@ -112,8 +112,21 @@ def project_views() -> Iterator[tuple[str, Callable[..., Any]]]:
     yield from walk(get_resolver().url_patterns, "/")
 
 
-def test_no_view_of_the_project_is_csrf_exempt() -> None:
+SAFE_ONLY = {"/api/jobs/<uuid:job_id>/events", "/api/jobs/<uuid:job_id>/status"}
+"""The only views exempt from CSRF: they answer GET and HEAD, and 405 to anything else (a
+CSRF 403 there told a client the wrong thing)."""
+
+
+def test_no_view_that_can_change_state_is_csrf_exempt() -> None:
     views = dict(project_views())
     assert len(views) >= 17, sorted(views)
-    exempt = [route for route, view in views.items() if getattr(view, "csrf_exempt", False)]
-    assert exempt == []
+    exempt = {route for route, view in views.items() if getattr(view, "csrf_exempt", False)}
+    assert exempt == SAFE_ONLY
+
+
+@pytest.mark.parametrize("route", sorted(SAFE_ONLY))
+def test_the_exempt_views_refuse_every_unsafe_method(route: str) -> None:
+    client = Client(enforce_csrf_checks=True)
+    path = route.replace("<uuid:job_id>", "00000000-0000-0000-0000-000000000000")
+    for method in ("post", "put", "patch", "delete"):
+        assert getattr(client, method)(path).status_code == 405

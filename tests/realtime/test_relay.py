@@ -1,0 +1,191 @@
+"""The one relay loop (realtime/relay.py), in process, on the hub of the loop and real Redis.
+
+The truth behind a channel is a list here: the relay takes its replay as a function, so these
+tests need no database; the doorbell source reads the same list.
+"""
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+import redis.asyncio as aredis
+
+from realtime import envelope, metrics
+from realtime.hub import get_hub
+from realtime.message import Message
+from realtime.relay import PING, relay
+from tests.support.sse import SSEEvent, parse_lines
+from tests.support.waits import until
+
+CHANNEL = "test:relay"
+TRUTH: list[Message] = []
+
+
+def truth_after(cursors: dict[str, int]) -> list[tuple[str, Message]]:
+    """The doorbell source of these tests: what TRUTH holds past each cursor."""
+    return [(CHANNEL, m) for m in TRUTH if m.id > cursors.get(CHANNEL, m.id)]
+
+
+@pytest.fixture(autouse=True)
+def _relay_settings(settings: Any) -> None:
+    TRUTH.clear()
+    settings.REALTIME_DB_DOORBELL_SOURCE = f"{__name__}.truth_after"
+    settings.REALTIME_HEARTBEAT_S = 0.5
+    settings.REALTIME_MAX_STREAM_AGE_S = 20
+
+
+async def _replay(after: int) -> list[Message]:
+    return [m for m in TRUTH if m.id > after]
+
+
+def _message(id_: int, *, final: bool = False, event: str = "e") -> Message:
+    return Message(id=id_, event=event, data=f'{{"n":{id_}}}', ts=time.time(), final=final)
+
+
+async def _record(message: Message, redis_url: str, *, publish: bool = True) -> None:
+    """Record `message` in the truth, then ring the doorbell (as a writer does after commit)."""
+    TRUTH.append(message)
+    if publish:
+        client = aredis.Redis.from_url(redis_url)
+        try:
+            await client.publish(CHANNEL, envelope.pack(message))
+        finally:
+            await client.aclose()
+
+
+async def _collect(stream: AsyncIterator[bytes], timeout: float = 10) -> bytes:
+    chunks: list[bytes] = []
+    async with asyncio.timeout(timeout):
+        async for chunk in stream:
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _run(scenario: Callable[[], Any]) -> Any:
+    async def main() -> Any:
+        try:
+            return await scenario()
+        finally:
+            await get_hub().close()
+    return asyncio.run(main())
+
+
+def _events(raw: bytes) -> tuple[list[SSEEvent], list[SSEEvent], list[str]]:
+    controls: list[SSEEvent] = []
+    events, comments, _ = parse_lines(raw.decode().split("\n"), controls=controls)
+    return events, controls, comments
+
+
+
+def test_replay_then_live_in_order_once_and_the_final_message_ends_it(settings):
+    async def scenario() -> bytes:
+        TRUTH.extend([_message(1), _message(2)])
+        task = asyncio.create_task(_collect(relay(channel=CHANNEL, cursor=0, replay=_replay)))
+        await until(lambda: get_hub().stream_count() == 1 and get_hub().redis_up)
+        for n in (3, 4):
+            await _record(_message(n), settings.REDIS_URL)
+        await _record(_message(5, final=True), settings.REDIS_URL)
+        return await task
+
+    events, controls, _ = _events(_run(scenario))
+    assert [e.id for e in events] == ["1", "2", "3", "4", "5"]
+    assert controls[0].event == "ready" and controls[0].json["heartbeat_s"] == 0.5
+
+
+def test_an_overflowing_queue_is_caught_up_from_the_truth_with_nothing_lost(settings):
+    settings.REALTIME_QUEUE_SIZE = 2
+
+    async def scenario() -> tuple[bytes, float, float]:
+        overflows, resyncs = metrics.QUEUE_OVERFLOWS.value, metrics.STREAM_RESYNCS.value
+        TRUTH.append(_message(1))
+        stream = relay(channel=CHANNEL, cursor=0, replay=_replay)
+        await anext(stream)  # ready: subscribed and confirmed
+        head = await anext(stream)  # the replay is read and its one message sent
+        client = aredis.Redis.from_url(settings.REDIS_URL)
+        try:  # a burst far larger than the queue, while the reader does not read
+            for n in range(2, 51):
+                TRUTH.append(_message(n, final=n == 50))
+                await client.publish(CHANNEL, envelope.pack(TRUTH[-1]))
+        finally:
+            await client.aclose()
+        await until(lambda: metrics.QUEUE_OVERFLOWS.value > overflows)
+        raw = head + await _collect(stream)
+        return raw, metrics.QUEUE_OVERFLOWS.value - overflows, (
+            metrics.STREAM_RESYNCS.value - resyncs)
+
+    raw, overflows, resyncs = _run(scenario)
+    events, _, _ = _events(raw)
+    assert [int(e.id) for e in events] == list(range(1, 51))
+    assert overflows >= 1 and resyncs >= 1
+
+
+def test_a_final_message_below_the_cursor_still_ends_the_stream(settings):
+    async def scenario() -> bytes:
+        task = asyncio.create_task(_collect(relay(channel=CHANNEL, cursor=999, replay=_replay)))
+        await until(lambda: get_hub().stream_count() == 1 and get_hub().redis_up)
+        await _record(_message(1), settings.REDIS_URL)
+        await _record(_message(2, final=True), settings.REDIS_URL)
+        return await task
+
+    events, _, _ = _events(_run(scenario))
+    assert events == []  # the client claimed to have everything: it gets nothing twice
+
+
+def test_heartbeats_keep_coming_while_only_old_messages_arrive(settings):
+    async def scenario() -> bytes:
+        TRUTH.extend([_message(1), _message(2)])
+        stream = relay(channel=CHANNEL, cursor=2, replay=_replay)
+        chunks = [await anext(stream)]
+        started = time.monotonic()
+        client = aredis.Redis.from_url(settings.REDIS_URL)
+
+        async def repeat_old() -> None:
+            while time.monotonic() - started < 1.6:
+                await client.publish(CHANNEL, envelope.pack(_message(2)))
+                await asyncio.sleep(0.05)
+
+        noise = asyncio.create_task(repeat_old())
+        try:
+            async with asyncio.timeout(5):
+                while time.monotonic() - started < 1.6:
+                    chunks.append(await anext(stream))
+        finally:
+            await noise
+            await client.aclose()
+            await stream.aclose()
+        return b"".join(chunks)
+
+    raw = _run(scenario)
+    assert raw.count(PING) >= 2, raw  # heartbeat 0.5 s over 1.6 s of old messages only
+
+
+def test_a_draining_hub_ends_streams_with_a_spread_retry_in_the_closing_event(settings):
+    async def scenario() -> bytes:
+        task = asyncio.create_task(_collect(relay(channel=CHANNEL, cursor=0, replay=_replay)))
+        await until(lambda: get_hub().stream_count() == 1)
+        get_hub().drain()
+        return await task
+
+    raw = _run(scenario)
+    _, controls, _ = _events(raw)
+    closing = controls[-1]
+    assert closing.event == "closing" and closing.json["retry_ms"] >= 1000
+    assert f"retry: {closing.json['retry_ms']}\nevent: closing\n".encode() in raw
+
+
+def test_a_state_channel_takes_any_newer_id_without_a_catch_up(settings):
+    async def scenario() -> tuple[bytes, float]:
+        resyncs = metrics.STREAM_RESYNCS.value
+        task = asyncio.create_task(_collect(relay(channel=CHANNEL, cursor=0, replay=_replay,
+                                                  gapless=False)))
+        await until(lambda: get_hub().stream_count() == 1 and get_hub().redis_up)
+        for n in (100, 250):
+            await _record(_message(n), settings.REDIS_URL)
+        await _record(_message(900, final=True), settings.REDIS_URL)
+        return await task, metrics.STREAM_RESYNCS.value - resyncs
+
+    raw, resyncs = _run(scenario)
+    events, _, _ = _events(raw)
+    assert [e.id for e in events] == ["100", "250", "900"] and resyncs == 0

@@ -1,0 +1,62 @@
+"""A stream's bounded queue (realtime.hub.Subscription), in process: no Redis, no server."""
+
+import asyncio
+
+from realtime import metrics
+from realtime.hub import Subscription
+from realtime.message import Message
+
+
+def _message(id_: int) -> Message:
+    return Message(id=id_, event="e", data="{}")
+
+
+def test_messages_come_out_in_order_and_an_idle_queue_holds_nothing():
+    async def scenario() -> list[object]:
+        sub = Subscription("c", limit=4)
+        sub.put(_message(1))
+        sub.put(_message(2))
+        got = [await sub.get(1.0), await sub.get(1.0)]
+        return [*got, sub._items]
+
+    first, second, items = asyncio.run(scenario())
+    assert (first.id, second.id, items) == (1, 2, None)
+
+
+def test_an_empty_queue_times_out():
+    async def scenario() -> object:
+        return await Subscription("c", limit=4).get(0.05)
+
+    assert asyncio.run(scenario()) == "timeout"
+
+
+def test_an_overflow_drops_the_queue_counts_and_asks_for_a_resync_once():
+    async def scenario() -> list[object]:
+        sub = Subscription("c", limit=2)
+        for n in range(1, 6):
+            sub.put(_message(n))
+        return [await sub.get(1.0), await sub.get(0.05)]
+
+    before = metrics.QUEUE_OVERFLOWS.value
+    assert asyncio.run(scenario()) == ["resync", "timeout"]
+    assert metrics.QUEUE_OVERFLOWS.value > before
+
+
+def test_a_waiting_reader_is_woken_by_a_message():
+    async def scenario() -> object:
+        sub = Subscription("c", limit=2)
+        asyncio.get_running_loop().call_later(0.05, sub.put, _message(1))
+        return await sub.get(5.0)
+
+    got = asyncio.run(scenario())
+    assert isinstance(got, Message) and got.id == 1
+
+
+def test_closing_wins_over_waiting_messages():
+    async def scenario() -> object:
+        sub = Subscription("c", limit=2)
+        sub.put(_message(1))
+        sub.mark_closing()
+        return await sub.get(1.0)
+
+    assert asyncio.run(scenario()) == "closing"
