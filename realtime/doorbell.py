@@ -10,19 +10,32 @@ import asyncio
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from django.db import connections
 
 from realtime.message import Message
 
-if TYPE_CHECKING:
-    from realtime.hub import Hub
-
 logger = logging.getLogger(__name__)
 
 DoorbellSource = Callable[[dict[str, int]], list[tuple[str, Message]]]
 """Maps channel -> newest id its readers have; returns the newer messages, in order."""
+
+
+class Listener(Protocol):
+    """What the doorbell needs of the hub it rings."""
+
+    def cursors(self) -> dict[str, int]:
+        """Return, per channel, the newest id its readers are known to have."""
+        ...
+
+    async def poll_due(self) -> bool:
+        """Return True when a read is due now."""
+        ...
+
+    def deliver_if_new(self, channel: str, message: Message) -> None:
+        """Hand on a message found in the database, unless it was had already."""
+        ...
 
 
 class DatabaseDoorbell:
@@ -33,7 +46,7 @@ class DatabaseDoorbell:
         self._poll_s = poll_s
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hub-db")
 
-    async def run(self, hub: "Hub") -> None:
+    async def run(self, hub: Listener) -> None:
         """Poll whenever the hub says a read is due, until cancelled."""
         while True:
             await asyncio.sleep(self._poll_s)
@@ -44,7 +57,7 @@ class DatabaseDoorbell:
             except Exception:
                 logger.exception("database doorbell poll failed; retrying")
 
-    async def poll_once(self, hub: "Hub") -> None:
+    async def poll_once(self, hub: Listener) -> None:
         """Read once what is newer than the hub's cursors and hand it to the hub."""
         cursors = hub.cursors()
         if not cursors:
