@@ -149,6 +149,21 @@ def _schemas() -> dict[str, Schema]:
             "min": {"type": "integer"}, "max": {"type": "integer"},
             "max_length": {"type": ["integer", "null"]},
         }, optional=("choices", "min", "max", "max_length")),
+        "StreamEvent": {
+            "description": "One event of the SSE stream, as an EventSource parses it: a job "
+                           "event (`id` = its seq, `event` = its type, `data` = the Event as "
+                           "JSON), or a control event of the stream itself: `ready` opens "
+                           "every stream, `ping` is the heartbeat (with a comment for "
+                           "proxies), `busy` says too many streams are open (reconnect "
+                           "after `retry_after_s`).",
+            "anyOf": [_sse({"type": "string", "enum": [t.value for t in EventType]},
+                           _ref("Event"), id_required=True),
+                      _sse({"const": "ready"}, _object({"heartbeat_s": {"type": "number"}})),
+                      _sse({"const": "ping"}, _object({})),
+                      _sse({"const": "busy"}, _object({
+                          "error": {"const": "too_many_streams"},
+                          "retry_after_s": {"type": "integer", "minimum": 1}}))],
+        },
         "Error": _object({
             "error": {"type": "string", "description": "A code to branch on, e.g. "
                       "`not_found`, `invalid_token`, `invalid_params`, `rate_limited`."},
@@ -162,6 +177,18 @@ def _schemas() -> dict[str, Schema]:
            description="Every error under /api/, whatever the status.",
            examples=[{"error": "not_found", "detail": "No such job."}]),
     }
+
+
+def _sse(event: Schema, data: Schema, *, id_required: bool = False) -> Schema:
+    """Return the schema of one kind of SSE event whose `data` is JSON matching `data`."""
+    return _object({
+        "event": event,
+        "id": {"type": "string", "pattern": "^[0-9]+$",
+               "description": "The seq of the job event (or of the last one before)."},
+        "data": {"type": "string", "contentMediaType": "application/json",
+                 "contentSchema": data},
+        "retry": {"type": "integer", "minimum": 0},
+    }, optional=("retry",) if id_required else ("id", "retry"))
 
 
 def _error(description: str, example: Schema | None = None, **headers: Schema) -> Schema:
@@ -227,10 +254,11 @@ WRITE_SECURITY: list[Schema] = [{"bearerAuth": []}, {"sessionCookie": [], "csrfH
 """Writes: a token, or a cookie (session, or an anonymous one) with its CSRF token."""
 STREAM_EXAMPLE = (
     "retry: 2000\n\n"
+    'event: ready\ndata: {"heartbeat_s": 15.0}\n\n'
     f"id: 1\nevent: job-update\ndata: {{\"job\":\"{JOB_ID}\",\"seq\":1,\"type\":\"job-update\","
     f"\"ts\":\"{TS}\",\"status\":\"queued\",\"percent\":0,\"step\":null,\"message\":\"Queued\","
     "\"eta_s\":null}\n\n"
-    ": heartbeat\n\n"
+    ": keep-alive\nevent: ping\ndata: {}\n\n"
 )
 
 
@@ -245,6 +273,10 @@ def _create() -> Schema:
         "responses": {
             "201": {"description": "Created; its URLs.",
                     "headers": {"Location": _header("The job's page.")},
+                    "links": {operation: {"operationId": operation,
+                                          "parameters": {"job_id": "$response.body#/id"}}
+                              for operation in ("getJobStatus", "streamJobEvents",
+                                                "downloadJob", "cancelJob")},
                     "content": {"application/json": {"schema": _ref("JobCreated")}}},
             "400": _error("Wrong parameters (`errors` names each) or a body that is not a "
                           "JSON object.", {"error": "invalid_params", "detail": "Some "
@@ -318,9 +350,8 @@ def _events() -> Schema:
                     "headers": {"Cache-Control": _header("`no-cache, no-transform`"),
                                 "X-Accel-Buffering": _header("`no`: proxies must not buffer.")},
                     "content": {"text/event-stream": {
-                        "schema": {"type": "string",
-                                   "x-sse-data": _ref("Event"),
-                                   "description": "`data` of each event: the Event schema."},
+                        # Before OpenAPI 3.2's itemSchema, `schema` describes each event.
+                        "schema": _ref("StreamEvent"),
                         "example": STREAM_EXAMPLE}}},
             "204": {"description": "The job finished and the cursor is at its end: nothing "
                                    "more will come (EventSource stops reconnecting)."},
