@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 from asgiref.sync import sync_to_async
-from django.db import connections
 from django.conf import settings
+from django.db import connections
 from django.test import AsyncClient, Client
 from django.urls import reverse
 from django.utils import timezone
@@ -135,7 +135,7 @@ def test_a_token_is_read_under_api_only_and_other_schemes_are_left_alone(
 
 
 def test_a_tokens_user_counts_under_the_same_key_as_their_session(
-        rf, owner, token_of, settings) -> None:
+        owner, token_of, settings) -> None:
     settings.REALTIME_POLL_RATE = 3
     clear_rate_limits()
     job = job_services.job_create(owner=owner, params=PARAMS)
