@@ -72,27 +72,31 @@ class BearerTokenMiddleware(_Hybrid):
         raw = bearer_of(request)
         if raw is None:
             return self.get_response(request)
-        return _refused(token := selectors.token_find(raw=raw)) or self.get_response(
-            _authenticated(request, token))
+        verdict = _verdict(selectors.token_find(raw=raw))
+        if isinstance(verdict, JsonResponse):
+            return verdict
+        return self.get_response(_authenticated(request, verdict))
 
     async def _acall(self, request: HttpRequest) -> HttpResponseBase:
         get_response: Callable[[HttpRequest], Awaitable[HttpResponseBase]] = self.get_response
         raw = bearer_of(request)
         if raw is None:
             return await get_response(request)
-        token = await selectors.atoken_find(raw=raw)
-        return _refused(token) or await get_response(_authenticated(request, token))
+        verdict = _verdict(await selectors.atoken_find(raw=raw))
+        if isinstance(verdict, JsonResponse):
+            return verdict
+        return await get_response(_authenticated(request, verdict))
 
 
-def _refused(token: ApiToken | None) -> JsonResponse | None:
+def _verdict(token: ApiToken | None) -> ApiToken | JsonResponse:
+    """Return the token if it authenticates now, else the 401 that says why not."""
     if token is None:
         return unauthorized("This is not a valid API token.")
     reason = token.refusal()
-    return unauthorized(reason) if reason else None
+    return unauthorized(reason) if reason else token
 
 
-def _authenticated(request: HttpRequest, token: ApiToken | None) -> HttpRequest:
-    assert token is not None
+def _authenticated(request: HttpRequest, token: ApiToken) -> HttpRequest:
     user: User = token.user
 
     async def auser() -> User:

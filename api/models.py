@@ -53,9 +53,10 @@ class ApiToken(models.Model):
     def refusal(self) -> str:
         """Return why the token does not authenticate now, or "" when it does."""
         state = self.state
-        if state != "active":
-            return f"This token was {'revoked' if state == 'revoked' else 'valid until'}" + (
-                "." if state == "revoked" else f" {self.expires_at:%Y-%m-%d %H:%M} UTC.")
+        if state == "revoked":
+            return "This token was revoked."
+        if state == "expired":
+            return f"This token expired at {self.expires_at:%Y-%m-%d %H:%M} UTC."
         if not self.user.is_active:
             return "This token's user account is inactive."
         return ""
