@@ -5,6 +5,7 @@ from composer_realtime import views
 
 urlpatterns = [
     path("", include("jobs.urls")),
+    path("", include("api.urls")),
     path("admin/", admin.site.urls),
     path("dashboard/", include("dashboard.urls")),
     path("healthz", views.healthz, name="healthz"),

@@ -33,8 +33,20 @@ def anon_owner_for(request: HttpRequest) -> str:
     return str(owner)
 
 
+TOKEN_ATTRIBUTE = "auth_token"  # noqa: S105 - the name of a request attribute
+"""Set on a request authenticated by an API token (api/middleware.py): it is the token's
+user, and whatever session cookie came along is not read."""
+
+
+def by_token(request: HttpRequest) -> bool:
+    """Return True when the request was authenticated by an API token, not the session."""
+    return getattr(request, TOKEN_ATTRIBUTE, None) is not None
+
+
 def requester(request: HttpRequest) -> Requester:
     """Return who is asking, for a sync view."""
+    if by_token(request):
+        return Requester(user=request.user, anon_owner="")
     return Requester(user=request.user, anon_owner=str(request.session.get(ANON_OWNER_KEY, "")))
 
 
@@ -91,12 +103,17 @@ NOBODY = Viewer(user_id=None, is_staff=False, anon_owner="")
 
 def viewer(request: HttpRequest) -> Viewer:
     """Return who is asking, for a sync view; the session and user are read at most every
-    VIEWER_TTL_S per session and process."""
+    VIEWER_TTL_S per session and process. A token's user is known already (and counts under
+    the same key as their session would, so caps and rate limits are shared)."""
+    if by_token(request):
+        return Viewer.of(requester(request))
     return _remembered(request) or _resolve(request)
 
 
 async def aviewer(request: HttpRequest) -> Viewer:
     """Return who is asking, for an async view (see `viewer`)."""
+    if by_token(request):
+        return Viewer.of(requester(request))
     return _remembered(request) or await _aresolve(request)
 
 

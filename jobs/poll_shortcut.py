@@ -17,10 +17,11 @@ answer, that is when, within the last `REALTIME_POLL_SHORTCUT_S` seconds:
   settings stay the single source: a host Django refuses, a request it redirects to HTTPS or an
   answer that sets a cookie never teaches anything.
 
-Everything else goes to Django untouched: a first poll, a changed answer (200), an unknown
-session, Redis down, a rate limit reached, a malformed request, any doubt. Each job seen here is
-re-read through Django at least every `REALTIME_POLL_SHORTCUT_S` seconds, which bounds what a
-lost publish, a deleted job or a revoked access can leave stale.
+Everything else goes to Django untouched: a poll with an Authorization header (an API token
+says who is asking, whatever cookie comes along), a first poll, a changed answer (200), an
+unknown session, Redis down, a rate limit reached, a malformed request, any doubt. Each job
+seen here is re-read through Django at least every `REALTIME_POLL_SHORTCUT_S` seconds, which
+bounds what a lost publish, a deleted job or a revoked access can leave stale.
 """
 
 import asyncio
@@ -136,6 +137,8 @@ class NotModifiedShortcut:
             if name in _READ and name in found:
                 return None  # repeated: leave the joining rules to Django
             found[name] = value
+        if b"authorization" in found:
+            return None  # a token says who is asking, not the cookie: Django checks it
         host = found.get(b"host")
         cookies = found.get(b"cookie")
         offered = found.get(b"if-none-match")
@@ -250,7 +253,7 @@ class NotModifiedShortcut:
 
 
 _FALLBACK = FALLBACK_HEADER.lower().encode()
-_READ = frozenset({b"host", b"cookie", b"if-none-match", _FALLBACK})
+_READ = frozenset({b"host", b"cookie", b"if-none-match", b"authorization", _FALLBACK})
 
 
 def _proxy_header() -> bytes:

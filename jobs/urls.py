@@ -16,4 +16,6 @@ urlpatterns = [
     path("wizard/<slug:step>/", wizard.wizard_step, name="wizard-step"),
     path("api/jobs", api.api_jobs_create, name="api-jobs"),
     path("api/templates", api.api_templates, name="api-templates"),
+    path("api/jobs/<uuid:job_id>/download", pages.job_download, name="api-download"),
+    path("api/jobs/<uuid:job_id>/cancel", api.api_job_cancel, name="api-cancel"),
 ]

@@ -1,15 +1,20 @@
-"""The JSON API: create a job with the wizard's validation, and list the templates."""
+"""The JSON API: create a job with the wizard's validation, list the templates, cancel a job.
+
+Programs authenticate with `Authorization: Bearer <token>` (api/middleware.py), pages with the
+session cookie; under /api/ every error is a JSON object (api/errors.py)."""
 
 import json
+import uuid
 from typing import Any
 
-from django.http import HttpRequest, JsonResponse
+from django.http import Http404, HttpRequest, JsonResponse
 from django.urls import reverse
 from django.views.decorators.cache import cache_control
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET, require_POST
 
-from jobs import services
+from jobs import selectors, services
+from jobs.access import requester
 from jobs.forms import JobParamsForm, error_lists, templates_catalog
 from jobs.journey import journey_record
 from jobs.models import Job, JourneyKind
@@ -31,18 +36,20 @@ class BodyError(Exception):
 def api_jobs_create(request: HttpRequest) -> JsonResponse:
     """Create a job from a JSON object of parameters: 201 with its URLs, or 400 with errors.
 
-    CSRF protection stays on, as for every POST: a page of this site sends the csrftoken
-    cookie's value in the X-CSRFToken header; a script first GETs /api/templates (which sets
-    the cookie), then does the same with the session cookie it got. Anonymous callers' jobs
+    A program sends `Authorization: Bearer <token>` and the job is the token's user's. With
+    the session cookie instead, CSRF protection stays on, as for every POST: a page of this
+    site sends the csrftoken cookie's value in the X-CSRFToken header. Anonymous callers' jobs
     belong to their session, like the wizard's.
     """
     try:
         payload = read_json_object(request)
     except BodyError as exc:
-        return JsonResponse({"errors": {"__all__": [str(exc)]}}, status=exc.status)
+        return _error(exc.status, BODY_ERRORS[exc.status], str(exc),
+                      errors={"__all__": [str(exc)]})
     form = JobParamsForm(payload)
     if not form.is_valid():
-        return JsonResponse({"errors": error_lists(form.errors)}, status=400)
+        return _error(400, "invalid_params", "Some parameters are wrong; `errors` says which.",
+                      errors=error_lists(form.errors))
     creator = creator_of(request)
     job = services.job_create(owner=creator.user, params=form.cleaned_data,
                               anon_owner=creator.anon_owner)
@@ -50,6 +57,15 @@ def api_jobs_create(request: HttpRequest) -> JsonResponse:
                    template=job.template, job=job)
     urls = job_urls(request, job)
     return JsonResponse(urls, status=201, headers={"Location": urls["page_url"]})
+
+
+BODY_ERRORS = {400: "invalid_json", 413: "payload_too_large", 415: "unsupported_media_type"}
+"""The error code of each way a body can be unreadable."""
+
+
+def _error(status: int, code: str, detail: str, /, **more: Any) -> JsonResponse:
+    """Return the API's error object (the shape of api/errors.py) with more keys."""
+    return JsonResponse({"error": code, "detail": detail, **more}, status=status)
 
 
 def read_json_object(request: HttpRequest) -> dict[str, Any]:
@@ -72,12 +88,14 @@ def read_json_object(request: HttpRequest) -> dict[str, Any]:
 
 
 def job_urls(request: HttpRequest, job: Job) -> dict[str, str]:
-    """Return the job's id and the absolute URLs of its page, stream, status and download."""
+    """Return the job's id and the absolute URLs of its page, stream, status, download and
+    cancel (the API's, which take a token as well as the session cookie)."""
     def url(name: str) -> str:
         return request.build_absolute_uri(reverse(name, kwargs={"job_id": job.pk}))
 
     return {"id": str(job.pk), "page_url": url("jobs:page"), "events_url": url("jobs:events"),
-            "status_url": url("jobs:status"), "download_url": url("jobs:download")}
+            "status_url": url("jobs:status"), "download_url": url("jobs:api-download"),
+            "cancel_url": url("jobs:api-cancel")}
 
 
 @require_GET
@@ -89,3 +107,16 @@ def api_templates(request: HttpRequest) -> JsonResponse:
     Also sets the csrftoken cookie that `POST /api/jobs` needs.
     """
     return JsonResponse({"templates": templates_catalog()})
+
+
+@require_POST
+def api_job_cancel(request: HttpRequest, job_id: uuid.UUID) -> JsonResponse:
+    """Ask the job to stop: 202 with its status, or 409 when it had already finished."""
+    job = selectors.job_get_visible(job_id=job_id, requester=requester(request))
+    if job is None:
+        raise Http404("No such job.")
+    if services.job_request_cancel(job=job) is None and job.is_finished:
+        return _error(409, "already_finished", f"Nothing to cancel: the job {job.status}.",
+                      id=str(job.pk), status=job.status)
+    job.refresh_from_db(fields=["status"])
+    return JsonResponse({"id": str(job.pk), "status": job.status}, status=202)

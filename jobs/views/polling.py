@@ -114,7 +114,7 @@ def snapshot(job: Job) -> dict[str, Any]:
         "percent": job.percent, "step": Step(**job.step).as_dict() if job.step else None,
         "message": job.message, "eta_s": job.eta_s, "last_seq": job.last_seq,
         "error": job.error,
-        "download_url": reverse("jobs:download", args=[job.pk]) if succeeded else None,
+        "download_url": reverse("jobs:api-download", args=[job.pk]) if succeeded else None,
     }
 
 
@@ -133,8 +133,9 @@ def _with_validators(response: HttpResponse, tag: str) -> HttpResponse:
 
 def _too_many(verdict: Verdict) -> HttpResponse:
     metrics.RATE_LIMITED.inc()
-    response = JsonResponse({"error": "rate_limited", "retry_after_s": verdict.retry_after_s},
-                            status=429)
-    response["Retry-After"] = str(verdict.retry_after_s)
+    wait = verdict.retry_after_s
+    response = JsonResponse({"error": "rate_limited", "retry_after_s": wait,
+                             "detail": f"Too many polls: retry after {wait} s."}, status=429)
+    response["Retry-After"] = str(wait)
     response["Cache-Control"] = "no-store"
     return response

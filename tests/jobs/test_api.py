@@ -39,7 +39,8 @@ def test_create_answers_201_with_the_jobs_urls(client):
         "page_url": f"{base}/jobs/{job.pk}/",
         "events_url": f"{base}/api/jobs/{job.pk}/events",
         "status_url": f"{base}/api/jobs/{job.pk}/status",
-        "download_url": f"{base}/jobs/{job.pk}/download",
+        "download_url": f"{base}/api/jobs/{job.pk}/download",
+        "cancel_url": f"{base}/api/jobs/{job.pk}/cancel",
     }
     assert response["Location"] == body["page_url"]
     assert job.params == {**template_defaults("token"), **VALID}

@@ -213,3 +213,26 @@ def _wait_redis(web: WebServer, state: str, timeout: float = 10) -> None:
             return
         time.sleep(0.05)
     raise AssertionError(f"/readyz never said redis {state}: {body}")
+
+
+def test_a_poll_bearing_a_token_is_never_answered_by_the_shortcut_for_the_cookie(
+        polled, django_user_model) -> None:
+    """The shortcut knows the cookie's viewer; with a token, the token says who is asking."""
+    from api import services as token_services
+
+    web, _, client = polled()
+    client.settle()  # the owner's cookie and ETag now get the shortcut's 304s
+    stranger = django_user_model.objects.create_user(username="stranger", password="pw-x-123")
+    _, strangers = token_services.token_create(user=stranger, name="other")
+    revoked, revoked_secret = token_services.token_create(user=stranger, name="gone")
+    token_services.token_revoke(token=revoked)
+    before = metric(web.url, SHORTCUT)
+
+    with_token = [client.http.get(client.url, params={"since": client.since}, headers={
+        "If-None-Match": client.etag, "Authorization": f"Bearer {secret}"})
+        for secret in (strangers, revoked_secret, "not-a-token")]
+
+    assert [r.status_code for r in with_token] == [404, 401, 401]
+    assert all(r.headers["content-type"] == "application/json" for r in with_token)
+    assert metric(web.url, SHORTCUT) == before
+    assert client.poll().status_code == 304  # the cookie alone still gets its answer

@@ -55,7 +55,7 @@ def test_status_has_the_snapshot_every_event_and_no_next_poll_once_finished(fini
         "id": str(finished_job.pk), "name": "Poll Coin", "template": "token",
         "status": "succeeded", "percent": 100, "step": body["job"]["step"],
         "message": "Your project is ready", "eta_s": 0, "last_seq": finished_job.last_seq,
-        "error": "", "download_url": reverse("jobs:download", args=[finished_job.pk]),
+        "error": "", "download_url": reverse("jobs:api-download", args=[finished_job.pk]),
     }
     assert list(body["job"]["step"]) == ["key", "label", "index", "total"]
     assert [e["seq"] for e in body["events"]] == list(range(1, finished_job.last_seq + 1))
@@ -185,8 +185,9 @@ def test_polls_beyond_the_rate_get_429_with_retry_after_and_304s_count(
     refused = client.get(_status_url(job, since=1))
 
     assert refused.status_code == 429
-    assert refused.json() == {"error": "rate_limited",
-                              "retry_after_s": int(refused["Retry-After"])}
+    wait = int(refused["Retry-After"])
+    assert refused.json() == {"error": "rate_limited", "retry_after_s": wait,
+                              "detail": f"Too many polls: retry after {wait} s."}
     assert 1 <= int(refused["Retry-After"]) <= 120
     assert metrics.RATE_LIMITED.value == refused_before + 1
     other = django_user_model.objects.create_user(username="other", password="x")

@@ -22,6 +22,7 @@ from django.http import HttpRequest, HttpResponse
 from django.test import AsyncRequestFactory
 from django.urls import reverse
 
+from api.middleware import ApiErrorsMiddleware, BearerTokenMiddleware
 from jobs import services
 from jobs.models import Job
 from jobs.pipeline import run as run_pipeline
@@ -136,12 +137,15 @@ def test_the_handler_serves_the_equivalents_and_the_setting_keeps_the_stock_name
     chain = [type(instance) for instance in _instances(handler._middleware_chain)]
 
     assert chain == [
+        ApiErrorsMiddleware,  # the API's own (api/middleware.py): async already
         middleware.SecurityMiddleware, middleware.ContentSecurityPolicyMiddleware,
         middleware.SessionMiddleware, middleware.CommonMiddleware,
         middleware.CsrfViewMiddleware, middleware.AuthenticationMiddleware,
+        BearerTokenMiddleware,
         middleware.MessageMiddleware, middleware.XFrameOptionsMiddleware,
     ]
-    assert settings.MIDDLEWARE == list(middleware.EQUIVALENTS)
+    assert [path for path in settings.MIDDLEWARE
+            if not path.startswith("api.")] == list(middleware.EQUIVALENTS)
 
 
 def test_an_unknown_middleware_is_left_as_it_is() -> None:
