@@ -33,6 +33,11 @@ def anon_owner_for(request: HttpRequest) -> str:
     return str(owner)
 
 
+def anon_owner_of(request: HttpRequest) -> str:
+    """Return the session's anonymous owner id, or "" (creating nothing)."""
+    return str(request.session.get(ANON_OWNER_KEY, ""))
+
+
 def requester(request: HttpRequest) -> Requester:
     """Return who is asking, for a sync view."""
     return Requester(user=request.user, anon_owner=str(request.session.get(ANON_OWNER_KEY, "")))

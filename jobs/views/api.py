@@ -14,6 +14,8 @@ from jobs.forms import JobParamsForm, error_lists, templates_catalog
 from jobs.journey import journey_record
 from jobs.models import Job, JourneyKind
 from jobs.views.wizard import creator_of
+from realtime.address import client_address
+from realtime.api import metrics
 
 MAX_BODY_BYTES = 32 * 1024
 """A job's parameters fit in far less; anything bigger is a mistake or an attack."""
@@ -44,12 +46,24 @@ def api_jobs_create(request: HttpRequest) -> JsonResponse:
     if not form.is_valid():
         return JsonResponse({"errors": error_lists(form.errors)}, status=400)
     creator = creator_of(request)
-    job = services.job_create(owner=creator.user, params=form.cleaned_data,
-                              anon_owner=creator.anon_owner)
+    try:
+        job = services.job_create(owner=creator.user, params=form.cleaned_data,
+                                  anon_owner=creator.anon_owner,
+                                  admission=services.Admission(address=client_address(request)))
+    except services.AdmissionRefused as refused:
+        return too_many_jobs(refused)
     journey_record(kind=JourneyKind.SUBMITTED, visitor=creator.visitor(), step="api",
                    template=job.template, job=job)
     urls = job_urls(request, job)
     return JsonResponse(urls, status=201, headers={"Location": urls["page_url"]})
+
+
+def too_many_jobs(refused: services.AdmissionRefused) -> JsonResponse:
+    """Return the 429 answer of a refused job, with Retry-After."""
+    metrics.RATE_LIMITED.inc()
+    return JsonResponse({"errors": {"__all__": [str(refused)]},
+                         "retry_after_s": refused.retry_after_s},
+                        status=429, headers={"Retry-After": str(refused.retry_after_s)})
 
 
 def read_json_object(request: HttpRequest) -> dict[str, Any]:
