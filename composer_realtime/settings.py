@@ -212,6 +212,8 @@ REALTIME_TRUSTED_PROXIES = env.int("REALTIME_TRUSTED_PROXIES", default=0)
 REALTIME_MAX_STREAMS_PER_ADDRESS = env.int("REALTIME_MAX_STREAMS_PER_ADDRESS", default=200)
 # Request bodies larger than this are refused with 413 before they are read.
 REALTIME_MAX_BODY_BYTES = env.int("REALTIME_MAX_BODY_BYTES", default=1024 * 1024)
+# Seconds a request body may take to arrive (408 beyond): a slow body holds a task meanwhile.
+REALTIME_BODY_TIMEOUT_S = env.float("REALTIME_BODY_TIMEOUT_S", default=30.0)
 # /metrics and /readyz: addresses allowed (CIDRs), or a bearer token (empty: no token).
 REALTIME_OPS_ALLOW = env.list("REALTIME_OPS_ALLOW", default=["127.0.0.1/32", "::1/128"])
 REALTIME_OPS_TOKEN = env.str("REALTIME_OPS_TOKEN", default="")

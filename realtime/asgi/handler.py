@@ -20,7 +20,8 @@ for as long as the stream.
 A request body is bounded before it is read: a Content-Length above REALTIME_MAX_BODY_BYTES,
 or a body (chunked, or lying about its length) that grows past it while being read, is
 answered 413 at once, before Django spools it to memory or disk (Django's own upload limits
-only apply once the whole body sits in its temporary file, and its CSRF check only after).
+only apply once the whole body sits in its temporary file, and its CSRF check only after);
+a body still incomplete after REALTIME_BODY_TIMEOUT_S is answered 408.
 """
 
 import asyncio
@@ -89,7 +90,10 @@ class SharedThreadsASGIHandler(ASGIHandler):
         except RequestAborted:
             return
         except BodyTooLarge:
-            await _too_large(send, limit)
+            await _refuse(send, 413, f"The request body is larger than {limit} bytes.")
+            return
+        except TimeoutError:
+            await _refuse(send, 408, "The request body took too long to arrive.")
             return
         with closing(body_file):
             set_script_prefix(get_script_prefix(scope))
@@ -123,24 +127,16 @@ class SharedThreadsASGIHandler(ASGIHandler):
                 await sync_to_async(response.close)()
 
     async def read_body_within(self, receive: Receive, limit: int) -> Any:
-        """Return the body as Django's `read_body` does; raise BodyTooLarge past `limit`."""
+        """Return the body as Django's `read_body` does; raise BodyTooLarge past `limit`
+        bytes and TimeoutError when it takes longer than REALTIME_BODY_TIMEOUT_S."""
         body_file = tempfile.SpooledTemporaryFile(
             max_size=settings.FILE_UPLOAD_MAX_MEMORY_SIZE, mode="w+b")
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                body_file.close()
-                raise RequestAborted
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > limit:
-                body_file.close()
-                raise BodyTooLarge
-            if chunk:
-                await _write(body_file, chunk)
-            if not message.get("more_body", False):
-                break
+        try:
+            async with asyncio.timeout(settings.REALTIME_BODY_TIMEOUT_S):
+                await _fill(body_file, receive, limit)
+        except BaseException:
+            body_file.close()
+            raise
         body_file.seek(0)
         return body_file
 
@@ -171,6 +167,22 @@ def _declared_length(scope: Scope) -> int:
     return 0
 
 
+async def _fill(body_file: Any, receive: Receive, limit: int) -> None:
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise RequestAborted
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge
+        if chunk:
+            await _write(body_file, chunk)
+        if not message.get("more_body", False):
+            return
+
+
 async def _write(body_file: Any, chunk: bytes) -> None:
     if getattr(body_file, "_rolled", False):  # on disk: the write may block
         await sync_to_async(body_file.write, thread_sensitive=False)(chunk)
@@ -178,10 +190,9 @@ async def _write(body_file: Any, chunk: bytes) -> None:
         body_file.write(chunk)
 
 
-async def _too_large(send: Send, limit: int) -> None:
-    body = json.dumps({"errors": {"__all__": [
-        f"The request body is larger than {limit} bytes."]}}).encode()
-    await send({"type": "http.response.start", "status": 413,
+async def _refuse(send: Send, status: int, message: str) -> None:
+    body = json.dumps({"errors": {"__all__": [message]}}).encode()
+    await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json"),
                             (b"content-length", str(len(body)).encode()),
                             (b"connection", b"close")]})
