@@ -33,6 +33,12 @@ class HeadLimits:
     timeout_s: float = 10.0
     """Seconds from a request's first byte (or the connection) to the end of its head."""
 
+    def head_bytes(self) -> int:
+        """Return the most bytes a whole head may take: the line and every field at their
+        limits (httptools reports a field only once complete, so one endless field is
+        stopped by this count, not by `field_size`)."""
+        return self.line + 2 + self.fields * (self.field_size + 2) + 2
+
 
 _REASONS = {408: b"Request Timeout", 414: b"URI Too Long",
             431: b"Request Header Fields Too Large"}
@@ -46,6 +52,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._limits: HeadLimits = getattr(self.config, "head_limits", None) or HeadLimits()
         self._head_timer: asyncio.TimerHandle | None = None
         self._in_head = True
+        self._head_bytes = 0
         self._line_bytes = 0
         self._field_count = 0
         self._field_bytes = 0
@@ -61,6 +68,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self._in_head, self._line_bytes, self._field_count, self._field_bytes = True, 0, 0, 0
+        self._head_bytes = 0
         if self._head_timer is None:
             self._arm_head_timer()
 
@@ -88,6 +96,11 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
     def data_received(self, data: bytes) -> None:
         if self.transport.is_closing():
             return  # refused already: read no more of it
+        if self._in_head:
+            self._head_bytes += len(data)  # may count a little body too: the cap is generous
+            if self._head_bytes > self._limits.head_bytes():
+                self._refuse(431)
+                return
         super().data_received(data)
 
     def _arm_head_timer(self) -> None:
