@@ -17,8 +17,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from realtime.address import address_in, client_address
-from realtime.api import get_hub, metrics
+from realtime.api import address_in, client_address, get_hub, metrics
 
 
 def ops_allowed(request: HttpRequest) -> bool:

@@ -15,8 +15,6 @@ from collections.abc import Iterable
 from django.conf import settings
 from django.http import HttpRequest
 
-from realtime.asgi.types import Scope
-
 UNKNOWN = ""
 """The address of a request that has none (a Unix socket, a test client without one)."""
 
@@ -25,14 +23,6 @@ def client_address(request: HttpRequest) -> str:
     """Return the client address of a Django request."""
     return pick_address(peer=request.META.get("REMOTE_ADDR") or "",
                         forwarded=request.META.get("HTTP_X_FORWARDED_FOR", ""))
-
-
-def scope_address(scope: Scope) -> str:
-    """Return the client address of an ASGI HTTP scope (as `client_address` would)."""
-    client = scope.get("client") or ("", 0)
-    forwarded = b",".join(value for name, value in scope.get("headers", ())
-                          if name.lower() == b"x-forwarded-for")
-    return pick_address(peer=str(client[0]), forwarded=forwarded.decode("latin1"))
 
 
 def pick_address(*, peer: str, forwarded: str) -> str:

@@ -14,8 +14,7 @@ from jobs.forms import JobParamsForm, error_lists, templates_catalog
 from jobs.journey import journey_record
 from jobs.models import Job, JourneyKind
 from jobs.views.wizard import creator_of
-from realtime.address import client_address
-from realtime.api import metrics
+from realtime.api import client_address, metrics
 
 MAX_BODY_BYTES = 32 * 1024
 """A job's parameters fit in far less; anything bigger is a mistake or an attack."""

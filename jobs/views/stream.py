@@ -18,7 +18,6 @@ from jobs import selectors
 from jobs.access import aviewer
 from jobs.models import job_channel
 from jobs.views.cursor import TooManyFields, stream_cursor, too_many_fields
-from realtime.address import client_address
 from realtime.api import (
     SLOTS,
     Head,
@@ -26,6 +25,7 @@ from realtime.api import (
     Message,
     Subscription,
     busy_response,
+    client_address,
     detach_request,
     event_stream_head,
     event_stream_response,

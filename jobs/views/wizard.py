@@ -21,7 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from jobs import drafts, services
 from jobs.access import anon_owner_for, anon_owner_of
 from jobs.models import WizardDraft
-from realtime.address import client_address
+from realtime.api import client_address
 
 TEMPLATE_NAMES = {"basics": "wizard/step.html", "template": "wizard/template.html",
                   "options": "wizard/step.html", "review": "wizard/review.html"}

@@ -17,6 +17,7 @@ def test_job_page_status_and_download_say_private_no_store(owner, settings):
     client.force_login(owner)
     answers = [client.get(f"/jobs/{job.pk}/"), client.get(f"/api/jobs/{job.pk}/status"),
                client.get(f"/jobs/{job.pk}/download")]
+    answers[-1].close()  # the download streams its file
     assert [a.status_code for a in answers] == [200, 200, 200]
     for answer in answers:
         assert set(answer["Cache-Control"].replace(" ", "").split(",")) == {"private", "no-store"}

@@ -58,7 +58,8 @@ def test_a_second_owners_job_waits_about_one_job_not_the_first_owners_backlog(
     b_wait = (b.started_at - b.created_at).total_seconds()
     a_after_b = sum(j.started_at > b.started_at for j in a)
     with capsys.disabled():
-        print(f"\n{'fair' if fair else 'FIFO'}, 2 workers, A backlog {backlog}: one job {duration:.2f} s; "
+        print(f"\n{'fair' if fair else 'FIFO'}, 2 workers, A backlog {backlog}: "
+              f"one job {duration:.2f} s; "
               f"B's job waited {b_wait:.2f} s ({b_wait / duration:.2f} jobs); "
               f"{a_after_b} of A's {backlog - 2} queued jobs started after it")
 
