@@ -37,3 +37,26 @@ def test_a_success_before_the_limit_resets_the_count(staff_user, settings):
             assert attempt(client, f"guess-{i}") == 200
         assert attempt(client, "pw-staff-123") == 302
         client.logout()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_lockout_holds_under_the_asgi_server(start_web, staff_user):
+    """The same through uvicorn and the project's ASGI handler (axes' async middleware path)."""
+    import re
+
+    import httpx
+
+    web = start_web(AXES_FAILURE_LIMIT="3")
+    with httpx.Client(base_url=web.url, timeout=20) as client:
+        form = client.get(LOGIN).text
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form)
+        assert token
+
+        def post(password: str) -> int:
+            return client.post(LOGIN, data={"username": "staff", "password": password,
+                                            "csrfmiddlewaretoken": token.group(1),
+                                            "next": "/admin/"}).status_code
+
+        statuses = [post(f"guess-{i}") for i in range(3)]
+        assert statuses == [200, 200, 429]
+        assert post("pw-staff-123") == 429
