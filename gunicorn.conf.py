@@ -12,8 +12,15 @@ Environment (read here, by the server, not by the application):
   BACKLOG           listen backlog                  (default 4096; capped by net.core.somaxconn)
   GUNICORN_CONTROL_SOCKET  path of gunicorn's control socket (default: none; gunicorn's own
                     default is one path per user, which two servers on one machine would share)
+  REQUEST_HEAD_TIMEOUT  seconds a client has to send a request's head (default 10)
+
+Request heads are bounded by the worker itself (composer_realtime/http_protocol.py), with
+gunicorn's own settings below: uvicorn with httptools would otherwise read a head of any size
+and wait for it forever. Idle keep-alive connections close after `keepalive` seconds;
+request bodies are bounded by the application (REALTIME_MAX_BODY_BYTES, REALTIME_BODY_TIMEOUT_S).
 """
 
+import dataclasses
 import os
 import resource
 from typing import Any
@@ -25,6 +32,10 @@ backlog = int(os.environ.get("BACKLOG", "4096"))
 graceful_timeout = int(os.environ.get("GRACEFUL_TIMEOUT", "10"))
 timeout = 30  # heartbeat from worker to arbiter; uvicorn notifies from its event loop
 keepalive = 5
+limit_request_line = 4094          # bytes of the request line: 414 beyond
+limit_request_fields = 100         # header fields: 431 beyond
+limit_request_field_size = 8190    # bytes of one header field: 431 beyond
+request_head_timeout = float(os.environ.get("REQUEST_HEAD_TIMEOUT", "10"))
 proc_name = "composer-web"
 control_socket = os.environ.get("GUNICORN_CONTROL_SOCKET", "")
 control_socket_disable = not control_socket
@@ -47,5 +58,10 @@ def on_starting(server: Any) -> None:
 
 
 def post_fork(server: Any, worker: Any) -> None:
-    """Raise it again in each worker, in case the arbiter ran under another limit."""
+    """Raise it again in each worker, in case the arbiter ran under another limit, and give
+    the worker its request-head timeout (gunicorn has no setting for it)."""
     raise_nofile_limit()
+    config = getattr(worker, "config", None)
+    if config is not None and hasattr(config, "head_limits"):
+        config.head_limits = dataclasses.replace(config.head_limits,
+                                                 timeout_s=request_head_timeout)

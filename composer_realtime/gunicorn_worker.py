@@ -8,6 +8,10 @@ that uvicorn cancels the streams and exits cleanly first. It also pins uvloop an
 and leaves the access log off unless gunicorn is given one (one log line per stream reconnect
 is real CPU at 10,000 streams).
 
+It also bounds request heads, which uvicorn with httptools does not: gunicorn's
+`limit_request_line`, `limit_request_fields` and `limit_request_field_size` (gunicorn applies
+them only to its own sync workers) and a head timeout (composer_realtime/http_protocol.py).
+
 Use: `gunicorn -k composer_realtime.gunicorn_worker.StreamingUvicornWorker ...` (gunicorn.conf.py
 at the repository root sets it).
 """
@@ -21,6 +25,8 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
     from uvicorn.workers import UvicornWorker
 
+from composer_realtime.http_protocol import HeadLimits
+
 # What uvicorn keeps of gunicorn's grace period, so that it finishes before the SIGKILL.
 _SHUTDOWN_MARGIN_S = 1
 
@@ -28,13 +34,26 @@ _SHUTDOWN_MARGIN_S = 1
 class StreamingUvicornWorker(UvicornWorker):
     """Run uvicorn (uvloop, httptools) with gunicorn's graceful timeout and backlog."""
 
-    CONFIG_KWARGS: dict[str, Any] = {"loop": "uvloop", "http": "httptools"}
+    CONFIG_KWARGS: dict[str, Any] = {
+        "loop": "uvloop", "http": "composer_realtime.http_protocol:BoundedHttpToolsProtocol"}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.config.head_limits = head_limits(self.cfg)  # type: ignore[attr-defined]
         self.config.timeout_graceful_shutdown = graceful_shutdown_s(self.cfg.graceful_timeout)
         self.config.backlog = int(self.cfg.backlog)
         self.config.access_log = bool(self.cfg.accesslog)
+
+
+_UNLIMITED = 1 << 30
+
+
+def head_limits(cfg: Any, *, timeout_s: float | None = None) -> HeadLimits:
+    """Return the request-head limits of gunicorn's settings (0 = unlimited, as gunicorn)."""
+    return HeadLimits(line=cfg.limit_request_line or _UNLIMITED,
+                      fields=cfg.limit_request_fields or _UNLIMITED,
+                      field_size=cfg.limit_request_field_size or _UNLIMITED,
+                      timeout_s=timeout_s if timeout_s is not None else HeadLimits().timeout_s)
 
 
 def graceful_shutdown_s(graceful_timeout: float) -> int:

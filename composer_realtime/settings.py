@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_tasks_db",
+    "axes",
     "realtime",
     "jobs",
     "dashboard",
@@ -55,7 +56,23 @@ MIDDLEWARE = [
     "api.middleware.BearerTokenMiddleware",  # after it: a token's user replaces the session's
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into its lockout answer.
+    "axes.middleware.AxesMiddleware",
 ]
+
+# Admin login throttling (django-axes): AXES_FAILURE_LIMIT wrong passwords for one username
+# from one address lock that pair out for AXES_COOLOFF_HOURS. The address is the one every
+# other limit uses (realtime.address), so it honours REALTIME_TRUSTED_PROXIES.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=1.0)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "realtime.address.client_address"
+AXES_VERBOSE = False  # no banner in every process at start
 
 ROOT_URLCONF = "composer_realtime.urls"
 ASGI_APPLICATION = "composer_realtime.asgi.application"
@@ -109,7 +126,8 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 REDIS_URL = env.str("REDIS_URL", default="")
 
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# Database sessions that refuse malformed keys before any query (composer_realtime/sessions.py).
+SESSION_ENGINE = "composer_realtime.sessions"
 SESSION_COOKIE_AGE = 60 * 60 * 24 * 30
 
 # --- Security: transport, cookies, Content-Security-Policy ---------------------------------
@@ -190,7 +208,28 @@ REALTIME_SYNC_THREADS = env.int("REALTIME_SYNC_THREADS", default=4)
 REALTIME_SEND_TIMEOUT_S = env.float("REALTIME_SEND_TIMEOUT_S", default=30.0)
 REALTIME_DB_DOORBELL_SOURCE = "jobs.selectors.hub_messages_after"
 
+# --- Abuse limits (docs/reliability.md, "Limits") -----------------------------------------
+# Proxies in front that append to X-Forwarded-For (nginx as documented: 1). 0 = none: the
+# client address is the connection's peer, and X-Forwarded-For is ignored.
+REALTIME_TRUSTED_PROXIES = env.int("REALTIME_TRUSTED_PROXIES", default=0)
+# Concurrent streams per client address (many people may share one); 0 = no cap.
+REALTIME_MAX_STREAMS_PER_ADDRESS = env.int("REALTIME_MAX_STREAMS_PER_ADDRESS", default=200)
+# Request bodies larger than this are refused with 413 before they are read.
+REALTIME_MAX_BODY_BYTES = env.int("REALTIME_MAX_BODY_BYTES", default=1024 * 1024)
+# Seconds a request body may take to arrive (408 beyond): a slow body holds a task meanwhile.
+REALTIME_BODY_TIMEOUT_S = env.float("REALTIME_BODY_TIMEOUT_S", default=30.0)
+# /metrics and /readyz: addresses allowed (CIDRs), or a bearer token (empty: no token).
+REALTIME_OPS_ALLOW = env.list("REALTIME_OPS_ALLOW", default=["127.0.0.1/32", "::1/128"])
+REALTIME_OPS_TOKEN = env.str("REALTIME_OPS_TOKEN", default="")
+
 # --- Jobs -----------------------------------------------------------------------------------
 JOBS_STEP_PACE_S = env.float("JOBS_STEP_PACE_S", default=1.0)
 JOBS_HEARTBEAT_S = env.float("JOBS_HEARTBEAT_S", default=5.0)
 JOBS_STALE_AFTER_S = env.float("JOBS_STALE_AFTER_S", default=30.0)
+# Admission: unfinished jobs per owner (user or anonymous session), and jobs created per
+# minute per owner and per client address; 0 = no limit.
+JOBS_MAX_UNFINISHED_PER_OWNER = env.int("JOBS_MAX_UNFINISHED_PER_OWNER", default=3)
+JOBS_CREATE_RATE_PER_OWNER = env.int("JOBS_CREATE_RATE_PER_OWNER", default=10)
+JOBS_CREATE_RATE_PER_ADDRESS = env.int("JOBS_CREATE_RATE_PER_ADDRESS", default=60)
+# A wizard draft's stored values, serialized, at most (bytes).
+JOBS_DRAFT_MAX_BYTES = env.int("JOBS_DRAFT_MAX_BYTES", default=16 * 1024)

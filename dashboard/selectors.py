@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.db import connection
 from django.db.models import (
     Case,
     CharField,
@@ -278,6 +279,30 @@ def jobs_count_by_status() -> dict[str, int]:
     rows = Job.objects.order_by().values_list("status").annotate(n=Count("pk"))
     counts.update({status: n for status, n in rows})
     return counts
+
+
+def jobs_count_unfinished_by_status() -> dict[str, int]:
+    """Return how many jobs are queued, running and cancelling (each present; one query).
+
+    Read through the partial index of unfinished jobs: cheap however long the history.
+    """
+    counts: dict[str, int] = dict.fromkeys(sorted(JobStatus.unfinished()), 0)
+    rows = (Job.objects.unfinished().order_by().values_list("status")
+            .annotate(n=Count("pk")))
+    counts.update({status: n for status, n in rows})
+    return counts
+
+
+def jobs_total_estimate() -> int:
+    """Return about how many jobs the table holds: PostgreSQL's planner estimate, no scan
+    (exact on other databases, which only serve development)."""
+    if connection.vendor != "postgresql":
+        return Job.objects.count()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass",
+                       [Job._meta.db_table])
+        row = cursor.fetchone()
+    return max(0, int(row[0])) if row else 0
 
 
 def _ratio(part: int, whole: int) -> float | None:

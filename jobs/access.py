@@ -43,6 +43,11 @@ def by_token(request: HttpRequest) -> bool:
     return getattr(request, TOKEN_ATTRIBUTE, None) is not None
 
 
+def anon_owner_of(request: HttpRequest) -> str:
+    """Return the session's anonymous owner id, or "" (creating nothing)."""
+    return str(request.session.get(ANON_OWNER_KEY, ""))
+
+
 def requester(request: HttpRequest) -> Requester:
     """Return who is asking, for a sync view."""
     if by_token(request):

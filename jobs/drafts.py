@@ -6,6 +6,7 @@ its values, with their errors; a step they only typed into (autosave) is shown p
 Options are kept per template, so switching templates back and forth loses nothing either.
 """
 
+import json
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 from django.db.models import Q, QuerySet
@@ -108,10 +110,27 @@ def _drafts_of(creator: Creator) -> QuerySet[WizardDraft]:
     return WizardDraft.objects.filter(owner__isnull=True, anon_owner=creator.anon_owner)
 
 
+class DraftTooLarge(ValueError):
+    """What was sent would make the draft larger than JOBS_DRAFT_MAX_BYTES."""
+
+
+def draft_find(*, creator: Creator) -> WizardDraft | None:
+    """Return the person's current draft, if they have one (never writes)."""
+    if creator.user is None and not creator.anon_owner:
+        return None  # no session yet: nobody's draft, and nothing to look up
+    found: WizardDraft | None = (
+        _drafts_of(creator).exclude(step=SUBMITTED).order_by("-updated_at").first())
+    return found
+
+
+def draft_blank() -> WizardDraft:
+    """Return an empty draft that is not stored: what a first visit shows, writing nothing."""
+    return WizardDraft(data={})
+
+
 def draft_get_or_create(*, creator: Creator) -> WizardDraft:
     """Return the person's current draft, starting one (and their journey) if they have none."""
-    draft: WizardDraft | None = (
-        _drafts_of(creator).exclude(step=SUBMITTED).order_by("-updated_at").first())
+    draft = draft_find(creator=creator)
     if draft is None:
         draft = WizardDraft.objects.create(owner_id=creator.user.pk if creator.user else None,
                                            anon_owner=creator.anon_owner)
@@ -137,9 +156,15 @@ def _store(draft: WizardDraft, step: str, values: dict[str, Any]) -> None:
     values = {k: v[:MAX_TYPED_CHARS].replace("\x00", "\ufffd") if isinstance(v, str) else v
               for k, v in values.items()}
     if step == "options":
+        if _template_key(draft) not in TEMPLATES:
+            return  # options of a template that does not exist would only grow the draft
         draft.data.setdefault("options", {})[_template_key(draft)] = values
     else:
         draft.data[step] = values
+    size = len(json.dumps(draft.data, ensure_ascii=False).encode())
+    if size > settings.JOBS_DRAFT_MAX_BYTES:
+        raise DraftTooLarge(f"What you typed is too long to keep: the draft would take {size:,} "
+                            f"bytes, at most {settings.JOBS_DRAFT_MAX_BYTES:,}. Shorten it.")
 
 
 def _form(draft: WizardDraft, step: str, *, data: Mapping[str, Any] | None = None,
@@ -195,7 +220,7 @@ def draft_page(*, draft: WizardDraft, step: str) -> WizardPage:
     reachable = draft_reachable_step(draft=draft)
     if STEPS.index(step) > STEPS.index(reachable):
         step = reachable
-    if draft.step != step:
+    if draft.step != step and not draft._state.adding:  # a blank draft is not stored
         draft.step = step
         WizardDraft.objects.filter(pk=draft.pk).update(step=step, updated_at=timezone.now())
     nav = [NavItem(key=key, label=STEP_LABELS[key], reachable=i <= STEPS.index(reachable),
@@ -286,8 +311,12 @@ def draft_params_form(*, draft: WizardDraft) -> JobParamsForm:
     return JobParamsForm(values)
 
 
-def draft_submit(*, creator: Creator, draft_id: str) -> Submission:
-    """Turn the person's draft into a job, once: a second press returns the same job."""
+def draft_submit(*, creator: Creator, draft_id: str,
+                 admission: services.Admission | None = None) -> Submission:
+    """Turn the person's draft into a job, once: a second press returns the same job.
+
+    A job refused by admission (services.AdmissionRefused) leaves the draft as it was.
+    """
     try:
         pk = uuid.UUID(draft_id)
     except ValueError:
@@ -300,7 +329,7 @@ def draft_submit(*, creator: Creator, draft_id: str) -> Submission:
         if not form.is_valid():
             return Submission(job=None, step=_step_of(next(iter(form.errors))))
         job = services.job_create(owner=creator.user, params=form.cleaned_data,
-                                  anon_owner=creator.anon_owner)
+                                  anon_owner=creator.anon_owner, admission=admission)
         draft.job, draft.step = job, SUBMITTED
         draft.save(update_fields=["job", "step", "updated_at"])
     # Outside the transaction: a journey that fails to record must not undo the job.

@@ -27,6 +27,9 @@ class JobStatus(models.TextChoices):
         return frozenset(set(cls) - cls.finished())
 
 
+_UNFINISHED = sorted(JobStatus.unfinished())
+
+
 class EventType(models.TextChoices):
     JOB_UPDATE = "job-update"
     PROGRESS_UPDATE = "progress-update"
@@ -79,7 +82,15 @@ class Job(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["status", "heartbeat_at"], name="job_status_heartbeat")]
+        indexes = [
+            models.Index(fields=["status", "heartbeat_at"], name="job_status_heartbeat"),
+            # Only unfinished jobs, a small set however long the history: the admission cap
+            # counts an owner's, /metrics counts them by status.
+            models.Index(fields=["owner", "anon_owner"], name="job_owner_unfinished",
+                         condition=models.Q(status__in=_UNFINISHED)),
+            models.Index(fields=["status"], name="job_unfinished",
+                         condition=models.Q(status__in=_UNFINISHED)),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.template}, {self.status})"

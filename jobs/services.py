@@ -7,6 +7,7 @@ truth; the doorbell only says "look".
 
 import json
 import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -14,6 +15,7 @@ from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.db import connection, transaction
+from django.tasks.base import TASK_MAX_PRIORITY, TASK_MIN_PRIORITY
 from django.utils import timezone
 
 from jobs import prepared
@@ -21,7 +23,7 @@ from jobs.journey import journey_record_job
 from jobs.models import EventType, Job, JobEvent, JobStatus, JourneyEvent, JourneyKind
 from jobs.scaffolds import template_defaults
 from jobs.wire import Step, WireEvent
-from realtime.api import publish
+from realtime.api import hit, publish
 
 
 class JobFinishedError(Exception):
@@ -32,24 +34,106 @@ class InvalidJobParams(ValueError):
     """The parameters do not describe a job that can be generated."""
 
 
+class AdmissionRefused(Exception):
+    """The owner, or the client address, may not start another job now."""
+
+    def __init__(self, message: str, *, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Admission:
+    """A request from outside, held to the admission limits (scripts and staff are not)."""
+
+    address: str
+    """The client address (realtime.address), counted beside the owner."""
+
+
+UNFINISHED_RETRY_S = 30
+"""Retry-After when the owner has too many unfinished jobs: about one job's duration."""
+
+
 def job_create(
     *, owner: AbstractBaseUser | AnonymousUser | None, params: dict[str, Any],
-    anon_owner: str = "", retry_of: Job | None = None,
+    anon_owner: str = "", retry_of: Job | None = None, admission: Admission | None = None,
 ) -> Job:
-    """Persist a queued job with its first event and enqueue its generation, atomically."""
+    """Persist a queued job with its first event and enqueue its generation, atomically.
+
+    With `admission`, raise AdmissionRefused when the owner or the address is over a limit.
+    The task's priority falls with the owner's unfinished jobs, so that one owner's queue
+    never stands in front of another owner's first job (`fair_priority`).
+    """
     from jobs.tasks import generate_project  # the task module imports the pipeline
 
     full = _complete_params(params)
     user = owner if owner is not None and owner.is_authenticated else None
+    anon = "" if user else anon_owner
+    if admission is not None:
+        _admit_rate(owner_key(user_id=user.pk if user else None, anon_owner=anon),
+                    admission.address)
     with transaction.atomic():
+        unfinished = _lock_and_count_unfinished(user_id=user.pk if user else None,
+                                                anon_owner=anon)
+        if admission is not None:
+            _admit_unfinished(unfinished)
         job = Job.objects.create(
-            owner_id=user.pk if user else None, anon_owner="" if user else anon_owner,
+            owner_id=user.pk if user else None, anon_owner=anon,
             name=full["name"],
             template=full["template"], params=full, retry_of=retry_of,
         )
         _append(job, EventType.JOB_UPDATE, message="Queued")
-        generate_project.enqueue(job_id=str(job.id))
+        generate_project.using(priority=fair_priority(unfinished)).enqueue(job_id=str(job.id))
     return job
+
+
+def owner_key(*, user_id: int | None, anon_owner: str) -> str:
+    """Return the key the admission limits count an owner under."""
+    return f"user:{user_id}" if user_id is not None else f"anon:{anon_owner or '-'}"
+
+
+def fair_priority(unfinished: int) -> int:
+    """Return the task priority of an owner's next job, given their unfinished jobs.
+
+    django-tasks-db's workers take the highest priority first, then the oldest: an owner's
+    first job outranks everyone's second, so a newcomer waits for the jobs already running,
+    not for another owner's queue.
+    """
+    return max(TASK_MIN_PRIORITY, TASK_MAX_PRIORITY - unfinished)
+
+
+def _admit_rate(owner: str, address: str) -> None:
+    for scope, key, limit in (
+            ("create:owner", owner, settings.JOBS_CREATE_RATE_PER_OWNER),
+            ("create:addr", address, settings.JOBS_CREATE_RATE_PER_ADDRESS)):
+        verdict = hit(scope=scope, key=key, limit=limit)
+        if not verdict.allowed:
+            raise AdmissionRefused(
+                f"Too many new jobs from you in the last minute; try again in "
+                f"{verdict.retry_after_s} s.", retry_after_s=verdict.retry_after_s)
+
+
+def _admit_unfinished(unfinished: int) -> None:
+    cap = settings.JOBS_MAX_UNFINISHED_PER_OWNER
+    if cap and unfinished >= cap:
+        raise AdmissionRefused(
+            f"You already have {unfinished} unfinished jobs (at most {cap}); wait for one to "
+            "finish, or cancel one, then try again.", retry_after_s=UNFINISHED_RETRY_S)
+
+
+def _lock_and_count_unfinished(*, user_id: int | None, anon_owner: str) -> int:
+    """Return the owner's unfinished jobs, holding the owner's lock until the commit.
+
+    Two creates of one owner at once would otherwise both count below the cap. PostgreSQL:
+    an advisory lock per owner for the transaction; SQLite already writes one at a time.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 13))",
+                           [owner_key(user_id=user_id, anon_owner=anon_owner)])
+    owned = (Job.objects.filter(owner_id=user_id) if user_id is not None
+             else Job.objects.filter(owner__isnull=True, anon_owner=anon_owner))
+    return owned.unfinished().count()
 
 
 def _complete_params(params: dict[str, Any]) -> dict[str, Any]:

@@ -7,6 +7,7 @@ id. What is not named here is private to the app.
 """
 
 from realtime import metrics
+from realtime.address import address_in, client_address
 from realtime.asgi.handler import detach_request
 from realtime.asgi.types import ASGIApp, Receive, Scope, Send
 from realtime.hub import CONFIRM_TIMEOUT_S, Hub, HubState, Subscription, get_hub
@@ -31,8 +32,10 @@ __all__ = [
     "Send",
     "Subscription",
     "Verdict",
+    "address_in",
     "ahit",
     "busy_response",
+    "client_address",
     "detach_request",
     "event_stream_head",
     "event_stream_response",

@@ -1,5 +1,6 @@
 """System checks for the real-time settings."""
 
+import ipaddress
 from collections.abc import Sequence
 from typing import Any
 
@@ -22,8 +23,20 @@ def check_realtime_settings(app_configs: Sequence[AppConfig] | None, **kwargs: A
                               id="realtime.E003"))
     if settings.REALTIME_SYNC_THREADS < 1:
         problems.append(Error("REALTIME_SYNC_THREADS must be at least 1.", id="realtime.E004"))
+    if not _networks_valid(settings.REALTIME_OPS_ALLOW):
+        problems.append(Error("REALTIME_OPS_ALLOW must be a list of CIDRs or addresses.",
+                              hint="e.g. 127.0.0.1/32,::1/128,10.0.0.0/8", id="realtime.E005"))
     if not settings.DEBUG and not settings.REDIS_URL:
         problems.append(Warning(
             "REDIS_URL is not set: every web process polls the database for new events.",
             hint="Set REDIS_URL in production for sub-100 ms delivery.", id="realtime.W001"))
     return problems
+
+
+def _networks_valid(networks: Sequence[str]) -> bool:
+    try:
+        for network in networks:
+            ipaddress.ip_network(network, strict=False)
+    except ValueError:
+        return False
+    return True

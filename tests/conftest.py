@@ -32,6 +32,15 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"Redis at {settings.REDIS_URL} does not answer; run scripts/test")
 
 
+@pytest.fixture(autouse=True)
+def _fresh_job_admission() -> None:
+    """Start every test with no job creations counted: many tests create jobs from one
+    address (127.0.0.1) and would add up to the per-address rate within a minute."""
+    from tests.support.ratelimits import clear_rate_limits
+
+    clear_rate_limits("create:")
+
+
 @pytest.fixture
 def artifacts_dir(tmp_path: Path) -> Path:
     path = tmp_path / "logs"

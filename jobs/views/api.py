@@ -19,6 +19,7 @@ from jobs.forms import JobParamsForm, error_lists, templates_catalog
 from jobs.journey import journey_record
 from jobs.models import Job, JourneyKind
 from jobs.views.wizard import creator_of
+from realtime.api import client_address, metrics
 
 MAX_BODY_BYTES = 32 * 1024
 """A job's parameters fit in far less; anything bigger is a mistake or an attack."""
@@ -51,8 +52,12 @@ def api_jobs_create(request: HttpRequest) -> JsonResponse:
         return _error(400, "invalid_params", "Some parameters are wrong; `errors` says which.",
                       errors=error_lists(form.errors))
     creator = creator_of(request)
-    job = services.job_create(owner=creator.user, params=form.cleaned_data,
-                              anon_owner=creator.anon_owner)
+    try:
+        job = services.job_create(owner=creator.user, params=form.cleaned_data,
+                                  anon_owner=creator.anon_owner,
+                                  admission=services.Admission(address=client_address(request)))
+    except services.AdmissionRefused as refused:
+        return too_many_jobs(refused)
     journey_record(kind=JourneyKind.SUBMITTED, visitor=creator.visitor(), step="api",
                    template=job.template, job=job)
     urls = job_urls(request, job)
@@ -66,6 +71,15 @@ BODY_ERRORS = {400: "invalid_json", 413: "payload_too_large", 415: "unsupported_
 def _error(status: int, code: str, detail: str, /, **more: Any) -> JsonResponse:
     """Return the API's error object (the shape of api/errors.py) with more keys."""
     return JsonResponse({"error": code, "detail": detail, **more}, status=status)
+
+
+def too_many_jobs(refused: services.AdmissionRefused) -> JsonResponse:
+    """Return the 429 answer of a refused job, with Retry-After."""
+    metrics.RATE_LIMITED.inc()
+    response = _error(429, "too_many_jobs", str(refused), errors={"__all__": [str(refused)]},
+                      retry_after_s=refused.retry_after_s)
+    response["Retry-After"] = str(refused.retry_after_s)
+    return response
 
 
 def read_json_object(request: HttpRequest) -> dict[str, Any]:

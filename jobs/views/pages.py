@@ -5,6 +5,7 @@ import uuid
 from django.contrib import messages
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET, require_POST
 
 from jobs import selectors, services
@@ -13,7 +14,11 @@ from jobs.journey import journey_record_job
 from jobs.models import Job, JobStatus, JourneyKind
 from jobs.pipeline import STEPS
 
+# A job's page and its project are one person's: no shared cache or disk cache may keep them.
+NOT_STORED = cache_control(private=True, no_store=True)
 
+
+@NOT_STORED
 @require_GET
 def job_page(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
     """Render the job's progress page."""
@@ -34,6 +39,7 @@ def _step_state(job: Job, index: int, current: int) -> str:
     return "pending"
 
 
+@NOT_STORED
 @require_GET
 def job_download(request: HttpRequest, job_id: uuid.UUID) -> FileResponse:
     """Send the generated project to its owner once the job succeeded."""

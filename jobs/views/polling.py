@@ -26,7 +26,7 @@ CATCH_UP_MS = 1
 """`next_poll_ms` while more events remain (positive, as the contract says, yet at once)."""
 FALLBACK_HEADER = "X-Realtime-Fallback"
 """Sent by the page's client on its first poll after leaving SSE; the value is the reason."""
-_CACHE_CONTROL = "private, no-cache"
+_CACHE_CONTROL = "private, no-store"  # the client sends If-None-Match itself (job.js)
 _TAG_PREFIX = 'W/"'
 
 

@@ -25,6 +25,7 @@ from realtime.api import (
     Message,
     Subscription,
     busy_response,
+    client_address,
     detach_request,
     event_stream_head,
     event_stream_response,
@@ -54,7 +55,8 @@ async def job_events(request: HttpRequest, job_id: uuid.UUID) -> HttpResponseBas
     try:
         start = await _read(selectors.job_stream_start, job_id=job_id, viewer=viewer,
                             after=cursor)
-        answer = _refusal(start, cursor, viewer.key)
+        client = (viewer.key, client_address(request))  # the slot's (client, address)
+        answer = _refusal(start, cursor, client)
     except BaseException:
         hub.unsubscribe(sub)
         raise
@@ -72,7 +74,7 @@ async def job_events(request: HttpRequest, job_id: uuid.UUID) -> HttpResponseBas
     # Django closes the response in a sync thread, and may close one whose stream never
     # started (the client left first): the slot and the subscription go back on the loop.
     loop = asyncio.get_running_loop()
-    response.on_close(lambda: _hand_back(loop, hub, sub, viewer.key))
+    response.on_close(lambda: _hand_back(loop, hub, sub, client))
     return detach_request(response)  # the relay reads nothing of the request
 
 
@@ -86,19 +88,19 @@ def _head(start: selectors.StreamStart | None, cursor: int) -> HttpResponseBase:
 
 
 def _refusal(start: selectors.StreamStart | None, cursor: int,
-             client: str) -> HttpResponseBase | None:
+             client: tuple[str, str]) -> HttpResponseBase | None:
     """Return the answer when no stream is to be served (taking a slot when one is)."""
     if start is None:
         raise Http404("No such job.")
     if start.is_finished and cursor >= start.last_seq:
         return no_content()  # nothing more will come: EventSource stops here
-    if not SLOTS.acquire(client):
+    if not SLOTS.acquire(*client):
         return busy_response()
     return None
 
 
 def _hand_back(loop: asyncio.AbstractEventLoop, hub: Hub, sub: Subscription,
-               client: str) -> None:
+               client: tuple[str, str]) -> None:
     # From Django's sync thread, where the loop's objects are not to be touched. A loop
     # already closed (a sync test client's, a process ending) runs nothing: release here.
     if not loop.is_closed():
@@ -106,12 +108,12 @@ def _hand_back(loop: asyncio.AbstractEventLoop, hub: Hub, sub: Subscription,
         return
     with suppress(RuntimeError):  # waking the closed loop's link fails; it is gone anyway
         hub.unsubscribe(sub)
-    SLOTS.release(client)
+    SLOTS.release(*client)
 
 
-def _release(hub: Hub, sub: Subscription, client: str) -> None:
+def _release(hub: Hub, sub: Subscription, client: tuple[str, str]) -> None:
     hub.unsubscribe(sub)  # a no-op when the stream already ended and let it go
-    SLOTS.release(client)
+    SLOTS.release(*client)
 
 
 async def _replay(job_id: uuid.UUID, after: int) -> list[Message]:

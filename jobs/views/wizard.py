@@ -1,31 +1,49 @@
 """HTTP glue for the wizard: plain forms and redirects (post/redirect/get), no JavaScript needed.
 
 wizard.js only adds real-time validation and autosave through `wizard_validate`.
+
+A visit writes nothing until the person sends something: a GET finds their draft if they
+have one, and shows a blank one (not stored) if not. The session, the draft and the journey's
+`wizard_started` begin with the first POST (a step's Next, or autosave through validate).
 """
 
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseNotAllowed,
+    JsonResponse,
+)
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from jobs import drafts
-from jobs.access import anon_owner_for
+from jobs import drafts, services
+from jobs.access import anon_owner_for, anon_owner_of
+from jobs.models import WizardDraft
+from realtime.api import client_address
 
 TEMPLATE_NAMES = {"basics": "wizard/step.html", "template": "wizard/template.html",
                   "options": "wizard/step.html", "review": "wizard/review.html"}
 
 
-def creator_of(request: HttpRequest) -> drafts.Creator:
-    """Return who is using the wizard or the API: the user, or the anonymous session."""
+def creator_of(request: HttpRequest, *, create: bool = True) -> drafts.Creator:
+    """Return who is using the wizard or the API: the user, or the anonymous session.
+
+    With `create=False` an anonymous visitor without an owner id gets none (nor a session).
+    """
     if request.user.is_authenticated:
         return drafts.Creator(user=request.user, anon_owner="")
-    return drafts.Creator(user=None, anon_owner=anon_owner_for(request))
+    owner = anon_owner_for(request) if create else anon_owner_of(request)
+    return drafts.Creator(user=None, anon_owner=owner)
 
 
 @require_GET
 def wizard_home(request: HttpRequest) -> HttpResponse:
-    """Resume the person's draft where they left it (a new draft starts at the basics)."""
-    draft = drafts.draft_get_or_create(creator=creator_of(request))
-    return redirect("jobs:wizard-step", step=drafts.draft_resume_step(draft=draft))
+    """Resume the person's draft where they left it (without one, start at the basics)."""
+    draft = drafts.draft_find(creator=creator_of(request, create=False))
+    step = drafts.draft_resume_step(draft=draft) if draft is not None else drafts.STEPS[0]
+    return redirect("jobs:wizard-step", step=step)
 
 
 @require_http_methods(["GET", "POST"])
@@ -33,23 +51,46 @@ def wizard_step(request: HttpRequest, step: str) -> HttpResponse:
     """Show a step of the wizard; on POST, keep what was sent and go to the next step or back."""
     if step not in drafts.STEPS:
         raise Http404("No such step.")
-    draft = drafts.draft_get_or_create(creator=creator_of(request))
     if request.method == "POST":
         if step not in drafts.FORM_STEPS:
             return HttpResponseNotAllowed(["GET"])
-        return redirect("jobs:wizard-step",
-                        step=drafts.draft_save_step(draft=draft, step=step, data=request.POST))
+        draft = drafts.draft_get_or_create(creator=creator_of(request))
+        try:
+            return redirect("jobs:wizard-step",
+                            step=drafts.draft_save_step(draft=draft, step=step, data=request.POST))
+        except drafts.DraftTooLarge as error:
+            return HttpResponseBadRequest(str(error), content_type="text/plain; charset=utf-8")
+    draft = (drafts.draft_find(creator=creator_of(request, create=False))
+             or drafts.draft_blank())
+    return _show(request, draft, step)
+
+
+def _show(request: HttpRequest, draft: WizardDraft, step: str, *,
+          refusal: str = "", status: int = 200) -> HttpResponse:
     page = drafts.draft_page(draft=draft, step=step)
     if page.step != step:
         return redirect("jobs:wizard-step", step=page.step)
-    return render(request, TEMPLATE_NAMES[step], {"page": page})
+    return render(request, TEMPLATE_NAMES[step], {"page": page, "refusal": refusal},
+                  status=status)
 
 
 @require_POST
 def wizard_generate(request: HttpRequest) -> HttpResponse:
-    """Turn the reviewed draft into a job and show its progress (a second press changes nothing)."""
-    submission = drafts.draft_submit(creator=creator_of(request),
-                                     draft_id=request.POST.get("draft", ""))
+    """Turn the reviewed draft into a job and show its progress (a second press changes nothing).
+
+    Refused by admission (too many jobs), the review is shown again with why, and when to try
+    again; the draft keeps everything.
+    """
+    creator = creator_of(request)
+    try:
+        submission = drafts.draft_submit(
+            creator=creator, draft_id=request.POST.get("draft", ""),
+            admission=services.Admission(address=client_address(request)))
+    except services.AdmissionRefused as refused:
+        draft = drafts.draft_find(creator=creator) or drafts.draft_blank()
+        response = _show(request, draft, "review", refusal=str(refused), status=429)
+        response["Retry-After"] = str(refused.retry_after_s)
+        return response
     if submission.job is None:
         return redirect("jobs:wizard-step", step=submission.step)
     return redirect("jobs:page", job_id=submission.job.pk)
@@ -62,5 +103,8 @@ def wizard_validate(request: HttpRequest) -> JsonResponse:
     With `step`, what was typed is also kept in the draft. Protected by CSRF like every POST:
     the page sends the csrftoken cookie's value in X-CSRFToken.
     """
-    errors = drafts.draft_check(creator=creator_of(request), data=request.POST)
+    try:
+        errors = drafts.draft_check(creator=creator_of(request), data=request.POST)
+    except drafts.DraftTooLarge as error:
+        return JsonResponse({"errors": {"__all__": [str(error)]}}, status=400)
     return JsonResponse({"errors": errors})

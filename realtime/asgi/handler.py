@@ -16,11 +16,19 @@ for nothing (a class made per request, the encoded response headers), and a view
 needs nothing of the request once the middleware has answered says so (`detach_request`): its
 request is then emptied instead of being kept, with its session, user, messages and headers,
 for as long as the stream.
+
+A request body is bounded before it is read: a Content-Length above REALTIME_MAX_BODY_BYTES,
+or a body (chunked, or lying about its length) that grows past it while being read, is
+answered 413 at once, before Django spools it to memory or disk (Django's own upload limits
+only apply once the whole body sits in its temporary file, and its CSRF check only after);
+a body still incomplete after REALTIME_BODY_TIMEOUT_S is answered 408.
 """
 
 import asyncio
 import gc
 import itertools
+import json
+import tempfile
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import aclosing, closing
@@ -35,9 +43,9 @@ from django.http import HttpRequest
 from django.http.response import HttpResponseBase, StreamingHttpResponse
 from django.urls import set_script_prefix
 
-from realtime import metrics
+from realtime import limits, metrics
 from realtime.asgi import middleware, shutdown
-from realtime.asgi.types import Send
+from realtime.asgi.types import Receive, Scope, Send
 
 
 class SharedThreadsASGIHandler(ASGIHandler):
@@ -72,10 +80,20 @@ class SharedThreadsASGIHandler(ASGIHandler):
             await self.handle(scope, receive, BoundedSend(send, settings.REALTIME_SEND_TIMEOUT_S))
 
     async def handle(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        """Serve one request: Django 6.1's `handle`, with one `_Processed` for every request."""
+        """Serve one request: Django 6.1's `handle`, with one `_Processed` for every request,
+        and a body over REALTIME_MAX_BODY_BYTES refused before it is read."""
+        limit = settings.REALTIME_MAX_BODY_BYTES
         try:
-            body_file = await self.read_body(receive)
+            if _declared_length(scope) > limit:
+                raise BodyTooLarge
+            body_file = await self.read_body_within(receive, limit)
         except RequestAborted:
+            return
+        except BodyTooLarge:
+            await _refuse(send, 413, f"The request body is larger than {limit} bytes.")
+            return
+        except TimeoutError:
+            await _refuse(send, 408, "The request body took too long to arrive.")
             return
         with closing(body_file):
             set_script_prefix(get_script_prefix(scope))
@@ -108,6 +126,20 @@ class SharedThreadsASGIHandler(ASGIHandler):
             else:
                 await sync_to_async(response.close)()
 
+    async def read_body_within(self, receive: Receive, limit: int) -> Any:
+        """Return the body as Django's `read_body` does; raise BodyTooLarge past `limit`
+        bytes and TimeoutError when it takes longer than REALTIME_BODY_TIMEOUT_S."""
+        body_file = tempfile.SpooledTemporaryFile(
+            max_size=settings.FILE_UPLOAD_MAX_MEMORY_SIZE, mode="w+b")
+        try:
+            async with asyncio.timeout(settings.REALTIME_BODY_TIMEOUT_S):
+                await _fill(body_file, receive, limit)
+        except BaseException:
+            body_file.close()
+            raise
+        body_file.seek(0)
+        return body_file
+
     async def send_response(self, response: HttpResponseBase, send: Any) -> None:
         """Send a response: Django 6.1's way, but a stream keeps no copy of its headers, and
         a 204 carries no Content-Length (RFC 9110 §8.6; CommonMiddleware adds one)."""
@@ -122,6 +154,49 @@ class SharedThreadsASGIHandler(ASGIHandler):
                 for chunk, _ in self.chunk_bytes(part):
                     await send({"type": "http.response.body", "body": chunk, "more_body": True})
         await send({"type": "http.response.body"})
+
+
+class BodyTooLarge(Exception):
+    """The request body is, or says it is, larger than REALTIME_MAX_BODY_BYTES."""
+
+
+def _declared_length(scope: Scope) -> int:
+    for name, value in scope.get("headers", ()):
+        if name.lower() == b"content-length":
+            return int(value) if value.isdigit() else 0  # a malformed one: the server's 400
+    return 0
+
+
+async def _fill(body_file: Any, receive: Receive, limit: int) -> None:
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise RequestAborted
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge
+        if chunk:
+            await _write(body_file, chunk)
+        if not message.get("more_body", False):
+            return
+
+
+async def _write(body_file: Any, chunk: bytes) -> None:
+    if getattr(body_file, "_rolled", False):  # on disk: the write may block
+        await sync_to_async(body_file.write, thread_sensitive=False)(chunk)
+    else:
+        body_file.write(chunk)
+
+
+async def _refuse(send: Send, status: int, message: str) -> None:
+    body = json.dumps({"errors": {"__all__": [message]}}).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"),
+                            (b"content-length", str(len(body)).encode()),
+                            (b"connection", b"close")]})
+    await send({"type": "http.response.body", "body": body})
 
 
 _DETACHED = "_composer_detached"
@@ -210,6 +285,7 @@ async def _lifespan(receive: Any, send: Any) -> None:
         message = await receive()
         if message["type"] == "lifespan.startup":
             shutdown.install(asyncio.get_running_loop())
+            limits.log_process_cap()
             tune_gc()
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":

@@ -42,7 +42,8 @@ def _nginx_conf(folder: Path, *, listen: int, upstream: int) -> Path:
             .replace("server 127.0.0.1:8000;", f"server 127.0.0.1:{upstream};")
             .replace("listen 443 ssl http2;", f"listen 127.0.0.1:{listen} ssl http2;")
             .replace("/etc/ssl/composer/fullchain.pem", str(cert))
-            .replace("/etc/ssl/composer/privkey.pem", str(key)))
+            .replace("/etc/ssl/composer/privkey.pem", str(key))
+            .replace("/srv/composer/staticfiles/", f"{ROOT / 'static'}/"))
     conf = folder / "nginx.conf"
     conf.write_text(
         f"pid {folder}/nginx.pid;\nerror_log {folder}/error.log;\ndaemon off;\n"
@@ -89,6 +90,32 @@ def test_events_pass_through_the_documented_nginx_config_live(
     arrived = {e.seq: e.received for e in events}
     assert all(arrived[seq] < sent_at[seq + 1] for seq in list(sent_at)[:-1]), lags
     assert "x-accel-buffering" not in out["r"].headers  # nginx acted on it, as meant
+
+
+def test_the_documented_nginx_config_keeps_ops_endpoints_private_and_bounds_requests(
+        start_web, tmp_path, processes):
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    web = start_web()
+    port = free_port()
+    conf = _nginx_conf(tmp_path, listen=port, upstream=web.port)
+    processes.append(Proc("nginx", [nginx, "-c", str(conf), "-p", str(tmp_path)], {},
+                          tmp_path / "n.log").start())
+    _wait_listening(port)
+    base = f"https://127.0.0.1:{port}"
+    with httpx.Client(verify=False, timeout=10) as client:
+        ops = [client.get(f"{base}{path}").status_code for path in ("/metrics", "/readyz")]
+        direct = httpx.get(f"{web.url}/metrics", timeout=10).status_code  # the scraper's way
+        static = client.get(f"{base}/static/composer/job.js")
+        big_body = client.post(f"{base}/api/jobs", content=b"x" * (2 * 1024 * 1024),
+                               headers={"Content-Type": "application/json"}).status_code
+        big_header = client.get(f"{base}/", headers={"X-Big": "x" * 20_000}).status_code
+
+    assert ops == [403, 403], "probes and scrapers call the processes, not the proxy"
+    assert direct == 200
+    assert static.status_code == 200
+    assert static.headers["x-content-type-options"] == "nosniff"
+    assert big_body == 413
+    assert big_header in (400, 494)  # nginx: "Request Header Or Cookie Too Large"
 
 
 def _wait_listening(port: int) -> None:

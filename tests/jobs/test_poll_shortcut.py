@@ -110,7 +110,7 @@ def test_unchanged_polls_are_answered_in_front_of_django_with_djangos_very_304(p
     assert metric(web.url, SHORTCUT) - before >= 18  # the rest go back to Django now and then
     djangos = _headers(answers[2])
     assert all(_headers(r) == djangos for r in answers[3:])
-    assert ("vary", "Cookie") in djangos and ("cache-control", "private, no-cache") in djangos
+    assert ("vary", "Cookie") in djangos and ("cache-control", "private, no-store") in djangos
     assert metric(web.url, "realtime_polls_not_modified_total") >= 21
 
 

@@ -116,7 +116,7 @@ def test_an_unchanged_poll_is_a_304_only_when_the_client_has_everything(owner):
     client = _client(owner)
     first = client.get(_status_url(job, since=0))
     tag = first["ETag"]
-    assert tag.startswith('W/"') and first["Cache-Control"] == "private, no-cache"
+    assert tag.startswith('W/"') and first["Cache-Control"] == "private, no-store"
 
     caught_up = client.get(_status_url(job, since=1))
     repeat = client.get(_status_url(job, since=1), headers={"If-None-Match": caught_up["ETag"]})

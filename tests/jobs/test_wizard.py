@@ -5,6 +5,7 @@ from typing import Any
 
 import pytest
 from django.conf import settings as django_settings
+from django.contrib.sessions.models import Session
 from django.test import Client
 from django.urls import reverse
 
@@ -52,15 +53,30 @@ def journey(kind: JourneyKind) -> list[JourneyEvent]:
     return list(JourneyEvent.objects.filter(kind=kind).order_by("created_at", "id"))
 
 
-def test_home_starts_a_draft_at_the_basics_and_records_the_start_once(client):
+def test_a_cookieless_visit_writes_nothing_and_the_first_post_starts_the_draft_once(client):
     response = client.get("/")
     assert response.status_code == 302 and response["Location"] == step_url("basics")
     page = client.get(step_url("basics"))
     assert page.status_code == 200
     assert read_form(page.content.decode()).values == {"name": "", "description": "", "author": ""}
     client.get("/")
-    assert WizardDraft.objects.count() == 1
+    assert (Session.objects.count(), WizardDraft.objects.count(), JourneyEvent.objects.count()
+            ) == (0, 0, 0)
+    assert django_settings.SESSION_COOKIE_NAME not in client.cookies
+
+    client.post(step_url("basics"), {"name": "Harbor Coin"})
+    client.get("/")
+    client.post(reverse("jobs:wizard-validate"), {"step": "basics", "name": "Harbor Coin!"})
+    assert (Session.objects.count(), WizardDraft.objects.count()) == (1, 1)
     assert len(journey(JourneyKind.WIZARD_STARTED)) == 1
+
+
+def test_many_cookieless_visits_count_no_visitor_in_the_funnel():
+    for _ in range(50):  # each a new client, as a scanner or a crawler comes
+        Client().get("/")
+        Client().get(step_url("basics"))
+    assert (Session.objects.count(), WizardDraft.objects.count(), JourneyEvent.objects.count()
+            ) == (0, 0, 0)
 
 
 @pytest.mark.parametrize("template", sorted(TEMPLATES))
@@ -184,7 +200,7 @@ def test_generate_twice_makes_one_job(client):
     assert first["Location"] == second["Location"]
     assert Job.objects.count() == 1
     assert client.get("/")["Location"] == step_url("basics"), "a new wizard starts afresh"
-    assert WizardDraft.objects.count() == 2
+    assert WizardDraft.objects.count() == 1, "and is stored once something is sent"
 
 
 def test_generate_with_someone_elses_or_a_malformed_draft_makes_no_job(client):
@@ -214,7 +230,7 @@ def test_users_and_anonymous_sessions_have_their_own_drafts(client, owner):
     other.force_login(owner)
     assert other.get("/")["Location"] == step_url("basics")
     assert read_form(other.get(step_url("basics")).content.decode()).values["name"] == ""
-    assert WizardDraft.objects.filter(owner=owner).count() == 1
+    assert WizardDraft.objects.filter(owner=owner).count() == 0  # until they send something
 
 
 def test_review_only_shows_and_a_post_to_it_is_refused(client):
@@ -244,7 +260,7 @@ def test_validate_keeps_csrf_protection(owner):
 
 
 def test_step_pages_use_a_bounded_number_of_queries(client, django_assert_max_num_queries):
-    client.get("/")  # session and draft exist from here on
+    post_step(client, "basics", typed_step("basics"))  # session and draft exist from here on
     with django_assert_max_num_queries(3):  # session, draft, remember the step
         assert client.get(step_url("basics")).status_code == 200
     with django_assert_max_num_queries(4):  # session, draft, save, journey

@@ -110,3 +110,83 @@ def test_a_stream_closed_before_it_started_gives_back_its_slot_and_subscription(
     assert (slots_during, subs_during) == (before + 1, 1)
     assert SLOTS.total == before
     assert subs_after == 0
+
+
+def test_a_stream_beyond_the_per_address_cap_is_busy_whatever_session_asks(
+        start_web, owner, django_user_model, session_cookies):
+    """Fresh sessions are free; the address is not. Behind a trusted proxy the address is
+    the one the proxy appended to X-Forwarded-For."""
+    web = start_web(REALTIME_MAX_STREAMS_PER_ADDRESS="2", REALTIME_TRUSTED_PROXIES="1")
+    users = [owner, *(django_user_model.objects.create_user(username=f"u{i}", password="x",
+                                                            is_staff=True) for i in range(2))]
+    job = services.job_create(owner=owner, params={"name": "Addr Coin", "template": "token"})
+    url = f"{web.url}/api/jobs/{job.pk}/events"
+    cookies = [session_cookies(user) for user in users]
+
+    def from_address(address: str) -> dict[str, str]:
+        return {"X-Forwarded-For": f"203.0.113.77, {address}"}  # the client's own entry first
+
+    async def scenario() -> tuple[list, object, object]:
+        clients = [httpx.AsyncClient(cookies=c, timeout=20) for c in cookies]
+        try:
+            held = [asyncio.create_task(read_stream(clients[i], url, timeout=20,
+                                                    headers=from_address("198.51.100.1")))
+                    for i in range(2)]
+            await asyncio.sleep(1.0)
+            refused = await read_stream(clients[2], url, timeout=10,
+                                        headers=from_address("198.51.100.1"))
+            elsewhere = asyncio.create_task(read_stream(clients[2], url, timeout=20,
+                                                        headers=from_address("198.51.100.2")))
+            await asyncio.sleep(0.5)
+            await asyncio.to_thread(closing_connection(services.job_finish_cancelled), job=job)
+            return await asyncio.gather(*held), refused, await elsewhere
+        finally:
+            for client in clients:
+                await client.aclose()
+
+    held, refused, elsewhere = asyncio.run(scenario())
+    assert [e.event for e in refused.events] == ["busy"] and refused.status == 200
+    assert all([e.seq for e in r.events] == [1, 2] for r in held)
+    assert [e.seq for e in elsewhere.events] == [1, 2], "another address is not capped"
+
+
+def test_the_process_cap_follows_the_descriptor_limit_and_refuses_with_busy_not_500(
+        server_env, artifacts_dir, processes, owner, session_cookies):
+    """Under `ulimit -n 128` the cap is 128 - 64 = 64 streams whatever the setting says;
+    the 65th and later get the `busy` stream, and nothing answers 500."""
+    from realtime.limits import descriptor_cap
+    from tests.support.servers import Proc, WebServer, free_port, python_command
+
+    assert descriptor_cap(128) == 64 and descriptor_cap(65_536) == 65_536 - 6_553
+    port = free_port()
+    command = " ".join(python_command(
+        "-m", "uvicorn", "composer_realtime.asgi:application", "--host", "127.0.0.1",
+        "--port", str(port), "--timeout-graceful-shutdown", "2"))
+    env = server_env("composer-fds", REALTIME_MAX_STREAMS_PER_CLIENT="0",
+                     REALTIME_MAX_STREAMS_PER_ADDRESS="0", DATABASE_POOL_SIZE="4",
+                     LOG_LEVEL="INFO")
+    proc = Proc("web-fds", ["bash", "-c", f"ulimit -n 128 && exec {command}"], env,
+                artifacts_dir / "web-fds.log")
+    processes.append(proc.start())
+    web = WebServer(proc, port)
+    web.wait_ready()
+    job = services.job_create(owner=owner, params={"name": "Fd Coin", "template": "token"})
+    url = f"{web.url}/api/jobs/{job.pk}/events"
+    cookies = session_cookies(owner)
+
+    async def scenario() -> list[object]:
+        limits = httpx.Limits(max_connections=80, max_keepalive_connections=0)
+        async with httpx.AsyncClient(cookies=cookies, limits=limits,
+                                     timeout=20) as client:
+            held = [asyncio.create_task(read_stream(client, url, timeout=20)) for _ in range(64)]
+            await asyncio.sleep(3.0)
+            refused = [await read_stream(client, url, timeout=10) for _ in range(6)]
+            await asyncio.to_thread(closing_connection(services.job_finish_cancelled), job=job)
+            return [*await asyncio.gather(*held), *refused]
+
+    results = asyncio.run(scenario())
+    assert {r.status for r in results} == {200}
+    busy = [r for r in results if [e.event for e in r.events] == ["busy"]]
+    served = [r for r in results if r not in busy and [e.seq for e in r.events] == [1, 2]]
+    assert (len(served), len(busy)) == (64, 6)
+    assert "streams: at most 64 in this process" in proc.log()

@@ -60,7 +60,7 @@ def queued_job(owner: Any) -> Job:
 def test_every_post_without_the_token_is_403_and_changes_nothing(queued_job: Job,
                                                                  owner: Any) -> None:
     client = signed_in(owner)
-    client.get(reverse("jobs:wizard"))  # a draft to generate from
+    WizardDraft.objects.create(owner=owner)  # a draft to generate from (a GET makes none)
     answers = {name: client.post(url, body, content_type=kind).status_code
                for name, (url, body, kind) in every_post(queued_job, client).items()}
 

@@ -135,6 +135,13 @@ def test_with_debug_off_the_site_is_https_only_with_secure_cookies(start_web: An
     assert page.headers["referrer-policy"] == "same-origin"
     assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
     cookies = {c.split("=", 1)[0]: c for c in page.headers.get_list("set-cookie")}
+    # A GET writes no session; the first thing sent starts one.
+    csrf = cookies["csrftoken"].split(";", 1)[0].split("=", 1)[1]
+    sent = httpx.post(f"{web.url}/wizard/validate", data={"step": "basics", "name": "Fine Name"},
+                      headers={**https, "X-CSRFToken": csrf, "Cookie": f"csrftoken={csrf}",
+                               "Origin": f"https://127.0.0.1:{web.port}"}, timeout=10)
+    assert sent.status_code == 200
+    cookies.update({c.split("=", 1)[0]: c for c in sent.headers.get_list("set-cookie")})
     assert {"sessionid", "csrftoken"} <= cookies.keys()
     for name in ("sessionid", "csrftoken"):
         assert re.search(r";\s*Secure\b", cookies[name]), cookies[name]

@@ -1,0 +1,127 @@
+"""uvicorn's httptools protocol with bounded request heads, in size and in time.
+
+uvicorn with httptools reads a request head of any size (a 20 MB header line is buffered and
+answered) and gives a connection unlimited time to send it (its keep-alive timer only starts
+after a first response), so a few hundred slowloris connections stay open for good. This
+protocol applies gunicorn's own limits, which gunicorn enforces only for its sync workers:
+`limit_request_line` (bytes of the request line, 414 beyond), `limit_request_fields` and
+`limit_request_field_size` (header count and bytes of one header, 431 beyond), and closes a
+connection whose request head is not complete `head_timeout_s` after it began (408).
+
+gunicorn.conf.py sets the values; `StreamingUvicornWorker` hands them over as
+`config.head_limits`. Served by plain uvicorn (`--http composer_realtime.http_protocol:
+BoundedHttpToolsProtocol`) it uses the defaults below.
+"""
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class HeadLimits:
+    """How large and how slow a request head may be."""
+
+    line: int = 4094
+    """Bytes of the request line (gunicorn's limit_request_line default)."""
+    fields: int = 100
+    """Header fields (gunicorn's limit_request_fields default)."""
+    field_size: int = 8190
+    """Bytes of one header field, name and value (gunicorn's limit_request_field_size)."""
+    timeout_s: float = 10.0
+    """Seconds from a request's first byte (or the connection) to the end of its head."""
+
+    def head_bytes(self) -> int:
+        """Return the most bytes a whole head may take: the line and every field at their
+        limits (httptools reports a field only once complete, so one endless field is
+        stopped by this count, not by `field_size`)."""
+        return self.line + 2 + self.fields * (self.field_size + 2) + 2
+
+
+_REASONS = {408: b"Request Timeout", 414: b"URI Too Long",
+            431: b"Request Header Fields Too Large"}
+
+
+class BoundedHttpToolsProtocol(HttpToolsProtocol):
+    """HttpToolsProtocol that refuses oversized request heads and drops slow ones."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._limits: HeadLimits = getattr(self.config, "head_limits", None) or HeadLimits()
+        self._head_timer: asyncio.TimerHandle | None = None
+        self._in_head = True
+        self._head_bytes = 0
+        self._line_bytes = 0
+        self._field_count = 0
+        self._field_bytes = 0
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm_head_timer()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_head_timer()
+        super().connection_lost(exc)
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._in_head, self._line_bytes, self._field_count, self._field_bytes = True, 0, 0, 0
+        self._head_bytes = 0
+        if self._head_timer is None:
+            self._arm_head_timer()
+
+    def on_url(self, url: bytes) -> None:
+        self._line_bytes += len(url)
+        if self._line_bytes > self._limits.line:
+            self._refuse(414)
+            return
+        super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        # httptools may call once per field or in pieces; a field ends when its value does.
+        self._field_bytes = len(name) + len(value)
+        self._field_count += 1
+        if self._field_count > self._limits.fields or self._field_bytes > self._limits.field_size:
+            self._refuse(431)
+            return
+        super().on_header(name, value)
+
+    def on_headers_complete(self) -> None:
+        self._in_head = False
+        self._cancel_head_timer()
+        super().on_headers_complete()
+
+    def data_received(self, data: bytes) -> None:
+        if self.transport.is_closing():
+            return  # refused already: read no more of it
+        if self._in_head:
+            self._head_bytes += len(data)  # may count a little body too: the cap is generous
+            if self._head_bytes > self._limits.head_bytes():
+                self._refuse(431)
+                return
+        super().data_received(data)
+
+    def _arm_head_timer(self) -> None:
+        self._head_timer = self.loop.call_later(self._limits.timeout_s, self._head_too_slow)
+
+    def _cancel_head_timer(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _head_too_slow(self) -> None:
+        self._head_timer = None
+        if self._in_head and not self.transport.is_closing():
+            self._refuse(408)
+
+    def _refuse(self, status: int) -> None:
+        self._cancel_head_timer()
+        if self.transport.is_closing():
+            return
+        reason = _REASONS[status]
+        self.transport.write(b"HTTP/1.1 %d %s\r\ncontent-type: text/plain; charset=utf-8\r\n"
+                             b"content-length: %d\r\nconnection: close\r\n\r\n%s"
+                             % (status, reason, len(reason), reason))
+        self.transport.close()

@@ -1,0 +1,133 @@
+"""The production server (gunicorn.conf.py) bounds request heads and bodies, in size and time.
+
+Each test talks raw HTTP/1.1 over loopback to a real gunicorn with the streaming uvicorn
+worker, so what is proved is what runs in production, not a test client's idea of it.
+"""
+
+import socket
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.servers import Proc, WebServer, free_port, python_command
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+HEAD_TIMEOUT_S = 1.0
+
+
+@pytest.fixture
+def gunicorn(server_env: Callable[..., dict[str, str]], artifacts_dir: Path,
+             processes: list[Proc]) -> WebServer:
+    port = free_port()
+    env = server_env("composer-gunicorn", BIND=f"127.0.0.1:{port}", WEB_CONCURRENCY="1",
+                     REQUEST_HEAD_TIMEOUT=str(HEAD_TIMEOUT_S), REALTIME_BODY_TIMEOUT_S="1")
+    proc = Proc("gunicorn", python_command("-m", "gunicorn", "-c", "gunicorn.conf.py",
+                                           "composer_realtime.asgi:application"),
+                env, artifacts_dir / "gunicorn.log")
+    processes.append(proc.start())
+    server = WebServer(proc, port)
+    server.wait_ready(timeout=30)
+    return server
+
+
+def _connect(server: WebServer) -> socket.socket:
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+    sock.settimeout(10)
+    return sock
+
+
+def _send_until_refused(sock: socket.socket, head: bytes, filler: bytes, total: int) -> int:
+    """Send `head`, then `filler` up to `total` bytes or until the server stops reading;
+    return how many bytes went out."""
+    sent = 0
+    try:
+        sock.sendall(head)
+        while sent < total:
+            sock.sendall(filler)
+            sent += len(filler)
+    except (BrokenPipeError, ConnectionResetError, TimeoutError):
+        pass
+    return sent
+
+
+def _answer(sock: socket.socket) -> bytes:
+    """Return what the server sent until it closed the connection (within the timeout)."""
+    chunks = []
+    try:
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    except ConnectionResetError:
+        pass
+    return b"".join(chunks)
+
+
+def _status(answer: bytes) -> int:
+    return int(answer.split(b" ", 2)[1]) if answer.startswith(b"HTTP/1.1 ") else 0
+
+
+def test_a_20_mb_header_is_refused_431_without_being_read(gunicorn):
+    with _connect(gunicorn) as sock:
+        sent = _send_until_refused(sock, b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ",
+                                   b"a" * 65536, 20 * 1024 * 1024)
+        answer = _answer(sock)
+    assert _status(answer) == 431
+    assert sent < 20 * 1024 * 1024, "the server closed the connection before the end"
+    assert httpx.get(f"{gunicorn.url}/healthz", timeout=5).status_code == 200
+
+
+def test_too_many_headers_and_a_too_long_request_line_are_refused(gunicorn):
+    with _connect(gunicorn) as sock:
+        fields = b"".join(b"X-F%d: 1\r\n" % i for i in range(150))
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n" + fields + b"\r\n")
+        assert _status(_answer(sock)) == 431
+    with _connect(gunicorn) as sock:
+        sock.sendall(b"GET /healthz?" + b"q" * 5000 + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert _status(_answer(sock)) == 414
+
+
+def test_slowloris_connections_are_closed_after_the_head_timeout(gunicorn):
+    socks = [_connect(gunicorn) for _ in range(50)]
+    started = time.monotonic()
+    for sock in socks:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ")  # and never the rest
+    silent = _connect(gunicorn)  # one that sends nothing at all
+    answers = [_answer(sock) for sock in [*socks, silent]]
+    elapsed = time.monotonic() - started
+    for sock in [*socks, silent]:
+        sock.close()
+    assert {_status(answer) for answer in answers} == {408}
+    assert elapsed < HEAD_TIMEOUT_S + 8, elapsed
+    assert httpx.get(f"{gunicorn.url}/healthz", timeout=5).status_code == 200
+
+
+def test_a_300_mb_body_is_refused_413_before_it_is_read(gunicorn):
+    with _connect(gunicorn) as sock:
+        head = (b"POST /api/jobs HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                b"Content-Type: application/json\r\nContent-Length: 314572800\r\n\r\n")
+        sock.sendall(head + b"{" * 65536)
+        answer = _answer(sock)
+    assert _status(answer) == 413
+    assert b"larger than 1048576 bytes" in answer
+
+
+def test_a_chunked_body_that_grows_past_the_limit_is_refused_413(gunicorn):
+    with _connect(gunicorn) as sock:
+        sock.sendall(b"POST /api/jobs HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                     b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n")
+        chunk = b"%x\r\n%s\r\n" % (65536, b"x" * 65536)
+        _send_until_refused(sock, b"", chunk, 4 * 1024 * 1024)
+        assert _status(_answer(sock)) == 413
+
+
+def test_a_body_that_arrives_too_slowly_is_refused_408(gunicorn):
+    with _connect(gunicorn) as sock:
+        sock.sendall(b"POST /api/jobs HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                     b"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{")
+        started = time.monotonic()
+        answer = _answer(sock)
+    assert _status(answer) == 408
+    assert time.monotonic() - started < 8
