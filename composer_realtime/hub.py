@@ -16,7 +16,7 @@ import asyncio
 import logging
 import weakref
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from typing import Literal
@@ -133,11 +133,13 @@ class Hub:
         self._tasks: list[asyncio.Task[None]] = []
         self._draining = False
         self._db_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hub-db")
-        self._link = None
+        self._lost: set[str] = set()  # on a lost Redis Cluster shard, not confirmed again yet
+        self._link: redis_link.Link | None = None
         if redis_url:
-            self._link = redis_link.PubSubLink(
+            self._link = redis_link.open_link(
                 url=redis_url, wanted=self._wanted, on_message=self._on_redis_message,
                 on_subscribed=self._on_subscribed, on_state=self._on_redis_state,
+                on_lost=self._on_redis_lost,
             )
 
     def start(self) -> None:
@@ -257,6 +259,7 @@ class Hub:
         if channel in self._channels or channel in self._watched:
             return
         self._confirmed.pop(channel, None)
+        self._lost.discard(channel)
         if self._link is not None:
             self._link.reconcile()
 
@@ -307,6 +310,20 @@ class Hub:
         confirmed = self._confirmed.get(channel)
         if confirmed is not None:
             confirmed.set()
+        if channel in self._lost:
+            self._lost.discard(channel)
+            self._catch_up = True  # for what was committed before SSUBSCRIBE took hold
+
+    def _on_redis_lost(self, channels: Collection[str]) -> None:
+        """Take the news that `channels` lost their live link (a Redis Cluster shard went
+        away; the others are still live): read the database for them until confirmed again.
+        """
+        self._epoch += 1  # what `head` knows of them may miss messages from now on
+        for channel in channels:
+            confirmed = self._confirmed.get(channel)
+            if confirmed is not None:
+                confirmed.clear()
+                self._lost.add(channel)
 
     async def _on_redis_state(self, up: bool) -> None:
         if up == self._redis_up:
@@ -316,6 +333,7 @@ class Hub:
         # into the void; while coming up, for what was committed before SUBSCRIBE took hold.
         self._catch_up = True
         if not up:
+            self._lost.clear()  # every channel reads the database now
             self._epoch += 1
             for event in self._confirmed.values():
                 event.clear()
@@ -324,10 +342,11 @@ class Hub:
     async def _poll_loop(self) -> None:
         while True:
             await asyncio.sleep(self._poll_s)
-            if self._redis_up and not self._catch_up:
+            if self._redis_up and not self._catch_up and not self._lost:
                 continue
-            if self._catch_up and self._redis_up:
-                # Wait for the subscriptions to be confirmed before the last read.
+            if self._catch_up and self._redis_up and not self._lost:
+                # Wait for the subscriptions to be confirmed before the last read (while a
+                # shard is lost the database is read at every interval anyway).
                 await self._await_confirmations()
             self._catch_up = False
             try:

@@ -217,6 +217,11 @@ RATE_LIMITED = Counter("realtime_rate_limited_total", "Requests refused by a rat
 FALLBACKS = Counter("realtime_fallbacks_total", "Clients that reported falling back to polling.")
 SLOW_CLIENTS_DROPPED = Counter("realtime_slow_clients_dropped_total",
                                "Streams dropped because the client stopped reading.")
+REDIS_LINK_ERRORS = Counter("realtime_redis_link_errors_total",
+                            "Redis Cluster link sessions ended by an error (the connection "
+                            "restarts, its channels catch up from the database).")
+REDIS_MESSAGES_DROPPED = Counter("realtime_redis_messages_dropped_total",
+                                 "Pub/sub messages dropped because they were not UTF-8.")
 POLLING_CLIENTS = RecentClients(window_s=60.0)
 
 

@@ -1,7 +1,11 @@
 """Everything that talks to Redis: publishing, the hub's pub/sub link, shared counters.
 
-This is the only module that imports `redis`. Clients are built lazily from settings and
-dropped when `REDIS_URL` changes (tests switch it).
+This and `cluster_link` (the hub's link to a Redis Cluster) are the only modules that import
+`redis`. Clients are built lazily from settings and dropped when `REDIS_URL` changes (tests
+switch it). `REDIS_URL` alone says which Redis: `redis://…` for one server, or
+`redis+cluster://host:port,host:port` for a Redis Cluster (any of its nodes; the rest are
+discovered), where events go by sharded pub/sub (SPUBLISH/SSUBSCRIBE) and `cluster_nodes` is
+the one place that tells the two apart.
 """
 
 import asyncio
@@ -11,8 +15,8 @@ import os
 import threading
 import weakref
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable
-from typing import Any
+from collections.abc import Awaitable, Callable, Collection, Iterable
+from typing import Any, Protocol
 
 import redis
 import redis.asyncio as aredis
@@ -20,14 +24,19 @@ from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 from redis.asyncio.retry import Retry as AsyncRetry
-from redis.backoff import NoBackoff
+from redis.backoff import ExponentialBackoff, NoBackoff
 from redis.retry import Retry as SyncRetry
 
 logger = logging.getLogger(__name__)
 
 RedisError = redis.RedisError
-_sync_client: redis.Redis | None = None
+# A cluster client also raises errors of its own outside RedisError (no node reachable, a
+# slot not covered during a failover): callers that fall back on failure catch these.
+FAILURES = (redis.RedisError, redis.exceptions.RedisClusterException, OSError)
+SyncClient = redis.Redis | redis.RedisCluster
+_sync_client: SyncClient | None = None
 _TIMEOUT_S = 2.0
+CLUSTER_SCHEME = "redis+cluster"
 
 
 def configured() -> bool:
@@ -35,16 +44,47 @@ def configured() -> bool:
     return bool(settings.REDIS_URL)
 
 
-def sync_client() -> redis.Redis:
+def cluster_nodes(url: str) -> list[tuple[str, int]] | None:
+    """Return the (host, port) nodes of a `redis+cluster://` URL; None for any other URL.
+
+    Raises ValueError, naming the culprit, when a cluster URL's node list is malformed.
+    """
+    scheme, _, rest = url.partition("://")
+    if scheme != CLUSTER_SCHEME:
+        return None
+    nodes = [_node(item) for item in rest.split("/", 1)[0].split(",") if item.strip()]
+    if not nodes:
+        raise ValueError(f"{url!r} names no node: write {CLUSTER_SCHEME}://host:port,host:port")
+    return nodes
+
+
+def _node(item: str) -> tuple[str, int]:
+    host, _, port = item.strip().rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"{item.strip()!r} is not host:port with a port from 1 to 65535")
+    return host.strip("[]"), int(port)
+
+
+def sync_client() -> SyncClient:
     """Return the process-wide synchronous client (publishing, rate limits, counters)."""
     global _sync_client
     if _sync_client is None:
-        _sync_client = redis.Redis.from_url(
-            settings.REDIS_URL,
-            socket_timeout=_TIMEOUT_S,
-            socket_connect_timeout=_TIMEOUT_S,
-            retry=SyncRetry(NoBackoff(), 1),
-        )
+        nodes = cluster_nodes(settings.REDIS_URL)
+        if nodes is None:
+            _sync_client = redis.Redis.from_url(
+                settings.REDIS_URL,
+                socket_timeout=_TIMEOUT_S,
+                socket_connect_timeout=_TIMEOUT_S,
+                retry=SyncRetry(NoBackoff(), 1),
+            )
+        else:
+            _sync_client = redis.RedisCluster(
+                startup_nodes=[redis.cluster.ClusterNode(host, port)  # type: ignore[no-untyped-call]
+                               for host, port in nodes],
+                socket_timeout=_TIMEOUT_S,
+                socket_connect_timeout=_TIMEOUT_S,
+                retry=SyncRetry(ExponentialBackoff(cap=0.5, base=0.05), 2),
+            )
     return _sync_client
 
 
@@ -115,16 +155,53 @@ class Publisher:
 
 def _send(batch: list[tuple[str, str]]) -> None:
     try:
-        if len(batch) == 1:
-            sync_client().publish(*batch[0])
+        client = sync_client()
+        if isinstance(client, redis.RedisCluster):
+            _send_sharded(client, batch)
             return
-        pipe = sync_client().pipeline(transaction=False)
+        if len(batch) == 1:
+            client.publish(*batch[0])
+            return
+        pipe = client.pipeline(transaction=False)
         for channel, payload in batch:
             pipe.publish(channel, payload)
         pipe.execute()
-    except RedisError as exc:
-        logger.warning("publishing %d message(s) (first on %s) failed, listeners will catch up "
-                       "from the database: %s", len(batch), batch[0][0], exc)
+    except FAILURES as exc:
+        _log_unsent(batch, exc)
+
+
+def _log_unsent(batch: list[tuple[str, str]], exc: BaseException) -> None:
+    logger.warning("publishing %d message(s) (first on %s) failed, listeners will catch up "
+                   "from the database: %s", len(batch), batch[0][0], exc)
+
+
+def _send_sharded(client: redis.RedisCluster, batch: list[tuple[str, str]]) -> None:
+    """SPUBLISH `batch`, one pipeline per master, so that a master that is down (failing over)
+    costs only its own messages; each channel keeps its order."""
+    by_master: dict[str, tuple[Any, list[tuple[str, str]]]] = {}
+    for channel, payload in batch:
+        node = client.get_node_from_key(channel)  # type: ignore[no-untyped-call]
+        by_master.setdefault(node.name, (node, []))[1].append((channel, payload))
+    for node, items in by_master.values():
+        try:
+            pipe = client.get_redis_connection(node).pipeline(transaction=False)
+            for channel, payload in items:
+                pipe.spublish(channel, payload)
+            pipe.execute()
+        except FAILURES:
+            _send_one_by_one(client, items)
+
+
+def _send_one_by_one(client: redis.RedisCluster, items: list[tuple[str, str]]) -> None:
+    """Send through the cluster client, which re-reads the slot map after a connection error
+    or MOVED and tries again: a master that failed over is replaced by its replica. When the
+    first still fails, the rest (same master) is left to the database catch-up too."""
+    for sent, (channel, payload) in enumerate(items):
+        try:
+            client.spublish(channel, payload)
+        except FAILURES as exc:
+            _log_unsent(items[sent:], exc)
+            return
 
 
 PUBLISHER = Publisher()
@@ -141,7 +218,7 @@ def ping() -> bool:
     """Return True when Redis answers a PING."""
     try:
         return bool(sync_client().ping())
-    except RedisError:
+    except FAILURES:
         return False
 
 
@@ -155,6 +232,34 @@ def _reset_on_setting_change(*, setting: str, **kwargs: object) -> None:
 
 OnMessage = Callable[[str, str], None]
 OnSubscribed = Callable[[str], None]
+
+
+class Link(Protocol):
+    """What the hub needs of its pub/sub link (one Redis, or a Redis Cluster)."""
+
+    def reconcile(self) -> None:
+        """Ask the link to bring its subscriptions in line with `wanted()`."""
+
+    def is_live(self, channel: str) -> bool:
+        """Return True when `channel` is subscribed, confirmed, and not being dropped."""
+
+    async def run(self) -> None:
+        """Stay connected until cancelled."""
+
+
+def open_link(*, url: str, wanted: Callable[[], Iterable[str]], on_message: OnMessage,
+              on_subscribed: OnSubscribed, on_state: Callable[[bool], Awaitable[None]],
+              on_lost: Callable[[Collection[str]], None]) -> Link:
+    """Return the hub's link for `url`: sharded pub/sub with a connection per shard on a
+    Redis Cluster (which tells `on_lost` of the channels of a lost shard), else one
+    connection."""
+    if cluster_nodes(url) is None:
+        return PubSubLink(url=url, wanted=wanted, on_message=on_message,
+                          on_subscribed=on_subscribed, on_state=on_state)
+    from composer_realtime.cluster_link import ClusterLink  # it builds on this module
+
+    return ClusterLink(url=url, wanted=wanted, on_message=on_message,
+                       on_subscribed=on_subscribed, on_state=on_state, on_lost=on_lost)
 
 
 class PubSubLink:
@@ -307,19 +412,32 @@ def _window_counts(replies: list[Any]) -> tuple[int, int]:
     return int(hits), int(before or 0)
 
 
-_async_clients: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aredis.Redis]" = (
+AsyncClient = aredis.Redis | aredis.RedisCluster
+_async_clients: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncClient]" = (
     weakref.WeakKeyDictionary())
 
 
-def async_client() -> aredis.Redis:
+def async_client() -> AsyncClient:
     """Return the running loop's client (an asyncio client belongs to one loop)."""
     loop = asyncio.get_running_loop()
     client = _async_clients.get(loop)
     if client is None:
-        client = _async_clients[loop] = aredis.Redis.from_url(
+        client = _async_clients[loop] = _new_async_client()
+    return client
+
+
+def _new_async_client() -> AsyncClient:
+    nodes = cluster_nodes(settings.REDIS_URL)
+    if nodes is None:
+        return aredis.Redis.from_url(
             settings.REDIS_URL,
             socket_timeout=_TIMEOUT_S,
             socket_connect_timeout=_TIMEOUT_S,
             retry=AsyncRetry(NoBackoff(), 1),
         )
-    return client
+    return aredis.RedisCluster(
+        startup_nodes=[aredis.cluster.ClusterNode(host, port) for host, port in nodes],
+        socket_timeout=_TIMEOUT_S,
+        socket_connect_timeout=_TIMEOUT_S,
+        retry=AsyncRetry(ExponentialBackoff(cap=0.5, base=0.05), 2),
+    )
