@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 import redis
+from redis.crc import key_slot
 
 from composer_realtime import metrics, redis_link
 from composer_realtime.hub import Hub, Subscription
@@ -86,6 +87,38 @@ def test_a_cluster_url_is_read_as_its_nodes_and_a_bad_one_is_refused():
                 "redis+cluster://a:70000"):
         with pytest.raises(ValueError):
             redis_link.cluster_nodes(bad)
+
+
+def test_a_malformed_cluster_url_fails_the_system_check(settings):
+    from composer_realtime.checks import check_realtime_settings
+
+    settings.REDIS_URL = "redis+cluster://127.0.0.1:x"
+    assert [p.id for p in check_realtime_settings(None)] == ["realtime.E005"]
+    settings.REDIS_URL = "http://127.0.0.1:6379"
+    assert [p.id for p in check_realtime_settings(None)] == ["realtime.E006"]
+    settings.REDIS_URL = "redis+cluster://127.0.0.1:7101,127.0.0.1:7102"
+    assert check_realtime_settings(None) == []
+
+
+def test_rate_limits_count_in_the_cluster_both_windows_of_a_key_on_one_slot(on_cluster):
+    from composer_realtime import ratelimit
+
+    scope = f"test-{time.monotonic_ns()}"
+    verdicts = [ratelimit.hit(scope=scope, key="user:1", limit=2) for _ in range(3)]
+    assert [v.allowed for v in verdicts] == [True, True, False]
+    assert ratelimit._redis_retry_at == 0, "counted in the cluster, not in-process"
+    current, previous, _ = ratelimit._window(scope, "user:1", 60)
+    assert key_slot(current.encode()) == key_slot(previous.encode())
+    assert int(redis_link.sync_client().get(current)) == 3
+
+    async def on_the_loop() -> bool:
+        try:
+            return (await ratelimit.ahit(scope=scope, key="user:1", limit=3)).allowed
+        finally:
+            await redis_link.async_client().aclose()
+
+    assert asyncio.run(on_the_loop()) is False  # the fourth hit, through the asyncio client
+    assert int(redis_link.sync_client().get(current)) == 4
 
 
 def test_events_on_three_shards_reach_every_subscriber_once_and_in_order(on_cluster):
