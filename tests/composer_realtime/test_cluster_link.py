@@ -280,6 +280,35 @@ def test_a_killed_master_costs_its_channels_a_database_catch_up_and_others_nothi
 
 
 @pytest.mark.failover
+def test_a_slot_handed_to_another_master_is_followed_there(on_cluster, restores):
+    cluster = on_cluster
+    moving, staying = cluster.masters()[:2]
+    channel, other = cluster.channel_on(moving, "test:moved"), cluster.channel_on(staying,
+                                                                                "test:stays")
+
+    async def scenario() -> tuple[list[int | str], list[int | str], int, int]:
+        hub = _hub(cluster.url)
+        hub.start()
+        try:
+            await _until(lambda: hub.redis_up)
+            sub, still = await hub.subscribe(channel), await hub.subscribe(other)
+            epoch = hub.epoch
+            new = await asyncio.to_thread(cluster.hand_over, moving)
+            assert cluster.owner(channel) == new != moving
+            # The old master, now a replica, sends `sunsubscribe`: the link follows the slot.
+            await _until(lambda: cluster.shard_subscribers(channel) == 1, timeout=20)
+            hub_publish(channel, 1)
+            hub_publish(other, 1)
+            return (_ids(await _drain(sub, 1)), _ids(await _drain(still, 1)), epoch, hub.epoch)
+        finally:
+            await hub.close()
+
+    moved, stayed, epoch_before, epoch_after = asyncio.run(scenario())
+    assert moved == [1] and stayed == [1]
+    assert epoch_after > epoch_before, "the hub was told the moved channel was lost a while"
+
+
+@pytest.mark.failover
 def test_a_stream_through_a_master_failover_loses_and_repeats_nothing(
         on_cluster, restores, start_web, start_worker, owner, session_cookies):
     cluster = on_cluster

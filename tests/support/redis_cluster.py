@@ -104,6 +104,17 @@ class Cluster:
                 return channel
         raise RuntimeError(f"no channel of {prefix} on {master}")
 
+    def hand_over(self, master: Address) -> Address:
+        """Make `master`'s replica take over gracefully (CLUSTER FAILOVER): the old master
+        lives on as a replica and drops its shard channels itself. Return the new master."""
+        (replica,) = self._replicas()[master]
+        client = _client(replica[1])
+        try:
+            client.execute_command("CLUSTER FAILOVER")
+        finally:
+            client.close()
+        return self.wait_failover(master)
+
     def kill(self, master: Address) -> None:
         """SIGKILL the redis-server at `master`, as a crash would."""
         client = _client(master[1])
@@ -121,7 +132,7 @@ class Cluster:
         while True:
             now = {(first, last): master for first, last, master, _ in self.slots()}
             taken = {now.get(r) for r in before}
-            if dead not in taken and None not in taken and self._state_ok():
+            if len(taken) == 1 and dead not in taken and None not in taken and self._state_ok():
                 (new,) = taken
                 assert new is not None
                 return new
