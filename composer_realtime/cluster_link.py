@@ -50,6 +50,8 @@ class _Shard:
         self.pending: dict[str, int] = {}
         self.dropping: dict[str, int] = {}  # SUNSUBSCRIBEs sent and not yet answered
         self.connected = False
+        self.failing = False
+        """True from a failure until the next connection: channels given now are not live."""
         self.changed = asyncio.Event()
         self.task: asyncio.Task[None] | None = None
 
@@ -157,7 +159,8 @@ class ClusterLink:
         raise redis.ConnectionError(f"no cluster node answered: {'; '.join(failures)}")
 
     def _assign(self) -> None:
-        """Give each shard the wanted channels its master owns; start and stop shards."""
+        """Give each shard the wanted channels its master owns; start and stop shards (a
+        shard with no channel left is closed: a connection only for each master needed)."""
         wanted = set(self._wanted())
         for channel in self._slots.keys() - wanted:
             del self._slots[channel]
@@ -180,7 +183,7 @@ class ClusterLink:
 
     def _place(self, placed: dict[Address, set[str]], wanted: set[str]) -> set[str]:
         """Hand the shards their channels; return the wanted channels that cannot be live
-        yet: moved off a shard that held them, or given to a shard not connected."""
+        yet: moved off a shard that held them, or given to a shard that is failing."""
         lost: set[str] = set()
         for address in self._shards.keys() - placed.keys():
             shard = self._shards.pop(address)
@@ -191,7 +194,7 @@ class ClusterLink:
             if channels == shard.wanted:
                 continue
             lost |= (shard.subscribed - channels) & wanted
-            if not shard.connected:
+            if shard.failing:
                 lost |= channels - shard.wanted
             shard.wanted = channels
             shard.changed.set()
@@ -228,6 +231,7 @@ class ClusterLink:
             metrics.REDIS_LINK_ERRORS.inc()
             if shard.connected:
                 delay = 0.1
+            shard.failing = True
             lost = shard.reset()
             if lost:
                 self._on_lost(lost)
@@ -245,7 +249,7 @@ class ClusterLink:
                                        retry=AsyncRetry(NoBackoff(), 0))
         try:
             await connection.connect()  # type: ignore[no-untyped-call]
-            shard.connected = True
+            shard.connected, shard.failing = True, False
             shard.changed.set()
             async with asyncio.TaskGroup() as group:
                 group.create_task(self._write(shard, connection))

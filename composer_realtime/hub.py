@@ -133,7 +133,10 @@ class Hub:
         self._tasks: list[asyncio.Task[None]] = []
         self._draining = False
         self._db_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hub-db")
-        self._lost: set[str] = set()  # on a lost Redis Cluster shard, not confirmed again yet
+        # Channels of a lost Redis Cluster shard: read from the database until confirmed again,
+        # and then (as recovered) once more.
+        self._lost: set[str] = set()
+        self._recovered: set[str] = set()
         self._link: redis_link.Link | None = None
         if redis_url:
             self._link = redis_link.open_link(
@@ -260,6 +263,7 @@ class Hub:
             return
         self._confirmed.pop(channel, None)
         self._lost.discard(channel)
+        self._recovered.discard(channel)
         if self._link is not None:
             self._link.reconcile()
 
@@ -312,7 +316,7 @@ class Hub:
             confirmed.set()
         if channel in self._lost:
             self._lost.discard(channel)
-            self._catch_up = True  # for what was committed before SSUBSCRIBE took hold
+            self._recovered.add(channel)  # for what was committed before SSUBSCRIBE took hold
 
     def _on_redis_lost(self, channels: Collection[str]) -> None:
         """Take the news that `channels` lost their live link (a Redis Cluster shard went
@@ -334,6 +338,7 @@ class Hub:
         self._catch_up = True
         if not up:
             self._lost.clear()  # every channel reads the database now
+            self._recovered.clear()
             self._epoch += 1
             for event in self._confirmed.values():
                 event.clear()
@@ -342,15 +347,18 @@ class Hub:
     async def _poll_loop(self) -> None:
         while True:
             await asyncio.sleep(self._poll_s)
-            if self._redis_up and not self._catch_up and not self._lost:
+            if self._redis_up and not (self._catch_up or self._lost or self._recovered):
                 continue
             if self._catch_up and self._redis_up and not self._lost:
-                # Wait for the subscriptions to be confirmed before the last read (while a
-                # shard is lost the database is read at every interval anyway).
+                # Wait for the subscriptions to be confirmed before the last read.
                 await self._await_confirmations()
+            # With Redis up, only a lost shard's channels need the database (the others are
+            # live: reading them too would only repeat what Redis brings).
+            only = None if self._catch_up or not self._redis_up else self._lost | self._recovered
             self._catch_up = False
+            self._recovered = set()
             try:
-                await self._poll_once()
+                await self._poll_once(only)
             except Exception:
                 logger.exception("database doorbell poll failed; retrying")
 
@@ -364,8 +372,9 @@ class Hub:
                 for sub in subs:
                     sub.mark_resync()
 
-    async def _poll_once(self) -> None:
-        cursors = dict(self._cursors)
+    async def _poll_once(self, only: set[str] | None = None) -> None:
+        cursors = (dict(self._cursors) if only is None
+                   else {c: self._cursors[c] for c in only if c in self._cursors})
         if not cursors:
             return
         loop = asyncio.get_running_loop()

@@ -5,7 +5,7 @@ import os
 import signal
 import subprocess
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import redis
 from redis.crc import key_slot
@@ -37,6 +37,7 @@ class Cluster:
     """The cluster as the tests see it."""
 
     url: str = URL
+    _masters_before: list[Address] = field(default_factory=list)
 
     def ensure(self) -> None:
         """Start it (or restart its missing nodes) and wait until it is whole and ok."""
@@ -108,6 +109,7 @@ class Cluster:
         """Make `master`'s replica take over gracefully (CLUSTER FAILOVER): the old master
         lives on as a replica and drops its shard channels itself. Return the new master."""
         (replica,) = self._replicas()[master]
+        self._masters_before = self.masters()
         client = _client(replica[1])
         try:
             client.execute_command("CLUSTER FAILOVER")
@@ -117,6 +119,7 @@ class Cluster:
 
     def kill(self, master: Address) -> None:
         """SIGKILL the redis-server at `master`, as a crash would."""
+        self._masters_before = self.masters()
         client = _client(master[1])
         try:
             pid = int(client.info("server")["process_id"])
@@ -125,16 +128,13 @@ class Cluster:
         os.kill(pid, signal.SIGKILL)
 
     def wait_failover(self, dead: Address, timeout: float = TIMEOUT_S) -> Address:
-        """Wait until a replica owns the slots `dead` owned and the cluster is ok again;
-        return the new master."""
+        """Wait until a replica owns the slots `dead` owned (as a master before it was killed
+        or handed over) and the cluster is ok again; return the new master."""
         deadline = time.monotonic() + timeout
-        before = {(first, last) for first, last, master, _ in self.slots() if master == dead}
         while True:
-            now = {(first, last): master for first, last, master, _ in self.slots()}
-            taken = {now.get(r) for r in before}
-            if len(taken) == 1 and dead not in taken and None not in taken and self._state_ok():
-                (new,) = taken
-                assert new is not None
+            masters = self.masters()
+            if dead not in masters and len(masters) == 3 and self._state_ok():
+                (new,) = set(masters) - set(self._masters_before)
                 return new
             if time.monotonic() > deadline:
                 raise TimeoutError(f"no replica took over from {dead} in {timeout}s")
