@@ -218,6 +218,38 @@ def test_a_message_that_is_not_utf8_is_dropped_and_the_link_keeps_going(on_clust
     assert metrics.REDIS_MESSAGES_DROPPED.value == dropped_before + 1
 
 
+def test_a_shard_connection_cut_by_the_server_restarts_that_shard_alone(on_cluster):
+    cluster = on_cluster
+    cut, kept = cluster.masters()[:2]
+    channel, other = cluster.channel_on(cut, "test:cut"), cluster.channel_on(kept, "test:kept")
+    killer = redis.Redis(port=cut[1])
+    errors_before = metrics.REDIS_LINK_ERRORS.value
+
+    async def scenario() -> tuple[list[int | str], list[int | str], bool]:
+        hub = _hub(cluster.url)
+        hub.start()
+        try:
+            await _until(lambda: hub.redis_up)
+            sub, still = await hub.subscribe(channel), await hub.subscribe(other)
+            epoch = hub.epoch
+            assert killer.client_kill_filter(_type="pubsub") >= 1  # the server drops us
+            await _until(lambda: hub.epoch > epoch)  # told: that shard's channels were lost
+            assert hub._link is not None and hub._link.is_live(other)  # the other stays live
+            await _until(lambda: hub._link is not None and hub._link.is_live(channel))
+            hub_publish(channel, 1)
+            hub_publish(other, 1)
+            return _ids(await _drain_to(sub, 1)), _ids(await _drain_to(still, 1)), hub.redis_up
+        finally:
+            await hub.close()
+
+    try:
+        moved, stayed, up = asyncio.run(scenario())
+    finally:
+        killer.close()
+    assert moved == [1] and stayed == [1] and up, "the link as a whole never went down"
+    assert metrics.REDIS_LINK_ERRORS.value > errors_before
+
+
 def _jobs_on_each_master(cluster: Cluster, owner: Any) -> dict[Address, Job]:
     """Return one new job per master (job ids are random: make them until each has one)."""
     found: dict[Address, Job] = {}
