@@ -149,11 +149,10 @@ class ClusterLink:
         failures: list[str] = []
         for address in list(self._known):
             try:
-                reply = await _cluster_slots(address)
+                self._owners, discovered = _parse_slots(await _cluster_slots(address))
             except redis_link.FAILURES as exc:
                 failures.append(f"{address[0]}:{address[1]}: {exc}")
                 continue
-            self._owners, discovered = _parse_slots(reply)
             self._known = list(dict.fromkeys([*self._known, *discovered]))
             return
         raise redis.ConnectionError(f"no cluster node answered: {'; '.join(failures)}")

@@ -323,6 +323,8 @@ class Hub:
         away; the others are still live): read the database for them until confirmed again.
         """
         self._epoch += 1  # what `head` knows of them may miss messages from now on
+        logger.warning("redis link lost for %d channel(s) (%s…): reading them from the database",
+                       len(channels), next(iter(channels), ""))
         for channel in channels:
             confirmed = self._confirmed.get(channel)
             if confirmed is not None:
