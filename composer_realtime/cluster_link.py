@@ -34,6 +34,7 @@ Address = tuple[str, int]
 OnLost = Callable[[Collection[str]], None]
 _TIMEOUT_S = 2.0
 _MAX_DELAY_S = 2.0
+_REMAP_S = 0.5
 
 
 class _Shard:
@@ -132,12 +133,22 @@ class ClusterLink:
         await self._on_state(True)
         self._wake.set()
         while True:
-            await self._wake.wait()
-            self._wake.clear()
+            await self._wait_for_change()
             if self._stale:
                 self._stale = False
                 await self._refresh_map()
             self._assign()
+
+    async def _wait_for_change(self) -> None:
+        """Wait to be woken; while a shard is failing, ask for the slot map every
+        _REMAP_S as well: its replica may have taken over meanwhile."""
+        failing = any(shard.failing for shard in self._shards.values())
+        try:
+            async with asyncio.timeout(_REMAP_S if failing else None):
+                await self._wake.wait()
+        except TimeoutError:
+            self._stale = True
+        self._wake.clear()
 
     def _mark_stale(self) -> None:
         """Ask for the slot map again: a shard failed, maybe over to its replica."""

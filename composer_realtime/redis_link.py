@@ -178,18 +178,30 @@ def _log_unsent(batch: list[tuple[str, str]], exc: BaseException) -> None:
 def _send_sharded(client: redis.RedisCluster, batch: list[tuple[str, str]]) -> None:
     """SPUBLISH `batch`, one pipeline per master, so that a master that is down (failing over)
     costs only its own messages; each channel keeps its order."""
-    by_master: dict[str, tuple[Any, list[tuple[str, str]]]] = {}
-    for channel, payload in batch:
-        node = client.get_node_from_key(channel)  # type: ignore[no-untyped-call]
-        by_master.setdefault(node.name, (node, []))[1].append((channel, payload))
-    for node, items in by_master.values():
+    for node, items in _by_master(client, batch):
         try:
+            if node is None:
+                raise redis.ConnectionError("no master known for the slot")
             pipe = client.get_redis_connection(node).pipeline(transaction=False)
             for channel, payload in items:
                 pipe.spublish(channel, payload)
             pipe.execute()
         except FAILURES:
             _send_one_by_one(client, items)
+
+
+def _by_master(client: redis.RedisCluster, batch: list[tuple[str, str]]
+               ) -> list[tuple[Any, list[tuple[str, str]]]]:
+    """Return the batch's messages grouped by the master of their slot, in order (None for
+    slots with no master known right now)."""
+    groups: dict[str, tuple[Any, list[tuple[str, str]]]] = {}
+    for channel, payload in batch:
+        try:
+            node = client.get_node_from_key(channel)  # type: ignore[no-untyped-call]
+        except FAILURES:
+            node = None
+        groups.setdefault(node.name if node else "", (node, []))[1].append((channel, payload))
+    return list(groups.values())
 
 
 def _send_one_by_one(client: redis.RedisCluster, items: list[tuple[str, str]]) -> None:

@@ -320,8 +320,10 @@ def test_a_killed_master_costs_its_channels_a_database_catch_up_and_others_nothi
             channel = jobs[doomed].channel
             await _until_io(lambda: cluster.owner(channel) != doomed, timeout=30)
             promoted_after = time.monotonic() - killed_at  # as the slot map says
+            await _until(lambda: hub._link is not None and hub._link.is_live(channel),
+                         timeout=30)  # SSUBSCRIBE confirmed by the promoted replica
+            resubscribed_after = time.monotonic() - killed_at
             await _until_io(lambda: cluster.shard_subscribers(channel) == 1, timeout=30)
-            resubscribed_after = time.monotonic() - killed_at  # on the promoted replica
             assert await asyncio.to_thread(cluster.wait_failover, doomed) != doomed
             for job in jobs.values():
                 await asyncio.to_thread(report, job=job, percent=50)
