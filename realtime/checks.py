@@ -8,6 +8,8 @@ from django.apps import AppConfig
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning, register
 
+from realtime.broker import clients
+
 
 @register()
 def check_realtime_settings(app_configs: Sequence[AppConfig] | None, **kwargs: Any
@@ -26,6 +28,7 @@ def check_realtime_settings(app_configs: Sequence[AppConfig] | None, **kwargs: A
     if not _networks_valid(settings.REALTIME_OPS_ALLOW):
         problems.append(Error("REALTIME_OPS_ALLOW must be a list of CIDRs or addresses.",
                               hint="e.g. 127.0.0.1/32,::1/128,10.0.0.0/8", id="realtime.E005"))
+    problems += _redis_url_problems(settings.REDIS_URL)
     if not settings.DEBUG and not settings.REDIS_URL:
         problems.append(Warning(
             "REDIS_URL is not set: every web process polls the database for new events.",
@@ -40,3 +43,20 @@ def _networks_valid(networks: Sequence[str]) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _redis_url_problems(url: str) -> list[CheckMessage]:
+    """Return an error for a REDIS_URL that names neither one Redis nor a Redis Cluster."""
+    if not url:
+        return []
+    try:
+        if clients.cluster_nodes(url) is not None:
+            return []
+    except ValueError as exc:
+        return [Error(f"REDIS_URL names a Redis Cluster badly: {exc}.",
+                      hint="Write redis+cluster://host:port,host:port (any of its nodes).",
+                      id="realtime.E006")]
+    if url.partition("://")[0] not in {"redis", "rediss", "unix"}:
+        return [Error(f"REDIS_URL {url!r} is neither redis://, rediss://, unix:// nor "
+                      f"{clients.CLUSTER_SCHEME}://.", id="realtime.E007")]
+    return []

@@ -1,7 +1,7 @@
 """The database doorbell: how a hub learns of new messages without Redis.
 
 Once per interval for the whole process (never per stream), and only while the hub has no
-live Redis link or must catch up after one, it asks the configured source
+live Redis link, must catch up after one, or has channels on a lost cluster shard, it asks the configured source
 (`REALTIME_DB_DOORBELL_SOURCE`, a function of the domain) for every message newer than what
 the hub's readers have, and hands them to the hub.
 """
@@ -25,12 +25,12 @@ DoorbellSource = Callable[[dict[str, int]], list[tuple[str, Message]]]
 class Listener(Protocol):
     """What the doorbell needs of the hub it rings."""
 
-    def cursors(self) -> dict[str, int]:
-        """Return, per channel, the newest id its readers are known to have."""
+    async def due_cursors(self) -> dict[str, int]:
+        """Return, per channel to read now, the newest id its readers are known to have."""
         ...
 
-    async def poll_due(self) -> bool:
-        """Return True when a read is due now."""
+    def read_failed(self) -> None:
+        """Take note that a due read failed."""
         ...
 
     def deliver_if_new(self, channel: str, message: Message) -> None:
@@ -50,18 +50,17 @@ class DatabaseDoorbell:
         """Poll whenever the hub says a read is due, until cancelled."""
         while True:
             await asyncio.sleep(self._poll_s)
-            if not await hub.poll_due():
+            cursors = await hub.due_cursors()
+            if not cursors:
                 continue
             try:
-                await self.poll_once(hub)
+                await self.poll_once(hub, cursors)
             except Exception:
+                hub.read_failed()
                 logger.exception("database doorbell poll failed; retrying")
 
-    async def poll_once(self, hub: Listener) -> None:
-        """Read once what is newer than the hub's cursors and hand it to the hub."""
-        cursors = hub.cursors()
-        if not cursors:
-            return
+    async def poll_once(self, hub: Listener, cursors: dict[str, int]) -> None:
+        """Read once what is newer than `cursors` and hand it to the hub."""
         loop = asyncio.get_running_loop()
         found = await loop.run_in_executor(self._executor, self._read, cursors)
         for channel, message in found:

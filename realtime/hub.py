@@ -19,7 +19,7 @@ import asyncio
 import logging
 import weakref
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Collection, Iterator
 from contextlib import contextmanager, suppress
 from typing import Literal
 
@@ -29,7 +29,7 @@ from django.dispatch import receiver
 from django.utils.module_loading import import_string
 
 from realtime import envelope, metrics
-from realtime.broker.link import PubSubLink
+from realtime.broker.link import Link, open_link
 from realtime.doorbell import DatabaseDoorbell, DoorbellSource
 from realtime.message import Message
 
@@ -141,11 +141,16 @@ class Hub:
         self._tasks: list[asyncio.Task[None]] = []
         self._draining = False
         self._doorbell = DatabaseDoorbell(source=source, poll_s=poll_s)
-        self._link = None
+        # Channels of a lost Redis Cluster shard: read from the database until confirmed again,
+        # and then (as recovered) once more.
+        self._lost: set[str] = set()
+        self._recovered: set[str] = set()
+        self._link: Link | None = None
         if redis_url:
-            self._link = PubSubLink(
+            self._link = open_link(
                 url=redis_url, wanted=self._wanted, on_message=self._on_redis_message,
                 on_subscribed=self._on_subscribed, on_state=self._on_redis_state,
+                on_lost=self._on_redis_lost,
             )
 
     def start(self) -> None:
@@ -290,6 +295,8 @@ class Hub:
         if channel in self._channels or channel in self._watched:
             return
         self._confirmed.pop(channel, None)
+        self._lost.discard(channel)
+        self._recovered.discard(channel)
         if self._link is not None:
             self._link.reconcile()
 
@@ -328,25 +335,31 @@ class Hub:
             sub.put(message)
         metrics.EVENTS_DELIVERED.inc(len(subs))
 
-    def cursors(self) -> dict[str, int]:
-        """Return, per subscribed channel, the newest id every reader is known to have."""
-        return dict(self._cursors)
+    async def due_cursors(self) -> dict[str, int]:
+        """Return the cursors of the channels the database doorbell must read now ({} when
+        none): every subscribed channel without Redis, or after the link was lost or regained;
+        with Redis up, only a lost cluster shard's channels (the others are live: reading
+        them too would only repeat what Redis brings)."""
+        if self._redis_up and not (self._catch_up or self._lost or self._recovered):
+            return {}
+        if self._catch_up and self._redis_up and not self._lost:
+            # Wait for the subscriptions to be confirmed before the last read.
+            await self._await_confirmations()
+        only = None if self._catch_up or not self._redis_up else self._lost | self._recovered
+        self._catch_up = False
+        self._recovered = set()
+        if only is None:
+            return dict(self._cursors)
+        return {channel: self._cursors[channel] for channel in only if channel in self._cursors}
+
+    def read_failed(self) -> None:
+        """Take note that a due read failed: the next interval reads everything again."""
+        self._catch_up = True
 
     def deliver_if_new(self, channel: str, message: Message) -> None:
         """Hand on a message the database doorbell found, unless the hub had it already."""
         if message.id > self._cursors.get(channel, 0):
             self._deliver(channel, message)
-
-    async def poll_due(self) -> bool:
-        """Return True when the database doorbell must read now: no Redis, or the link was
-        lost or regained and what was published meanwhile must be read from the truth."""
-        if self._redis_up and not self._catch_up:
-            return False
-        if self._catch_up and self._redis_up:
-            # Wait for the subscriptions to be confirmed before the last read.
-            await self._await_confirmations()
-        self._catch_up = False
-        return True
 
     def _on_redis_message(self, channel: str, payload: bytes) -> None:
         try:
@@ -361,6 +374,22 @@ class Hub:
         confirmed = self._confirmed.get(channel)
         if confirmed is not None:
             confirmed.set()
+        if channel in self._lost:
+            self._lost.discard(channel)
+            self._recovered.add(channel)  # for what was committed before SSUBSCRIBE took hold
+
+    def _on_redis_lost(self, channels: Collection[str]) -> None:
+        """Take the news that `channels` lost their live link (a Redis Cluster shard went
+        away; the others are still live): read the database for them until confirmed again.
+        """
+        self._epoch += 1  # what `head` knows of them may miss messages from now on
+        logger.warning("redis link lost for %d channel(s) (%s…): reading them from the database",
+                       len(channels), next(iter(channels), ""))
+        for channel in channels:
+            confirmed = self._confirmed.get(channel)
+            if confirmed is not None:
+                confirmed.clear()
+                self._lost.add(channel)
 
     async def _on_redis_state(self, up: bool) -> None:
         if up == self._redis_up:
@@ -374,6 +403,8 @@ class Hub:
         # into the void; while coming up, for what was committed before SUBSCRIBE took hold.
         self._catch_up = True
         if not up:
+            self._lost.clear()  # every channel reads the database now
+            self._recovered.clear()
             self._epoch += 1
             for event in self._confirmed.values():
                 event.clear()

@@ -226,6 +226,9 @@ HUB_TASK_FAILURES = Counter("realtime_hub_task_failures_total",
                             "Times a hub background task died and was restarted.")
 SLOW_CLIENTS_DROPPED = Counter("realtime_slow_clients_dropped_total",
                                "Streams dropped because the client stopped reading.")
+REDIS_LINK_ERRORS = Counter("realtime_redis_link_errors_total",
+                            "Redis Cluster shard connections ended by a loss or an error (the "
+                            "shard reconnects, its channels catch up from the database).")
 POLLING_CLIENTS = RecentClients(window_s=60.0)
 
 

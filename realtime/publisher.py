@@ -81,9 +81,10 @@ class Publisher:
 def _send(batch: list[tuple[str, str]]) -> None:
     try:
         clients.publish_batch(batch)
-    except clients.RedisError as exc:
+    except clients.PublishFailed as failed:
+        metrics.EVENTS_PUBLISHED.inc(len(batch) - len(failed.unsent))
         logger.warning("publishing %d message(s) (first on %s) failed, listeners will catch up "
-                       "from the database: %s", len(batch), batch[0][0], exc)
+                       "from the database: %s", len(failed.unsent), failed.unsent[0][0], failed)
         return
     metrics.EVENTS_PUBLISHED.inc(len(batch))
 

@@ -106,7 +106,9 @@ def _window(scope: str, key: str, window_s: int) -> tuple[str, str, float]:
     """Return the counter names of the current and previous windows, and how much of the
     current one has passed."""
     index, into = divmod(time.time(), window_s)
-    name = f"{namespace()}{scope}:{key}:"
+    # The key in braces is a hash tag: both windows of a key share a Redis Cluster slot, so the
+    # MULTI that counts a hit (one slot per transaction) works there too.
+    name = f"{namespace()}{scope}:{{{key}}}:"
     return f"{name}{int(index)}", f"{name}{int(index) - 1}", into / window_s
 
 
@@ -138,7 +140,7 @@ def _count(current: str, previous: str, ttl_s: int) -> tuple[int, int]:
     if _redis_usable():
         try:
             return clients.window_hit(current=current, previous=previous, ttl_s=ttl_s)
-        except clients.RedisError as exc:
+        except clients.FAILURES as exc:
             _redis_failed(exc)
     return local_counter.window_hit(current=current, previous=previous, ttl_s=ttl_s)
 
@@ -149,7 +151,7 @@ async def _acount(current: str, previous: str, ttl_s: int) -> tuple[int, int]:
         try:
             return await clients.awindow_hit(current=current, previous=previous,
                                                 ttl_s=ttl_s)
-        except clients.RedisError as exc:
+        except clients.FAILURES as exc:
             _redis_failed(exc)
     return local_counter.window_hit(current=current, previous=previous, ttl_s=ttl_s)
 

@@ -3,6 +3,11 @@
 One synchronous client per process (publishing, rate limits from sync views) and one asyncio
 client per event loop (rate limits on the loop). Both fail fast: a dead Redis must cost a
 request at most one short timeout, never a retry storm.
+
+`REDIS_URL` alone says which Redis: `redis://…` for one server, or
+`redis+cluster://host:port,host:port` for a Redis Cluster (any of its nodes; the rest are
+discovered), where events go by sharded pub/sub (SPUBLISH/SSUBSCRIBE). `cluster_nodes` is the
+one place that tells the two apart.
 """
 
 import asyncio
@@ -15,16 +20,31 @@ from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 from redis.asyncio.retry import Retry as AsyncRetry
-from redis.backoff import NoBackoff
+from redis.backoff import ExponentialBackoff, NoBackoff
 from redis.retry import Retry as SyncRetry
 
 RedisError = redis.RedisError
+FAILURES = (redis.RedisError, redis.exceptions.RedisClusterException, OSError)
+"""What a client may raise when Redis fails: a cluster client also raises errors of its own
+outside RedisError (no node reachable, a slot not covered during a failover)."""
 TIMEOUT_S = 2.0
-"""Connect and read timeout of every client (and of the pub/sub link's connect)."""
+"""Connect and read timeout of every client (and of the pub/sub links' connects)."""
+CLUSTER_SCHEME = "redis+cluster"
 
-_sync_client: redis.Redis | None = None
-_async_clients: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aredis.Redis]" = (
+SyncClient = redis.Redis | redis.RedisCluster
+AsyncClient = aredis.Redis | aredis.RedisCluster
+Batch = list[tuple[str, str]]
+_sync_client: SyncClient | None = None
+_async_clients: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncClient]" = (
     weakref.WeakKeyDictionary())
+
+
+class PublishFailed(Exception):
+    """Some messages of a batch did not reach Redis."""
+
+    def __init__(self, unsent: Batch, cause: BaseException) -> None:
+        super().__init__(str(cause))
+        self.unsent = unsent
 
 
 def configured() -> bool:
@@ -32,43 +52,124 @@ def configured() -> bool:
     return bool(settings.REDIS_URL)
 
 
-def sync_client() -> redis.Redis:
+def cluster_nodes(url: str) -> list[tuple[str, int]] | None:
+    """Return the (host, port) nodes of a `redis+cluster://` URL; None for any other URL.
+
+    Raises ValueError, naming the culprit, when a cluster URL's node list is malformed.
+    """
+    scheme, _, rest = url.partition("://")
+    if scheme != CLUSTER_SCHEME:
+        return None
+    nodes = [_node(item) for item in rest.split("/", 1)[0].split(",") if item.strip()]
+    if not nodes:
+        raise ValueError(f"{url!r} names no node: write {CLUSTER_SCHEME}://host:port,host:port")
+    return nodes
+
+
+def _node(item: str) -> tuple[str, int]:
+    host, _, port = item.strip().rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"{item.strip()!r} is not host:port with a port from 1 to 65535")
+    return host.strip("[]"), int(port)
+
+
+def sync_client() -> SyncClient:
     """Return the process-wide synchronous client."""
     global _sync_client
     if _sync_client is None:
-        _sync_client = redis.Redis.from_url(
-            settings.REDIS_URL, socket_timeout=TIMEOUT_S, socket_connect_timeout=TIMEOUT_S,
-            retry=SyncRetry(NoBackoff(), 1))
+        nodes = cluster_nodes(settings.REDIS_URL)
+        if nodes is None:
+            _sync_client = redis.Redis.from_url(
+                settings.REDIS_URL, socket_timeout=TIMEOUT_S, socket_connect_timeout=TIMEOUT_S,
+                retry=SyncRetry(NoBackoff(), 1))
+        else:
+            _sync_client = redis.RedisCluster(
+                startup_nodes=[redis.cluster.ClusterNode(host, port)  # type: ignore[no-untyped-call]
+                               for host, port in nodes],
+                socket_timeout=TIMEOUT_S, socket_connect_timeout=TIMEOUT_S,
+                retry=SyncRetry(ExponentialBackoff(cap=0.5, base=0.05), 2))
     return _sync_client
 
 
-def async_client() -> aredis.Redis:
+def async_client() -> AsyncClient:
     """Return the running loop's client (an asyncio client belongs to one loop)."""
     loop = asyncio.get_running_loop()
     client = _async_clients.get(loop)
     if client is None:
-        client = _async_clients[loop] = aredis.Redis.from_url(
-            settings.REDIS_URL, socket_timeout=TIMEOUT_S, socket_connect_timeout=TIMEOUT_S,
-            retry=AsyncRetry(NoBackoff(), 1))
+        client = _async_clients[loop] = _new_async_client()
     return client
 
 
-def publish_batch(batch: list[tuple[str, str]]) -> None:
-    """Publish each (channel, payload) in order, in one round trip; raise RedisError."""
-    if len(batch) == 1:
-        sync_client().publish(*batch[0])
-        return
-    pipe = sync_client().pipeline(transaction=False)
+def _new_async_client() -> AsyncClient:
+    nodes = cluster_nodes(settings.REDIS_URL)
+    if nodes is None:
+        return aredis.Redis.from_url(
+            settings.REDIS_URL, socket_timeout=TIMEOUT_S, socket_connect_timeout=TIMEOUT_S,
+            retry=AsyncRetry(NoBackoff(), 1))
+    return aredis.RedisCluster(
+        startup_nodes=[aredis.cluster.ClusterNode(host, port) for host, port in nodes],
+        socket_timeout=TIMEOUT_S, socket_connect_timeout=TIMEOUT_S,
+        retry=AsyncRetry(ExponentialBackoff(cap=0.5, base=0.05), 2))
+
+
+def publish_batch(batch: Batch) -> None:
+    """Publish each (channel, payload), each channel in order; raise PublishFailed naming
+    what did not go. One round trip on one Redis; on a cluster, SPUBLISH per master."""
+    try:
+        client = sync_client()
+        if isinstance(client, redis.RedisCluster):
+            _publish_sharded(client, batch)
+        elif len(batch) == 1:
+            client.publish(*batch[0])
+        else:
+            pipe = client.pipeline(transaction=False)
+            for channel, payload in batch:
+                pipe.publish(channel, payload)
+            pipe.execute()
+    except FAILURES as exc:
+        raise PublishFailed(batch, exc) from exc
+
+
+def _publish_sharded(client: redis.RedisCluster, batch: Batch) -> None:
+    """SPUBLISH `batch`, one pipeline per master, so that a master that is down (failing over)
+    costs only its own messages."""
+    by_master: dict[str, tuple[Any, Batch]] = {}
     for channel, payload in batch:
-        pipe.publish(channel, payload)
-    pipe.execute()
+        node = client.get_node_from_key(channel)  # type: ignore[no-untyped-call]
+        by_master.setdefault(node.name, (node, []))[1].append((channel, payload))
+    unsent: Batch = []
+    cause: BaseException | None = None
+    for node, items in by_master.values():
+        try:
+            pipe = client.get_redis_connection(node).pipeline(transaction=False)
+            for channel, payload in items:
+                pipe.spublish(channel, payload)
+            pipe.execute()
+        except FAILURES:
+            failed, cause = _publish_one_by_one(client, items)
+            unsent += failed
+    if unsent and cause is not None:
+        raise PublishFailed(unsent, cause)
+
+
+def _publish_one_by_one(client: redis.RedisCluster, items: Batch
+                        ) -> tuple[Batch, BaseException | None]:
+    """Send through the cluster client, which re-reads the slot map after a connection error
+    or MOVED and tries again: a master that failed over is replaced by its replica. When one
+    still fails, it and the rest (same master) are returned unsent with the error."""
+    for sent, (channel, payload) in enumerate(items):
+        try:
+            client.spublish(channel, payload)
+        except FAILURES as exc:
+            return items[sent:], exc
+    return [], None
 
 
 def ping() -> bool:
     """Return True when Redis answers a PING."""
     try:
         return bool(sync_client().ping())
-    except RedisError:
+    except FAILURES:
         return False
 
 
