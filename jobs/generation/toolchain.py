@@ -7,6 +7,7 @@ the next request starts a fresh one. The child's memory is checked after each jo
 recycled above JOBS_TOOLCHAIN_MAX_RSS_MB.
 """
 
+import atexit
 import json
 import os
 import select
@@ -201,6 +202,12 @@ def process_rss_bytes(pid: int | str = "self") -> int | None:
 
 _shared: dict[tuple[str, str], Toolchain] = {}
 _shared_lock = threading.Lock()
+
+
+@atexit.register
+def _stop_shared() -> None:
+    for toolchain in _shared.values():
+        toolchain.kill()
 
 
 def shared_toolchain() -> Toolchain:
