@@ -84,7 +84,7 @@ class Reporter:
 
     def time_left(self) -> float:
         """Return the seconds left before the step's timeout."""
-        return max(0.1, settings.JOBS_STEP_TIMEOUT_S - self.elapsed())
+        return max(0.1, float(settings.JOBS_STEP_TIMEOUT_S) - self.elapsed())
 
 
 @dataclass

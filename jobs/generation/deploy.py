@@ -13,7 +13,7 @@ from jobs.generation.toolchain import Toolchain, ToolchainError
 from jobs.scaffolds import DappTemplate
 
 
-class Reverted(Exception):  # noqa: N818 - named for what the EVM did
+class Reverted(Exception):
     """A transaction or call reverted; the message says why (a decoded custom error if any)."""
 
 

@@ -10,7 +10,7 @@ from django.core.files.storage import default_storage
 from jobs.generation.compile import Artifact
 
 ARTIFACTS_DIR = "build/contracts"
-"""Where the artifacts go in the project; not Hardhat's artifacts/, which `hardhat clean` empties."""
+"""Where the artifacts go; not Hardhat's own artifacts/, which `hardhat clean` empties."""
 
 
 def artifact_files(artifacts: list[Artifact], *, compiler: str) -> dict[str, str]:

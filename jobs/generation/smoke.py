@@ -16,7 +16,7 @@ SIGNAL = "Adopt the charter"
 """The DAO smoke test's proposal: a "signal" proposal, which calls the governor with no data."""
 
 
-class SmokeFailed(Exception):  # noqa: N818 - reads as "the smoke test failed"
+class SmokeFailed(Exception):
     """A smoke-test check found something other than what the contract promises."""
 
 
@@ -229,6 +229,7 @@ def escrow_refund(chain: Chain, p: Project) -> str:
 def smoke_checks(params: dict[str, Any]) -> list[tuple[str, Check]]:
     """Return the named checks of the template's smoke test, as its options make it."""
     key = params["template"]
+    checks: list[tuple[str, Check]]
     if key == "token":
         checks = [("supply", token_supply), ("transfer", token_transfer)]
         return [*checks, ("burn", token_burn)] if params.get("burnable") else checks

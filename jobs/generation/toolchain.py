@@ -35,7 +35,7 @@ class ToolchainError(Exception):
     """The toolchain could not answer (not installed, crashed, or an op failed)."""
 
 
-class Cancelled(Exception):  # noqa: N818 - a signal, not an error
+class Cancelled(Exception):
     """The job was asked to stop while the toolchain was working; the child was killed."""
 
 
@@ -117,7 +117,7 @@ class Toolchain:
         if not (self.directory / "node_modules" / "solc").is_dir():
             raise ToolchainError(f"the toolchain is not installed: run `npm ci` in {self.directory}"
                                  " (scripts/run and scripts/test do)")
-        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the child
+        self._stderr = tempfile.TemporaryFile()  # lives as long as the child
         try:
             self._process = subprocess.Popen(  # noqa: S603 - our own script, no shell
                 [self.node, str(server)], cwd=self.directory, stdin=subprocess.PIPE,
