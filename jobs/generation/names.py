@@ -38,9 +38,18 @@ def ascii_words(name: str) -> list[str]:
     return "".join(c if c.isalnum() else " " for c in folded).split()
 
 
+SLUG_MAX = 40
+"""Longer slugs are cut at a word: the stored zip's path (projects/<uuid>/<slug>-<template>.zip)
+must fit the artifact field's 100 characters."""
+
+
 def project_slug(name: str) -> str:
     """Return the one slug of a project: package name, manifest and download folder."""
-    return "-".join(w.lower() for w in ascii_words(name)) or "dapp"
+    slug = "-".join(w.lower() for w in ascii_words(name)) or "dapp"
+    if len(slug) <= SLUG_MAX:
+        return slug
+    head = slug[:SLUG_MAX + 1]
+    return head.rsplit("-", 1)[0] if "-" in head else slug[:SLUG_MAX]
 
 
 def base_contract_name(name: str) -> str:

@@ -125,3 +125,15 @@ def test_cancel_during_a_compile_ends_the_job_cancelled():
     job.refresh_from_db()
     assert job.status == JobStatus.CANCELLED
     assert not any(m.startswith("compiled DaoGovernor") for m in messages(job))
+
+
+HOSTILE = ("1st \"quoted\" 'single' back\\slash \\\" </script><script>alert(1)</script> "
+           "ünïcødé ☃ 日本 {{ not_a_variable }} {% comment %}\nsecond line */")
+
+
+@pytest.mark.parametrize("key", TEMPLATES)
+def test_hostile_text_through_the_service_still_builds(key):
+    """The service takes any name (the forms are stricter): it must still compile and pass."""
+    job = run({"name": HOSTILE[:100], "template": key, "description": HOSTILE,
+               "author": HOSTILE})
+    assert job.status == JobStatus.SUCCEEDED, job.error

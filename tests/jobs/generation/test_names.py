@@ -47,6 +47,9 @@ def test_keywords_are_never_contract_names():
 @pytest.mark.parametrize(("name", "slug"), [
     ("Élan Vital", "elan-vital"), ("Tom & Jerry's", "tom-jerry-s"), ("日本", "dapp"),
     ("  spaced   out ", "spaced-out"),
+    ("A name of sixty characters that goes on and on and on, really",
+     "a-name-of-sixty-characters-that-goes-on"),
+    ("X" * 60, "x" * 40),
 ])
 def test_one_slug_for_every_name(name, slug):
     assert project_slug(name) == slug
