@@ -2,19 +2,19 @@
 
 Runs the stages of jobs.generation in this process, without the database (the writes of a job
 are measured elsewhere): render, compile, deploy, smoke test, package; five runs per template
-by default. With --workers N it also starts N such processes at once, each generating warm
-projects for --seconds, and reports the projects per minute they finish together.
+by default; --cancel measures how soon a cancelled compile's child is dead. Real jobs, with
+their database writes and two workers: bench/generation_jobs.py.
 
-    .venv/bin/python bench/generation.py [--runs 5] [--workers 2 --seconds 60]
+    .venv/bin/python bench/generation.py [--runs 5] [--cancel]
 """
 
 import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -91,39 +91,52 @@ def per_template(runs: int) -> None:
         print(json.dumps(row), flush=True)
 
 
-def throughput(seconds: float) -> int:
-    from jobs.scaffolds import TEMPLATES
+def _ask(asked: list[float], stop: threading.Event) -> None:
+    asked[0] = time.perf_counter()
+    stop.set()
 
-    keys, done, deadline = list(TEMPLATES), 0, time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        generate(keys[done % len(keys)], "Warm Project")
-        done += 1
-    return done
+
+def cancel_latency(runs: int = 5) -> None:
+    """Print how long a compile runs on after its cancel is asked for (until the child is dead)."""
+    from jobs.generation.compile import standard_input
+    from jobs.generation.render import render_project
+    from jobs.generation.toolchain import Cancelled, Toolchain, toolchain_dir
+    from jobs.scaffolds import template_defaults
+
+    toolchain = Toolchain(directory=toolchain_dir(), node="node")
+    files = render_project({**template_defaults("dao"), "name": "Cancel Bench", "template": "dao"})
+    started = time.perf_counter()
+    toolchain.request("compile", input=standard_input(
+        "contracts/DaoToken.sol", files["contracts/DaoToken.sol"]))
+    first = time.perf_counter() - started
+    latencies = []
+    for i in range(runs):
+        asked, stop = [0.0], threading.Event()
+        threading.Timer(0.5 + i * 0.037, _ask, (asked, stop)).start()  # unrelated to the polling
+        source = files["contracts/DaoGovernor.sol"] + f"\n// {uuid.uuid4()}\n"
+        try:
+            toolchain.request("compile", input=standard_input("contracts/DaoGovernor.sol", source),
+                              should_stop=stop.is_set, timeout_s=120)
+        except Cancelled:
+            latencies.append(time.perf_counter() - asked[0])
+    toolchain.kill()
+    print(json.dumps({"first_compile_in_a_new_child_s": round(first, 2),
+                      "cancel_to_killed_median_ms": round(statistics.median(latencies) * 1000),
+                      "cancel_to_killed_max_ms": round(max(latencies) * 1000)}))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--workers", type=int, default=0)
-    parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--cache-dir", default="")
-    parser.add_argument("--throughput-child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--cancel", action="store_true", help="measure the cancel latency")
     args = parser.parse_args()
     cache_dir = args.cache_dir or tempfile.mkdtemp(prefix="generation-bench-")
     _setup(cache_dir)
-    if args.throughput_child:
-        print(throughput(args.seconds))
-        return
+    if args.cancel:
+        cancel_latency()
     if args.runs:
         per_template(args.runs)
-    if args.workers:
-        children = [subprocess.Popen(  # noqa: S603 - this script, no shell
-            [sys.executable, __file__, "--throughput-child", "--seconds", str(args.seconds),
-             "--cache-dir", cache_dir], stdout=subprocess.PIPE, text=True)
-            for _ in range(args.workers)]
-        done = sum(int(child.communicate()[0].split()[-1]) for child in children)
-        print(json.dumps({"workers": args.workers, "seconds": args.seconds,
-                          "projects_per_minute": round(done * 60 / args.seconds, 1)}))
 
 
 if __name__ == "__main__":
