@@ -27,7 +27,7 @@ POLL_S = 0.2
 """How often a waiting request checks `should_stop`: a cancel lands well within a second."""
 EVM_VERSION = "cancun"
 """The EVM version the contracts are compiled for; toolchain/server.mjs runs the same hardfork."""
-PROJECT_DEV_DEPENDENCIES = {"hardhat": "2.22.17", "hardhat_toolbox": "5.0.0", "serve": "14.2.4"}
+PROJECT_DEV_DEPENDENCIES = {"hardhat": "2.28.6", "hardhat_toolbox": "5.0.0", "serve": "14.2.4"}
 """The exact versions a generated project's package.json asks for, beyond the compiler's."""
 
 
