@@ -223,7 +223,15 @@ REALTIME_OPS_ALLOW = env.list("REALTIME_OPS_ALLOW", default=["127.0.0.1/32", "::
 REALTIME_OPS_TOKEN = env.str("REALTIME_OPS_TOKEN", default="")
 
 # --- Jobs -----------------------------------------------------------------------------------
-JOBS_STEP_PACE_S = env.float("JOBS_STEP_PACE_S", default=1.0)
+# Opt-in demo pace: a step that took less is stretched to this many seconds (0: no sleeps).
+JOBS_STEP_PACE_S = env.float("JOBS_STEP_PACE_S", default=0.0)
+# The compiler and EVM (toolchain/: its package-lock.json pins them; `npm ci` installs them).
+JOBS_TOOLCHAIN_DIR = env.str("JOBS_TOOLCHAIN_DIR", default=str(BASE_DIR / "toolchain"))
+JOBS_NODE = env.str("JOBS_NODE", default="node")
+# Content-addressed compiler outputs and measured step durations, kept across runs.
+JOBS_BUILD_CACHE_DIR = env.str("JOBS_BUILD_CACHE_DIR", default=str(DATA_DIR / "build-cache"))
+JOBS_STEP_TIMEOUT_S = env.float("JOBS_STEP_TIMEOUT_S", default=120.0)
+JOBS_TOOLCHAIN_MAX_RSS_MB = env.int("JOBS_TOOLCHAIN_MAX_RSS_MB", default=1024)
 JOBS_HEARTBEAT_S = env.float("JOBS_HEARTBEAT_S", default=5.0)
 JOBS_STALE_AFTER_S = env.float("JOBS_STALE_AFTER_S", default=30.0)
 # Admission: unfinished jobs per owner (user or anonymous session), and jobs created per

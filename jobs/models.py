@@ -7,6 +7,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from jobs.generation.names import project_slug
+
 
 class JobStatus(models.TextChoices):
     QUEUED = "queued"
@@ -106,9 +108,8 @@ class Job(models.Model):
         return job_channel(self.id)
 
     def download_name(self) -> str:
-        """Return the file name offered for the generated project."""
-        slug = "".join(c if c.isalnum() or c in "-_" else "-" for c in self.name.lower())
-        return f"{slug.strip('-') or 'dapp'}-{self.template}.zip"
+        """Return the file name offered for the generated project: its one slug, the template."""
+        return f"{project_slug(self.name)}-{self.template}.zip"
 
 
 def job_channel(job_id: uuid.UUID | str) -> str:

@@ -1,12 +1,10 @@
 """Writes: every change to a job goes through here and becomes a `JobEvent`.
 
-Each write locks the job row, appends the next event (seq = last_seq + 1) and updates the
-job's snapshot in one transaction; after commit it rings the doorbell. The database is the
-truth; the doorbell only says "look".
+The public front of the job writes: creating, cancelling, reaping and purging live here; the
+writes of a job in progress (start, progress, the three ends) live in `jobs.progress`, which
+the pipeline uses without importing this module, and are re-exported here.
 """
 
-import json
-import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -18,16 +16,28 @@ from django.db import connection, transaction
 from django.tasks.base import TASK_MAX_PRIORITY, TASK_MIN_PRIORITY
 from django.utils import timezone
 
-from jobs import prepared
-from jobs.journey import journey_record_job
-from jobs.models import EventType, Job, JobEvent, JobStatus, JourneyEvent, JourneyKind
+from jobs.models import EventType, Job, JobEvent, JobStatus, JourneyEvent
+from jobs.progress import (
+    JobFinishedError,
+    append_event,
+    job_complete,
+    job_fail,
+    job_finish_cancelled,
+    job_heartbeat,
+    job_report_progress,
+    job_start,
+    record_event,
+)
 from jobs.scaffolds import template_defaults
-from jobs.wire import Step, WireEvent
-from realtime.api import hit, publish
+from jobs.tasks import generate_project
+from realtime.api import hit
 
-
-class JobFinishedError(Exception):
-    """The job has reached a final status; it takes no more events."""
+__all__ = [
+    "Admission", "AdmissionRefused", "InvalidJobParams", "JobFinishedError", "job_complete",
+    "job_create", "job_fail",
+    "job_finish_cancelled", "job_heartbeat", "job_report_progress", "job_request_cancel",
+    "job_start", "jobs_purge_finished", "jobs_reap_stale", "journeys_anonymize",
+]
 
 
 class InvalidJobParams(ValueError):
@@ -64,8 +74,6 @@ def job_create(
     The task's priority falls with the owner's unfinished jobs, so that one owner's queue
     never stands in front of another owner's first job (`fair_priority`).
     """
-    from jobs.tasks import generate_project  # the task module imports the pipeline
-
     full = _complete_params(params)
     user = owner if owner is not None and owner.is_authenticated else None
     anon = "" if user else anon_owner
@@ -82,7 +90,7 @@ def job_create(
             name=full["name"],
             template=full["template"], params=full, retry_of=retry_of,
         )
-        _append(job, EventType.JOB_UPDATE, message="Queued")
+        append_event(job, EventType.JOB_UPDATE, message="Queued")
         generate_project.using(priority=fair_priority(unfinished)).enqueue(job_id=str(job.id))
     return job
 
@@ -147,97 +155,6 @@ def _complete_params(params: dict[str, Any]) -> dict[str, Any]:
     return {**defaults, **params, "name": name.strip(), "template": template}
 
 
-def job_start(*, job: Job) -> JobEvent:
-    """Mark a queued job running (the worker picked it up)."""
-    now = timezone.now()
-    return _record(job, EventType.JOB_UPDATE, status=JobStatus.RUNNING, message="Started",
-                   started_at=now, heartbeat_at=now, allowed={JobStatus.QUEUED})
-
-
-def job_report_progress(
-    *, job: Job, percent: int, step: Step | None = None, message: str = "",
-    eta_s: int | None = None,
-) -> JobEvent:
-    """Record progress on an unfinished job without changing its status."""
-    if not 0 <= percent <= 100:
-        raise ValueError(f"percent must be between 0 and 100, not {percent!r}")
-    changes: dict[str, Any] = {"percent": percent, "message": message, "eta_s": eta_s,
-                               "heartbeat_at": timezone.now()}
-    if step is not None:
-        changes["step"] = step.as_dict()
-    if connection.vendor == "postgresql":
-        return _progress_in_one_statement(job, changes)
-    return _record(job, EventType.PROGRESS_UPDATE, **changes)
-
-
-# The hot path: the row lock, the seq, the snapshot and the event in one round trip.
-# Same effect as _record (the UPDATE locks the job row, so seqs stay gap-free per job).
-_PROGRESS_SQL = f"""
-WITH moved AS (
-    UPDATE {Job._meta.db_table}
-       SET last_seq = last_seq + 1, percent = %(percent)s, message = %(message)s,
-           eta_s = %(eta_s)s, heartbeat_at = %(now)s,
-           step = COALESCE(%(step)s::jsonb, step)
-     WHERE id = %(job_id)s AND status = ANY(%(unfinished)s)
- RETURNING id, last_seq, status, percent, step, message, eta_s
-)
-INSERT INTO {JobEvent._meta.db_table} (job_id, seq, type, payload, created_at)
-SELECT id, last_seq, %(type)s,
-       jsonb_build_object('status', status, 'percent', percent, 'step', step,
-                          'message', message, 'eta_s', eta_s),
-       %(now)s
-  FROM moved
-RETURNING id, seq, payload
-"""  # noqa: S608 - table names come from the models; every value is a bound parameter
-
-
-def _progress_in_one_statement(job: Job, changes: dict[str, Any]) -> JobEvent:
-    step = changes.get("step")
-    params = {**changes, "now": changes["heartbeat_at"], "job_id": job.pk,
-              "step": json.dumps(step) if step is not None else None,
-              "unfinished": sorted(JobStatus.unfinished()),
-              "type": EventType.PROGRESS_UPDATE.value}
-    row = prepared.fetchone(_PROGRESS_SQL, params)
-    if row is None:
-        raise JobFinishedError(f"job {job.pk} is finished (or gone); it takes no more events")
-    event_id, seq, payload = row
-    payload = json.loads(payload) if isinstance(payload, str) else payload
-    event = JobEvent(id=event_id, job_id=job.pk, seq=seq, type=EventType.PROGRESS_UPDATE,
-                     payload=payload, created_at=changes["heartbeat_at"])
-    for name in ("status", "percent", "step", "message", "eta_s"):
-        setattr(job, name, payload[name])
-    job.last_seq = seq
-    _publish_after_commit(job, event)
-    return event
-
-
-def job_heartbeat(*, job_id: uuid.UUID) -> bool:
-    """Note that the worker is alive; return False if the job is no longer running."""
-    return bool(
-        Job.objects.filter(pk=job_id, status__in=[JobStatus.RUNNING, JobStatus.CANCELLING])
-        .update(heartbeat_at=timezone.now())
-    )
-
-
-def job_complete(*, job: Job, artifact_name: str) -> JobEvent:
-    """Finish a job successfully with its stored artifact."""
-    event = _record(job, EventType.COMPLETION_STATUS, status=JobStatus.SUCCEEDED, percent=100,
-                    message="Your project is ready", eta_s=0, artifact=artifact_name,
-                    finished_at=timezone.now())
-    journey_record_job(job=job, kind=JourneyKind.JOB_SUCCEEDED)
-    return event
-
-
-def job_fail(*, job: Job, error: str) -> JobEvent:
-    """Finish a job as failed: an error-notification, then the completion-status."""
-    with transaction.atomic():
-        _record(job, EventType.ERROR_NOTIFICATION, message=error, error=error)
-        event = _record(job, EventType.COMPLETION_STATUS, status=JobStatus.FAILED,
-                        message="Generation failed", eta_s=None, finished_at=timezone.now())
-    journey_record_job(job=job, kind=JourneyKind.JOB_FAILED)
-    return event
-
-
 def job_request_cancel(*, job: Job) -> JobEvent | None:
     """Ask a job to stop; return None (a no-op) if it had already finished."""
     with transaction.atomic():
@@ -248,16 +165,8 @@ def job_request_cancel(*, job: Job) -> JobEvent | None:
             return job_finish_cancelled(job=job)
         if locked.status == JobStatus.CANCELLING:
             return None
-        return _record(job, EventType.JOB_UPDATE, status=JobStatus.CANCELLING,
-                       message="Cancelling…")
-
-
-def job_finish_cancelled(*, job: Job) -> JobEvent:
-    """End a job as cancelled (the pipeline stopped between steps)."""
-    event = _record(job, EventType.COMPLETION_STATUS, status=JobStatus.CANCELLED,
-                    message="Cancelled", eta_s=None, finished_at=timezone.now())
-    journey_record_job(job=job, kind=JourneyKind.JOB_CANCELLED)
-    return event
+        return record_event(job, EventType.JOB_UPDATE, status=JobStatus.CANCELLING,
+                            message="Cancelling…")
 
 
 def jobs_reap_stale(*, stale_after_s: float | None = None) -> list[Job]:
@@ -292,41 +201,3 @@ def journeys_anonymize(*, older_than_days: int) -> int:
     before = timezone.now() - timedelta(days=older_than_days)
     return JourneyEvent.objects.filter(created_at__lt=before).exclude(visitor="").update(
         visitor="", job=None)
-
-
-def _record(job: Job, type_: EventType, *, allowed: set[JobStatus] | None = None,
-            **changes: Any) -> JobEvent:
-    """Lock the job, apply `changes` to its snapshot and append one event."""
-    with transaction.atomic():
-        locked = Job.objects.select_for_update().get(pk=job.pk)
-        if locked.is_finished:
-            raise JobFinishedError(f"job {job.pk} is {locked.status}; it takes no more events")
-        if allowed is not None and locked.status not in allowed:
-            raise JobFinishedError(f"job {job.pk} is {locked.status}, not {sorted(allowed)}")
-        for name, value in changes.items():
-            setattr(locked, name, value)
-        event = _append(locked, type_, changed=list(changes))
-    for name in ("status", "percent", "step", "message", "eta_s", "last_seq", *changes):
-        setattr(job, name, getattr(locked, name))
-    return event
-
-
-def _append(job: Job, type_: EventType, *, message: str | None = None,
-            changed: list[str] | None = None) -> JobEvent:
-    """Append the next event to a locked (or new) job and publish it after commit."""
-    if message is not None:
-        job.message = message
-    job.last_seq += 1
-    job.save(update_fields=sorted({"last_seq", "message", *(changed or [])}))
-    event = JobEvent.objects.create(
-        job=job, seq=job.last_seq, type=type_,
-        payload={"status": job.status, "percent": job.percent, "step": job.step,
-                 "message": job.message, "eta_s": job.eta_s},
-    )
-    _publish_after_commit(job, event)
-    return event
-
-
-def _publish_after_commit(job: Job, event: JobEvent) -> None:
-    message = WireEvent.from_row(event).to_message()
-    transaction.on_commit(lambda: publish(job.channel, message))

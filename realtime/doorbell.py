@@ -1,9 +1,9 @@
 """The database doorbell: how a hub learns of new messages without Redis.
 
 Once per interval for the whole process (never per stream), and only while the hub has no
-live Redis link, must catch up after one, or has channels on a lost cluster shard, it asks the configured source
-(`REALTIME_DB_DOORBELL_SOURCE`, a function of the domain) for every message newer than what
-the hub's readers have, and hands them to the hub.
+live Redis link, must catch up after one, or has channels on a lost cluster shard, it asks
+the configured source (`REALTIME_DB_DOORBELL_SOURCE`, a function of the domain) for every
+message newer than what the hub's readers have, and hands them to the hub.
 """
 
 import asyncio

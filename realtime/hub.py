@@ -29,7 +29,8 @@ from django.dispatch import receiver
 from django.utils.module_loading import import_string
 
 from realtime import envelope, metrics
-from realtime.broker.link import Link, open_link
+from realtime.broker.links import open_link
+from realtime.broker.protocol import Link
 from realtime.doorbell import DatabaseDoorbell, DoorbellSource
 from realtime.message import Message
 

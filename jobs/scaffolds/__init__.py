@@ -1,15 +1,13 @@
-"""The dApp templates that ship with the app, and how a project is rendered from one.
+"""The dApp templates that ship with the app: their options, files and contracts.
 
 Each template is a folder under `files/` whose text files are Django templates rendered with
-the job's parameters; `TEMPLATES` describes each one's options and their defaults.
+the job's parameters (by `jobs.generation.render`); `TEMPLATES` describes each one's options,
+their defaults and the contracts it generates.
 """
 
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-from django.template import Context, Engine
 
 FILES_DIR = Path(__file__).resolve().parent / "files"
 NETWORKS = {
@@ -51,6 +49,10 @@ class DappTemplate:
     """One or two sentences for the wizard."""
     options: tuple[Option, ...] = field(default=())
     """Template-specific options, beyond the common ones."""
+    contracts: tuple[tuple[str, str], ...] = field(default=())
+    """(source file, contract name pattern) in deployment order; `{}` is the contract name."""
+    suffix: str = "App"
+    """Appended to a contract name that would collide with a name the sources already use."""
 
     def defaults(self) -> dict[str, Any]:
         """Return every option's default, common options included."""
@@ -81,7 +83,8 @@ def register(template: DappTemplate) -> DappTemplate:
 
 
 register(DappTemplate(
-    key="token", label="Fungible token",
+    key="token", contracts=(("contracts/Token.sol", "{}"),), suffix="Token",
+    label="Fungible token",
     description="An ERC-20 style token with a fixed supply minted to the deployer, "
                 "and a page to check balances and send tokens.",
     options=(
@@ -93,7 +96,8 @@ register(DappTemplate(
 ))
 
 register(DappTemplate(
-    key="nft", label="NFT collection",
+    key="nft", contracts=(("contracts/Collection.sol", "{}"),), suffix="Collection",
+    label="NFT collection",
     description="An ERC-721 collection that anyone can mint from at a fixed price up to a maximum "
                 "supply, and a page to connect a wallet and mint.",
     options=(
@@ -109,7 +113,9 @@ register(DappTemplate(
 ))
 
 register(DappTemplate(
-    key="dao", label="DAO voting",
+    key="dao", suffix="Dao",
+    contracts=(("contracts/DaoToken.sol", "{}Token"), ("contracts/DaoGovernor.sol", "{}")),
+    label="DAO voting",
     description="A governance token with vote delegation and an OpenZeppelin Governor to propose, "
                 "vote on and execute decisions, and a page to do all three.",
     options=(
@@ -122,7 +128,8 @@ register(DappTemplate(
 ))
 
 register(DappTemplate(
-    key="escrow", label="Escrow marketplace",
+    key="escrow", contracts=(("contracts/Escrow.sol", "{}"),), suffix="Escrow",
+    label="Escrow marketplace",
     description="Sellers list items; a buyer's payment is held in escrow until the buyer confirms "
                 "delivery, or an arbiter settles a dispute.",
     options=(
@@ -137,29 +144,3 @@ register(DappTemplate(
 def template_defaults(key: str) -> dict[str, Any]:
     """Return the defaults of template `key`; raise KeyError if there is no such template."""
     return TEMPLATES[key].defaults()
-
-
-def render_project(params: dict[str, Any]) -> dict[str, str]:
-    """Return {relative path: text} of the project the parameters describe."""
-    template = TEMPLATES[params["template"]]
-    engine = Engine(dirs=[str(FILES_DIR / template.key)], autoescape=False)
-    context = Context(project_context(params))
-    return {
-        str(path): engine.get_template(str(path)).render(context) for path in template.files()
-    }
-
-
-def project_context(params: dict[str, Any]) -> dict[str, Any]:
-    """Return the names every template file may use."""
-    ascii_name = unicodedata.normalize("NFKD", params["name"]).encode("ascii", "ignore").decode()
-    words = "".join(c if c.isalnum() else " " for c in ascii_name).split()
-    contract_name = "".join(w[:1].upper() + w[1:] for w in words) or "Dapp"
-    return {
-        **params,
-        "slug": "-".join(w.lower() for w in words) or "dapp",
-        "contract_name": f"D{contract_name}" if contract_name[0].isdigit() else contract_name,
-        "network_info": NETWORKS[params["network"]],
-        "networks": NETWORKS,
-        "frontend_label": FRONTENDS[params["frontend"]],
-        "template_label": TEMPLATES[params["template"]].label,
-    }

@@ -18,7 +18,7 @@ import asyncio
 import logging
 import math
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Collection, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 
 import redis
 import redis.asyncio as aredis
@@ -28,12 +28,11 @@ from redis.crc import REDIS_CLUSTER_HASH_SLOTS, key_slot
 
 from realtime import metrics
 from realtime.broker.clients import CLUSTER_SCHEME, FAILURES, TIMEOUT_S, cluster_nodes
-from realtime.broker.link import OnMessage, OnSubscribed
+from realtime.broker.protocol import OnLost, OnMessage, OnSubscribed
 
 logger = logging.getLogger(__name__)
 
 Address = tuple[str, int]
-OnLost = Callable[[Collection[str]], None]
 _MAX_DELAY_S = 2.0
 _REMAP_S = 0.5
 
@@ -68,7 +67,7 @@ class _Shard:
 
 
 class ClusterLink:
-    """Sharded pub/sub for a whole process, with the interface of `realtime.broker.link.PubSubLink`
+    """Sharded pub/sub for a whole process, with the interface of `PubSubLink`
     plus `on_lost`, told of the channels of one lost shard."""
 
     def __init__(

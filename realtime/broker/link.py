@@ -9,8 +9,7 @@ have been missed, so the link never reconnects silently and never dies silently.
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Collection, Iterable
-from typing import Protocol
+from collections.abc import Callable, Iterable
 
 import redis
 import redis.asyncio as aredis
@@ -18,44 +17,14 @@ from redis.asyncio.retry import Retry as AsyncRetry
 from redis.backoff import NoBackoff
 
 from realtime import metrics
-from realtime.broker.clients import TIMEOUT_S, RedisError, cluster_nodes
+from realtime.broker.clients import TIMEOUT_S, RedisError
+from realtime.broker.protocol import OnMessage, OnState, OnSubscribed
 
 logger = logging.getLogger(__name__)
 
-OnMessage = Callable[[str, bytes], None]
-OnSubscribed = Callable[[str], None]
-OnState = Callable[[bool], Awaitable[None]]
-OnLost = Callable[[Collection[str]], None]
 
 _FIRST_BACKOFF_S = 0.1
 _MAX_BACKOFF_S = 2.0
-
-
-class Link(Protocol):
-    """What the hub needs of its pub/sub link (one Redis, or a Redis Cluster)."""
-
-    def reconcile(self) -> None:
-        """Ask the link to bring its subscriptions in line with `wanted()`."""
-
-    def is_live(self, channel: str) -> bool:
-        """Return True when `channel` is subscribed, confirmed, and not being dropped."""
-
-    async def run(self) -> None:
-        """Stay connected until cancelled."""
-
-
-def open_link(*, url: str, wanted: Callable[[], Iterable[str]], on_message: OnMessage,
-              on_subscribed: OnSubscribed, on_state: OnState, on_lost: OnLost) -> Link:
-    """Return the hub's link for `url`: sharded pub/sub with a connection per shard on a
-    Redis Cluster (which tells `on_lost` of the channels of a lost shard), else one
-    connection."""
-    if cluster_nodes(url) is None:
-        return PubSubLink(url=url, wanted=wanted, on_message=on_message,
-                          on_subscribed=on_subscribed, on_state=on_state)
-    from realtime.broker.cluster_link import ClusterLink  # it builds on this module
-
-    return ClusterLink(url=url, wanted=wanted, on_message=on_message,
-                       on_subscribed=on_subscribed, on_state=on_state, on_lost=on_lost)
 
 
 class PubSubLink:

@@ -126,7 +126,7 @@ def test_a_stream_failing_mid_job_hands_over_to_polling_without_a_gap(
     job = services.job_create(owner=owner, params=TOKEN)
     page = open_job_page(proxy.url, job, owner)
     _wait_state(page, "live")
-    start_worker(JOBS_STEP_PACE_S="0.5")
+    start_worker(JOBS_STEP_PACE_S="1.0")  # five steps: the job outlasts the hand-over
     _wait_log(page, 4)
 
     proxy.streams = "503"  # a deploy: the stream drops and the reconnect gets 503

@@ -59,7 +59,7 @@ def test_worker_runs_job_and_stream_delivers_every_event_in_order(
     assert result.ended_by_server
     _assert_complete_run(result.events)
     assert {e.json["step"]["key"] for e in result.events if e.json["step"]} >= {
-        "contracts", "package"}
+        "compile", "smoke", "package"}
     job.refresh_from_db()
     assert job.status == JobStatus.SUCCEEDED and job.artifact
 

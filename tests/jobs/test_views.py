@@ -142,7 +142,7 @@ def test_staff_see_every_job(finished_job, staff_user):
 def test_page_shows_steps_progress_and_the_download_link(finished_job, owner):
     response = _login(Client(), owner).get(reverse("jobs:page", args=[finished_job.pk]))
     html = response.content.decode()
-    assert 'data-step="contracts"' in html and 'value="100"' in html
+    assert 'data-step="compile"' in html and 'value="100"' in html
     assert reverse("jobs:download", args=[finished_job.pk]) in html
     assert "<script>" not in html  # no inline script: configured from data-* attributes
 

@@ -11,12 +11,12 @@ import pytest
 import redis
 from redis.crc import key_slot
 
+from jobs import selectors, services
+from jobs.models import Job, JobStatus
 from realtime import metrics, publisher
 from realtime.broker import clients
 from realtime.hub import Hub, Subscription
 from realtime.message import Message
-from jobs import selectors, services
-from jobs.models import Job, JobStatus
 from tests.support.eventsource import Followed, follow
 from tests.support.redis_cluster import Address, Cluster
 from tests.support.servers import closing_connection

@@ -19,9 +19,9 @@ const TOKEN_ABI = [
   "function delegate(address delegatee)",
 ];
 const STATES = ["Pending", "Active", "Canceled", "Defeated", "Succeeded", "Queued", "Expired", "Executed"];
-const NAME = "{{ name|escapejs }}";
-const SYMBOL = "{{ token_symbol|escapejs }}";
-const DESCRIPTION = "{{ description|default:"Propose, vote and execute decisions together."|escapejs }}";
+const NAME = {{ name|js }};
+const SYMBOL = {{ token_symbol|js }};
+const DESCRIPTION = {{ description|default:"Propose, vote and execute decisions together."|js }};
 
 async function connect() {
   if (!window.ethereum) throw new Error("No wallet found: install a browser wallet such as MetaMask.");

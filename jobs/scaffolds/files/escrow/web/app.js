@@ -17,8 +17,8 @@ const ABI = [
   "function resolve(uint256 id, bool payToSeller)",
 ];
 const STATES = ["Listed", "Paid, in escrow", "Shipped", "Disputed", "Completed", "Refunded", "Cancelled"];
-const NAME = "{{ name|escapejs }}";
-const DESCRIPTION = "{{ description|default:"Buy and sell with the payment held in escrow."|escapejs }}";
+const NAME = {{ name|js }};
+const DESCRIPTION = {{ description|default:"Buy and sell with the payment held in escrow."|js }};
 const FEE_PERCENT = {{ fee_basis_points }} / 100;
 const ARBITER_REQUIRED = {{ arbiter_required|yesno:"true,false" }};
 

@@ -20,7 +20,7 @@ describe("{{ contract_name }}", function () {
       .withArgs(ethers.ZeroAddress, collector.address, 1n);
     expect(await collection.ownerOf(1n)).to.equal(collector.address);
     expect(await collection.totalSupply()).to.equal(1n);
-    expect(await collection.tokenURI(1n)).to.equal("{{ base_uri|escapejs }}1");
+    expect(await collection.tokenURI(1n)).to.equal(`${ {{ base_uri|js }} }1`);
   });
 
   it("rejects a wrong payment", async function () {

@@ -11,9 +11,9 @@ const ABI = [
   "function balanceOf(address) view returns (uint256)",
   "function mint() payable returns (uint256)",
 ];
-const NAME = "{{ name|escapejs }}";
-const SYMBOL = "{{ symbol|escapejs }}";
-const DESCRIPTION = "{{ description|default:"Your NFT collection."|escapejs }}";
+const NAME = {{ name|js }};
+const SYMBOL = {{ symbol|js }};
+const DESCRIPTION = {{ description|default:"Your NFT collection."|js }};
 
 async function connect() {
   if (!window.ethereum) throw new Error("No wallet found: install a browser wallet such as MetaMask.");

@@ -6,6 +6,7 @@ const ABI = [
   "function transfer(address to, uint256 amount) returns (bool)",
 ];
 const DECIMALS = {{ decimals }};
+const SYMBOL = {{ symbol|js }};
 const status = document.getElementById("status");
 
 async function contract() {
@@ -19,7 +20,7 @@ document.getElementById("connect").addEventListener("click", async () => {
   const me = await token.runner.getAddress();
   const balance = await token.balanceOf(me);
   document.getElementById("account").textContent =
-    `${me}: ${ethers.formatUnits(balance, DECIMALS)} {{ symbol|escapejs }}`;
+    `${me}: ${ethers.formatUnits(balance, DECIMALS)} ${SYMBOL}`;
 });
 
 document.getElementById("send").addEventListener("submit", async (event) => {
