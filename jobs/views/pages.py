@@ -1,9 +1,13 @@
-"""HTTP glue for the job page: the page itself, the download, cancel."""
+"""HTTP glue for the job page: the page itself, its queue place, the download, cancel."""
 
+import json
 import uuid
+from collections.abc import AsyncIterator
+from typing import Any
 
+from asgiref.sync import sync_to_async
 from django.contrib import messages
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
@@ -12,37 +16,72 @@ from jobs.access import requester
 from jobs.journey import journey_record_job
 from jobs.models import Job, JobStatus, JourneyKind
 from jobs.pipeline import STEPS
+from jobs.timeline import STATUS_STATES, timeline_build, vocabulary
+from jobs.waiting import QueuePlace, job_queue_place
+
+CHUNK = 64 * 1024
+"""Bytes read from the artifact per chunk of the download."""
 
 
 @require_GET
 def job_page(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
-    """Render the job's progress page."""
+    """Render the job's progress page: a timeline the script keeps live (a snapshot without)."""
     job = _visible_or_404(request, job_id)
-    current = (job.step or {}).get("index", 0)
-    steps = [{"key": key, "label": label, "index": i,
-              "state": _step_state(job, i, current)}
-             for i, (key, label, _) in enumerate(STEPS, start=1)]
     events = selectors.job_events_after(job_id=job.pk, after=0)
-    return render(request, "jobs/job_page.html", {"job": job, "steps": steps, "events": events})
+    steps = timeline_build(steps=[(key, label) for key, label, _ in STEPS], events=events,
+                           status=job.status)
+    return render(request, "jobs/job_page.html", {
+        "job": job, "steps": steps, "events": events, "vocabulary_json": json.dumps(vocabulary()),
+        "look": STATUS_STATES[job.status], "queue": _queue(job),
+    })
 
 
-def _step_state(job: Job, index: int, current: int) -> str:
-    if job.status == JobStatus.SUCCEEDED or index < current:
-        return "done"
-    if index == current and not job.is_finished:
-        return "active"
-    return "pending"
+@require_GET
+def job_queue(request: HttpRequest, job_id: uuid.UUID) -> JsonResponse:
+    """Return a queued job's place in the queue and its expected wait (null once started)."""
+    job = _visible_or_404(request, job_id)
+    place = _queue(job)
+    body: dict[str, Any] = {"status": job.status, "position": None, "wait_s": None}
+    if place is not None:
+        body.update(position=place.position, wait_s=place.wait_s, workers=place.workers)
+    response = JsonResponse(body)
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _queue(job: Job) -> QueuePlace | None:
+    if job.status != JobStatus.QUEUED:
+        return None
+    return job_queue_place(job_id=job.pk, created_at=job.created_at)
+
+
+class ArtifactResponse(FileResponse):
+    """A FileResponse that an ASGI server reads chunk by chunk through a thread.
+
+    FileResponse's iterator is synchronous: under ASGI Django would read the whole file into
+    a list and warn on every download. WSGI and the test client still use the sync path.
+    """
+
+    block_size = CHUNK
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:  # type: ignore[override]
+        """Yield the file's bytes, each read off the event loop."""
+        read = sync_to_async(self.file_to_stream.read, thread_sensitive=False)
+        while chunk := await read(self.block_size):
+            yield chunk
 
 
 @require_GET
 def job_download(request: HttpRequest, job_id: uuid.UUID) -> FileResponse:
-    """Send the generated project to its owner once the job succeeded."""
+    """Send the generated project to its owner (or staff) once the job succeeded."""
     job = _visible_or_404(request, job_id)
     if job.status != JobStatus.SUCCEEDED or not job.artifact:
         raise Http404("This job has no project to download (yet).")
     journey_record_job(job=job, kind=JourneyKind.DOWNLOADED)
-    return FileResponse(job.artifact.open("rb"), as_attachment=True,
-                        filename=job.download_name(), content_type="application/zip")
+    response = ArtifactResponse(job.artifact.open("rb"), as_attachment=True,
+                                filename=job.download_name(), content_type="application/zip")
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 @require_POST

@@ -1,10 +1,13 @@
-// Live progress for the job page. Configured from data-* on its own <script> tag:
-//   data-job-id, data-events-url (SSE), data-status-url (polling), data-last-seq, data-finished.
+// Live progress for the job page, a timeline of its steps. Configured from data-* on its own
+// <script> tag: data-job-id, data-job-name, data-events-url (SSE), data-status-url (polling),
+// data-queue-url, data-last-seq, data-finished, data-vocabulary (the step states' words and
+// shapes and the statuses' words, from jobs/timeline.py: one vocabulary for server and page).
 //
-// One tab per job (the leader, chosen with the Web Locks API) holds the connection: an
-// EventSource, or polling when SSE cannot get through; the other tabs follow over a
-// BroadcastChannel and take over when the leader goes away. Every tab keeps the highest seq
-// it has applied and applies each event once, in order, whichever way it came.
+// The connection is realtime/live.js: one tab per job holds it (SSE, or polling when SSE
+// cannot get through), the other tabs follow; every event is applied once, in order. Steps
+// follow the rule of jobs/timeline.py: a step starts at the first event carrying it and ends
+// at the first event of a later step or at the final event; the events between are its
+// detail lines.
 {
   const config = document.currentScript.dataset;
   const $ = (id) => document.getElementById(id);
@@ -20,41 +23,62 @@
     gone: "Unavailable",
   };
 
-
   // --- The page --------------------------------------------------------------------------
 
+  const VOCABULARY = JSON.parse(config.vocabulary || '{"steps": {}, "statuses": {}}');
+  const QUEUE_CHECK_MS = 5000;  // a queued job's place, looked up this often
+  let status = $("job").dataset.status;
+  let skewMs = null;  // this clock minus the server's, from live events (latency included)
+
   const render = (event, via) => {
+    if (via === "sse") noteClock(event.ts);
+    log(event, via);
     renderSnapshot(event);
     const etaKnown = event.eta_s && event.type !== "completion-status";
     $("job-eta").textContent = etaKnown ? `about ${event.eta_s} s left` : "";
-    if (event.step) renderSteps(event.step.index);
+    timeline.apply(event);
+    if (event.type === "error-notification") showError(event.message);
+  };
+
+  const log = (event, via) => {
     const li = document.createElement("li");
     li.dataset.seq = event.seq;
     li.dataset.via = via;
     li.className = event.type;
-    li.textContent = event.message || `${event.percent} %`;
+    const text = document.createElement("span");
+    text.className = "text";
+    text.textContent = event.message || `${event.percent} %`;
+    li.append(timeElement(event.ts), " ", text);
     $("job-log").append(li);
-    if (event.type === "error-notification") showError(event.message);
+    $("job-log-count").textContent = $("job-log").children.length;
   };
 
   // Status and percent, from an event or from a poll's snapshot (same field names).
   const renderSnapshot = (job) => {
+    status = job.status;
+    const look = statusLook(job.status);
     $("job").dataset.status = job.status;
-    $("job-status").textContent = job.status;
+    for (const el of document.querySelectorAll("#job [data-look]")) el.dataset.look = look;
+    $("job").dataset.look = look;
+    setText($("job-status"), statusWord(job.status));
     $("job-progress").value = job.percent;
-    $("job-percent").textContent = `${job.percent} %`;
+    setText($("job-percent"), `${job.percent} %`);
+    if (job.status !== "queued") $("job-queue").hidden = true;
+    showTitle(job);
   };
 
-  const renderSteps = (current) => {
-    for (const li of $("job-steps").children) {
-      const index = Number(li.dataset.index);
-      setStep(li, index < current ? "done" : index === current ? "active" : "pending");
-    }
+  const statusWord = (value) => (VOCABULARY.statuses[value] || { label: value }).label;
+  const statusLook = (value) => (VOCABULARY.statuses[value] || { state: "pending" }).state;
+
+  const showTitle = (job) => {
+    const finishedNow = ["succeeded", "failed", "cancelled"].includes(job.status);
+    const icon = finishedNow ? `${stateIcon(statusLook(job.status))} ` : "";
+    const head = finishedNow || job.status === "queued" ? statusWord(job.status) : `${job.percent} %`;
+    document.title = `${icon}${head} · ${config.jobName} — dApp composer`;
   };
 
-  const setStep = (li, state) => {
-    li.className = `step ${state}`;
-    li.querySelector(".state").textContent = state;
+  const setText = (el, text) => {
+    if (el.textContent !== String(text)) el.textContent = text;
   };
 
   const showError = (message) => {
@@ -62,13 +86,169 @@
     $("job-error").hidden = false;
   };
 
-  const renderFinish = (status) => {
-    if (status === "succeeded") {
-      for (const li of $("job-steps").children) setStep(li, "done");
-      $("job-download").hidden = false;
+  const renderFinish = (final) => {
+    if (final) {
+      status = final;
+      timeline.settle(final);
+      announce(`Generation ${statusWord(final).toLowerCase()}`);
     }
+    $("job-download").hidden = final !== "succeeded";
+    $("job-end").hidden = false;
     const cancel = $("job-cancel");
     if (cancel) cancel.hidden = true;
+  };
+
+  const announce = (text) => setText($("job-announce"), text);
+
+  // --- Times ---------------------------------------------------------------------------------
+
+  const noteClock = (ts) => {
+    const skew = Date.now() - Date.parse(ts);
+    if (skewMs === null || skew < skewMs) skewMs = skew;
+  };
+
+  const clock = (date) => date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit",
+                                                          second: "2-digit" });
+
+  const timeElement = (iso) => {
+    const time = document.createElement("time");
+    time.dateTime = iso;
+    time.textContent = clock(new Date(iso));
+    return time;
+  };
+
+  // Same words as jobs/timeline.py duration_text.
+  const durationText = (seconds) => {
+    if (seconds < 10) return `${seconds.toFixed(1)} s`;
+    const whole = Math.round(seconds);
+    if (whole < 60) return `${whole} s`;
+    return `${Math.floor(whole / 60)} min ${String(whole % 60).padStart(2, "0")} s`;
+  };
+
+  // The server wrote its times in UTC; a person reads their own clock.
+  const localizeTimes = () => {
+    for (const time of document.querySelectorAll("#job time[datetime]")) {
+      time.textContent = clock(new Date(time.dateTime));
+    }
+  };
+
+  // --- The timeline (the same rule as jobs/timeline.py) ---------------------------------
+
+  const stateIcon = (state) => (VOCABULARY.steps[state] || { icon: "" }).icon;
+
+  const timeline = {
+    items: () => [...$("job-steps").children],
+    item: (index) => $("job-steps").querySelector(`[data-index="${index}"]`),
+    // The step running when the page was rendered: the last one that has started.
+    current() {
+      const started = this.items().filter((li) => li.querySelector(".when time"));
+      return started.length ? started[started.length - 1] : null;
+    },
+
+    apply(event) {
+      const current = this.current();
+      const index = event.step ? event.step.index : null;
+      if (event.type === "completion-status") return this.end(current, event.ts, "done");
+      if (index !== null && (!current || index > Number(current.dataset.index))) {
+        this.end(current, event.ts, "done");
+        return this.begin(this.item(index), event);
+      }
+      if (current && event.message) this.detail(current, event.message);
+      return undefined;
+    },
+
+    begin(li, event) {
+      if (!li) return;
+      li.querySelector(".when").replaceChildren(timeElement(event.ts));
+      this.setState(li, "running");
+      li.querySelector("details").open = true;
+      const label = li.querySelector(".label").textContent;
+      if (event.message && event.message !== `${label}…`) this.detail(li, event.message);
+      announce(`Step ${li.dataset.index} of ${this.items().length}: ${label}`);
+    },
+
+    end(li, ts, state) {
+      if (!li || li.dataset.ended) return;
+      li.dataset.ended = ts;
+      const started = li.querySelector(".when time").dateTime;
+      setText(li.querySelector(".took"), durationText((Date.parse(ts) - Date.parse(started)) / 1000));
+      this.setState(li, state);
+      li.querySelector("details").open = false;
+    },
+
+    detail(li, text) {
+      const line = document.createElement("li");
+      line.textContent = text;
+      li.querySelector(".details").append(line);
+    },
+
+    setState(li, state) {
+      li.dataset.state = state;
+      li.className = `step ${state}`;
+      setText(li.querySelector(".icon"), stateIcon(state));
+      setText(li.querySelector(".state"), VOCABULARY.steps[state].label);
+    },
+
+    // How the job ended decides the look of the step it ended in.
+    settle(final) {
+      if (final === "succeeded") {
+        for (const li of this.items()) this.setState(li, "done");
+        return;
+      }
+      const last = this.current();
+      if (!last) return;
+      this.setState(last, statusLook(final));
+      last.querySelector("details").open = final === "failed";
+    },
+
+    // The running step's duration, counting.
+    tick() {
+      const li = this.current();
+      if (!li || li.dataset.ended || li.dataset.state !== "running") return;
+      const started = Date.parse(li.querySelector(".when time").dateTime);
+      const now = Date.now() - (skewMs || 0);
+      setText(li.querySelector(".took"), `${durationText(Math.max(0, now - started) / 1000)}…`);
+    },
+  };
+
+  // --- The queue -------------------------------------------------------------------------------
+
+  const queue = {
+    timer: 0,
+    start() {
+      if (status === "queued" && config.queueUrl) this.timer = setTimeout(() => this.check(), QUEUE_CHECK_MS);
+    },
+
+    async check() {
+      if (status !== "queued") return;
+      try {
+        const response = await fetch(config.queueUrl, { headers: { Accept: "application/json" },
+                                                        credentials: "same-origin", cache: "no-store" });
+        if (response.ok) this.show(await response.json());
+      } catch (error) {
+        // The connection's own state says when the network is gone; try again later.
+      }
+      this.start();
+    },
+
+    show(place) {
+      const el = $("job-queue");
+      if (place.position === null || status !== "queued") {
+        el.hidden = true;
+        return;
+      }
+      const wait = place.wait_s === null
+        ? `expected wait unknown${place.workers ? "" : " (no worker is running right now)"}`
+        : `expected to start in about ${place.wait_s} s`;
+      const strong = document.createElement("strong");
+      strong.textContent = place.position;
+      const icon = document.createElement("span");
+      icon.className = "icon";
+      icon.setAttribute("aria-hidden", "true");
+      icon.textContent = "⏳";
+      el.replaceChildren(icon, " Number ", strong, ` in the queue · ${wait}`);
+      el.hidden = false;
+    },
   };
 
   const showState = (state, detail, viaTab) => {
@@ -98,10 +278,14 @@
     tabs: config.jobId ? { name: `composer-job-${config.jobId}` } : null,
   });
 
+  localizeTimes();
   let live = null;
   if (config.finished === "true") {
     showState("finished", "", false);
   } else {
+    showState("connecting", "", false);
     live = start();
+    queue.start();
+    setInterval(() => timeline.tick(), 1000);
   }
 }
