@@ -8,6 +8,7 @@ class DashboardConfig(AppConfig):
     def ready(self) -> None:
         """Add the job figures that /metrics computes at scrape time."""
         from dashboard.collectors import job_metrics
+        from realtime import presence  # noqa: F401 - web processes share their figures
         from realtime.api import metrics
 
         metrics.register_collector(job_metrics)

@@ -89,7 +89,7 @@ def duration_text(seconds: float | None) -> str:
     """Return "0.4 s", "12 s" or "2 min 05 s" (the same as job.js writes); "" for None."""
     if seconds is None:
         return ""
-    if seconds < 10:
+    if seconds < 9.95:  # would round up to "10.0 s"
         return f"{seconds:.1f} s"
     whole = round(seconds)
     return f"{whole} s" if whole < 60 else f"{whole // 60} min {whole % 60:02d} s"

@@ -31,7 +31,7 @@ class QueuePlace:
 def job_queue_place(*, job_id: uuid.UUID | str, created_at: datetime) -> QueuePlace:
     """Return the place of a queued job created at `created_at`, and its expected wait.
 
-    Expected wait = the median duration of recent jobs × the rounds of work ahead of it
+    Expected wait = the median duration of recent jobs times the rounds of work ahead of it
     (its position over the busy workers). A worker runs one job at a time, so while there is a
     queue the busy workers are all the workers there are.
     """

@@ -3,7 +3,7 @@
 import json
 import uuid
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import IO, Any
 
 from asgiref.sync import sync_to_async
 from django.contrib import messages
@@ -64,9 +64,15 @@ class ArtifactResponse(FileResponse):
 
     block_size = CHUNK
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:  # type: ignore[override]
+    def __init__(self, artifact: IO[bytes], **kwargs: Any) -> None:
+        # Kept apart from `file_to_stream`: whoever sets `streaming_content` (the test client
+        # does, to wrap it) clears that one.
+        self.artifact = artifact
+        super().__init__(artifact, **kwargs)
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
         """Yield the file's bytes, each read off the event loop."""
-        read = sync_to_async(self.file_to_stream.read, thread_sensitive=False)
+        read = sync_to_async(self.artifact.read, thread_sensitive=False)
         while chunk := await read(self.block_size):
             yield chunk
 

@@ -42,6 +42,8 @@ def wizard_step(request: HttpRequest, step: str) -> HttpResponse:
     page = drafts.draft_page(draft=draft, step=step)
     if page.step != step:
         return redirect("jobs:wizard-step", step=page.step)
+    if step == "review":
+        drafts.draft_note_reviewed(draft=draft)
     return render(request, TEMPLATE_NAMES[step], {"page": page})
 
 

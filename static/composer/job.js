@@ -108,7 +108,7 @@
   };
 
   const clock = (date) => date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit",
-                                                          second: "2-digit" });
+                                                          second: "2-digit", hour12: false });
 
   const timeElement = (iso) => {
     const time = document.createElement("time");
@@ -119,7 +119,7 @@
 
   // Same words as jobs/timeline.py duration_text.
   const durationText = (seconds) => {
-    if (seconds < 10) return `${seconds.toFixed(1)} s`;
+    if (seconds < 9.95) return `${seconds.toFixed(1)} s`;  // would round up to "10.0 s"
     const whole = Math.round(seconds);
     if (whole < 60) return `${whole} s`;
     return `${Math.floor(whole / 60)} min ${String(whole % 60).padStart(2, "0")} s`;

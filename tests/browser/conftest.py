@@ -91,3 +91,25 @@ def open_job_page(browser_context: BrowserContext, session_cookies: Callable[[An
 
     yield open_page  # type: ignore[misc]
     assert not errors, f"errors in the page: {errors}"
+
+
+OpenDashboard = Callable[[str], Page]
+
+
+@pytest.fixture
+def open_dashboard(browser_context: BrowserContext, staff_user: Any,
+                   session_cookies: Callable[[Any], dict[str, str]]) -> Iterator[OpenDashboard]:
+    """Return a function that opens /dashboard/ as staff, failing the test on any JS error."""
+    errors: list[str] = []
+
+    def open_page(base_url: str) -> Page:
+        browser_context.add_cookies([{"name": name, "value": value, "url": base_url}
+                                     for name, value in session_cookies(staff_user).items()])
+        page = browser_context.new_page()
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(f"{base_url}/dashboard/")
+        page.evaluate("window.__sameDocument = true")  # gone if the page ever reloads
+        return page
+
+    yield open_page
+    assert not errors, f"errors in the page: {errors}"

@@ -2,6 +2,8 @@
 
 import xml.etree.ElementTree as ET
 
+import pytest
+
 from dashboard import charts
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -88,3 +90,38 @@ def test_an_empty_chart_says_so():
         root = _assert_accessible(svg)
         assert root.find(f"{SVG}desc").text == "No data yet."
         assert "No data yet." in [t.text for t in root.iter(f"{SVG}text")]
+
+
+def _marker_labels(svg: str) -> list[tuple[float, float, str]]:
+    import re
+
+    found = re.findall(r'<text x="([\d.]+)" y="(\d+)" class="marker-label" '
+                       r'text-anchor="(start|end)">([^<]*)</text>', svg)
+    return [(float(x), float(y), f"{anchor}:{label}") for x, y, anchor, label in found]
+
+
+def _spans(labels: list[tuple[float, float, str]]) -> list[tuple[float, float, float]]:
+    spans = []
+    for x, y, text in labels:
+        anchor, label = text.split(":", 1)
+        width = len(label) * 6.5
+        left = x if anchor == "start" else x - width
+        spans.append((y, left, left + width))
+    return spans
+
+
+@pytest.mark.parametrize("at", [(3, 3), (3, 4), (0, 1), (10, 10), (9, 10), (0, 10)])
+def test_marker_labels_never_overlap_or_leave_the_chart_even_for_equal_values(at):
+    columns = [charts.Column(label=f"≤{i} s", value=i) for i in range(11)]
+    svg = str(charts.histogram(chart_id="t", title="t", columns=columns, markers=[
+        charts.Marker(at=at[0], label="p50 9.1 s"), charts.Marker(at=at[1], label="p95 9.4 s")]))
+
+    spans = _spans(_marker_labels(svg))
+    assert "p50 9.1 s" in svg and "p95 9.4 s" in svg
+    for _, left, right in spans:
+        assert 0 <= left and right <= charts.WIDTH, (left, right)
+    for i, (y1, l1, r1) in enumerate(spans):
+        for y2, l2, r2 in spans[i + 1:]:
+            assert y1 != y2 or r1 <= l2 or r2 <= l1, spans
+    if at[0] == at[1]:
+        assert "p50 9.1 s · p95 9.4 s" in svg  # one line, one label

@@ -7,8 +7,6 @@ from urllib.parse import urlparse
 from django.contrib.staticfiles import finders
 from playwright.sync_api import Browser, Playwright, Route
 
-from tests.support.servers import ROOT
-
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update",
