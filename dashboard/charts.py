@@ -18,6 +18,9 @@ Tone = Literal["neutral", "good", "bad"]
 WIDTH = 640
 _CAPTION = 26  # room for the drawn title above the chart
 _LABEL_CHARS = 48
+_VALUE_CHAR_PX = 7.0  # a generous width per character of 13 px text
+_AXIS_CHAR_PX = 6.5  # the same for 11 px text
+_MIN_BAR_SPAN = 240
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -62,13 +65,16 @@ def bar_chart(*, chart_id: str, title: str, bars: Sequence[Bar],
               max_value: float | None = None) -> SafeString:
     """Return a horizontal bar chart, one labelled row per bar."""
     top = max_value if max_value is not None else max((b.value for b in bars), default=0)
-    rows = [_bar_row(chart_id, bar, index * 38, top) for index, bar in enumerate(bars)]
+    # The bars leave room for the longest value text after them: no text leaves the chart.
+    longest = max((len(_value_text(b)) * _VALUE_CHAR_PX for b in bars), default=0)
+    span = max(min(WIDTH - 150, WIDTH - 6 - longest), _MIN_BAR_SPAN)
+    rows = [_bar_row(chart_id, bar, index * 38, top, span) for index, bar in enumerate(bars)]
     return _svg(chart_id=chart_id, title=title, desc=_describe(bars), height=len(bars) * 38 + 6,
                 body=_join(rows))
 
 
-def _bar_row(chart_id: str, bar: Bar, y: int, top: float) -> SafeString:
-    width = _scale(bar.value, top, WIDTH - 150)
+def _bar_row(chart_id: str, bar: Bar, y: int, top: float, span: float) -> SafeString:
+    width = _scale(bar.value, top, span)
     return format_html(
         '<g class="bar {}" data-key="{}" data-value="{}"><title>{}</title>'
         '<text x="0" y="{}" class="label">{}</text>'
@@ -106,6 +112,9 @@ def histogram(*, chart_id: str, title: str, columns: Sequence[Column],
     """Return a column chart with counts on the columns and labelled markers."""
     top = max((c.value for c in columns), default=0)
     step = WIDTH / max(len(columns), 1)
+    # Axis labels wider than their column would run into the next: label every n-th column.
+    widest = max((len(c.label) * _AXIS_CHAR_PX for c in columns), default=0)
+    label_every = max(label_every, math.ceil((widest + 4) / step))
     body = [_column(c, i, step, top, show_label=i % label_every == 0)
             for i, c in enumerate(columns)]
     body += _markers([m for m in markers if 0 <= m.at < len(columns)], step)

@@ -227,7 +227,9 @@ def _bucket_of(value: float, bounds: Sequence[float]) -> int:
 def _bucket_label(bound: float, unit: str) -> str:
     if math.isinf(bound):
         return "slower"
-    return f"≤{bound * 1000:g} ms" if unit == "ms" else f"≤{bound:g} s"
+    if unit == "ms" and bound < 1:
+        return f"≤{bound * 1000:g} ms"
+    return f"≤{bound:g} s"
 
 
 def _upto(seconds: float | None) -> str:

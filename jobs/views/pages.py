@@ -16,7 +16,7 @@ from jobs.access import requester
 from jobs.journey import journey_record_job
 from jobs.models import Job, JobStatus, JourneyKind
 from jobs.pipeline import STEPS
-from jobs.timeline import STATUS_STATES, timeline_build, vocabulary
+from jobs.timeline import STATUS_STATES, duration_text, timeline_build, vocabulary
 from jobs.waiting import QueuePlace, job_queue_place
 
 CHUNK = 64 * 1024
@@ -32,8 +32,14 @@ def job_page(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
                            status=job.status)
     return render(request, "jobs/job_page.html", {
         "job": job, "steps": steps, "events": events, "vocabulary_json": json.dumps(vocabulary()),
-        "look": STATUS_STATES[job.status], "queue": _queue(job),
+        "look": STATUS_STATES[job.status], "queue": _queue(job), "took": _took(job),
     })
+
+
+def _took(job: Job) -> str:
+    if not job.is_finished or job.started_at is None or job.finished_at is None:
+        return ""
+    return duration_text((job.finished_at - job.started_at).total_seconds())
 
 
 @require_GET

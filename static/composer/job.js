@@ -30,8 +30,11 @@
   let status = $("job").dataset.status;
   let skewMs = null;  // this clock minus the server's, from live events (latency included)
 
+  let startedAt = $("job").dataset.started || "";  // when a worker took the job up
+
   const render = (event, via) => {
     if (via === "sse") noteClock(event.ts);
+    if (!startedAt && event.type === "job-update" && event.status === "running") startedAt = event.ts;
     log(event, via);
     renderSnapshot(event);
     const etaKnown = event.eta_s && event.type !== "completion-status";
@@ -86,11 +89,14 @@
     $("job-error").hidden = false;
   };
 
-  const renderFinish = (final) => {
+  const renderFinish = (final, endedAt) => {
     if (final) {
       status = final;
       timeline.settle(final);
       announce(`Generation ${statusWord(final).toLowerCase()}`);
+    }
+    if (startedAt && endedAt) {
+      $("job-eta").textContent = `took ${durationText((Date.parse(endedAt) - Date.parse(startedAt)) / 1000)}`;
     }
     $("job-download").hidden = final !== "succeeded";
     $("job-end").hidden = false;
@@ -242,11 +248,7 @@
         : `expected to start in about ${place.wait_s} s`;
       const strong = document.createElement("strong");
       strong.textContent = place.position;
-      const icon = document.createElement("span");
-      icon.className = "icon";
-      icon.setAttribute("aria-hidden", "true");
-      icon.textContent = "⏳";
-      el.replaceChildren(icon, " Number ", strong, ` in the queue · ${wait}`);
+      el.replaceChildren("Number ", strong, ` in the queue · ${wait}`);
       el.hidden = false;
     },
   };
@@ -272,7 +274,8 @@
     isFinal: (event) => event.type === "completion-status",
     isDone: (body) => body.next_poll_ms === null,
     // The last event, or a poll's answer (whose snapshot is `job`).
-    onFinish: (last) => renderFinish(!last ? "" : last.type ? last.status : last.job.status),
+    onFinish: (last) => (last && last.type ? renderFinish(last.status, last.ts)
+                                           : renderFinish(last ? last.job.status : "", "")),
     onState: showState,
     onRole: (role) => { $("connection").dataset.role = role; },
     tabs: config.jobId ? { name: `composer-job-${config.jobId}` } : null,

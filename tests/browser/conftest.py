@@ -23,9 +23,11 @@ window.__timeline = [];
 new MutationObserver((records) => {
   const t = Date.now();
   records.forEach((record, i) => {
-    if (record.type === "attributes") {
+    // Only the connection's state: the timeline's steps carry a data-state of their own.
+    if (record.type === "attributes" && record.target.id === "connection") {
       // Records come in batches: a state's value is the next record's old value.
-      const next = records.slice(i + 1).find((r) => r.type === "attributes");
+      const next = records.slice(i + 1).find(
+        (r) => r.type === "attributes" && r.target.id === "connection");
       window.__timeline.push({t, state: next ? next.oldValue : record.target.dataset.state});
     }
     for (const node of record.addedNodes) {

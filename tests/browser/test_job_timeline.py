@@ -158,6 +158,7 @@ def test_a_whole_run_shows_every_step_done_with_times_and_durations(
                                   "datetime"), index
         assert _step_text(page, index, "took").endswith(" s"), index
     assert page.title().startswith("✓ Succeeded · Timeline Coin")
+    assert (page.text_content("#job-eta") or "").startswith("took ")
     assert page.is_visible("#job-download a") and page.is_visible("text=Start another project")
     assert page.get_attribute("link[rel=icon]", "href")
     assert page.request.get(web.url + "/static/composer/favicon.svg").status == 200

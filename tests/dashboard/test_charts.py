@@ -1,5 +1,6 @@
 """Server-side SVG charts: labelled for screen readers, escaped, readable without colour."""
 
+import itertools
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -125,3 +126,22 @@ def test_marker_labels_never_overlap_or_leave_the_chart_even_for_equal_values(at
             assert y1 != y2 or r1 <= l2 or r2 <= l1, spans
     if at[0] == at[1]:
         assert "p50 9.1 s · p95 9.4 s" in svg  # one line, one label
+
+
+def test_axis_labels_too_wide_for_their_column_are_thinned_out_not_overlapped():
+    import re
+
+    columns = [charts.Column(label=f"≤{i} 000 000 ms", value=i) for i in range(24)]
+    svg = str(charts.histogram(chart_id="t", title="t", columns=columns))
+    xs = [float(x) for x in re.findall(r'<text x="([\d.]+)" y="172" class="axis"', svg)]
+    assert 1 < len(xs) < 24
+    assert all(b - a >= len("≤10 000 000 ms") * 6.5 for a, b in itertools.pairwise(xs))
+
+
+def test_bar_values_stay_inside_the_chart():
+    import re
+
+    bars = [charts.Bar(label="nft", value=2, text="2 jobs", note="oldest waiting 12 min 30 s")]
+    svg = str(charts.bar_chart(chart_id="t", title="t", bars=bars))
+    [x] = re.findall(r'<text x="([\d.]+)" y="\d+" class="value">', svg)
+    assert float(x) + len("2 jobs — oldest waiting 12 min 30 s") * 7 <= charts.WIDTH
