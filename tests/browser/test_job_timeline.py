@@ -40,6 +40,40 @@ def _screenshots(page: Page, name: str) -> None:
     page.set_viewport_size(DESKTOP)
 
 
+# WCAG contrast of every piece of text the page shows, against the colour behind it.
+CONTRASTS = """() => {
+  const rgb = (c) => (c.match(/[\\d.]+/g) || []).map(Number);
+  const lum = ([r, g, b]) => [r, g, b].map((v) => v / 255)
+    .map((v) => (v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4))
+    .reduce((sum, v, i) => sum + v * [0.2126, 0.7152, 0.0722][i], 0);
+  const behind = (el) => {
+    for (let e = el; e; e = e.parentElement) {
+      const c = rgb(getComputedStyle(e).backgroundColor);
+      if (c.length === 3 || c[3] > 0) return c.slice(0, 3);
+    }
+    return [255, 255, 255];
+  };
+  const ownText = (el) => [...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
+  const texts = [...document.querySelectorAll("#job *")]
+    .filter((el) => el.checkVisibility() && ownText(el));
+  return texts.map((el) => {
+    const [a, b] = [lum(rgb(getComputedStyle(el).color)), lum(behind(el))];
+    return {text: el.textContent.trim().slice(0, 40),
+            ratio: (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05)};
+  });
+}"""
+
+
+def _assert_readable(page: Page) -> None:
+    """Assert every visible text of the page meets WCAG AA (4.5:1), and that changes are
+    announced (a polite live region, the connection as a status)."""
+    texts = page.evaluate(CONTRASTS)
+    poor = [t for t in texts if t["ratio"] < 4.5]
+    assert len(texts) > 10 and not poor, poor
+    assert page.get_attribute("#job-announce", "aria-live") == "polite"
+    assert page.get_attribute("#connection", "role") == "status"
+
+
 def _step(index: int) -> Step:
     key, label, _ = STEPS[index - 1]
     return Step(key=key, label=label, index=index, total=len(STEPS))
@@ -107,6 +141,11 @@ def test_a_queued_job_shows_its_place_then_runs_as_a_timeline_and_a_cancel_stops
     assert _step_text(page, 1, "details") == "template token: 14 files to write"
     assert "Prepare the template…" not in (page.text_content("#job-steps") or "")
     page.wait_for_function("t => document.title.startsWith(t)", arg=f"{SECOND} % · Timeline Coin")
+    page.wait_for_function(  # the running step's duration counts, every second
+        "() => document.querySelector('#job-steps > li[data-index=\"2\"] .took')"
+        ".textContent.endsWith('…')")
+    assert (page.text_content("#job-announce") or "").startswith("Step 2 of")
+    _assert_readable(page)
     _screenshots(page, "running")
 
     services.job_request_cancel(job=job)
@@ -121,6 +160,7 @@ def test_a_queued_job_shows_its_place_then_runs_as_a_timeline_and_a_cancel_stops
     assert page.get_attribute(".progress", "data-look") == "stopped"
     assert page.title().startswith("■ Cancelled · Timeline Coin")
     assert page.is_visible("text=Start another project") and page.is_hidden("#job-download")
+    _assert_readable(page)
     _screenshots(page, "cancelled")
 
 
@@ -140,6 +180,7 @@ def test_a_failed_step_opens_with_what_went_wrong(start_web, owner, open_job_pag
     assert page.eval_on_selector('#job-steps > li[data-index="6"] details', "d => d.open")
     assert "contract name differs" in _step_text(page, 6, "details")
     assert page.is_visible("#job-error") and page.title().startswith("✕ Failed")
+    _assert_readable(page)
     _screenshots(page, "failed")
 
 
