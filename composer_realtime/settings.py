@@ -188,7 +188,10 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.request": {"level": "ERROR"}},
+    # "django" would keep Django's own console handler and also propagate to root: every line
+    # of django.* (the worker's task state lines among them) was printed twice.
+    "loggers": {"django": {"handlers": [], "level": "INFO", "propagate": True},
+                "django.request": {"level": "ERROR"}},
 }
 
 # --- Real-time transport knobs -------------------------------------------------------------

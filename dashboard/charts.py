@@ -18,6 +18,9 @@ Tone = Literal["neutral", "good", "bad"]
 WIDTH = 640
 _CAPTION = 26  # room for the drawn title above the chart
 _LABEL_CHARS = 48
+_VALUE_CHAR_PX = 7.0  # a generous width per character of 13 px text
+_AXIS_CHAR_PX = 6.5  # the same for 11 px text
+_MIN_BAR_SPAN = 240
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -62,13 +65,16 @@ def bar_chart(*, chart_id: str, title: str, bars: Sequence[Bar],
               max_value: float | None = None) -> SafeString:
     """Return a horizontal bar chart, one labelled row per bar."""
     top = max_value if max_value is not None else max((b.value for b in bars), default=0)
-    rows = [_bar_row(chart_id, bar, index * 38, top) for index, bar in enumerate(bars)]
+    # The bars leave room for the longest value text after them: no text leaves the chart.
+    longest = max((len(_value_text(b)) * _VALUE_CHAR_PX for b in bars), default=0)
+    span = max(min(WIDTH - 150, WIDTH - 6 - longest), _MIN_BAR_SPAN)
+    rows = [_bar_row(chart_id, bar, index * 38, top, span) for index, bar in enumerate(bars)]
     return _svg(chart_id=chart_id, title=title, desc=_describe(bars), height=len(bars) * 38 + 6,
                 body=_join(rows))
 
 
-def _bar_row(chart_id: str, bar: Bar, y: int, top: float) -> SafeString:
-    width = _scale(bar.value, top, WIDTH - 150)
+def _bar_row(chart_id: str, bar: Bar, y: int, top: float, span: float) -> SafeString:
+    width = _scale(bar.value, top, span)
     return format_html(
         '<g class="bar {}" data-key="{}" data-value="{}"><title>{}</title>'
         '<text x="0" y="{}" class="label">{}</text>'
@@ -106,9 +112,12 @@ def histogram(*, chart_id: str, title: str, columns: Sequence[Column],
     """Return a column chart with counts on the columns and labelled markers."""
     top = max((c.value for c in columns), default=0)
     step = WIDTH / max(len(columns), 1)
+    # Axis labels wider than their column would run into the next: label every n-th column.
+    widest = max((len(c.label) * _AXIS_CHAR_PX for c in columns), default=0)
+    label_every = max(label_every, math.ceil((widest + 4) / step))
     body = [_column(c, i, step, top, show_label=i % label_every == 0)
             for i, c in enumerate(columns)]
-    body += [_marker(m, step) for m in markers if 0 <= m.at < len(columns)]
+    body += _markers([m for m in markers if 0 <= m.at < len(columns)], step)
     if top <= 0:
         body.append(_empty())  # the axis labels stay: they say what would be counted
     desc = "; ".join([*(f"{c.label}: {_num(c.value)}{unit}" for c in columns),
@@ -134,12 +143,51 @@ def _column(column: Column, index: int, step: float, top: float, *,
     )
 
 
-def _marker(marker: Marker, step: float) -> SafeString:
-    x = marker.at * step + step / 2
+_MARKER_CHAR_PX = 6.5  # a generous width per character of an 11 px marker label
+_MARKER_ROW_PX = 13
+
+
+def _markers(markers: Sequence[Marker], step: float) -> list[SafeString]:
+    """Return the markers with labels that never overlap one another or leave the chart.
+
+    Markers on one column share a line and one label ("p50 9.1 s · p95 9.4 s"). A label goes
+    right of its line, else left of it (ending at it), on the first row where it fits; a new
+    row below only when neither side is free.
+    """
+    merged: dict[int, list[str]] = {}
+    for marker in markers:
+        merged.setdefault(marker.at, []).append(marker.label)
+    rows: list[list[tuple[float, float]]] = []  # per row, the spans its labels take
+    drawn = []
+    for at in sorted(merged):
+        label = " · ".join(merged[at])
+        x, width = at * step + step / 2, len(label) * _MARKER_CHAR_PX
+        sides = [(x + 4, x + 4 + width, "start"), (x - 4 - width, x - 4, "end")]
+        sides = [side for side in sides if side[0] >= 0 and side[1] <= WIDTH] or sides[:1]
+        row, (left, right, anchor) = _free_place(rows, sides)
+        if row == len(rows):
+            rows.append([])
+        rows[row].append((left, right))
+        text_x = left if anchor == "start" else right
+        drawn.append(_marker(label, x, text_x, anchor, 10 + row * _MARKER_ROW_PX))
+    return drawn
+
+
+def _free_place(rows: list[list[tuple[float, float]]], sides: list[tuple[float, float, str]]
+                ) -> tuple[int, tuple[float, float, str]]:
+    for index, taken in enumerate(rows):
+        for side in sides:
+            if all(side[1] + 4 < left or side[0] > right + 4 for left, right in taken):
+                return index, side
+    return len(rows), sides[0]
+
+
+def _marker(label: str, x: float, text_x: float, anchor: str, y: int) -> SafeString:
     return format_html(
-        '<g class="marker"><line x1="{}" y1="10" x2="{}" y2="150" stroke="#1b1b1f" '
-        'stroke-dasharray="4 3"/><text x="{}" y="10" class="marker-label">{}</text></g>',
-        x, x, x + 4, marker.label,
+        '<g class="marker"><line x1="{}" y1="{}" x2="{}" y2="150" stroke="#1b1b1f" '
+        'stroke-dasharray="4 3"/><text x="{}" y="{}" class="marker-label" '
+        'text-anchor="{}">{}</text></g>',
+        x, y + 2, x, text_x, y, anchor, label,
     )
 
 

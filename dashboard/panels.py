@@ -8,16 +8,18 @@ from datetime import datetime, timedelta
 from django.template.loader import render_to_string
 from django.utils.safestring import SafeString
 
-from dashboard import charts
+from dashboard import charts, selectors
 from dashboard.selectors import (
     DayCounts,
     Funnel,
+    Queue,
     Realtime,
     RunningJob,
     TemplateStats,
     percentile,
 )
 from jobs.models import JobStatus
+from realtime.api import metrics
 
 _TIME_BUCKETS_S = (5, 10, 20, 30, 45, 60, 90, 120, 180, 300)
 
@@ -190,7 +192,32 @@ def realtime_panel(*, realtime: Realtime) -> SafeString:
                for bound, n in realtime.delay_buckets]
     chart = charts.histogram(chart_id="chart-delay", columns=columns, unit=" deliveries",
                              title="Publish-to-delivery delay of live events")
-    return render_to_string("dashboard/_realtime.html", {"tiles": tiles, "chart": chart})
+    rows = [{"process": p.process, "open_streams": p.open_streams,
+             "polling_clients": p.polling_clients, "reconnects": f"{p.reconnects_per_minute:g}",
+             "delay_p99": _upto(selectors.bucket_quantile(
+                 [*metrics.DELIVERY_DELAY.bounds, math.inf], p.delay_counts, 0.99)
+                 if len(p.delay_counts) == len(metrics.DELIVERY_DELAY.bounds) + 1 else None),
+             "this": i == 0}
+            for i, p in enumerate(realtime.processes)]
+    return render_to_string("dashboard/_realtime.html", {
+        "tiles": tiles, "chart": chart, "processes": rows, "shared": realtime.shared})
+
+
+def queue_panel(*, queue: Queue) -> SafeString:
+    """Return the queue panel: how many jobs wait, the oldest wait, and per template."""
+    tiles = [
+        Tile(key="queued", label="Jobs waiting", value=str(queue.depth)),
+        Tile(key="oldest_wait", label="Oldest has waited",
+             value=_duration(queue.oldest_wait_s) if queue.depth else "—"),
+        Tile(key="workers_busy", label="Workers busy", value=str(queue.workers_busy)),
+    ]
+    bars = [charts.Bar(label=t.template, value=t.queued, key=t.template, text=_jobs(t.queued),
+                       note=f"oldest waiting {_duration(t.oldest_wait_s)}")
+            for t in queue.templates]
+    chart = charts.bar_chart(chart_id="chart-queue", bars=bars,
+                             title="Jobs waiting, per template") if bars else ""
+    return render_to_string("dashboard/_queue.html", {"tiles": tiles, "chart": chart,
+                                                      "queue": queue})
 
 
 def _bucket_of(value: float, bounds: Sequence[float]) -> int:
@@ -200,7 +227,9 @@ def _bucket_of(value: float, bounds: Sequence[float]) -> int:
 def _bucket_label(bound: float, unit: str) -> str:
     if math.isinf(bound):
         return "slower"
-    return f"≤{bound * 1000:g} ms" if unit == "ms" else f"≤{bound:g} s"
+    if unit == "ms" and bound < 1:
+        return f"≤{bound * 1000:g} ms"
+    return f"≤{bound:g} s"
 
 
 def _upto(seconds: float | None) -> str:

@@ -1,15 +1,16 @@
 """Reads for the ecosystem dashboard: what runs now, the last day, the journey funnel, transport.
 
-Every function here is one query (or none): the snapshot calls them once per interval for the
-whole process, so their cost never multiplies with viewers.
+Every function here is a query or two (or none): the snapshot calls them once per interval
+for the whole process, so their cost never multiplies with viewers.
 """
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import (
     Case,
@@ -18,6 +19,7 @@ from django.db.models import (
     DurationField,
     ExpressionWrapper,
     F,
+    Min,
     Q,
     Value,
     When,
@@ -25,13 +27,13 @@ from django.db.models import (
 from django.db.models.functions import Concat, TruncHour
 
 from jobs.models import Job, JobStatus, JourneyEvent, JourneyKind
-from realtime.api import metrics
+from realtime.api import ProcessFigures, metrics, presence_all
 
 PERIODS = (1, 7, 30)
 """The funnel's periods, in days."""
 DEFAULT_PERIOD = 7
 WIZARD_STEPS = (("basics", "Basics"), ("template", "Template"), ("options", "Options"),
-                ("review", "Review"))
+                ("review", "Review (reached)"))
 """The wizard's steps, in order, as recorded in `JourneyEvent.step`."""
 _LIVE = (JobStatus.RUNNING, JobStatus.CANCELLING)
 
@@ -70,6 +72,53 @@ def _running_job(row: Mapping[str, Any]) -> RunningJob:
     return RunningJob(id=str(row["id"]), name=row["name"], template=row["template"],
                       status=row["status"], percent=row["percent"], step=step.get("label", ""),
                       step_index=step.get("index"), step_total=step.get("total"))
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class QueuedTemplate:
+    """The queued jobs of one template."""
+
+    template: str
+    """The template key."""
+    queued: int
+    """Jobs of it waiting for a worker."""
+    oldest_wait_s: float
+    """How long the oldest of them has waited."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Queue:
+    """The jobs waiting for a worker."""
+
+    depth: int
+    """Jobs queued."""
+    oldest_wait_s: float | None
+    """How long the oldest has waited (None with an empty queue)."""
+    workers_busy: int
+    """Started jobs whose worker beat recently: the workers at work."""
+    templates: list[QueuedTemplate]
+    """Per template, the most waiting first."""
+
+
+def dashboard_queue(*, now: datetime) -> Queue:
+    """Return the queue's depth, oldest wait, per-template split and busy workers (one query:
+    the unfinished jobs per template, queued and at work counted apart)."""
+    queued = Q(status=JobStatus.QUEUED)
+    fresh = now - timedelta(seconds=settings.JOBS_STALE_AFTER_S)
+    busy = Q(status__in=_LIVE, heartbeat_at__gte=fresh)
+    rows = list(Job.objects.filter(status__in=JobStatus.unfinished()).order_by().values("template")
+            .annotate(n=Count("pk", filter=queued), oldest=Min("created_at", filter=queued),
+                      busy=Count("pk", filter=busy)))
+    templates = sorted((QueuedTemplate(template=row["template"], queued=row["n"],
+                                       oldest_wait_s=_seconds_since(row["oldest"], now))
+                        for row in rows if row["n"]), key=lambda t: (-t.queued, t.template))
+    return Queue(depth=sum(t.queued for t in templates),
+                 oldest_wait_s=max((t.oldest_wait_s for t in templates), default=None),
+                 workers_busy=sum(row["busy"] for row in rows), templates=templates)
+
+
+def _seconds_since(moment: datetime, now: datetime) -> float:
+    return max(0.0, (now - moment).total_seconds())
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -240,12 +289,12 @@ def _funnel(days: int, visitors: dict[str, int]) -> Funnel:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Realtime:
-    """The real-time transport of this web process, from its metrics."""
+    """The real-time transport of every live web process (or of this one), from their metrics."""
 
     open_streams: int
     """SSE streams open now."""
     polling_clients: int
-    """Distinct clients that polled in the last minute."""
+    """Clients that polled in the last minute (one polling two processes counts twice)."""
     reconnects_per_minute: float
     """Streams opened with a cursor over the last minute."""
     delay_p50_s: float | None
@@ -254,6 +303,10 @@ class Realtime:
     """99th percentile of the same."""
     delay_buckets: list[tuple[float, int]]
     """(upper bound in seconds, deliveries) per histogram bucket; the last bound is inf."""
+    processes: list[ProcessFigures] = field(default_factory=list)
+    """Each live web process's own figures, this one first."""
+    shared: bool = False
+    """True when the other processes' figures were read (through Redis)."""
 
     @property
     def fallback_share(self) -> float | None:
@@ -262,15 +315,36 @@ class Realtime:
 
 
 def dashboard_realtime() -> Realtime:
-    """Return this process's transport figures (no query: they are in-process metrics)."""
-    delay = metrics.DELIVERY_DELAY
+    """Return the transport figures summed over every live web process (no query)."""
+    processes, shared = presence_all()
+    bounds = [*metrics.DELIVERY_DELAY.bounds, math.inf]
+    counts = [sum(column) for column in zip(*(_padded(p.delay_counts, len(bounds))
+                                              for p in processes), strict=True)]
     return Realtime(
-        open_streams=max(0, int(metrics.STREAMS_OPEN.value)),
-        polling_clients=metrics.POLLING_CLIENTS.count(),
-        reconnects_per_minute=metrics.STREAMS_RESUMED.recent(),
-        delay_p50_s=delay.quantile(0.5), delay_p99_s=delay.quantile(0.99),
-        delay_buckets=list(zip([*delay.bounds, math.inf], delay.counts, strict=True)),
+        open_streams=sum(p.open_streams for p in processes),
+        polling_clients=sum(p.polling_clients for p in processes),
+        reconnects_per_minute=round(sum(p.reconnects_per_minute for p in processes), 1),
+        delay_p50_s=bucket_quantile(bounds, counts, 0.5),
+        delay_p99_s=bucket_quantile(bounds, counts, 0.99),
+        delay_buckets=list(zip(bounds, counts, strict=True)), processes=processes, shared=shared,
     )
+
+
+def _padded(counts: Sequence[int], length: int) -> list[int]:
+    # A process on other histogram bounds (mid-deploy) adds nothing rather than skewing.
+    return list(counts) if len(counts) == length else [0] * length
+
+
+def bucket_quantile(bounds: Sequence[float], counts: Sequence[int], q: float) -> float | None:
+    """Return the upper bound of the bucket holding quantile `q`; None with no observation."""
+    goal, seen = q * sum(counts), 0
+    if goal == 0:
+        return None
+    for bound, count in zip(bounds, counts, strict=True):
+        seen += count
+        if seen >= goal:
+            return bound
+    return None
 
 
 def jobs_count_by_status() -> dict[str, int]:

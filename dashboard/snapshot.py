@@ -62,7 +62,7 @@ class Snapshot:
     generated_at: datetime
     """When the live part was computed."""
     panels: dict[str, str]
-    """HTML of the panels every dashboard shares: running, last_day, realtime."""
+    """HTML of the panels every dashboard shares: running, queue, last_day, realtime."""
     funnels: dict[int, str]
     """HTML of the funnel panel, per period in days."""
     figures: dict[str, float | int | None]
@@ -129,6 +129,7 @@ def _compute(*, previous: Snapshot | None) -> Snapshot:
     counts = selectors.dashboard_day_counts(since=day)
     running = selectors.dashboard_running_jobs(limit=panels.RUNNING_SHOWN + 1)
     realtime = selectors.dashboard_realtime()
+    queue = selectors.dashboard_queue(now=now)
     last_day = panels.last_day_panel(
         counts=counts, times=selectors.dashboard_generation_times(since=day),
         per_hour=selectors.dashboard_jobs_per_hour(now=now),
@@ -137,9 +138,11 @@ def _compute(*, previous: Snapshot | None) -> Snapshot:
     return Snapshot(
         id=max(int(now.timestamp() * 1000), previous.id + 1 if previous else 0),
         generated_at=now, funnels=_funnels(now),
-        panels={"running": panels.running_panel(jobs=running), "last_day": last_day,
+        panels={"running": panels.running_panel(jobs=running),
+                "queue": panels.queue_panel(queue=queue), "last_day": last_day,
                 "realtime": panels.realtime_panel(realtime=realtime)},
-        figures=_figures(counts, running, realtime),
+        figures={**_figures(counts, running, realtime), "queued": queue.depth,
+                 "web_processes": len(realtime.processes)},
     )
 
 

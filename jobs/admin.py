@@ -6,7 +6,9 @@ fast at 100,000 jobs: a constant number of queries per page (related rows joined
 need no query), indexed orderings, and no full count of the unfiltered table.
 """
 
+import json
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from django.contrib import admin, messages
@@ -19,6 +21,7 @@ from django.utils.safestring import SafeString
 from jobs import services
 from jobs.models import Job, JobEvent, JobStatus, JourneyEvent, WizardDraft
 from jobs.scaffolds import TEMPLATES
+from jobs.timeline import duration_text
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
@@ -49,9 +52,22 @@ class TemplateFilter(admin.SimpleListFilter):
         return queryset.filter(template=self.value()) if self.value() else queryset
 
 
+def _moment(value: datetime | None) -> str:
+    """Return a time to the second, in UTC: jobs last seconds, not minutes."""
+    if value is None:
+        return "—"
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _between(start: datetime | None, end: datetime | None) -> str:
+    if start is None or end is None:
+        return "—"
+    return duration_text((end - start).total_seconds())
+
+
 class JobEventInline(admin.TabularInline):  # type: ignore[type-arg]
     model = JobEvent
-    fields = ("seq", "type", "status", "percent", "message", "created_at")
+    fields = ("seq", "type", "status", "percent", "message", "recorded")
     readonly_fields = fields
     ordering = ("seq",)
     extra = 0
@@ -75,11 +91,15 @@ class JobEventInline(admin.TabularInline):  # type: ignore[type-arg]
     def message(self, event: JobEvent) -> str:
         return str(event.payload.get("message", ""))
 
+    @admin.display(description="recorded")
+    def recorded(self, event: JobEvent) -> str:
+        return _moment(event.created_at)
+
 
 @admin.register(Job)
 class JobAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    list_display = ("name", "template", "status", "percent_done", "owner_name", "created_at",
-                    "duration", "short_id")
+    list_display = ("name", "template", "status", "percent_done", "owner_name", "created",
+                    "waited", "duration", "short_id")
     list_filter = ("status", TemplateFilter, "created_at")
     search_fields = ("=id", "name", "owner__username", "=owner__email", "=anon_owner")
     search_help_text = "Job id (exact), project name, owner's user name or e-mail (exact)."
@@ -89,9 +109,9 @@ class JobAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     ordering = ("-created_at",)
     inlines = (JobEventInline,)
     actions = ("cancel_jobs", "retry_failed_jobs")
-    fields = ("id", "name", "template", "status", "percent", "step", "message", "eta_s",
-              "error", "params", "owner", "anon_owner", "retry_of", "artifact", "last_seq",
-              "created_at", "started_at", "finished_at", "heartbeat_at")
+    fields = ("id", "name", "template", "status", "percent_done", "step_now", "message", "eta",
+              "error", "parameters", "owner", "anonymous_session", "retry_of", "download", "events",
+              "created", "started", "finished", "last_heartbeat", "waited", "duration")
     readonly_fields = fields
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -113,9 +133,57 @@ class JobAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     @admin.display(description="took")
     def duration(self, job: Job) -> str:
-        if job.started_at is None or job.finished_at is None:
+        return _between(job.started_at, job.finished_at)
+
+    @admin.display(description="waited in queue")
+    def waited(self, job: Job) -> str:
+        return _between(job.created_at, job.started_at)
+
+    @admin.display(description="created", ordering="created_at")
+    def created(self, job: Job) -> str:
+        return _moment(job.created_at)
+
+    @admin.display(description="started")
+    def started(self, job: Job) -> str:
+        return _moment(job.started_at)
+
+    @admin.display(description="finished")
+    def finished(self, job: Job) -> str:
+        return _moment(job.finished_at)
+
+    @admin.display(description="last heartbeat")
+    def last_heartbeat(self, job: Job) -> str:
+        return _moment(job.heartbeat_at)
+
+    @admin.display(description="expected time left")
+    def eta(self, job: Job) -> str:
+        return "—" if job.eta_s is None or job.is_finished else f"about {job.eta_s} s"
+
+    @admin.display(description="current step")
+    def step_now(self, job: Job) -> str:
+        step = job.step or {}
+        return f"{step['index']} of {step['total']}: {step['label']}" if step else "—"
+
+    @admin.display(description="anonymous session")
+    def anonymous_session(self, job: Job) -> str:
+        return job.anon_owner or "—"
+
+    @admin.display(description="events recorded")
+    def events(self, job: Job) -> int:
+        return job.last_seq
+
+    @admin.display(description="parameters")
+    def parameters(self, job: Job) -> SafeString:
+        return format_html("<pre>{}</pre>", json.dumps(job.params, indent=2, ensure_ascii=False))
+
+    @admin.display(description="generated project")
+    def download(self, job: Job) -> SafeString | str:
+        # Through the owner-checked download view (staff may see every job), never a media
+        # URL: the files are not served from MEDIA_URL.
+        if job.status != JobStatus.SUCCEEDED or not job.artifact:
             return "—"
-        return f"{(job.finished_at - job.started_at).total_seconds():.1f} s"
+        url = reverse("jobs:download", args=[job.pk])
+        return format_html('<a href="{}">Download {}</a>', url, job.download_name())
 
     @admin.display(description="id")
     def short_id(self, job: Job) -> str:
@@ -166,7 +234,7 @@ def _job_link(job_id: Any) -> SafeString | str:
 
 @admin.register(JobEvent)
 class JobEventAdmin(ReadOnlyAdmin):
-    list_display = ("created_at", "job", "seq", "type")
+    list_display = ("recorded", "job", "seq", "type")
     list_filter = ("type", "created_at")
     search_fields = ("=job__id",)
     search_help_text = "Job id (exact)."
@@ -174,10 +242,14 @@ class JobEventAdmin(ReadOnlyAdmin):
     ordering = ("-created_at",)
     list_per_page = 100
 
+    @admin.display(description="recorded", ordering="created_at")
+    def recorded(self, event: JobEvent) -> str:
+        return _moment(event.created_at)
+
 
 @admin.register(JourneyEvent)
 class JourneyEventAdmin(ReadOnlyAdmin):
-    list_display = ("created_at", "kind", "step", "field", "template", "visitor", "job_link")
+    list_display = ("recorded", "kind", "step", "field", "template", "visitor", "job_link")
     list_filter = ("kind", "created_at")
     search_fields = ("=visitor", "=job__id", "=template")
     search_help_text = "Visitor pseudonym, job id or template key (all exact)."
@@ -187,6 +259,10 @@ class JourneyEventAdmin(ReadOnlyAdmin):
     @admin.display(description="job")
     def job_link(self, event: JourneyEvent) -> SafeString | str:
         return _job_link(event.job_id)
+
+    @admin.display(description="recorded", ordering="created_at")
+    def recorded(self, event: JourneyEvent) -> str:
+        return _moment(event.created_at)
 
 
 @admin.register(WizardDraft)

@@ -236,6 +236,21 @@ def draft_page(*, draft: WizardDraft, step: str) -> WizardPage:
     )
 
 
+def draft_note_reviewed(*, draft: WizardDraft) -> None:
+    """Note in the journey, once per draft, that the person reached the review.
+
+    The review has no form to complete: reaching it is its stage of the funnel (pressing
+    Generate is the next one, "submitted"), so the funnel shows who looked and left.
+    """
+    if draft.data.get("reviewed"):
+        return
+    draft.data["reviewed"] = True
+    draft.save(update_fields=["data", "updated_at"])
+    journey_record(kind=JourneyKind.STEP_COMPLETED, step="review",
+                   visitor=visitor_id(user_id=draft.owner_id, anon_owner=draft.anon_owner),
+                   template=_template_key(draft))
+
+
 def _title(draft: WizardDraft, step: str) -> str:
     template = TEMPLATES.get(_template_key(draft))
     if step == "options" and template is not None:

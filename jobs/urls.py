@@ -9,6 +9,7 @@ urlpatterns = [
     path("api/jobs/<uuid:job_id>/status", polling.job_status, name="status"),
     path("jobs/<uuid:job_id>/", pages.job_page, name="page"),
     path("jobs/<uuid:job_id>/download", pages.job_download, name="download"),
+    path("jobs/<uuid:job_id>/queue", pages.job_queue, name="queue"),
     path("jobs/<uuid:job_id>/cancel", pages.job_cancel, name="cancel"),
     path("", wizard.wizard_home, name="wizard"),
     path("wizard/validate", wizard.wizard_validate, name="wizard-validate"),

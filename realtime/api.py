@@ -13,6 +13,7 @@ from realtime.asgi.types import ASGIApp, Receive, Scope, Send
 from realtime.hub import CONFIRM_TIMEOUT_S, Hub, HubState, Subscription, get_hub
 from realtime.limits import SLOTS, busy_response
 from realtime.message import Message
+from realtime.presence import ProcessFigures, presence_all
 from realtime.publisher import publish
 from realtime.ratelimit import Verdict, ahit, hit
 from realtime.relay import Head, Replay, relay
@@ -26,6 +27,7 @@ __all__ = [
     "Hub",
     "HubState",
     "Message",
+    "ProcessFigures",
     "Receive",
     "Replay",
     "Scope",
@@ -43,6 +45,7 @@ __all__ = [
     "hit",
     "metrics",
     "no_content",
+    "presence_all",
     "publish",
     "relay",
 ]

@@ -6,4 +6,7 @@ class RealtimeConfig(AppConfig):
     verbose_name = "Real-time transport"
 
     def ready(self) -> None:
-        from realtime import checks  # noqa: F401 - registers the system checks
+        from realtime import (
+            checks,  # noqa: F401 - registers the system checks
+            presence,  # noqa: F401 - web processes share their figures
+        )

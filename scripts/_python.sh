@@ -32,10 +32,9 @@ find_python() {
     return 1
 }
 
-# Print a fingerprint of the requirements files and the venv's Python version.
+# Print a fingerprint of the given requirements files and the venv's Python version.
 _requirements_stamp() {
-    "$COMPOSER_VENV/bin/python" - "$COMPOSER_ROOT/requirements.txt" \
-        "$COMPOSER_ROOT/requirements-dev.txt" <<'PY'
+    "$COMPOSER_VENV/bin/python" - "$@" <<'PY'
 import hashlib, os, sys
 digest = hashlib.sha256(sys.version.encode())
 for path in sys.argv[1:]:
@@ -45,10 +44,16 @@ print(digest.hexdigest())
 PY
 }
 
-# Create .venv with a Python >= 3.12 if needed, and install requirements-dev.txt when the
-# requirements changed since the last successful install (stamp in .venv/requirements.sha256).
+# Create .venv with a Python >= 3.12 if needed, and install what `ensure_venv [run|dev]` needs
+# when its requirements changed since their last successful install: `run` (scripts/run)
+# requirements.txt only, `dev` (the default: scripts/test, scripts/lint) requirements-dev.txt,
+# which includes it. Each has its stamp (.venv/requirements-<kind>.sha256); a dev install
+# covers run too.
 ensure_venv() {
-    local python stamp_file="$COMPOSER_VENV/requirements.sha256" stamp log
+    local kind="${1:-dev}" python stamp_file stamp log requirements
+    requirements="$COMPOSER_ROOT/requirements-dev.txt"
+    [ "$kind" = "run" ] && requirements="$COMPOSER_ROOT/requirements.txt"
+    stamp_file="$COMPOSER_VENV/requirements-$kind.sha256"
     if [ -x "$COMPOSER_VENV/bin/python" ] && ! python_is_recent "$COMPOSER_VENV/bin/python"; then
         echo "Recreating .venv: its Python does not run or is older than 3.12." >&2
         rm -rf "$COMPOSER_VENV"
@@ -60,16 +65,21 @@ ensure_venv() {
         "$python" -m venv "$COMPOSER_VENV" >/dev/null \
             || _die "Could not create .venv with $python (is its venv/ensurepip module installed?)."
     fi
-    stamp="$(_requirements_stamp)" || _die "Could not read requirements.txt / requirements-dev.txt."
+    stamp="$(_requirements_stamp "$COMPOSER_ROOT/requirements.txt" "$requirements")" \
+        || _die "Could not read $(basename "$requirements")."
     if [ -f "$stamp_file" ] && [ "$(cat "$stamp_file")" = "$stamp" ]; then
         return 0
     fi
-    echo "Installing requirements-dev.txt into .venv (requirements changed) ..." >&2
+    echo "Installing $(basename "$requirements") into .venv (requirements changed) ..." >&2
     log="$COMPOSER_VENV/pip-install.log"
     if ! "$COMPOSER_VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
-            -r "$COMPOSER_ROOT/requirements-dev.txt" >"$log" 2>&1; then
+            -r "$requirements" >"$log" 2>&1; then
         tail -n 30 "$log" >&2
-        _die "pip install -r requirements-dev.txt failed (full log: $log)."
+        _die "pip install -r $(basename "$requirements") failed (full log: $log)."
     fi
     echo "$stamp" >"$stamp_file"
+    if [ "$kind" = "dev" ]; then  # requirements-dev.txt includes requirements.txt
+        _requirements_stamp "$COMPOSER_ROOT/requirements.txt" "$COMPOSER_ROOT/requirements.txt" \
+            >"$COMPOSER_VENV/requirements-run.sha256"
+    fi
 }

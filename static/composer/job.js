@@ -1,24 +1,18 @@
-// Live progress for the job page. Configured from data-* on its own <script> tag:
-//   data-job-id, data-events-url (SSE), data-status-url (polling), data-last-seq, data-finished.
+// Live progress for the job page, a timeline of its steps. Configured from data-* on its own
+// <script> tag: data-job-id, data-job-name, data-events-url (SSE), data-status-url (polling),
+// data-queue-url, data-last-seq, data-finished, data-vocabulary (the step states' words and
+// shapes and the statuses' words, from jobs/timeline.py: one vocabulary for server and page).
 //
-// One tab per job (the leader, chosen with the Web Locks API) holds the connection: an
-// EventSource, or polling when SSE cannot get through; the other tabs follow over a
-// BroadcastChannel and take over when the leader goes away. Every tab keeps the highest seq
-// it has applied and applies each event once, in order, whichever way it came.
+// The connection is realtime/live.js: one tab per job holds it (SSE, or polling when SSE
+// cannot get through), the other tabs follow; every event is applied once, in order. Steps
+// follow the rule of jobs/timeline.py: a step starts at the first event carrying it and ends
+// at the first event of a later step or at the final event; the events between are its
+// detail lines.
 {
   const config = document.currentScript.dataset;
   const $ = (id) => document.getElementById(id);
 
   const JOB_EVENTS = ["job-update", "progress-update", "error-notification", "completion-status"];
-  const READY_TIMEOUT_MS = 5000;  // a stream that opened but says nothing: a buffering proxy
-  const MIN_STALL_MS = 5000;  // silence allowed after `ready`: at least this, or 2 heartbeats
-  const MAX_STREAM_ERRORS = 3;  // failed reconnects in a row before polling takes over
-  const PROBE_FIRST_MS = 15000;  // while polling, try SSE again after this, then less often
-  const PROBE_MAX_MS = 300000;
-  const BACKOFF_FIRST_MS = 1000;  // failed polls: exponential backoff with jitter
-  const BACKOFF_MAX_MS = 30000;
-  const GAP_WAIT_MS = 2000;  // a follower waits this long for the leader to fill a gap
-  const TAKEOVER_MS = 500;  // a new leader waits this long for the old one's last events
   const WORDS = {
     connecting: "Connecting…",
     live: "Live",
@@ -26,47 +20,68 @@
     polling: "Polling for updates (live connection unavailable)",
     offline: "Offline",
     finished: "Finished",
+    gone: "Unavailable",
   };
-
-  let lastSeq = Number(config.lastSeq || 0);
-  let finished = config.finished === "true";
-  const ahead = new Map();  // seq -> event that arrived before the one it follows
-  const history = [];  // events applied in this tab, replayed to tabs that join later
 
   // --- The page --------------------------------------------------------------------------
 
+  const VOCABULARY = JSON.parse(config.vocabulary || '{"steps": {}, "statuses": {}}');
+  const QUEUE_CHECK_MS = 5000;  // a queued job's place, looked up this often
+  let status = $("job").dataset.status;
+  let skewMs = null;  // this clock minus the server's, from live events (latency included)
+
+  let startedAt = $("job").dataset.started || "";  // when a worker took the job up
+
   const render = (event, via) => {
+    if (via === "sse") noteClock(event.ts);
+    if (!startedAt && event.type === "job-update" && event.status === "running") startedAt = event.ts;
+    log(event, via);
     renderSnapshot(event);
     const etaKnown = event.eta_s && event.type !== "completion-status";
     $("job-eta").textContent = etaKnown ? `about ${event.eta_s} s left` : "";
-    if (event.step) renderSteps(event.step.index);
+    timeline.apply(event);
+    if (event.type === "error-notification") showError(event.message);
+  };
+
+  const log = (event, via) => {
     const li = document.createElement("li");
     li.dataset.seq = event.seq;
     li.dataset.via = via;
     li.className = event.type;
-    li.textContent = event.message || `${event.percent} %`;
+    const text = document.createElement("span");
+    text.className = "text";
+    text.textContent = event.message || `${event.percent} %`;
+    li.append(timeElement(event.ts), " ", text);
     $("job-log").append(li);
-    if (event.type === "error-notification") showError(event.message);
+    $("job-log-count").textContent = $("job-log").children.length;
   };
 
   // Status and percent, from an event or from a poll's snapshot (same field names).
   const renderSnapshot = (job) => {
+    status = job.status;
+    const look = statusLook(job.status);
     $("job").dataset.status = job.status;
-    $("job-status").textContent = job.status;
+    for (const el of document.querySelectorAll("#job [data-look]")) el.dataset.look = look;
+    $("job").dataset.look = look;
+    setText($("job-status"), statusWord(job.status));
     $("job-progress").value = job.percent;
-    $("job-percent").textContent = `${job.percent} %`;
+    setText($("job-percent"), `${job.percent} %`);
+    if (job.status !== "queued") $("job-queue").hidden = true;
+    showTitle(job);
   };
 
-  const renderSteps = (current) => {
-    for (const li of $("job-steps").children) {
-      const index = Number(li.dataset.index);
-      setStep(li, index < current ? "done" : index === current ? "active" : "pending");
-    }
+  const statusWord = (value) => (VOCABULARY.statuses[value] || { label: value }).label;
+  const statusLook = (value) => (VOCABULARY.statuses[value] || { state: "pending" }).state;
+
+  const showTitle = (job) => {
+    const finishedNow = ["succeeded", "failed", "cancelled"].includes(job.status);
+    const icon = finishedNow ? `${stateIcon(statusLook(job.status))} ` : "";
+    const head = finishedNow || job.status === "queued" ? statusWord(job.status) : `${job.percent} %`;
+    document.title = `${icon}${head} · ${config.jobName} — dApp composer`;
   };
 
-  const setStep = (li, state) => {
-    li.className = `step ${state}`;
-    li.querySelector(".state").textContent = state;
+  const setText = (el, text) => {
+    if (el.textContent !== String(text)) el.textContent = text;
   };
 
   const showError = (message) => {
@@ -74,13 +89,168 @@
     $("job-error").hidden = false;
   };
 
-  const renderFinish = (status) => {
-    if (status === "succeeded") {
-      for (const li of $("job-steps").children) setStep(li, "done");
-      $("job-download").hidden = false;
+  const renderFinish = (final, endedAt) => {
+    if (final) {
+      status = final;
+      timeline.settle(final);
+      announce(`Generation ${statusWord(final).toLowerCase()}`);
     }
+    if (startedAt && endedAt) {
+      $("job-eta").textContent = `took ${durationText((Date.parse(endedAt) - Date.parse(startedAt)) / 1000)}`;
+    }
+    $("job-download").hidden = final !== "succeeded";
+    $("job-end").hidden = false;
     const cancel = $("job-cancel");
     if (cancel) cancel.hidden = true;
+  };
+
+  const announce = (text) => setText($("job-announce"), text);
+
+  // --- Times ---------------------------------------------------------------------------------
+
+  const noteClock = (ts) => {
+    const skew = Date.now() - Date.parse(ts);
+    if (skewMs === null || skew < skewMs) skewMs = skew;
+  };
+
+  const clock = (date) => date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit",
+                                                          second: "2-digit", hour12: false });
+
+  const timeElement = (iso) => {
+    const time = document.createElement("time");
+    time.dateTime = iso;
+    time.textContent = clock(new Date(iso));
+    return time;
+  };
+
+  // Same words as jobs/timeline.py duration_text.
+  const durationText = (seconds) => {
+    if (seconds < 9.95) return `${seconds.toFixed(1)} s`;  // would round up to "10.0 s"
+    const whole = Math.round(seconds);
+    if (whole < 60) return `${whole} s`;
+    return `${Math.floor(whole / 60)} min ${String(whole % 60).padStart(2, "0")} s`;
+  };
+
+  // The server wrote its times in UTC; a person reads their own clock.
+  const localizeTimes = () => {
+    for (const time of document.querySelectorAll("#job time[datetime]")) {
+      time.textContent = clock(new Date(time.dateTime));
+    }
+  };
+
+  // --- The timeline (the same rule as jobs/timeline.py) ---------------------------------
+
+  const stateIcon = (state) => (VOCABULARY.steps[state] || { icon: "" }).icon;
+
+  const timeline = {
+    items: () => [...$("job-steps").children],
+    item: (index) => $("job-steps").querySelector(`[data-index="${index}"]`),
+    // The step running when the page was rendered: the last one that has started.
+    current() {
+      const started = this.items().filter((li) => li.querySelector(".when time"));
+      return started.length ? started[started.length - 1] : null;
+    },
+
+    apply(event) {
+      const current = this.current();
+      const index = event.step ? event.step.index : null;
+      if (event.type === "completion-status") return this.end(current, event.ts, "done");
+      if (index !== null && (!current || index > Number(current.dataset.index))) {
+        this.end(current, event.ts, "done");
+        return this.begin(this.item(index), event);
+      }
+      if (current && event.message) this.detail(current, event.message);
+      return undefined;
+    },
+
+    begin(li, event) {
+      if (!li) return;
+      li.querySelector(".when").replaceChildren(timeElement(event.ts));
+      this.setState(li, "running");
+      li.querySelector("details").open = true;
+      const label = li.querySelector(".label").textContent;
+      if (event.message && event.message !== `${label}…`) this.detail(li, event.message);
+      announce(`Step ${li.dataset.index} of ${this.items().length}: ${label}`);
+    },
+
+    end(li, ts, state) {
+      if (!li || li.dataset.ended) return;
+      li.dataset.ended = ts;
+      const started = li.querySelector(".when time").dateTime;
+      setText(li.querySelector(".took"), durationText((Date.parse(ts) - Date.parse(started)) / 1000));
+      this.setState(li, state);
+      li.querySelector("details").open = false;
+    },
+
+    detail(li, text) {
+      const line = document.createElement("li");
+      line.textContent = text;
+      li.querySelector(".details").append(line);
+    },
+
+    setState(li, state) {
+      li.dataset.state = state;
+      li.className = `step ${state}`;
+      setText(li.querySelector(".icon"), stateIcon(state));
+      setText(li.querySelector(".state"), VOCABULARY.steps[state].label);
+    },
+
+    // How the job ended decides the look of the step it ended in.
+    settle(final) {
+      if (final === "succeeded") {
+        for (const li of this.items()) this.setState(li, "done");
+        return;
+      }
+      const last = this.current();
+      if (!last) return;
+      this.setState(last, statusLook(final));
+      last.querySelector("details").open = final === "failed";
+    },
+
+    // The running step's duration, counting.
+    tick() {
+      const li = this.current();
+      if (!li || li.dataset.ended || li.dataset.state !== "running") return;
+      const started = Date.parse(li.querySelector(".when time").dateTime);
+      const now = Date.now() - (skewMs || 0);
+      setText(li.querySelector(".took"), `${durationText(Math.max(0, now - started) / 1000)}…`);
+    },
+  };
+
+  // --- The queue -------------------------------------------------------------------------------
+
+  const queue = {
+    timer: 0,
+    start() {
+      if (status === "queued" && config.queueUrl) this.timer = setTimeout(() => this.check(), QUEUE_CHECK_MS);
+    },
+
+    async check() {
+      if (status !== "queued") return;
+      try {
+        const response = await fetch(config.queueUrl, { headers: { Accept: "application/json" },
+                                                        credentials: "same-origin", cache: "no-store" });
+        if (response.ok) this.show(await response.json());
+      } catch (error) {
+        // The connection's own state says when the network is gone; try again later.
+      }
+      this.start();
+    },
+
+    show(place) {
+      const el = $("job-queue");
+      if (place.position === null || status !== "queued") {
+        el.hidden = true;
+        return;
+      }
+      const wait = place.wait_s === null
+        ? `expected wait unknown${place.workers ? "" : " (no worker is running right now)"}`
+        : `expected to start in about ${place.wait_s} s`;
+      const strong = document.createElement("strong");
+      strong.textContent = place.position;
+      el.replaceChildren("Number ", strong, ` in the queue · ${wait}`);
+      el.hidden = false;
+    },
   };
 
   const showState = (state, detail, viaTab) => {
@@ -90,329 +260,35 @@
     if (el.textContent !== text) el.textContent = text;
   };
 
-  // --- Events: once each, in order ---------------------------------------------------------
-
-  const receive = (events, via) => {
-    for (const event of events) if (event.seq > lastSeq) ahead.set(event.seq, event);
-    while (!finished && ahead.has(lastSeq + 1)) {
-      const event = ahead.get(lastSeq + 1);
-      ahead.delete(event.seq);
-      lastSeq = event.seq;
-      history.push(event);
-      render(event, via);
-      tabs.share(event);
-      if (event.type === "completion-status") finish(event.status);
-    }
-    if (ahead.size && !finished) repairGap();
-  };
-
-  const finish = (status) => {
-    finished = true;
-    ahead.clear();
-    renderFinish(status);
-    stream.close();
-    poller.stop();
-    setState("finished");
-    tabs.close();
-  };
-
-  // A gap means events were missed (a tab that joined late): ask the leader, else the server.
-  let gapTimer = 0;
-  const repairGap = () => {
-    if (gapTimer) return;
-    if (tabs.role === "follower") tabs.hello();
-    gapTimer = setTimeout(() => {
-      gapTimer = 0;
-      if (ahead.size && !finished) poller.once();
-    }, tabs.role === "follower" ? GAP_WAIT_MS : 0);
-  };
-
-  const jitter = (ms, spread = 0.2) => ms * (1 - spread / 2 + Math.random() * spread);
-
-  // The state the person sees; the leader tells its followers too.
-  const setState = (state, detail = "") => {
-    showState(state, detail, false);
-    tabs.shareState(state, detail);
-  };
-
-  // --- SSE -----------------------------------------------------------------------------------
-
-  const stream = {
-    source: null,
-    watchdog: 0,
-    wasReady: false,  // this EventSource has worked at least once
-    errors: 0,
-    stallMs: READY_TIMEOUT_MS,
-    probeTimer: 0,
-    probeDelay: PROBE_FIRST_MS,
-
-    open() {
-      this.close();
-      if (!("EventSource" in window)) return this.failed("unsupported");
-      const source = this.source = new EventSource(`${config.eventsUrl}?last_event_id=${lastSeq}`);
-      this.errors = 0;
-      this.wasReady = false;
-      this.stallMs = READY_TIMEOUT_MS;
-      this.arm(READY_TIMEOUT_MS);
-      source.onopen = () => this.arm(READY_TIMEOUT_MS);  // bytes must follow the headers
-      source.onerror = () => this.error();
-      source.addEventListener("ready", (message) => this.ready(JSON.parse(message.data)));
-      source.addEventListener("ping", () => this.arm(this.stallMs));
-      source.addEventListener("busy", () => this.failed("busy"));
-      for (const type of JOB_EVENTS) {
-        source.addEventListener(type, (message) => {
-          this.arm(this.stallMs);
-          receive([JSON.parse(message.data)], "sse");
-        });
-      }
-    },
-
-    close() {
-      clearTimeout(this.watchdog);
-      clearTimeout(this.probeTimer);
-      if (this.source) this.source.close();
-      this.source = null;
-    },
-
-    // Silence for `ms` means the stream is stuck (a proxy buffers it, or heartbeats stopped).
-    arm(ms) {
-      clearTimeout(this.watchdog);
-      this.watchdog = setTimeout(() => this.failed("stalled"), ms);
-    },
-
-    ready(info) {
-      this.stallMs = Math.max(MIN_STALL_MS, 2000 * Number(info.heartbeat_s || 0));
-      this.errors = 0;
-      this.wasReady = true;
-      this.probeDelay = PROBE_FIRST_MS;
-      this.arm(this.stallMs);
-      poller.stop();
-      setState("live");
-    },
-
-    error() {
-      if (finished || !this.source) return;
-      // CLOSED: a non-200 answer (503 during a deploy): the browser will not retry by itself.
-      if (this.source.readyState === EventSource.CLOSED) return this.failed("closed");
-      // Never got through (blocked, refused): poll now; a probe will try SSE again later.
-      if (!this.wasReady) return this.failed("unreachable");
-      this.errors += 1;
-      if (this.errors >= MAX_STREAM_ERRORS) return this.failed("unstable");
-      if (!poller.active) setState("reconnecting");
-    },
-
-    failed(reason) {
-      this.close();
-      if (finished) return;
-      if (!poller.active) poller.start(reason);
-      if ("EventSource" in window) this.scheduleProbe();
-    },
-
-    // While polling, try SSE again now and then; `ready` switches back to it.
-    scheduleProbe() {
-      clearTimeout(this.probeTimer);
-      this.probeTimer = setTimeout(() => this.open(), jitter(this.probeDelay, 0.5));
-      this.probeDelay = Math.min(this.probeDelay * 2, PROBE_MAX_MS);
-    },
-  };
-
-  // --- Polling ---------------------------------------------------------------------------------
-
-  const poller = {
-    active: false,
-    timer: 0,
-    failures: 0,
-    nextMs: 1000,
-    etag: null,
-    etagSince: -1,
-    reason: "",
-    busy: false,
-
-    start(reason) {
-      this.active = true;
-      this.reason = reason;  // told to the server once, on the first poll
-      this.failures = 0;
-      this.schedule(0);
-    },
-
-    stop() {
-      this.active = false;
-      clearTimeout(this.timer);
-    },
-
-    schedule(ms) {
-      clearTimeout(this.timer);
-      this.timer = setTimeout(() => this.poll(), ms);
-    },
-
-    // One request outside the polling rhythm (to fill a gap), whatever the transport.
-    once() {
-      if (!this.active) this.fetch().catch(() => {});
-    },
-
-    async poll() {
-      if (!this.active || finished) return;
-      if (this.busy) return this.schedule(250);  // a gap-filling request is on its way
-      try {
-        await this.fetch();
-      } catch (error) {
-        this.failed();
-      }
-    },
-
-    async fetch() {
-      if (this.busy) return;
-      this.busy = true;
-      try {
-        const since = lastSeq;
-        const response = await fetch(`${config.statusUrl}?since=${since}`, {
-          headers: this.headers(since), cache: "no-store", credentials: "same-origin",
-        });
-        await this.handle(response, since);
-      } finally {
-        this.busy = false;
-      }
-    },
-
-    headers(since) {
-      const headers = { Accept: "application/json" };
-      if (this.etag && this.etagSince === since) headers["If-None-Match"] = this.etag;
-      if (this.reason) headers["X-Realtime-Fallback"] = this.reason;
-      return headers;
-    },
-
-    async handle(response, since) {
-      if (response.status === 200) return this.answered(await response.json(), response, since);
-      if (response.status === 304) return this.unchanged();
-      if (response.status === 429) return this.slowDown(response);
-      if (response.status === 404 || response.status === 403) return this.gone();
-      throw new Error(`status poll answered ${response.status}`);
-    },
-
-    answered(body, response, since) {
-      this.etag = response.headers.get("ETag");
-      this.etagSince = since;
-      this.reason = "";
-      this.failures = 0;
-      receive(body.events, "poll");
-      if (body.job.last_seq === lastSeq) renderSnapshot(body.job);  // else SSE is ahead
-      if (finished || !this.active) return;
-      if (body.next_poll_ms === null) return finish(body.job.status);
-      this.nextMs = body.next_poll_ms;
-      setState("polling");
-      this.schedule(body.more ? 0 : jitter(this.nextMs));
-    },
-
-    unchanged() {
-      this.failures = 0;
-      if (!this.active) return;
-      setState("polling");
-      this.schedule(jitter(this.nextMs));
-    },
-
-    slowDown(response) {
-      const seconds = Number(response.headers.get("Retry-After")) || 5;
-      if (!this.active) return;
-      setState("polling", `slowed down, next check in ${seconds} s`);
-      this.schedule(jitter(seconds * 1000) + 250);
-    },
-
-    gone() {
-      this.stop();
-      stream.close();
-      setState("offline", "this job is no longer available to you");
-    },
-
-    failed() {
-      this.failures += 1;
-      const ms = Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** (this.failures - 1));
-      const delay = jitter(ms, 1);  // anywhere between half and one and a half times
-      const state = navigator.onLine === false || this.failures > 1 ? "offline" : "reconnecting";
-      setState(state, `retrying in ${Math.ceil(delay / 1000)} s`);
-      this.schedule(delay);
-    },
-  };
-
-  addEventListener("online", () => {
-    if (poller.active && poller.failures) poller.schedule(0);
-  });
-  addEventListener("offline", () => {
-    if (!finished && tabs.role !== "follower") setState("offline", "waiting for the network");
+  const start = () => RealtimeLive.connect({
+    streamUrl: (cursor) => `${config.eventsUrl}?last_event_id=${cursor}`,
+    pollUrl: (cursor) => `${config.statusUrl}?since=${cursor}`,
+    streamEvents: JOB_EVENTS,
+    cursor: Number(config.lastSeq || 0),
+    gapless: true,
+    id: (event) => event.seq,
+    apply: render,
+    fromPoll: (body) => body.events,
+    // A snapshot newer than the events applied would run ahead of them (SSE is ahead).
+    onPoll: (body) => { if (body.job.last_seq === live.cursor()) renderSnapshot(body.job); },
+    isFinal: (event) => event.type === "completion-status",
+    isDone: (body) => body.next_poll_ms === null,
+    // The last event, or a poll's answer (whose snapshot is `job`).
+    onFinish: (last) => (last && last.type ? renderFinish(last.status, last.ts)
+                                           : renderFinish(last ? last.job.status : "", "")),
+    onState: showState,
+    onRole: (role) => { $("connection").dataset.role = role; },
+    tabs: config.jobId ? { name: `composer-job-${config.jobId}` } : null,
   });
 
-  // --- Tabs: one connection per browser per job ----------------------------------------------
-
-  const tabs = {
-    role: "solo",
-    channel: null,
-    lock: null,  // AbortController of a pending lock request
-    release: null,  // ends the leadership (frees the lock)
-
-    start() {
-      const name = `composer-job-${config.jobId}`;
-      if (!("BroadcastChannel" in window) || !navigator.locks || !config.jobId) return this.lead();
-      this.role = $("connection").dataset.role = "follower";
-      this.channel = new BroadcastChannel(name);
-      this.channel.onmessage = ({ data }) => this.heard(data);
-      this.hello();
-      this.lock = new AbortController();
-      navigator.locks.request(name, { signal: this.lock.signal }, () => this.leadWhileHeld())
-        .catch(() => {});  // aborted: this tab finished before its turn came
-    },
-
-    leadWhileHeld() {
-      if (finished) return undefined;
-      return new Promise((resolve) => {
-        this.release = resolve;
-        // A leader that just finished frees the lock right after posting its last events,
-        // which may still be on their way here: wait for them before opening a stream.
-        setTimeout(() => (finished ? resolve() : this.lead()), TAKEOVER_MS);
-      });
-    },
-
-    lead() {
-      if (this.role !== "solo") this.role = "leader";
-      $("connection").dataset.role = this.role;
-      setState("connecting");
-      stream.open();
-    },
-
-    hello() {
-      if (this.channel) this.channel.postMessage({ kind: "hello", since: lastSeq });
-    },
-
-    share(event) {
-      if (this.role === "leader") this.channel.postMessage({ kind: "events", events: [event] });
-    },
-
-    shareState(state, detail) {
-      if (this.role === "leader") this.channel.postMessage({ kind: "state", state, detail });
-    },
-
-    heard(message) {
-      if (message.kind === "hello" && this.role === "leader") {
-        const events = history.filter((event) => event.seq > message.since);
-        this.channel.postMessage({ kind: "events", events });
-        this.shareState($("connection").dataset.state, "");
-      } else if (message.kind === "events" && this.role === "follower") {
-        receive(message.events, "tab");
-      } else if (message.kind === "state" && this.role === "follower" && !finished) {
-        showState(message.state, message.detail, true);
-      }
-    },
-
-    close() {
-      if (this.lock) this.lock.abort();
-      if (this.release) this.release();
-      if (this.channel) this.channel.close();
-      this.channel = null;
-      this.role = "solo";
-    },
-  };
-
-  if (finished) {
+  localizeTimes();
+  let live = null;
+  if (config.finished === "true") {
     showState("finished", "", false);
   } else {
-    tabs.start();
+    showState("connecting", "", false);
+    live = start();
+    queue.start();
+    setInterval(() => timeline.tick(), 1000);
   }
 }

@@ -23,9 +23,11 @@ window.__timeline = [];
 new MutationObserver((records) => {
   const t = Date.now();
   records.forEach((record, i) => {
-    if (record.type === "attributes") {
+    // Only the connection's state: the timeline's steps carry a data-state of their own.
+    if (record.type === "attributes" && record.target.id === "connection") {
       // Records come in batches: a state's value is the next record's old value.
-      const next = records.slice(i + 1).find((r) => r.type === "attributes");
+      const next = records.slice(i + 1).find(
+        (r) => r.type === "attributes" && r.target.id === "connection");
       window.__timeline.push({t, state: next ? next.oldValue : record.target.dataset.state});
     }
     for (const node of record.addedNodes) {
@@ -90,4 +92,26 @@ def open_job_page(browser_context: BrowserContext, session_cookies: Callable[[An
         return page
 
     yield open_page  # type: ignore[misc]
+    assert not errors, f"errors in the page: {errors}"
+
+
+OpenDashboard = Callable[[str], Page]
+
+
+@pytest.fixture
+def open_dashboard(browser_context: BrowserContext, staff_user: Any,
+                   session_cookies: Callable[[Any], dict[str, str]]) -> Iterator[OpenDashboard]:
+    """Return a function that opens /dashboard/ as staff, failing the test on any JS error."""
+    errors: list[str] = []
+
+    def open_page(base_url: str) -> Page:
+        browser_context.add_cookies([{"name": name, "value": value, "url": base_url}
+                                     for name, value in session_cookies(staff_user).items()])
+        page = browser_context.new_page()
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(f"{base_url}/dashboard/")
+        page.evaluate("window.__sameDocument = true")  # gone if the page ever reloads
+        return page
+
+    yield open_page
     assert not errors, f"errors in the page: {errors}"

@@ -4,11 +4,9 @@ Runs a real uvicorn server and db_worker on Postgres and Redis, drives Debian's 
 `browser_context` fixture of tests/browser/conftest.py) and keeps a screenshot as an artifact.
 """
 
-from collections.abc import Callable, Iterator
-from typing import Any
 
 import pytest
-from playwright.sync_api import BrowserContext, Page, Route
+from playwright.sync_api import Page, Route
 
 from dashboard.selectors import WIZARD_STEPS
 from jobs import services
@@ -20,26 +18,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 ARTIFACT = ROOT / "test-artifacts" / "dashboard.png"
 TOKEN = {"name": "Dashboard Coin", "template": "token"}
 JOB_MS = 60_000
-OpenDashboard = Callable[[str], Page]
-
-
-@pytest.fixture
-def open_dashboard(browser_context: BrowserContext, staff_user: Any,
-                   session_cookies: Callable[[Any], dict[str, str]]) -> Iterator[OpenDashboard]:
-    """Return a function that opens /dashboard/ as staff, failing the test on any JS error."""
-    errors: list[str] = []
-
-    def open_page(base_url: str) -> Page:
-        browser_context.add_cookies([{"name": name, "value": value, "url": base_url}
-                                     for name, value in session_cookies(staff_user).items()])
-        page = browser_context.new_page()
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        page.goto(f"{base_url}/dashboard/")
-        page.evaluate("window.__sameDocument = true")  # gone if the page ever reloads
-        return page
-
-    yield open_page
-    assert not errors, f"errors in the page: {errors}"
 
 
 def _record_journeys() -> None:

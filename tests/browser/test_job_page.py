@@ -27,7 +27,7 @@ def _log(page: Page) -> list[dict[str, Any]]:
     return page.eval_on_selector_all(
         "#job-log li",
         "items => items.map(li => ({seq: Number(li.dataset.seq), via: li.dataset.via,"
-        " text: li.textContent}))")
+        " text: li.querySelector('.text').textContent}))")
 
 
 def _timeline(page: Page) -> list[dict[str, Any]]:

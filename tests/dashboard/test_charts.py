@@ -1,6 +1,9 @@
 """Server-side SVG charts: labelled for screen readers, escaped, readable without colour."""
 
+import itertools
 import xml.etree.ElementTree as ET
+
+import pytest
 
 from dashboard import charts
 
@@ -88,3 +91,57 @@ def test_an_empty_chart_says_so():
         root = _assert_accessible(svg)
         assert root.find(f"{SVG}desc").text == "No data yet."
         assert "No data yet." in [t.text for t in root.iter(f"{SVG}text")]
+
+
+def _marker_labels(svg: str) -> list[tuple[float, float, str]]:
+    import re
+
+    found = re.findall(r'<text x="([\d.]+)" y="(\d+)" class="marker-label" '
+                       r'text-anchor="(start|end)">([^<]*)</text>', svg)
+    return [(float(x), float(y), f"{anchor}:{label}") for x, y, anchor, label in found]
+
+
+def _spans(labels: list[tuple[float, float, str]]) -> list[tuple[float, float, float]]:
+    spans = []
+    for x, y, text in labels:
+        anchor, label = text.split(":", 1)
+        width = len(label) * 6.5
+        left = x if anchor == "start" else x - width
+        spans.append((y, left, left + width))
+    return spans
+
+
+@pytest.mark.parametrize("at", [(3, 3), (3, 4), (0, 1), (10, 10), (9, 10), (0, 10)])
+def test_marker_labels_never_overlap_or_leave_the_chart_even_for_equal_values(at):
+    columns = [charts.Column(label=f"≤{i} s", value=i) for i in range(11)]
+    svg = str(charts.histogram(chart_id="t", title="t", columns=columns, markers=[
+        charts.Marker(at=at[0], label="p50 9.1 s"), charts.Marker(at=at[1], label="p95 9.4 s")]))
+
+    spans = _spans(_marker_labels(svg))
+    assert "p50 9.1 s" in svg and "p95 9.4 s" in svg
+    for _, left, right in spans:
+        assert 0 <= left and right <= charts.WIDTH, (left, right)
+    for i, (y1, l1, r1) in enumerate(spans):
+        for y2, l2, r2 in spans[i + 1:]:
+            assert y1 != y2 or r1 <= l2 or r2 <= l1, spans
+    if at[0] == at[1]:
+        assert "p50 9.1 s · p95 9.4 s" in svg  # one line, one label
+
+
+def test_axis_labels_too_wide_for_their_column_are_thinned_out_not_overlapped():
+    import re
+
+    columns = [charts.Column(label=f"≤{i} 000 000 ms", value=i) for i in range(24)]
+    svg = str(charts.histogram(chart_id="t", title="t", columns=columns))
+    xs = [float(x) for x in re.findall(r'<text x="([\d.]+)" y="172" class="axis"', svg)]
+    assert 1 < len(xs) < 24
+    assert all(b - a >= len("≤10 000 000 ms") * 6.5 for a, b in itertools.pairwise(xs))
+
+
+def test_bar_values_stay_inside_the_chart():
+    import re
+
+    bars = [charts.Bar(label="nft", value=2, text="2 jobs", note="oldest waiting 12 min 30 s")]
+    svg = str(charts.bar_chart(chart_id="t", title="t", bars=bars))
+    [x] = re.findall(r'<text x="([\d.]+)" y="\d+" class="value">', svg)
+    assert float(x) + len("2 jobs — oldest waiting 12 min 30 s") * 7 <= charts.WIDTH

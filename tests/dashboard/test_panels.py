@@ -48,3 +48,18 @@ def test_the_funnel_panel_names_its_period_and_each_drop_off():
     html = panels.funnel_panel(funnel=funnel)
     assert "Developer journey, last 30 days" in html
     assert "4 visitors — 6 dropped off (60 %)" in html
+
+
+def test_the_queue_panel_says_depth_oldest_wait_per_template_and_warns_without_workers():
+    from dashboard.selectors import Queue, QueuedTemplate
+
+    queue = Queue(depth=3, oldest_wait_s=75.0, workers_busy=0, templates=[
+        QueuedTemplate(template="nft", queued=2, oldest_wait_s=75.0),
+        QueuedTemplate(template="dao", queued=1, oldest_wait_s=4.0)])
+    html = panels.queue_panel(queue=queue)
+    assert 'data-stat="queued">3<' in html
+    assert "<dd>75.0 s</dd>" in html and 'data-key="nft" data-value="2"' in html
+    assert "no worker is at work" in html
+    empty = panels.queue_panel(queue=Queue(depth=0, oldest_wait_s=None, workers_busy=1,
+                                           templates=[]))
+    assert "No job is waiting." in empty and "no worker" not in empty

@@ -162,3 +162,21 @@ def test_realtime_figures_come_from_this_process_metrics():
     assert realtime.fallback_share is not None and 0 < realtime.fallback_share <= 1
     assert realtime.delay_buckets[-1][0] == float("inf")
     assert len(realtime.delay_buckets) == len(metrics.DELIVERY_DELAY.bounds) + 1
+
+
+def test_the_queue_counts_queued_jobs_per_template_with_the_oldest_wait(
+        django_assert_num_queries):
+    from jobs import services
+
+    for template in ("nft", "nft", "dao"):
+        services.job_create(owner=None, params={"name": "Queued Coin", "template": template})
+    Job.objects.filter(template="nft").update(created_at=timezone.now() - timedelta(minutes=2))
+    running = services.job_create(owner=None, params={"name": "Busy Coin", "template": "token"})
+    services.job_start(job=running)
+
+    with django_assert_num_queries(1):
+        queue = selectors.dashboard_queue(now=timezone.now())
+
+    assert (queue.depth, queue.workers_busy) == (3, 1)
+    assert [(t.template, t.queued) for t in queue.templates] == [("nft", 2), ("dao", 1)]
+    assert queue.oldest_wait_s is not None and 115 < queue.oldest_wait_s < 200

@@ -85,7 +85,7 @@ def test_staff_stream_starts_with_the_current_snapshot_then_sends_new_ones(staff
     assert [int(e.id) for e in events] == [p["id"] for p in payloads]
     assert payloads[0]["id"] < payloads[1]["id"] < payloads[2]["id"]
     assert {p["days"] for p in payloads} == {30}
-    assert set(payloads[0]["panels"]) == {"running", "last_day", "funnel", "realtime"}
+    assert set(payloads[0]["panels"]) == {"running", "queue", "last_day", "funnel", "realtime"}
     assert "last 30 days" in payloads[0]["panels"]["funnel"]
 
 
@@ -93,7 +93,7 @@ def test_the_poll_returns_the_same_snapshot_and_when_to_come_back(staff_user):
     body = _client_for(staff_user).get(reverse("dashboard:snapshot") + "?days=1").json()
     assert body["days"] == 1
     assert body["next_poll_ms"] > 0
-    assert set(body["panels"]) == {"running", "last_day", "funnel", "realtime"}
+    assert set(body["panels"]) == {"running", "queue", "last_day", "funnel", "realtime"}
     assert body["figures"]["started"] == 0
 
 

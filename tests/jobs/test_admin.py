@@ -175,3 +175,21 @@ def test_people_outside_the_team_cannot_act(owner, django_user_model):
     client.force_login(owner)
     response = client.get(reverse("admin:jobs_job_changelist"))
     assert response.status_code == 302  # to the admin login
+
+
+def test_a_succeeded_job_links_its_download_through_the_checked_view_and_times_have_seconds(
+        admin, owner):
+    from tests.support.jobs import succeeded_job
+
+    job = succeeded_job(owner=owner, params=PARAMS)
+    html = admin.get(reverse("admin:jobs_job_change", args=[job.pk])).content.decode()
+
+    download = reverse("jobs:download", args=[job.pk])
+    assert f'href="{download}"' in html and "/media/" not in html
+    response = admin.get(download)
+    assert response.status_code == 200 and response["Content-Type"] == "application/zip"
+    response.close()
+    assert job.started_at is not None
+    assert job.started_at.strftime("%H:%M:%S UTC") in html
+    assert "Eta s" not in html and "Anon owner" not in html and "Last seq" not in html
+    assert "expected time left" in html.lower() and "waited in queue" in html.lower()

@@ -165,3 +165,29 @@ def test_cancel_redirects_to_the_page_and_a_finished_job_stays_finished(finished
     assert response.status_code == 302
     finished_job.refresh_from_db()
     assert finished_job.status == JobStatus.SUCCEEDED
+
+
+def test_under_asgi_the_download_is_read_in_chunks_without_a_sync_iterator_warning(
+        finished_job, owner):
+    response = _login(Client(), owner).get(reverse("jobs:download", args=[finished_job.pk]))
+
+    async def read() -> bytes:
+        return b"".join([chunk async for chunk in response])  # as the ASGI handler reads it
+
+    body = asyncio.run(read())  # a warning would be an error here
+    response.close()
+    assert response.status_code == 200 and response["Cache-Control"] == "private, no-store"
+    assert "view-coin-token/contracts/Token.sol" in zipfile.ZipFile(io.BytesIO(body)).namelist()
+
+
+def test_the_queue_place_of_a_queued_job_and_nothing_once_it_runs(owner):
+    client = _login(Client(), owner)
+    first = services.job_create(owner=owner, params=PARAMS)
+    second = services.job_create(owner=owner, params=PARAMS)
+    answer = client.get(reverse("jobs:queue", args=[second.pk])).json()
+    assert (answer["status"], answer["position"], answer["wait_s"]) == ("queued", 2, None)
+    services.job_start(job=first)
+    services.job_start(job=second)
+    answer = client.get(reverse("jobs:queue", args=[second.pk])).json()
+    assert (answer["status"], answer["position"]) == ("running", None)
+    assert Client().get(reverse("jobs:queue", args=[second.pk])).status_code == 404

@@ -101,7 +101,7 @@ def test_walk_every_template_to_generate_lands_on_the_job_page(client, template)
     draft = the_draft()
     assert draft.job == job and draft.step == "submitted"
     assert [e.step for e in journey(JourneyKind.STEP_COMPLETED)] == ["basics", "template",
-                                                                     "options"]
+                                                                     "options", "review"]
     [submitted] = journey(JourneyKind.SUBMITTED)
     assert submitted.job == job and submitted.template == template
 
@@ -238,6 +238,15 @@ def test_review_only_shows_and_a_post_to_it_is_refused(client):
     assert client.post(step_url("review")).status_code == 405
 
 
+def test_reaching_the_review_is_a_funnel_stage_counted_once_however_often_it_is_shown(client):
+    walk(client)
+    for _ in range(3):
+        assert client.get(step_url("review")).status_code == 200
+
+    [reviewed] = [e for e in journey(JourneyKind.STEP_COMPLETED) if e.step == "review"]
+    assert reviewed.template == "token"
+
+
 def test_validate_returns_errors_for_the_fields_sent_only(client):
     url = reverse("jobs:wizard-validate")
     answer = client.post(url, {"name": "ok", "step": "basics"}).json()
@@ -266,6 +275,8 @@ def test_step_pages_use_a_bounded_number_of_queries(client, django_assert_max_nu
     with django_assert_max_num_queries(4):  # session, draft, save, journey
         post_step(client, "basics", typed_step("basics"))
     walk(client, upto="review")
+    with django_assert_max_num_queries(5):  # the first time, also: note it, journey
+        assert client.get(step_url("review")).status_code == 200
     with django_assert_max_num_queries(3):
         assert client.get(step_url("review")).status_code == 200
     with django_assert_max_num_queries(3):

@@ -4,15 +4,13 @@ import mimetypes
 from pathlib import Path
 from urllib.parse import urlparse
 
+from django.contrib.staticfiles import finders
 from playwright.sync_api import Browser, Playwright, Route
-
-from tests.support.servers import ROOT
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update",
                  "--disable-sync"]
-STATIC_DIR = ROOT / "static"
 STATIC_PREFIX = "/static/"
 
 
@@ -25,11 +23,15 @@ def launch_chromium(playwright: Playwright) -> Browser:
 
 
 def serve_static(route: Route) -> None:
-    """Answer a /static/ request from the repository (uvicorn serves no static files)."""
+    """Answer a /static/ request as collectstatic would (uvicorn serves no static files).
+
+    The staticfiles finders look in static/ and in every app's static/ folder (realtime/).
+    """
     relative = urlparse(route.request.url).path.removeprefix(STATIC_PREFIX)
-    path = (STATIC_DIR / relative).resolve()
-    if not path.is_file() or STATIC_DIR not in path.parents:
+    found = finders.find(relative) if ".." not in relative.split("/") else None
+    if not isinstance(found, str) or not Path(found).is_file():
         route.fulfill(status=404)
         return
+    path = Path(found)
     route.fulfill(path=str(path), content_type=mimetypes.guess_type(path.name)[0],
                   headers={"Cache-Control": "no-store"})
