@@ -153,13 +153,17 @@ def _schemas() -> dict[str, Schema]:
             "description": "One event of the SSE stream, as an EventSource parses it: a job "
                            "event (`id` = its seq, `event` = its type, `data` = the Event as "
                            "JSON), or a control event of the stream itself: `ready` opens "
-                           "every stream, `ping` is the heartbeat (with a comment for "
-                           "proxies), `busy` says too many streams are open (reconnect "
-                           "after `retry_after_s`).",
+                           "every stream (with the `retry:` field in its block), `ping` is "
+                           "the heartbeat (with a comment for proxies), `busy` says too many "
+                           "streams are open (reconnect after `retry_after_s`), `closing` ends "
+                           "every stream of a server that shuts down (reconnect after "
+                           "`retry_ms`). No control event has an `id`.",
             "anyOf": [_sse({"type": "string", "enum": [t.value for t in EventType]},
                            _ref("Event"), id_required=True),
                       _sse({"const": "ready"}, _object({"heartbeat_s": {"type": "number"}})),
                       _sse({"const": "ping"}, _object({})),
+                      _sse({"const": "closing"}, _object({
+                          "retry_ms": {"type": "integer", "minimum": 0}})),
                       _sse({"const": "busy"}, _object({
                           "error": {"const": "too_many_streams"},
                           "retry_after_s": {"type": "integer", "minimum": 1}}))],
@@ -187,7 +191,8 @@ def _sse(event: Schema, data: Schema, *, id_required: bool = False) -> Schema:
                "description": "The seq of the job event (or of the last one before)."},
         "data": {"type": "string", "contentMediaType": "application/json",
                  "contentSchema": data},
-        "retry": {"type": "integer", "minimum": 0},
+        "retry": {"type": "integer", "minimum": 0,
+                  "description": "The reconnection delay in milliseconds."},
     }, optional=("retry",) if id_required else ("id", "retry"))
 
 
@@ -253,8 +258,7 @@ WRITE_SECURITY: list[Schema] = [{"bearerAuth": []}, {"sessionCookie": [], "csrfH
                                 {"csrfHeader": []}]
 """Writes: a token, or a cookie (session, or an anonymous one) with its CSRF token."""
 STREAM_EXAMPLE = (
-    "retry: 2000\n\n"
-    'event: ready\ndata: {"heartbeat_s": 15.0}\n\n'
+    'retry: 2000\nevent: ready\ndata: {"heartbeat_s": 15.0}\n\n'
     f"id: 1\nevent: job-update\ndata: {{\"job\":\"{JOB_ID}\",\"seq\":1,\"type\":\"job-update\","
     f"\"ts\":\"{TS}\",\"status\":\"queued\",\"percent\":0,\"step\":null,\"message\":\"Queued\","
     "\"eta_s\":null}\n\n"

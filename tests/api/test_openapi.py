@@ -96,14 +96,15 @@ def examples(node: Any, where: str = "#") -> Iterator[tuple[str, Any, Any]]:
 
 
 def parse_sse(text: str) -> list[dict[str, Any]]:
-    """Return the events of an SSE text as EventSource sees them (comments, retry dropped)."""
+    """Return the events of an SSE text as Schemathesis sees them: fields by name, `retry` as
+    a number, comments dropped."""
     parsed = []
     for block in text.split("\n\n"):
         event: dict[str, Any] = {}
         for line in block.split("\n"):
             if line and not line.startswith(":"):
                 name, _, value = line.partition(": ")
-                event[name] = value
+                event[name] = int(value) if name == "retry" else value
         if "data" in event:
             parsed.append(event)
     return parsed

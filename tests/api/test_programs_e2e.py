@@ -66,8 +66,8 @@ def test_a_tokens_streams_share_the_cap_of_the_users_browser(start_web, owner,
     with httpx.Client(timeout=10) as http:
         with http.stream("GET", url, cookies=session_cookies(owner)) as browser:
             lines = browser.iter_lines()
-            opening = [next(lines) for _ in range(4)]
-            assert opening[2] == "event: ready", opening  # served, holding the slot
+            opening = [next(lines) for _ in range(3)]
+            assert opening[1] == "event: ready", opening  # served, holding the slot
             refused = http.get(url, headers=auth)  # ends by itself: one `busy` event
             assert refused.status_code == 200 and "event: busy" in refused.text
         _wait_until_not_busy(http, url, auth)
@@ -80,8 +80,7 @@ def _wait_until_not_busy(http: httpx.Client, url: str, auth: dict[str, str],
     while time.monotonic() < deadline:
         with http.stream("GET", url, headers=auth) as stream:
             lines = stream.iter_lines()
-            next(lines)  # retry:
-            next(lines)  # the blank line after it
+            next(lines)  # retry: (in the block of the first event, served or busy)
             if next(lines) == "event: ready":
                 return
         time.sleep(0.1)
