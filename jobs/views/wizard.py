@@ -70,7 +70,7 @@ def _show(request: HttpRequest, draft: WizardDraft, step: str, *,
     page = drafts.draft_page(draft=draft, step=step)
     if page.step != step:
         return redirect("jobs:wizard-step", step=page.step)
-    if step == "review" and draft.pk is not None:
+    if step == "review" and draft.pk is not None and not refusal:
         drafts.draft_note_reviewed(draft=draft)
     return render(request, TEMPLATE_NAMES[step], {"page": page, "refusal": refusal},
                   status=status)

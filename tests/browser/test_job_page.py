@@ -53,7 +53,7 @@ def _assert_every_event_exactly_once(page: Page, job: Job) -> list[dict[str, Any
 def _assert_finished_with_download(page: Page) -> None:
     assert page.text_content("#job-percent") == "100 %"
     assert page.eval_on_selector("#job-progress", "bar => bar.value") == 100
-    assert page.eval_on_selector_all("#job-steps li", "items => items.map(li => li.className)"
+    assert page.eval_on_selector_all("#job-steps > li", "items => items.map(li => li.className)"
                                      ) == ["step done"] * len(STEPS)
     assert page.is_visible("#job-download a")
     assert page.text_content("#connection") == "Finished"

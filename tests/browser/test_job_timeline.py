@@ -139,7 +139,7 @@ def test_a_queued_job_shows_its_place_then_runs_as_a_timeline_and_a_cancel_stops
     assert page.eval_on_selector('#job-steps > li[data-index="2"] details', "d => d.open")
     assert not page.eval_on_selector('#job-steps > li[data-index="1"] details', "d => d.open")
     assert _step_text(page, 1, "details") == "template token: 14 files to write"
-    assert "Prepare the template…" not in (page.text_content("#job-steps") or "")
+    assert f"{STEPS[0][1]}…" not in (page.text_content("#job-steps") or "")
     page.wait_for_function("t => document.title.startsWith(t)", arg=f"{SECOND} % · Timeline Coin")
     page.wait_for_function(  # the running step's duration counts, every second
         "() => document.querySelector('#job-steps > li[data-index=\"2\"] .took')"
@@ -170,15 +170,17 @@ def test_a_failed_step_opens_with_what_went_wrong(start_web, owner, open_job_pag
     page = open_job_page(web.url, job, owner)
     page.wait_for_selector('#connection[data-state="live"]')
     services.job_start(job=job)
-    for index in range(1, 7):
+    failing = len(STEPS) - 1  # the last but one step fails
+    for index in range(1, failing + 1):
         _begin(job, index)
-    services.job_fail(job=job, error="The generated project failed a check: Token.sol: "
-                                     "contract name differs from dapp.toml")
+    services.job_fail(job=job, error="The contracts do not compile: contracts/Token.sol:9: "
+                                     "DeclarationError: Identifier already declared.")
     page.wait_for_selector('#connection[data-state="finished"]')
 
-    assert _states(page)[:7] == ["done"] * 5 + ["failed", "pending"]
-    assert page.eval_on_selector('#job-steps > li[data-index="6"] details', "d => d.open")
-    assert "contract name differs" in _step_text(page, 6, "details")
+    assert _states(page) == ["done"] * (failing - 1) + ["failed", "pending"]
+    assert page.eval_on_selector(f'#job-steps > li[data-index="{failing}"] details',
+                                 "d => d.open")
+    assert "Identifier already declared" in _step_text(page, failing, "details")
     assert page.is_visible("#job-error") and page.title().startswith("✕ Failed")
     _assert_readable(page)
     _screenshots(page, "failed")
