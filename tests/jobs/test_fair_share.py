@@ -64,8 +64,9 @@ def test_a_second_owners_job_waits_about_one_job_not_the_first_owners_backlog(
               f"{a_after_b} of A's {backlog - 2} queued jobs started after it")
 
     assert all(j.status == JobStatus.SUCCEEDED for j in done)
+    # The order is the behaviour; how long that is in seconds is the printed figure (a busy
+    # machine stretches it, and the worker polls once a second besides).
     if not fair:
-        assert a_after_b == 0 and b_wait > 2 * duration  # the starvation this prevents
+        assert a_after_b == 0, "first come, first served: B waited for A's whole backlog"
         return
     assert a_after_b == backlog - 2, "B overtook every A job that was still queued"
-    assert b_wait < 2 * duration  # one job, plus a worker poll: never the backlog
