@@ -90,6 +90,7 @@ async def relay(*, channel: str, cursor: int, replay: Replay, head: Head | None 
         if backlog is None:
             backlog = await replay(cursor)
         hub.note_cursor(channel, backlog[-1].id if backlog else cursor)
+        message: Message | None = None
         while True:
             for message in backlog:
                 if message.id > cursor:
@@ -97,7 +98,7 @@ async def relay(*, channel: str, cursor: int, replay: Replay, head: Head | None 
                     cursor, wrote = message.id, time.monotonic()
                 if message.final:  # at or below the cursor too: the channel has ended
                     return
-            backlog = []  # sent: not held while the stream waits
+            backlog, message = [], None  # sent: neither is held while the stream waits
             now = time.monotonic()
             if now >= deadline:
                 return
@@ -111,6 +112,7 @@ async def relay(*, channel: str, cursor: int, replay: Replay, head: Head | None 
                 yield closing_event()
                 return
             backlog = await _next_batch(item, cursor, replay, gapless)
+            del item  # in `backlog` if it is to be sent; not held through the next wait
 
 
 async def _next_batch(item: Message | str, cursor: int, replay: Replay,

@@ -23,7 +23,8 @@ import gc
 import itertools
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import aclosing, closing
+from contextlib import aclosing
+from io import BytesIO
 from typing import Any
 
 from asgiref.sync import ThreadSensitiveContext, sync_to_async
@@ -72,12 +73,14 @@ class SharedThreadsASGIHandler(ASGIHandler):
             await self.handle(scope, receive, BoundedSend(send, settings.REALTIME_SEND_TIMEOUT_S))
 
     async def handle(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        """Serve one request: Django 6.1's `handle`, with one `_Processed` for every request."""
+        """Serve one request: Django 6.1's `handle`, with the disconnect watched by a bare
+        task on `receive` rather than a task group and a watcher coroutine (both held per
+        open stream), and a detached stream's request body let go before it streams."""
         try:
             body_file = await self.read_body(receive)
         except RequestAborted:
             return
-        with closing(body_file):
+        try:
             set_script_prefix(get_script_prefix(scope))
             await signals.request_started.asend(sender=self.__class__, scope=scope)
             request, error_response = self.create_request(scope, body_file)
@@ -88,25 +91,27 @@ class SharedThreadsASGIHandler(ASGIHandler):
                 await sync_to_async(error_response.close)()
                 return
             response = None
+            watch = _DisconnectWatch(receive)
             try:
-                try:
-                    async with asyncio.TaskGroup() as group:
-                        group.create_task(self.listen_for_disconnect(receive))
-                        response = await self.run_get_response(request)
-                        if getattr(response, _DETACHED, False):
-                            _empty(request)
-                        await self.send_response(response, send)
-                        raise _Processed
-                except* (_Processed, RequestAborted):
-                    pass
-            except BaseExceptionGroup as exception_group:
-                if len(exception_group.exceptions) == 1:
-                    raise exception_group.exceptions[0] from None  # the group only wraps it
-                raise
+                response = await self.run_get_response(request)
+                if getattr(response, _DETACHED, False):
+                    _empty(request)
+                    body_file.close()
+                    body_file = _NO_BODY  # the frame lives as long as the stream
+                await self.send_response(response, send)
+            except asyncio.CancelledError:
+                if not watch.aborted():
+                    raise
+            except RequestAborted:
+                pass
+            finally:
+                watch.stop()
             if response is None:
                 await signals.request_finished.asend(sender=self.__class__)
             else:
                 await sync_to_async(response.close)()
+        finally:
+            body_file.close()
 
     async def send_response(self, response: HttpResponseBase, send: Any) -> None:
         """Send a response: Django 6.1's way, but a stream keeps no copy of its headers, and
@@ -140,8 +145,53 @@ def _empty(request: HttpRequest) -> None:
         del request.__dict__[name]
 
 
-class _Processed(Exception):
-    """Ends a request's task group once its response is sent."""
+_NO_BODY = BytesIO()
+_NO_BODY.close()
+
+
+class _DisconnectWatch:
+    """Cancel the current task when the client disconnects (what Django's handler does with
+    a task group and `listen_for_disconnect`, in one task on `receive` and this object).
+
+    Whatever else `receive` answers after the body is a protocol error, raised as Django's
+    handler raises it, in place of the request's work.
+    """
+
+    __slots__ = ("_cancelled", "_listener", "_task")
+
+    def __init__(self, receive: Any) -> None:
+        self._task = asyncio.current_task()
+        self._cancelled = False
+        self._listener: asyncio.Future[Any] = asyncio.ensure_future(receive())
+        self._listener.add_done_callback(self)
+
+    def __call__(self, listener: "asyncio.Future[Any]") -> None:
+        if listener.cancelled() or self._task is None:
+            return
+        self._cancelled = True
+        self._task.cancel()
+
+    def aborted(self) -> bool:
+        """Return True when the cancellation came from here (and take it back), after
+        raising what `receive` raised or answered instead of a disconnect."""
+        if not self._cancelled:
+            return False
+        assert self._task is not None
+        if self._task.uncancel() > 0:  # cancelled from elsewhere too (a shutdown): go on
+            return False
+        error = self._listener.exception()
+        if error is not None:
+            raise error
+        message = self._listener.result()
+        if message["type"] != "http.disconnect":
+            raise AssertionError(f"Invalid ASGI message after request body: {message['type']}")
+        return True
+
+    def stop(self) -> None:
+        """Stop listening (the request is over); a callback already scheduled does nothing."""
+        self._task = None
+        self._listener.remove_done_callback(self)
+        self._listener.cancel()
 
 
 def _start_message(response: HttpResponseBase) -> dict[str, Any]:
