@@ -87,8 +87,20 @@ class Subscription:
         must end, or "timeout"."""
         if self.closing:
             return "closing"
-        if self._items is None and not self.resync and not await self._wait(wait_s):
-            return "timeout"
+        if self._items is None and not self.resync:
+            # The wait is inline, not a coroutine of its own: its frame is held per open stream.
+            loop = asyncio.get_running_loop()
+            waiter: asyncio.Future[bool] = loop.create_future()
+            self._waiter = waiter
+            timer = loop.call_later(wait_s, _settle, waiter, False)
+            try:
+                woken = await waiter
+            finally:
+                timer.cancel()
+                self._waiter = None
+            del waiter, timer
+            if not woken:
+                return "timeout"
         if self.closing:
             return "closing"
         if self.resync or self._items is None:
@@ -100,18 +112,6 @@ class Subscription:
             self._items = None
         return message
 
-    async def _wait(self, wait_s: float) -> bool:
-        """Wait up to `wait_s` for a wake-up; return False on timeout."""
-        loop = asyncio.get_running_loop()
-        waiter: asyncio.Future[bool] = loop.create_future()
-        self._waiter = waiter
-        timer = loop.call_later(wait_s, _settle, waiter, False)
-        try:
-            return await waiter
-        finally:
-            timer.cancel()
-            self._waiter = None
-
     def _wake(self) -> None:
         if self._waiter is not None:
             _settle(self._waiter, True)
@@ -120,6 +120,47 @@ class Subscription:
 def _settle(waiter: "asyncio.Future[bool]", woken: bool) -> None:
     if not waiter.done():
         waiter.set_result(woken)
+
+
+class _Flag:
+    """`asyncio.Event`'s is_set / set / clear / wait, without the deque an Event allocates
+    up front (0.6 KB): the hub holds one per subscribed channel, half a stream's worth on W1."""
+
+    __slots__ = ("_set", "_waiters")
+
+    def __init__(self) -> None:
+        self._set = False
+        self._waiters: list[asyncio.Future[None]] | None = None
+
+    def is_set(self) -> bool:
+        """Return True once set (and until cleared)."""
+        return self._set
+
+    def set(self) -> None:
+        """Set the flag and wake every waiter."""
+        self._set = True
+        waiters, self._waiters = self._waiters, None
+        for waiter in waiters or ():
+            if not waiter.done():
+                waiter.set_result(None)
+
+    def clear(self) -> None:
+        """Unset the flag: later waiters wait for the next `set`."""
+        self._set = False
+
+    async def wait(self) -> None:
+        """Return once the flag is set."""
+        if self._set:
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if self._waiters is None:
+            self._waiters = []
+        self._waiters.append(waiter)
+        try:
+            await waiter
+        finally:
+            if self._waiters is not None and waiter in self._waiters:
+                self._waiters.remove(waiter)  # timed out or cancelled
 
 
 class Hub:
@@ -132,7 +173,7 @@ class Hub:
         self._source = source
         self._channels: dict[str, set[Subscription]] = {}
         self._cursors: dict[str, int] = {}
-        self._confirmed: dict[str, asyncio.Event] = {}
+        self._confirmed: dict[str, _Flag] = {}
         self._watched: dict[str, int] = {}
         self._epoch = 0
         self._redis_up = False
@@ -280,7 +321,7 @@ class Hub:
         """Make `channel` wanted; return True when it was not already."""
         if channel in self._confirmed:
             return False
-        confirmed = self._confirmed[channel] = asyncio.Event()
+        confirmed = self._confirmed[channel] = _Flag()
         if self._link is not None and self._redis_up and self._link.is_live(channel):
             confirmed.set()  # released and wanted again before the link dropped it
         return True
