@@ -17,10 +17,11 @@ logged, counted and started again, and a link that fails counts as a lost link.
 
 import asyncio
 import logging
+import math
 import weakref
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Awaitable, Callable
+from contextlib import suppress
 from typing import Literal
 
 from django.conf import settings
@@ -47,7 +48,7 @@ class Subscription:
     """A stream's bounded queue on one channel.
 
     Small while idle, as most of thousands of open streams are: the queue exists only while it
-    holds messages, and a wait is one future and one timer.
+    holds messages, and a wait is one future, timed out by a timer shared with other waits.
     """
 
     __slots__ = ("_items", "_limit", "_waiter", "channel", "closing", "resync")
@@ -92,13 +93,12 @@ class Subscription:
             loop = asyncio.get_running_loop()
             waiter: asyncio.Future[bool] = loop.create_future()
             self._waiter = waiter
-            timer = loop.call_later(wait_s, _settle, waiter, False)
+            _alarms(loop).add(waiter, wait_s)
             try:
                 woken = await waiter
             finally:
-                timer.cancel()
                 self._waiter = None
-            del waiter, timer
+            del waiter
             if not woken:
                 return "timeout"
         if self.closing:
@@ -120,6 +120,49 @@ class Subscription:
 def _settle(waiter: "asyncio.Future[bool]", woken: bool) -> None:
     if not waiter.done():
         waiter.set_result(woken)
+
+
+ALARM_SLOT_S = 0.1
+"""How finely waits end: a wait of `s` seconds ends between `s` and `s` + this."""
+
+
+class _Alarms:
+    """Time out waits with one loop timer per ALARM_SLOT_S slot, not one per waiting stream.
+
+    A timer (handle, libuv timer, context copy, arguments) is half a kilobyte; thousands of
+    idle streams all wait, mostly for the same heartbeat, so they share a slot's timer.
+    A waiter settled early stays in its slot, done, until the slot fires.
+    """
+
+    __slots__ = ("_slots",)  # no reference to the loop: it keys the weak dictionary
+
+    def __init__(self) -> None:
+        self._slots: dict[int, list[asyncio.Future[bool]]] = {}
+
+    def add(self, waiter: "asyncio.Future[bool]", wait_s: float) -> None:
+        """Settle `waiter` with False once `wait_s` has passed, unless it is done by then."""
+        loop = waiter.get_loop()
+        slot = math.ceil((loop.time() + max(0.0, wait_s)) / ALARM_SLOT_S)
+        waiters = self._slots.get(slot)
+        if waiters is None:
+            waiters = self._slots[slot] = []
+            loop.call_at(slot * ALARM_SLOT_S, self._fire, slot)
+        waiters.append(waiter)
+
+    def _fire(self, slot: int) -> None:
+        for waiter in self._slots.pop(slot, ()):
+            _settle(waiter, False)
+
+
+_loop_alarms: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Alarms]" = (
+    weakref.WeakKeyDictionary())
+
+
+def _alarms(loop: asyncio.AbstractEventLoop) -> _Alarms:
+    alarms = _loop_alarms.get(loop)
+    if alarms is None:
+        alarms = _loop_alarms[loop] = _Alarms()
+    return alarms
 
 
 class _Flag:
@@ -452,15 +495,6 @@ def drain_all() -> None:
     """Drain the hubs of this process (called when it is asked to shut down)."""
     for hub in list(_hubs.values()):
         hub.drain()
-
-
-@contextmanager
-def subscription_guard(hub: Hub, sub: Subscription) -> Iterator[Subscription]:
-    """Release `sub` however the block ends (client gone, cancelled, finished)."""
-    try:
-        yield sub
-    finally:
-        hub.unsubscribe(sub)
 
 
 async def _supervised(name: str, run: Callable[[], Awaitable[None]]) -> None:

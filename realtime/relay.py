@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from django.conf import settings
 
 from realtime import metrics
-from realtime.hub import Subscription, get_hub, subscription_guard
+from realtime.hub import Subscription, get_hub
 from realtime.message import Message
 from realtime.sse import encode_event
 
@@ -82,7 +82,10 @@ async def relay(*, channel: str, cursor: int, replay: Replay, head: Head | None 
     sub = head.subscription if head is not None else await hub.subscribe(channel)
     backlog = head.backlog if head is not None else None
     head = None  # this frame lives as long as the stream: keep no replay in it once sent
-    with subscription_guard(hub, sub):
+    # try/finally rather than a context manager: its generator and frame would be held per
+    # open stream. The subscription goes back however the stream ends (finished, client
+    # gone, cancelled).
+    try:
         metrics.STREAMS_OPENED.inc()
         yield ready_event()
         wrote = time.monotonic()
@@ -113,6 +116,8 @@ async def relay(*, channel: str, cursor: int, replay: Replay, head: Head | None 
                 return
             backlog = await _next_batch(item, cursor, replay, gapless)
             del item  # in `backlog` if it is to be sent; not held through the next wait
+    finally:
+        hub.unsubscribe(sub)
 
 
 async def _next_batch(item: Message | str, cursor: int, replay: Replay,

@@ -15,15 +15,18 @@ once per open stream: `handle` and `send_response` are Django's, minus what they
 for nothing (a class made per request, the encoded response headers), and a view whose stream
 needs nothing of the request once the middleware has answered says so (`detach_request`): its
 request is then emptied instead of being kept, with its session, user, messages and headers,
-for as long as the stream.
+for as long as the stream, and so are its body file and, once sent, the response's headers.
+The client's disconnect is watched by one task on `receive` (`_DisconnectWatch`), not Django's
+task group around a watcher coroutine.
 """
 
 import asyncio
+import contextvars
 import gc
+import inspect
 import itertools
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import aclosing
 from io import BytesIO
 from typing import Any
 
@@ -33,7 +36,7 @@ from django.core import signals
 from django.core.exceptions import RequestAborted
 from django.core.handlers.asgi import ASGIHandler, get_script_prefix
 from django.http import HttpRequest
-from django.http.response import HttpResponseBase, StreamingHttpResponse
+from django.http.response import HttpResponseBase, ResponseHeaders, StreamingHttpResponse
 from django.urls import set_script_prefix
 
 from realtime import metrics
@@ -63,55 +66,70 @@ class SharedThreadsASGIHandler(ASGIHandler):
         finally:
             settings.MIDDLEWARE = stock
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    @inspect.markcoroutinefunction  # servers and asgiref tell ASGI 3 from 2 by this
+    def __call__(self, scope: dict[str, Any], receive: Any, send: Any  # type: ignore[override]
+                 ) -> Awaitable[None]:
+        # Not a coroutine itself: an open stream keeps no frame of it, only `_serve`'s.
         if scope["type"] == "lifespan":
-            await _lifespan(receive, send)
-            return
+            return _lifespan(receive, send)
         if scope["type"] != "http":
             raise ValueError(f"Django can only handle ASGI/HTTP connections, not {scope['type']}.")
+        return self._serve(scope, receive, send)
+
+    async def _serve(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         async with ThreadSensitiveContext(executor=next(self._next)):
             await self.handle(scope, receive, BoundedSend(send, settings.REALTIME_SEND_TIMEOUT_S))
 
     async def handle(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         """Serve one request: Django 6.1's `handle`, with the disconnect watched by a bare
         task on `receive` rather than a task group and a watcher coroutine (both held per
-        open stream), and a detached stream's request body let go before it streams."""
+        open stream), and a detached stream's request body and context let go before it
+        streams."""
         try:
             body_file = await self.read_body(receive)
         except RequestAborted:
             return
+        response: HttpResponseBase | None = None
+        watch = _DisconnectWatch(receive)
         try:
-            set_script_prefix(get_script_prefix(scope))
-            await signals.request_started.asend(sender=self.__class__, scope=scope)
-            request, error_response = self.create_request(scope, body_file)
-            if request is None:
-                assert error_response is not None
+            # The view runs in a task of its own, so in a copy of this context: what Django
+            # keeps in context-local storage for the request (script prefix, URLconf,
+            # language, asgiref's per-request Locals) is adopted back below, except by a
+            # detached stream, which needs none of it while it streams (1 KB per stream).
+            answering = asyncio.ensure_future(self._answer(scope, body_file))
+            request, response = await answering
+            if request is not None and getattr(response, _DETACHED, False):
+                _empty(request)
                 body_file.close()
-                await self.send_response(error_response, send)
-                await sync_to_async(error_response.close)()
-                return
-            response = None
-            watch = _DisconnectWatch(receive)
-            try:
-                response = await self.run_get_response(request)
-                if getattr(response, _DETACHED, False):
-                    _empty(request)
-                    body_file.close()
-                    body_file = _NO_BODY  # the frame lives as long as the stream
-                await self.send_response(response, send)
-            except asyncio.CancelledError:
-                if not watch.aborted():
-                    raise
-            except RequestAborted:
-                pass
-            finally:
-                watch.stop()
-            if response is None:
-                await signals.request_finished.asend(sender=self.__class__)
+                body_file = _NO_BODY  # the frame lives as long as the stream
             else:
-                await sync_to_async(response.close)()
+                _adopt(answering.get_context())
+            del answering
+            await self.send_response(response, send)
+        except asyncio.CancelledError:
+            if not watch.aborted():
+                raise
+        except RequestAborted:
+            pass
         finally:
+            watch.stop()
             body_file.close()
+        if response is None:
+            await signals.request_finished.asend(sender=self.__class__)
+        else:
+            await sync_to_async(response.close)()
+
+    async def _answer(self, scope: dict[str, Any], body_file: Any
+                      ) -> tuple[HttpRequest | None, HttpResponseBase]:
+        """Return the request and the response to it (or None and the error response)."""
+        set_script_prefix(get_script_prefix(scope))
+        await signals.request_started.asend(sender=self.__class__, scope=scope)
+        request, error_response = self.create_request(scope, body_file)
+        if request is None:
+            assert error_response is not None
+            body_file.close()
+            return None, error_response
+        return request, await self.run_get_response(request)
 
     async def send_response(self, response: HttpResponseBase, send: Any) -> None:
         """Send a response: Django 6.1's way, but a stream keeps no copy of its headers, and
@@ -122,10 +140,17 @@ class SharedThreadsASGIHandler(ASGIHandler):
             await super().send_response(response, send)
             return
         await send(_start_message(response))
-        async with aclosing(aiter(response)) as content:  # type: ignore[type-var]
+        if getattr(response, _DETACHED, False):
+            # Sent, and read by nothing after: not held, with the security headers' values
+            # built for this response, for as long as the stream (1.4 KB, tracemalloc).
+            response.headers = ResponseHeaders({})
+        content = aiter(response)
+        try:  # not `aclosing`: one object fewer held per open stream
             async for part in content:
                 for chunk, _ in self.chunk_bytes(part):
                     await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        finally:
+            await content.aclose()  # type: ignore[attr-defined]  # an async generator
         await send({"type": "http.response.body"})
 
 
@@ -134,10 +159,21 @@ _KEPT = frozenset({"_files", "method", "path"})  # what request.close() and a re
 
 
 def detach_request(response: StreamingHttpResponse) -> StreamingHttpResponse:
-    """Mark `response` as a stream whose content needs nothing of the request: the handler
-    then lets the request go once the middleware has answered (under this handler only)."""
+    """Mark `response` as a stream whose content needs nothing of the request, and whose
+    headers nothing reads once sent: the handler then lets the request go once the middleware
+    has answered, and the headers once they are on the wire (under this handler only)."""
     setattr(response, _DETACHED, True)
     return response
+
+
+def _adopt(context: contextvars.Context) -> None:
+    """Make the context variables `context` set this task's own (as `sync_to_async` does)."""
+    for variable, value in context.items():
+        if variable.get(_UNSET) is not value:
+            variable.set(value)
+
+
+_UNSET = object()
 
 
 def _empty(request: HttpRequest) -> None:
