@@ -93,11 +93,13 @@ class Subscription:
             loop = asyncio.get_running_loop()
             waiter: asyncio.Future[bool] = loop.create_future()
             self._waiter = waiter
-            _alarms(loop).add(waiter, wait_s)
+            alarms = _alarms(loop)
+            slot = alarms.add(waiter, wait_s)
             try:
                 woken = await waiter
             finally:
                 self._waiter = None
+                alarms.discard(slot, waiter)
             del waiter
             if not woken:
                 return "timeout"
@@ -130,24 +132,32 @@ class _Alarms:
     """Time out waits with one loop timer per ALARM_SLOT_S slot, not one per waiting stream.
 
     A timer (handle, libuv timer, context copy, arguments) is half a kilobyte; thousands of
-    idle streams all wait, mostly for the same heartbeat, so they share a slot's timer.
-    A waiter settled early stays in its slot, done, until the slot fires.
+    idle streams all wait, mostly for the same heartbeat, so they share a slot's timer. A
+    waiter woken early leaves its slot at once: a busy stream waits many times per heartbeat.
     """
 
     __slots__ = ("_slots",)  # no reference to the loop: it keys the weak dictionary
 
     def __init__(self) -> None:
-        self._slots: dict[int, list[asyncio.Future[bool]]] = {}
+        self._slots: dict[int, set[asyncio.Future[bool]]] = {}
 
-    def add(self, waiter: "asyncio.Future[bool]", wait_s: float) -> None:
-        """Settle `waiter` with False once `wait_s` has passed, unless it is done by then."""
+    def add(self, waiter: "asyncio.Future[bool]", wait_s: float) -> int:
+        """Settle `waiter` with False once `wait_s` has passed, unless it is done by then;
+        return its slot (for `discard`)."""
         loop = waiter.get_loop()
         slot = math.ceil((loop.time() + max(0.0, wait_s)) / ALARM_SLOT_S)
         waiters = self._slots.get(slot)
         if waiters is None:
-            waiters = self._slots[slot] = []
+            waiters = self._slots[slot] = set()
             loop.call_at(slot * ALARM_SLOT_S, self._fire, slot)
-        waiters.append(waiter)
+        waiters.add(waiter)
+        return slot
+
+    def discard(self, slot: int, waiter: "asyncio.Future[bool]") -> None:
+        """Forget `waiter` (settled already, or no longer waited for)."""
+        waiters = self._slots.get(slot)
+        if waiters is not None:
+            waiters.discard(waiter)
 
     def _fire(self, slot: int) -> None:
         for waiter in self._slots.pop(slot, ()):

@@ -78,3 +78,18 @@ def test_many_waiting_readers_share_timers_and_none_times_out_early():
     assert took >= 0.2 - 0.005  # the loop may run a timer within its clock resolution
     assert timers <= 2  # one slot's timer (two if the waits straddle a slot boundary)
     assert timers_after == 0
+
+
+def test_a_reader_woken_early_leaves_nothing_in_the_shared_timers():
+    async def scenario() -> tuple[object, int]:
+        loop = asyncio.get_running_loop()
+        sub = Subscription("c", limit=2)
+        waiting = asyncio.ensure_future(sub.get(30))
+        await asyncio.sleep(0)
+        sub.put(_message(1))
+        got = await waiting
+        return got, sum(len(waiters) for waiters in _alarms(loop)._slots.values())
+
+    got, left = asyncio.run(scenario())
+    assert isinstance(got, Message) and got.id == 1
+    assert left == 0  # a busy stream waits many times per heartbeat: nothing may pile up
