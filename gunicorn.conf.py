@@ -2,7 +2,8 @@
 
 One uvicorn process per core (streams are I/O bound; a second process per core only adds
 memory and a second Redis link), a listen backlog large enough for a reconnect storm, and the
-file-descriptor limit raised to the hard limit (every open stream is a socket).
+file-descriptor limit raised to the hard limit, and the hard limit to 65,536 where permitted
+(every open stream is a socket; 20,000 streams on one process need more than 20,000).
 
 Environment (read here, by the server, not by the application):
   BIND              address to listen on            (default 127.0.0.1:8000)
@@ -41,13 +42,36 @@ control_socket = os.environ.get("GUNICORN_CONTROL_SOCKET", "")
 control_socket_disable = not control_socket
 
 
+NOFILE_WANTED = 65_536
+"""Open files a worker may want: 20,000 streams on one process plus its pools, with room.
+The hard limit is raised to it where the process may (root, CAP_SYS_RESOURCE); elsewhere the
+soft limit goes up to whatever the hard limit is."""
+
+
 def raise_nofile_limit() -> tuple[int, int]:
-    """Raise this process's open-file soft limit to its hard limit; return (soft, hard)."""
+    """Raise this process's open-file limit (soft to hard, and the hard one too up to
+    NOFILE_WANTED when permitted); return (soft, hard)."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < NOFILE_WANTED:
+        wanted = min(NOFILE_WANTED, _nr_open())
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, wanted))
+        except (ValueError, OSError):  # not permitted: the hard limit stays
+            pass
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if hard == resource.RLIM_INFINITY or soft < hard:
         target = hard if hard != resource.RLIM_INFINITY else 1_048_576
         resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
     return resource.getrlimit(resource.RLIMIT_NOFILE)
+
+
+def _nr_open() -> int:
+    """Return the kernel's ceiling for a process's open files (fs.nr_open)."""
+    try:
+        with open("/proc/sys/fs/nr_open") as limit:
+            return int(limit.read())
+    except (OSError, ValueError):
+        return NOFILE_WANTED
 
 
 def on_starting(server: Any) -> None:

@@ -17,10 +17,11 @@ logged, counted and started again, and a link that fails counts as a lost link.
 
 import asyncio
 import logging
+import math
 import weakref
 from collections import deque
-from collections.abc import Awaitable, Callable, Collection, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Awaitable, Callable, Collection
+from contextlib import suppress
 from typing import Literal
 
 from django.conf import settings
@@ -48,7 +49,7 @@ class Subscription:
     """A stream's bounded queue on one channel.
 
     Small while idle, as most of thousands of open streams are: the queue exists only while it
-    holds messages, and a wait is one future and one timer.
+    holds messages, and a wait is one future, timed out by a timer shared with other waits.
     """
 
     __slots__ = ("_items", "_limit", "_waiter", "channel", "closing", "resync")
@@ -88,8 +89,21 @@ class Subscription:
         must end, or "timeout"."""
         if self.closing:
             return "closing"
-        if self._items is None and not self.resync and not await self._wait(wait_s):
-            return "timeout"
+        if self._items is None and not self.resync:
+            # The wait is inline, not a coroutine of its own: its frame is held per open stream.
+            loop = asyncio.get_running_loop()
+            waiter: asyncio.Future[bool] = loop.create_future()
+            self._waiter = waiter
+            alarms = _alarms(loop)
+            slot = alarms.add(waiter, wait_s)
+            try:
+                woken = await waiter
+            finally:
+                self._waiter = None
+                alarms.discard(slot, waiter)
+            del waiter
+            if not woken:
+                return "timeout"
         if self.closing:
             return "closing"
         if self.resync or self._items is None:
@@ -101,18 +115,6 @@ class Subscription:
             self._items = None
         return message
 
-    async def _wait(self, wait_s: float) -> bool:
-        """Wait up to `wait_s` for a wake-up; return False on timeout."""
-        loop = asyncio.get_running_loop()
-        waiter: asyncio.Future[bool] = loop.create_future()
-        self._waiter = waiter
-        timer = loop.call_later(wait_s, _settle, waiter, False)
-        try:
-            return await waiter
-        finally:
-            timer.cancel()
-            self._waiter = None
-
     def _wake(self) -> None:
         if self._waiter is not None:
             _settle(self._waiter, True)
@@ -121,6 +123,98 @@ class Subscription:
 def _settle(waiter: "asyncio.Future[bool]", woken: bool) -> None:
     if not waiter.done():
         waiter.set_result(woken)
+
+
+ALARM_SLOT_S = 0.1
+"""How finely waits end: a wait of `s` seconds ends between `s` and `s` + this."""
+
+
+class _Alarms:
+    """Time out waits with one loop timer per ALARM_SLOT_S slot, not one per waiting stream.
+
+    A timer (handle, libuv timer, context copy, arguments) is half a kilobyte; thousands of
+    idle streams all wait, mostly for the same heartbeat, so they share a slot's timer. A
+    waiter woken early leaves its slot at once: a busy stream waits many times per heartbeat.
+    """
+
+    __slots__ = ("_slots",)  # no reference to the loop: it keys the weak dictionary
+
+    def __init__(self) -> None:
+        self._slots: dict[int, set[asyncio.Future[bool]]] = {}
+
+    def add(self, waiter: "asyncio.Future[bool]", wait_s: float) -> int:
+        """Settle `waiter` with False once `wait_s` has passed, unless it is done by then;
+        return its slot (for `discard`)."""
+        loop = waiter.get_loop()
+        slot = math.ceil((loop.time() + max(0.0, wait_s)) / ALARM_SLOT_S)
+        waiters = self._slots.get(slot)
+        if waiters is None:
+            waiters = self._slots[slot] = set()
+            loop.call_at(slot * ALARM_SLOT_S, self._fire, slot)
+        waiters.add(waiter)
+        return slot
+
+    def discard(self, slot: int, waiter: "asyncio.Future[bool]") -> None:
+        """Forget `waiter` (settled already, or no longer waited for)."""
+        waiters = self._slots.get(slot)
+        if waiters is not None:
+            waiters.discard(waiter)
+
+    def _fire(self, slot: int) -> None:
+        for waiter in self._slots.pop(slot, ()):
+            _settle(waiter, False)
+
+
+_loop_alarms: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Alarms]" = (
+    weakref.WeakKeyDictionary())
+
+
+def _alarms(loop: asyncio.AbstractEventLoop) -> _Alarms:
+    alarms = _loop_alarms.get(loop)
+    if alarms is None:
+        alarms = _loop_alarms[loop] = _Alarms()
+    return alarms
+
+
+class _Flag:
+    """`asyncio.Event`'s is_set / set / clear / wait, without the deque an Event allocates
+    up front (0.6 KB): the hub holds one per subscribed channel, half a stream's worth on W1."""
+
+    __slots__ = ("_set", "_waiters")
+
+    def __init__(self) -> None:
+        self._set = False
+        self._waiters: list[asyncio.Future[None]] | None = None
+
+    def is_set(self) -> bool:
+        """Return True once set (and until cleared)."""
+        return self._set
+
+    def set(self) -> None:
+        """Set the flag and wake every waiter."""
+        self._set = True
+        waiters, self._waiters = self._waiters, None
+        for waiter in waiters or ():
+            if not waiter.done():
+                waiter.set_result(None)
+
+    def clear(self) -> None:
+        """Unset the flag: later waiters wait for the next `set`."""
+        self._set = False
+
+    async def wait(self) -> None:
+        """Return once the flag is set."""
+        if self._set:
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if self._waiters is None:
+            self._waiters = []
+        self._waiters.append(waiter)
+        try:
+            await waiter
+        finally:
+            if self._waiters is not None and waiter in self._waiters:
+                self._waiters.remove(waiter)  # timed out or cancelled
 
 
 class Hub:
@@ -133,7 +227,7 @@ class Hub:
         self._source = source
         self._channels: dict[str, set[Subscription]] = {}
         self._cursors: dict[str, int] = {}
-        self._confirmed: dict[str, asyncio.Event] = {}
+        self._confirmed: dict[str, _Flag] = {}
         self._watched: dict[str, int] = {}
         self._epoch = 0
         self._redis_up = False
@@ -286,7 +380,7 @@ class Hub:
         """Make `channel` wanted; return True when it was not already."""
         if channel in self._confirmed:
             return False
-        confirmed = self._confirmed[channel] = asyncio.Event()
+        confirmed = self._confirmed[channel] = _Flag()
         if self._link is not None and self._redis_up and self._link.is_live(channel):
             confirmed.set()  # released and wanted again before the link dropped it
         return True
@@ -443,15 +537,6 @@ def drain_all() -> None:
     """Drain the hubs of this process (called when it is asked to shut down)."""
     for hub in list(_hubs.values()):
         hub.drain()
-
-
-@contextmanager
-def subscription_guard(hub: Hub, sub: Subscription) -> Iterator[Subscription]:
-    """Release `sub` however the block ends (client gone, cancelled, finished)."""
-    try:
-        yield sub
-    finally:
-        hub.unsubscribe(sub)
 
 
 async def _supervised(name: str, run: Callable[[], Awaitable[None]]) -> None:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from django.conf import settings
 
 from realtime import metrics
-from realtime.hub import Subscription, get_hub, subscription_guard
+from realtime.hub import Subscription, get_hub
 from realtime.message import Message
 from realtime.sse import encode_event
 
@@ -82,7 +82,10 @@ async def relay(*, channel: str, cursor: int, replay: Replay, head: Head | None 
     sub = head.subscription if head is not None else await hub.subscribe(channel)
     backlog = head.backlog if head is not None else None
     head = None  # this frame lives as long as the stream: keep no replay in it once sent
-    with subscription_guard(hub, sub):
+    # try/finally rather than a context manager: its generator and frame would be held per
+    # open stream. The subscription goes back however the stream ends (finished, client
+    # gone, cancelled).
+    try:
         metrics.STREAMS_OPENED.inc()
         yield ready_event()
         wrote = time.monotonic()
@@ -90,6 +93,7 @@ async def relay(*, channel: str, cursor: int, replay: Replay, head: Head | None 
         if backlog is None:
             backlog = await replay(cursor)
         hub.note_cursor(channel, backlog[-1].id if backlog else cursor)
+        message: Message | None = None
         while True:
             for message in backlog:
                 if message.id > cursor:
@@ -97,7 +101,7 @@ async def relay(*, channel: str, cursor: int, replay: Replay, head: Head | None 
                     cursor, wrote = message.id, time.monotonic()
                 if message.final:  # at or below the cursor too: the channel has ended
                     return
-            backlog = []  # sent: not held while the stream waits
+            backlog, message = [], None  # sent: neither is held while the stream waits
             now = time.monotonic()
             if now >= deadline:
                 return
@@ -111,6 +115,9 @@ async def relay(*, channel: str, cursor: int, replay: Replay, head: Head | None 
                 yield closing_event()
                 return
             backlog = await _next_batch(item, cursor, replay, gapless)
+            del item  # in `backlog` if it is to be sent; not held through the next wait
+    finally:
+        hub.unsubscribe(sub)
 
 
 async def _next_batch(item: Message | str, cursor: int, replay: Replay,

@@ -48,6 +48,15 @@ class EventStreamResponse(StreamingHttpResponse):
         """Run `callback` when the server closes the response, even if it never streamed."""
         self._resource_closers.append(callback)  # type: ignore[attr-defined]
 
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        """Return the content itself: it yields bytes already, so Django's two wrapping
+        generators (`__aiter__` and `streaming_content`'s, frames held per open stream) are
+        not needed between it and the server."""
+        if not self.is_async:
+            return super().__aiter__()
+        iterator: AsyncIterator[bytes] = self._iterator  # type: ignore[attr-defined]
+        return iterator
+
 
 def event_stream_response(content: AsyncIterator[bytes]) -> EventStreamResponse:
     """Return a `text/event-stream` response over an async iterator, proxy-proof headers set."""

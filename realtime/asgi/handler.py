@@ -15,7 +15,9 @@ once per open stream: `handle` and `send_response` are Django's, minus what they
 for nothing (a class made per request, the encoded response headers), and a view whose stream
 needs nothing of the request once the middleware has answered says so (`detach_request`): its
 request is then emptied instead of being kept, with its session, user, messages and headers,
-for as long as the stream.
+for as long as the stream, and so are its body file and, once sent, the response's headers.
+The client's disconnect is watched by one task on `receive` (`_DisconnectWatch`), not Django's
+task group around a watcher coroutine.
 
 A request body is bounded before it is read: a Content-Length above REALTIME_MAX_BODY_BYTES,
 or a body (chunked, or lying about its length) that grows past it while being read, is
@@ -25,13 +27,15 @@ a body still incomplete after REALTIME_BODY_TIMEOUT_S is answered 408.
 """
 
 import asyncio
+import contextvars
 import gc
+import inspect
 import itertools
 import json
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import aclosing, closing
+from io import BytesIO
 from typing import Any
 
 from asgiref.sync import ThreadSensitiveContext, sync_to_async
@@ -40,7 +44,7 @@ from django.core import signals
 from django.core.exceptions import RequestAborted
 from django.core.handlers.asgi import ASGIHandler, get_script_prefix
 from django.http import HttpRequest
-from django.http.response import HttpResponseBase, StreamingHttpResponse
+from django.http.response import HttpResponseBase, ResponseHeaders, StreamingHttpResponse
 from django.urls import set_script_prefix
 
 from realtime import limits, metrics
@@ -70,17 +74,24 @@ class SharedThreadsASGIHandler(ASGIHandler):
         finally:
             settings.MIDDLEWARE = stock
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    @inspect.markcoroutinefunction  # servers and asgiref tell ASGI 3 from 2 by this
+    def __call__(self, scope: dict[str, Any], receive: Any, send: Any  # type: ignore[override]
+                 ) -> Awaitable[None]:
+        # Not a coroutine itself: an open stream keeps no frame of it, only `_serve`'s.
         if scope["type"] == "lifespan":
-            await _lifespan(receive, send)
-            return
+            return _lifespan(receive, send)
         if scope["type"] != "http":
             raise ValueError(f"Django can only handle ASGI/HTTP connections, not {scope['type']}.")
+        return self._serve(scope, receive, send)
+
+    async def _serve(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         async with ThreadSensitiveContext(executor=next(self._next)):
             await self.handle(scope, receive, BoundedSend(send, settings.REALTIME_SEND_TIMEOUT_S))
 
     async def handle(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        """Serve one request: Django 6.1's `handle`, with one `_Processed` for every request,
+        """Serve one request: Django 6.1's `handle`, with the disconnect watched by a bare
+        task on `receive` rather than a task group and a watcher coroutine (both held per
+        open stream), a detached stream's request body and context let go before it streams,
         and a body over REALTIME_MAX_BODY_BYTES refused before it is read."""
         limit = settings.REALTIME_MAX_BODY_BYTES
         try:
@@ -95,36 +106,47 @@ class SharedThreadsASGIHandler(ASGIHandler):
         except TimeoutError:
             await _refuse(send, 408, "The request body took too long to arrive.")
             return
-        with closing(body_file):
-            set_script_prefix(get_script_prefix(scope))
-            await signals.request_started.asend(sender=self.__class__, scope=scope)
-            request, error_response = self.create_request(scope, body_file)
-            if request is None:
-                assert error_response is not None
+        response: HttpResponseBase | None = None
+        watch = _DisconnectWatch(receive)
+        try:
+            # The view runs in a task of its own, so in a copy of this context: what Django
+            # keeps in context-local storage for the request (script prefix, URLconf,
+            # language, asgiref's per-request Locals) is adopted back below, except by a
+            # detached stream, which needs none of it while it streams (1 KB per stream).
+            answering = asyncio.ensure_future(self._answer(scope, body_file))
+            request, response = await answering
+            if request is not None and getattr(response, _DETACHED, False):
+                _empty(request)
                 body_file.close()
-                await self.send_response(error_response, send)
-                await sync_to_async(error_response.close)()
-                return
-            response = None
-            try:
-                try:
-                    async with asyncio.TaskGroup() as group:
-                        group.create_task(self.listen_for_disconnect(receive))
-                        response = await self.run_get_response(request)
-                        if getattr(response, _DETACHED, False):
-                            _empty(request)
-                        await self.send_response(response, send)
-                        raise _Processed
-                except* (_Processed, RequestAborted):
-                    pass
-            except BaseExceptionGroup as exception_group:
-                if len(exception_group.exceptions) == 1:
-                    raise exception_group.exceptions[0] from None  # the group only wraps it
-                raise
-            if response is None:
-                await signals.request_finished.asend(sender=self.__class__)
+                body_file = _NO_BODY  # the frame lives as long as the stream
             else:
-                await sync_to_async(response.close)()
+                _adopt(answering.get_context())
+            del answering
+            await self.send_response(response, send)
+        except asyncio.CancelledError:
+            if not watch.aborted():
+                raise
+        except RequestAborted:
+            pass
+        finally:
+            watch.stop()
+            body_file.close()
+        if response is None:
+            await signals.request_finished.asend(sender=self.__class__)
+        else:
+            await sync_to_async(response.close)()
+
+    async def _answer(self, scope: dict[str, Any], body_file: Any
+                      ) -> tuple[HttpRequest | None, HttpResponseBase]:
+        """Return the request and the response to it (or None and the error response)."""
+        set_script_prefix(get_script_prefix(scope))
+        await signals.request_started.asend(sender=self.__class__, scope=scope)
+        request, error_response = self.create_request(scope, body_file)
+        if request is None:
+            assert error_response is not None
+            body_file.close()
+            return None, error_response
+        return request, await self.run_get_response(request)
 
     async def read_body_within(self, receive: Receive, limit: int) -> Any:
         """Return the body as Django's `read_body` does; raise BodyTooLarge past `limit`
@@ -149,10 +171,17 @@ class SharedThreadsASGIHandler(ASGIHandler):
             await super().send_response(response, send)
             return
         await send(_start_message(response))
-        async with aclosing(aiter(response)) as content:  # type: ignore[type-var]
+        if getattr(response, _DETACHED, False):
+            # Sent, and read by nothing after: not held, with the security headers' values
+            # built for this response, for as long as the stream (1.4 KB, tracemalloc).
+            response.headers = ResponseHeaders({})
+        content = aiter(response)
+        try:  # not `aclosing`: one object fewer held per open stream
             async for part in content:
                 for chunk, _ in self.chunk_bytes(part):
                     await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        finally:
+            await content.aclose()  # type: ignore[attr-defined]  # an async generator
         await send({"type": "http.response.body"})
 
 
@@ -204,10 +233,21 @@ _KEPT = frozenset({"_files", "method", "path"})  # what request.close() and a re
 
 
 def detach_request(response: StreamingHttpResponse) -> StreamingHttpResponse:
-    """Mark `response` as a stream whose content needs nothing of the request: the handler
-    then lets the request go once the middleware has answered (under this handler only)."""
+    """Mark `response` as a stream whose content needs nothing of the request, and whose
+    headers nothing reads once sent: the handler then lets the request go once the middleware
+    has answered, and the headers once they are on the wire (under this handler only)."""
     setattr(response, _DETACHED, True)
     return response
+
+
+def _adopt(context: contextvars.Context) -> None:
+    """Make the context variables `context` set this task's own (as `sync_to_async` does)."""
+    for variable, value in context.items():
+        if variable.get(_UNSET) is not value:
+            variable.set(value)
+
+
+_UNSET = object()
 
 
 def _empty(request: HttpRequest) -> None:
@@ -215,8 +255,53 @@ def _empty(request: HttpRequest) -> None:
         del request.__dict__[name]
 
 
-class _Processed(Exception):
-    """Ends a request's task group once its response is sent."""
+_NO_BODY = BytesIO()
+_NO_BODY.close()
+
+
+class _DisconnectWatch:
+    """Cancel the current task when the client disconnects (what Django's handler does with
+    a task group and `listen_for_disconnect`, in one task on `receive` and this object).
+
+    Whatever else `receive` answers after the body is a protocol error, raised as Django's
+    handler raises it, in place of the request's work.
+    """
+
+    __slots__ = ("_cancelled", "_listener", "_task")
+
+    def __init__(self, receive: Any) -> None:
+        self._task = asyncio.current_task()
+        self._cancelled = False
+        self._listener: asyncio.Future[Any] = asyncio.ensure_future(receive())
+        self._listener.add_done_callback(self)
+
+    def __call__(self, listener: "asyncio.Future[Any]") -> None:
+        if listener.cancelled() or self._task is None:
+            return
+        self._cancelled = True
+        self._task.cancel()
+
+    def aborted(self) -> bool:
+        """Return True when the cancellation came from here (and take it back), after
+        raising what `receive` raised or answered instead of a disconnect."""
+        if not self._cancelled:
+            return False
+        assert self._task is not None
+        if self._task.uncancel() > 0:  # cancelled from elsewhere too (a shutdown): go on
+            return False
+        error = self._listener.exception()
+        if error is not None:
+            raise error
+        message = self._listener.result()
+        if message["type"] != "http.disconnect":
+            raise AssertionError(f"Invalid ASGI message after request body: {message['type']}")
+        return True
+
+    def stop(self) -> None:
+        """Stop listening (the request is over); a callback already scheduled does nothing."""
+        self._task = None
+        self._listener.remove_done_callback(self)
+        self._listener.cancel()
 
 
 def _start_message(response: HttpResponseBase) -> dict[str, Any]:

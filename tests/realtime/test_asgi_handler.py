@@ -1,14 +1,21 @@
-"""Open streams cost neither an OS thread nor a database connection each."""
+"""Open streams cost neither an OS thread nor a database connection each, and the handler
+keeps Django's behaviour for other responses."""
 
 import asyncio
+import contextvars
 import json
+from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
 from asgiref.sync import sync_to_async
 from django.db import connection
+from django.http import HttpRequest, StreamingHttpResponse
+from django.urls import path
 
 from jobs import services
+from realtime.asgi.handler import SharedThreadsASGIHandler
 from tests.support.servers import proc_threads
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -80,3 +87,51 @@ def test_200_open_streams_hold_few_threads_and_no_more_connections_than_the_pool
     assert all(seqs == [1, 2] for seqs in results)
     assert threads <= 40
     assert connections <= POOL_SIZE
+
+
+_SET_BY_VIEW: contextvars.ContextVar[str] = contextvars.ContextVar("set_by_view", default="unset")
+
+
+async def _streaming_view(request: HttpRequest) -> StreamingHttpResponse:
+    _SET_BY_VIEW.set("set by the view")
+
+    async def content() -> AsyncIterator[bytes]:
+        yield _SET_BY_VIEW.get().encode()
+
+    return StreamingHttpResponse(content())
+
+
+urlpatterns = [path("streaming-context/", _streaming_view)]
+
+
+def test_a_stream_that_is_not_detached_sees_the_context_its_view_set(settings):
+    # The view runs in a task of its own; what it set must still be seen by its content.
+    settings.ROOT_URLCONF = __name__
+    handler = SharedThreadsASGIHandler(threads=1)
+    sent: list[dict[str, Any]] = []
+    requested = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal requested
+        if not requested:
+            requested = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await asyncio.Event().wait()  # the client stays; the response ends by itself
+        raise AssertionError("unreachable")
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+             "method": "GET", "scheme": "http", "path": "/streaming-context/",
+             "raw_path": b"/streaming-context/", "root_path": "", "query_string": b"",
+             "headers": [(b"host", b"testserver")], "server": ("testserver", 80),
+             "client": ("127.0.0.1", 50000)}
+
+    async def scenario() -> None:
+        async with asyncio.timeout(20):
+            await handler(scope, receive, send)
+
+    asyncio.run(scenario())
+    assert sent[0]["status"] == 200
+    assert b"".join(m.get("body", b"") for m in sent[1:]) == b"set by the view"

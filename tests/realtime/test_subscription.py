@@ -3,7 +3,7 @@
 import asyncio
 
 from realtime import metrics
-from realtime.hub import Subscription
+from realtime.hub import Subscription, _alarms
 from realtime.message import Message
 
 
@@ -60,3 +60,36 @@ def test_closing_wins_over_waiting_messages():
         return await sub.get(1.0)
 
     assert asyncio.run(scenario()) == "closing"
+
+
+def test_many_waiting_readers_share_timers_and_none_times_out_early():
+    async def scenario() -> tuple[list[object], float, int, int]:
+        loop = asyncio.get_running_loop()
+        subs = [Subscription(f"c{i}", limit=2) for i in range(500)]
+        started = loop.time()
+        waits = [asyncio.ensure_future(sub.get(0.2)) for sub in subs]
+        await asyncio.sleep(0)  # every reader is waiting now
+        timers_while_waiting = len(_alarms(loop)._slots)
+        results = await asyncio.gather(*waits)
+        return results, loop.time() - started, timers_while_waiting, len(_alarms(loop)._slots)
+
+    results, took, timers, timers_after = asyncio.run(scenario())
+    assert results == ["timeout"] * 500
+    assert took >= 0.2 - 0.005  # the loop may run a timer within its clock resolution
+    assert timers <= 2  # one slot's timer (two if the waits straddle a slot boundary)
+    assert timers_after == 0
+
+
+def test_a_reader_woken_early_leaves_nothing_in_the_shared_timers():
+    async def scenario() -> tuple[object, int]:
+        loop = asyncio.get_running_loop()
+        sub = Subscription("c", limit=2)
+        waiting = asyncio.ensure_future(sub.get(30))
+        await asyncio.sleep(0)
+        sub.put(_message(1))
+        got = await waiting
+        return got, sum(len(waiters) for waiters in _alarms(loop)._slots.values())
+
+    got, left = asyncio.run(scenario())
+    assert isinstance(got, Message) and got.id == 1
+    assert left == 0  # a busy stream waits many times per heartbeat: nothing may pile up
