@@ -1,29 +1,21 @@
 """End to end over the network: a real uvicorn server, a real worker, Postgres and Redis."""
 
-import asyncio
 import statistics
 import threading
 import time
 from typing import Any
 
-import httpx
 import pytest
 
 from jobs import services
 from jobs.models import EventType, Job, JobStatus
 from tests.support.metrics import wait_for_streams
-from tests.support.sse import SSEEvent, read_stream
+from tests.support.sse import SSEEvent
+from tests.support.sse import read_stream_blocking as _stream
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 TOKEN = {"name": "Stream Coin", "template": "token"}
-
-
-def _stream(url: str, cookies: dict[str, str], **kwargs: Any) -> Any:
-    async def go() -> Any:
-        async with httpx.AsyncClient(cookies=cookies) as client:
-            return await read_stream(client, url, **kwargs)
-    return asyncio.run(go())
 
 
 def _assert_complete_run(events: list[SSEEvent], final_status: str = "succeeded") -> None:

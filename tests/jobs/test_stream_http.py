@@ -18,19 +18,14 @@ from jobs import services
 from jobs.models import EventType
 from tests.support.jobs import succeeded_job
 from tests.support.metrics import metric
+from tests.support.servers import closing_connection
 from tests.support.sse import read_stream
+from tests.support.sse import read_stream_blocking as _stream
 from tests.support.waits import until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 PARAMS = {"name": "Wire Coin", "template": "token"}
-
-
-def _stream(url: str, cookies: dict[str, str], **kwargs: Any) -> Any:
-    async def go() -> Any:
-        async with httpx.AsyncClient(cookies=cookies) as client:
-            return await read_stream(client, url, **kwargs)
-    return asyncio.run(go())
 
 
 def _first_bytes(url: str, cookies: dict[str, str], size: int = 200) -> tuple[httpx.Headers, bytes]:
@@ -110,8 +105,9 @@ def test_a_cursor_past_the_end_of_a_running_job_still_ends_with_the_job(
                 client, f"{web.url}/api/jobs/{job.pk}/events",
                 headers={"Last-Event-ID": "999"}, timeout=20))
             await asyncio.sleep(1.2)  # the stream is open and waiting: time for heartbeats
-            await asyncio.to_thread(services.job_report_progress, job=job, percent=50)
-            await asyncio.to_thread(services.job_finish_cancelled, job=job)
+            await asyncio.to_thread(closing_connection(services.job_report_progress), job=job,
+                                    percent=50)
+            await asyncio.to_thread(closing_connection(services.job_finish_cancelled), job=job)
             return await reader
 
     started = time.monotonic()
@@ -159,7 +155,8 @@ def test_garbage_on_a_job_channel_is_dropped_and_live_delivery_goes_on(
                 publisher.publish(job.channel, b"\xff\xfe")
             finally:
                 publisher.close()
-            await asyncio.to_thread(services.job_report_progress, job=job, percent=50)
+            await asyncio.to_thread(closing_connection(services.job_report_progress), job=job,
+                                    percent=50)
             return await reader
 
     result = asyncio.run(go())

@@ -1,5 +1,6 @@
 """A small SSE reader for tests, over a real HTTP connection (httpx)."""
 
+import asyncio
 import json
 import time
 from dataclasses import dataclass, field
@@ -119,3 +120,11 @@ async def read_stream(client: httpx.AsyncClient, url: str, *, headers: dict[str,
         else:
             ended = True
     return StreamResult(200, response.headers, events, comments, retry, ended, controls)
+
+
+def read_stream_blocking(url: str, cookies: dict[str, str], **kwargs: Any) -> StreamResult:
+    """`read_stream` for a test outside any event loop, with its own client and cookies."""
+    async def go() -> StreamResult:
+        async with httpx.AsyncClient(cookies=cookies) as client:
+            return await read_stream(client, url, **kwargs)
+    return asyncio.run(go())
