@@ -108,7 +108,10 @@ class System:
         url = with_database(self.database_url, self.database, f"bench-{self.name}-{role}")
         env.update({"SECRET_KEY": self.secret_key, "DEBUG": "false", "PYTHONUNBUFFERED": "1",
                     "PYTHONPATH": str(ROOT), "LOG_LEVEL": "WARNING",
+                    # One load generator stands for thousands of people: no per-client or
+                    # per-address caps (a cap would turn the run into busy answers).
                     "REALTIME_MAX_STREAMS_PER_CLIENT": "0", "REALTIME_POLL_RATE": "0",
+                    "REALTIME_MAX_STREAMS_PER_ADDRESS": "0",
                     "DATABASE_POOL_SIZE": str(self.pool_size),
                     # Plain HTTP on loopback: production's redirect to HTTPS would answer 301.
                     "SECURE_SSL_REDIRECT": "false"})
