@@ -28,7 +28,7 @@ from redis.crc import REDIS_CLUSTER_HASH_SLOTS, key_slot
 
 from realtime import metrics
 from realtime.broker.clients import CLUSTER_SCHEME, FAILURES, TIMEOUT_S, cluster_nodes
-from realtime.broker.protocol import OnLost, OnMessage, OnSubscribed
+from realtime.broker.protocol import OnLost, OnMessage, OnSubscribed, take_confirmation
 
 logger = logging.getLogger(__name__)
 
@@ -303,12 +303,8 @@ class ClusterLink:
         self._on_message(channel, data)  # raw: the hub checks the envelope in its guard
 
     def _confirm(self, shard: _Shard, channel: str) -> None:
-        # Only the reply to the last SSUBSCRIBE sent counts (see PubSubLink._confirm).
-        pending = shard.pending.pop(channel, 1) - 1
-        if pending > 0:
-            shard.pending[channel] = pending
-        elif channel in shard.subscribed:
-            shard.live.add(channel)
+        if take_confirmation(channel, pending=shard.pending, subscribed=shard.subscribed,
+                             live=shard.live):
             self._on_subscribed(channel)
 
     def _dropped(self, shard: _Shard, channel: str) -> None:

@@ -18,7 +18,7 @@ from redis.backoff import NoBackoff
 
 from realtime import metrics
 from realtime.broker.clients import TIMEOUT_S, RedisError
-from realtime.broker.protocol import OnMessage, OnState, OnSubscribed
+from realtime.broker.protocol import OnMessage, OnState, OnSubscribed, take_confirmation
 
 logger = logging.getLogger(__name__)
 
@@ -119,13 +119,8 @@ class PubSubLink:
                 self._confirm(channel)
 
     def _confirm(self, channel: str) -> None:
-        # Only the reply to the last SUBSCRIBE sent counts: an earlier one may precede an
-        # UNSUBSCRIBE that Redis has processed since.
-        pending = self._pending.pop(channel, 1) - 1
-        if pending > 0:
-            self._pending[channel] = pending
-        elif channel in self._subscribed:
-            self._live.add(channel)
+        if take_confirmation(channel, pending=self._pending, subscribed=self._subscribed,
+                             live=self._live):
             self._on_subscribed(channel)
 
 

@@ -24,3 +24,20 @@ class Link(Protocol):
 
     async def run(self) -> None:
         """Stay connected until cancelled."""
+
+
+def take_confirmation(channel: str, *, pending: dict[str, int], subscribed: set[str],
+                      live: set[str]) -> bool:
+    """Count one (S)SUBSCRIBE reply for `channel`; return True when it makes the channel live.
+
+    Only the reply to the last subscribe sent counts: an earlier one may precede an
+    unsubscribe that Redis has processed since.
+    """
+    left = pending.pop(channel, 1) - 1
+    if left > 0:
+        pending[channel] = left
+        return False
+    if channel not in subscribed:
+        return False
+    live.add(channel)
+    return True
