@@ -6,6 +6,9 @@ the streams open, one while the events flow. Each is kept as collapsed stacks (f
 input: `frame;frame;… count`) in the run folder and summarized in the JSON: the functions
 with the most samples on the stack (inclusive) and at the top of it (self), as a share of the
 samples in which the process was busy (`--idle` off: a worker waiting in epoll is not sampled).
+Only threads holding the GIL are sampled (`--gil`): a thread waiting for PostgreSQL in
+psycopg's C code, or for its executor's queue, is not busy, and without it such waits showed
+as the larger part of the open profile.
 """
 
 import shutil
@@ -28,7 +31,7 @@ class Profiler:
         binary = shutil.which("py-spy") or str(Path(__file__).resolve().parents[1] / ".venv"
                                                / "bin" / "py-spy")
         self._popen = subprocess.Popen(  # fixed argv; the pid is ours
-            [binary, "record", "--pid", str(pid), "--subprocesses", "--nonblocking",
+            [binary, "record", "--pid", str(pid), "--subprocesses", "--nonblocking", "--gil",
              "--rate", str(RATE_HZ), "--format", "raw", "--output", str(out)],
             stdout=subprocess.DEVNULL, stderr=out.with_suffix(".log").open("wb"))
 
