@@ -12,6 +12,12 @@ It also bounds request heads, which uvicorn with httptools does not: gunicorn's
 `limit_request_line`, `limit_request_fields` and `limit_request_field_size` (gunicorn applies
 them only to its own sync workers) and a head timeout (composer_realtime/http_protocol.py).
 
+uvicorn's proxy-headers middleware is off: the client's address is read in one place,
+realtime/address.py, from X-Forwarded-For only as far as REALTIME_TRUSTED_PROXIES says
+(uvicorn's would also rewrite it for any request from 127.0.0.1, whatever that setting says,
+and keeps a coroutine frame of its own per open stream); the scheme comes from
+SECURE_PROXY_SSL_HEADER (docs/serving.md).
+
 Use: `gunicorn -k composer_realtime.gunicorn_worker.StreamingUvicornWorker ...` (gunicorn.conf.py
 at the repository root sets it).
 """
@@ -35,7 +41,8 @@ class StreamingUvicornWorker(UvicornWorker):
     """Run uvicorn (uvloop, httptools) with gunicorn's graceful timeout and backlog."""
 
     CONFIG_KWARGS: dict[str, Any] = {
-        "loop": "uvloop", "http": "composer_realtime.http_protocol:BoundedHttpToolsProtocol"}
+        "loop": "uvloop", "http": "composer_realtime.http_protocol:BoundedHttpToolsProtocol",
+        "proxy_headers": False}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

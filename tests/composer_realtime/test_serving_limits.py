@@ -131,3 +131,22 @@ def test_a_body_that_arrives_too_slowly_is_refused_408(gunicorn):
         answer = _answer(sock)
     assert _status(answer) == 408
     assert time.monotonic() - started < 8
+
+
+def test_a_forged_forwarded_for_from_loopback_is_not_the_client_address(
+        server_env: Callable[..., dict[str, str]], artifacts_dir: Path, processes: list[Proc]):
+    """The address every limit and allowlist counts comes from realtime/address.py alone:
+    uvicorn's proxy-headers middleware (on by default, trusting 127.0.0.1) would take a
+    loopback client's X-Forwarded-For as its address whatever REALTIME_TRUSTED_PROXIES says."""
+    port = free_port()
+    env = server_env("composer-gunicorn", BIND=f"127.0.0.1:{port}", WEB_CONCURRENCY="1",
+                     REALTIME_OPS_ALLOW="10.0.0.0/8", REALTIME_TRUSTED_PROXIES="0")
+    proc = Proc("gunicorn", python_command("-m", "gunicorn", "-c", "gunicorn.conf.py",
+                                           "composer_realtime.asgi:application"),
+                env, artifacts_dir / "gunicorn-forwarded.log")
+    processes.append(proc.start())
+    server = WebServer(proc, port)
+    server.wait_ready(timeout=30)
+    forged = httpx.get(f"{server.url}/metrics", headers={"X-Forwarded-For": "10.1.2.3"})
+    assert forged.status_code == 403
+    assert httpx.get(f"{server.url}/healthz").status_code == 200

@@ -1,0 +1,127 @@
+"""The production HTTP protocol (composer_realtime/http_protocol.py) holds less per connection
+than uvicorn's and still does what uvicorn's does: pipelined requests in order, and a client
+that reads slowly gets the whole body (flow control waits on the lighter flag).
+
+A real uvicorn server in this process, with the protocol class gunicorn's worker uses, on a
+loopback port; raw HTTP/1.1 over sockets.
+"""
+
+import asyncio
+import hashlib
+import inspect
+from typing import Any
+
+import pytest
+import uvicorn
+from uvicorn.protocols.http import flow_control, httptools_impl
+
+from composer_realtime.http_protocol import BoundedHttpToolsProtocol
+from realtime.flag import Flag
+
+UVICORN_VERSION = "0.54.0"
+"""The uvicorn whose internals the protocol replaces (requirements.txt pins it)."""
+
+FINGERPRINTS: dict[str, tuple[Any, str]] = {
+    "HttpToolsProtocol.__init__": (
+        httptools_impl.HttpToolsProtocol.__init__, "4f08999410347141"),
+    "HttpToolsProtocol.connection_made": (
+        httptools_impl.HttpToolsProtocol.connection_made, "6efb565ff3d36b91"),
+    "HttpToolsProtocol.on_headers_complete": (
+        httptools_impl.HttpToolsProtocol.on_headers_complete, "1ea8589acfad92d8"),
+    "HttpToolsProtocol.on_response_complete": (
+        httptools_impl.HttpToolsProtocol.on_response_complete, "64e254f28e389e76"),
+    "FlowControl": (flow_control.FlowControl, "126debcdaa894c83"),
+}
+"""What the protocol swaps (the pipeline's deque, the two events) is set up and used here:
+when uvicorn changes any of it, check the swap still holds, then record the new SHA-256."""
+
+BIG = 4 * 1024 * 1024
+"""A body larger than the socket buffers on both sides, so the transport pauses writing."""
+
+
+async def _app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    if scope["type"] == "lifespan":
+        while (await receive())["type"] != "lifespan.shutdown":
+            await send({"type": "lifespan.startup.complete"})
+        await send({"type": "lifespan.shutdown.complete"})
+        return
+    body = b"x" * BIG if scope["path"] == "/big" else scope["path"].encode()
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-length", str(len(body)).encode())]})
+    for start in range(0, len(body), 65536):  # many writes, as a stream makes
+        await send({"type": "http.response.body", "body": body[start:start + 65536],
+                    "more_body": True})
+    await send({"type": "http.response.body"})
+
+
+async def _serving() -> tuple[uvicorn.Server, asyncio.Task[None], int]:
+    config = uvicorn.Config(_app, host="127.0.0.1", port=0, loop="asyncio",
+                            http=BoundedHttpToolsProtocol, log_level="warning")
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:  # uvicorn offers no event for it  # noqa: ASYNC110
+        await asyncio.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    return server, task, port
+
+
+async def _response(reader: asyncio.StreamReader) -> bytes:
+    head = await reader.readuntil(b"\r\n\r\n")
+    length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                  if line.lower().startswith(b"content-length:"))
+    return await reader.readexactly(length)
+
+
+def test_pipelined_requests_are_answered_in_order():
+    async def scenario() -> list[bytes]:
+        server, task, port = await _serving()
+        try:
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(b"".join(f"GET /{n} HTTP/1.1\r\nHost: x\r\n\r\n".encode()
+                                  for n in range(3)))
+            answers = [await asyncio.wait_for(_response(reader), 10) for _ in range(3)]
+            writer.close()
+            return answers
+        finally:
+            server.should_exit = True
+            await task
+
+    assert asyncio.run(scenario()) == [b"/0", b"/1", b"/2"]
+
+
+def test_a_client_that_reads_slowly_gets_the_whole_body_through_flow_control():
+    async def scenario() -> tuple[int, list[str]]:
+        server, task, port = await _serving()
+        try:
+            reader, writer = await asyncio.open_connection("127.0.0.1", port, limit=65536)
+            writer.write(b"GET /big HTTP/1.1\r\nHost: x\r\n\r\n")
+            await asyncio.sleep(0.5)  # the server fills the buffers and pauses
+            (protocol,) = server.server_state.connections
+            kinds = [type(protocol.pipeline).__name__,
+                     type(protocol.flow._is_writable_event).__name__,
+                     type(protocol.cycle.message_event).__name__]
+            paused = protocol.flow.write_paused
+            body = await asyncio.wait_for(_response(reader), 30)
+            writer.close()
+            assert paused, "the transport never paused writing: the test proves nothing"
+            return len(body), kinds
+        finally:
+            server.should_exit = True
+            await task
+
+    size, kinds = asyncio.run(scenario())
+    assert size == BIG
+    assert kinds == ["_Pipeline", Flag.__name__, Flag.__name__]
+
+
+def test_the_pinned_uvicorn_is_the_one_the_protocol_was_made_for():
+    assert uvicorn.__version__ == UVICORN_VERSION
+
+
+@pytest.mark.parametrize("name", FINGERPRINTS)
+def test_the_uvicorn_code_the_protocol_relies_on_has_not_changed(name):
+    thing, recorded = FINGERPRINTS[name]
+    found = hashlib.sha256(inspect.getsource(thing).encode()).hexdigest()[:16]
+    assert found == recorded, (
+        f"uvicorn's {name} changed: check composer_realtime/http_protocol.py still replaces "
+        f"what it means to, and record the new fingerprint {found!r}")
