@@ -11,6 +11,10 @@ connection whose request head is not complete `head_timeout_s` after it began (4
 gunicorn.conf.py sets the values; `StreamingUvicornWorker` hands them over as
 `config.head_limits`. Served by plain uvicorn (`--http composer_realtime.http_protocol:
 BoundedHttpToolsProtocol`) it uses the defaults below.
+
+Each connection is held as long as its stream, so it also holds less than uvicorn's own
+protocol: its pipeline of queued requests and its two events (flow control's and the request
+cycle's) no longer allocate a deque each up front (0.6 KB apiece, 1.9 KB per stream).
 """
 
 import asyncio
@@ -18,6 +22,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from realtime.flag import Flag
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -44,11 +50,22 @@ _REASONS = {408: b"Request Timeout", 414: b"URI Too Long",
             431: b"Request Header Fields Too Large"}
 
 
+class _Pipeline(list[Any]):
+    """The few methods of a deque uvicorn's pipeline uses: an empty list is 56 bytes, an
+    empty deque 624 (pipelined requests are rare, and never more than a few)."""
+
+    __slots__ = ()
+
+    def appendleft(self, item: Any) -> None:
+        self.insert(0, item)
+
+
 class BoundedHttpToolsProtocol(HttpToolsProtocol):
     """HttpToolsProtocol that refuses oversized request heads and drops slow ones."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.pipeline = _Pipeline()  # type: ignore[assignment]
         self._limits: HeadLimits = getattr(self.config, "head_limits", None) or HeadLimits()
         self._head_timer: asyncio.TimerHandle | None = None
         self._in_head = True
@@ -59,6 +76,9 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        writable = Flag()
+        writable.set()  # as FlowControl starts: writable
+        self.flow._is_writable_event = writable  # type: ignore[assignment]
         self._arm_head_timer()
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -91,7 +111,10 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
     def on_headers_complete(self) -> None:
         self._in_head = False
         self._cancel_head_timer()
+        cycle = self.cycle
         super().on_headers_complete()
+        if self.cycle is not cycle:  # a new request: nothing has set or awaited its event yet
+            self.cycle.message_event = Flag()  # type: ignore[assignment]
 
     def data_received(self, data: bytes) -> None:
         if self.transport.is_closing():

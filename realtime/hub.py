@@ -33,6 +33,7 @@ from realtime import envelope, metrics
 from realtime.broker.links import open_link
 from realtime.broker.protocol import Link
 from realtime.doorbell import DatabaseDoorbell, DoorbellSource
+from realtime.flag import Flag
 from realtime.message import Message
 
 logger = logging.getLogger(__name__)
@@ -176,47 +177,6 @@ def _alarms(loop: asyncio.AbstractEventLoop) -> _Alarms:
     return alarms
 
 
-class _Flag:
-    """`asyncio.Event`'s is_set / set / clear / wait, without the deque an Event allocates
-    up front (0.6 KB): the hub holds one per subscribed channel, half a stream's worth on W1."""
-
-    __slots__ = ("_set", "_waiters")
-
-    def __init__(self) -> None:
-        self._set = False
-        self._waiters: list[asyncio.Future[None]] | None = None
-
-    def is_set(self) -> bool:
-        """Return True once set (and until cleared)."""
-        return self._set
-
-    def set(self) -> None:
-        """Set the flag and wake every waiter."""
-        self._set = True
-        waiters, self._waiters = self._waiters, None
-        for waiter in waiters or ():
-            if not waiter.done():
-                waiter.set_result(None)
-
-    def clear(self) -> None:
-        """Unset the flag: later waiters wait for the next `set`."""
-        self._set = False
-
-    async def wait(self) -> None:
-        """Return once the flag is set."""
-        if self._set:
-            return
-        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        if self._waiters is None:
-            self._waiters = []
-        self._waiters.append(waiter)
-        try:
-            await waiter
-        finally:
-            if self._waiters is not None and waiter in self._waiters:
-                self._waiters.remove(waiter)  # timed out or cancelled
-
-
 class Hub:
     """Fan-out from one doorbell to every local subscription; one per process and loop."""
 
@@ -227,7 +187,7 @@ class Hub:
         self._source = source
         self._channels: dict[str, set[Subscription]] = {}
         self._cursors: dict[str, int] = {}
-        self._confirmed: dict[str, _Flag] = {}
+        self._confirmed: dict[str, Flag] = {}
         self._watched: dict[str, int] = {}
         self._epoch = 0
         self._redis_up = False
@@ -380,7 +340,7 @@ class Hub:
         """Make `channel` wanted; return True when it was not already."""
         if channel in self._confirmed:
             return False
-        confirmed = self._confirmed[channel] = _Flag()
+        confirmed = self._confirmed[channel] = Flag()
         if self._link is not None and self._redis_up and self._link.is_live(channel):
             confirmed.set()  # released and wanted again before the link dropped it
         return True

@@ -117,6 +117,8 @@ class SharedThreadsASGIHandler(ASGIHandler):
             request, response = await answering
             if request is not None and getattr(response, _DETACHED, False):
                 _empty(request)
+                scope["headers"].clear()  # read into the request, which is gone; the server
+                # keeps the scope (and this list) for the whole connection
                 body_file.close()
                 body_file = _NO_BODY  # the frame lives as long as the stream
             else:
