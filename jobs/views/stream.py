@@ -2,13 +2,9 @@
 
 import asyncio
 import uuid
-from collections.abc import Callable
 from contextlib import suppress
 from functools import partial
-from typing import Any
 
-from asgiref.sync import sync_to_async
-from django.db import connection
 from django.http import Http404, HttpRequest
 from django.http.response import HttpResponseBase
 from django.views.decorators.csrf import csrf_exempt
@@ -18,6 +14,7 @@ from jobs import selectors
 from jobs.access import aviewer
 from jobs.models import job_channel
 from jobs.views.cursor import TooManyFields, stream_cursor, too_many_fields
+from jobs.views.reads import read, start_stream
 from realtime.api import (
     SLOTS,
     Head,
@@ -46,15 +43,15 @@ async def job_events(request: HttpRequest, job_id: uuid.UUID) -> HttpResponseBas
         return too_many_fields(error)
     viewer = await aviewer(request)
     if request.method == "HEAD":
-        return _head(await _read(selectors.job_stream_start, job_id=job_id, viewer=viewer,
-                                 after=cursor, limit=0), cursor)
+        return _head(await read(selectors.job_stream_start, job_id=job_id, viewer=viewer,
+                                after=cursor, limit=0), cursor)
     hub = get_hub()
     # Subscribed before the one read of the database that both checks the request and
     # replays, so that no event falls between the replay and the live ones.
     sub = await hub.subscribe(job_channel(job_id))
     try:
-        start = await _read(selectors.job_stream_start, job_id=job_id, viewer=viewer,
-                            after=cursor)
+        start = await start_stream(selectors.StartAsk(job_id=job_id, viewer=viewer,
+                                                      after=cursor))
         client = (viewer.key, client_address(request))  # the slot's (client, address)
         answer = _refusal(start, cursor, client)
     except BaseException:
@@ -117,20 +114,5 @@ def _release(hub: Hub, sub: Subscription, client: tuple[str, str]) -> None:
 
 
 async def _replay(job_id: uuid.UUID, after: int) -> list[Message]:
-    events = await _read(selectors.job_events_tail, job_id=job_id, after=after)
+    events = await read(selectors.job_events_tail, job_id=job_id, after=after)
     return [event.to_message() for event in events]
-
-
-async def _read[T](select: Callable[..., T], **kwargs: Any) -> T:
-    """Return what `select` reads, with the connection handed back before the stream waits:
-    one trip to the sync thread for both."""
-    return await _read_and_close(select, kwargs)
-
-
-@sync_to_async  # wrapped once, not per call: building the wrapper shows in profiles
-def _read_and_close[T](select: Callable[..., T], kwargs: dict[str, Any]) -> T:
-    try:
-        return select(**kwargs)
-    finally:
-        # Resolved inside the sync thread: `connection` is per thread and per request context.
-        connection.close()

@@ -70,3 +70,20 @@ def test_the_events_after_the_cursor_in_order_and_none_when_caught_up(jobs, owne
     caught_up = selectors.job_stream_start(job_id=mine.pk, viewer=viewer, after=mine.last_seq)
     assert caught_up is not None and caught_up.events == []
     assert selectors.job_stream_start(job_id=uuid.uuid4(), viewer=viewer, after=0) is None
+
+
+@pytest.mark.parametrize("limit", [1000, 2])
+def test_many_starts_in_one_statement_answer_as_one_each(jobs, owner, limit):
+    """Every viewer, cursor and job (and one that does not exist) in one batch, the same job
+    several times over: each answer is the one `job_stream_start` gives it alone."""
+    asks = [selectors.StartAsk(job_id=job_id, viewer=viewer, after=after, limit=limit)
+            for job_id in [job.pk for job in jobs] + [uuid.uuid4()]
+            for viewer in _viewers(owner).values()
+            for after in (0, 3, 10_000, -1)]
+    asks += asks[:5]
+    answers = selectors.job_stream_starts(asks)
+    assert len(answers) == len(asks)
+    for ask, answer in zip(asks, answers, strict=True):
+        assert answer == selectors.job_stream_start(job_id=ask.job_id, viewer=ask.viewer,
+                                                    after=ask.after, limit=ask.limit), ask
+    assert sum(answer is not None for answer in answers) > len(asks) // 4  # not all refusals
