@@ -15,7 +15,8 @@ as granian allows, from the same environment:
 The same as gunicorn.conf.py: one worker process per core (forked), the open-file limit raised
 by gunicorn.conf.py's own `raise_nofile_limit` (here, before the workers fork: they inherit
 it), ASGI with lifespan (the app's startup installs the SIGTERM drain, realtime/asgi/shutdown.py),
-uvloop, HTTP/1.1 only (what nginx speaks upstream), no access log, and a dead worker replaced.
+uvloop, HTTP/1.1 only (what nginx speaks upstream), no access log, its log on stderr, and a
+dead worker replaced.
 
 What granian lacks compared with our gunicorn worker (composer_realtime/http_protocol.py):
 request heads are bounded only as a whole, by HTTP/1 `max_buffer_size` (set to the same
@@ -42,6 +43,11 @@ ROOT = Path(__file__).resolve().parent.parent
 APPLICATION = "composer_realtime.asgi:application"
 MAX_HEAD_TIMEOUT_MS = 60_000
 """The longest header read timeout granian accepts."""
+LOG_TO_STDERR = {"handlers": {
+    name: {"formatter": name if name == "access" else "generic",
+           "class": "logging.StreamHandler", "stream": "ext://sys.stderr"}
+    for name in ("console", "access")}}
+"""granian's own log on stderr, as gunicorn's (granian writes it to stdout by default)."""
 
 
 def gunicorn_conf() -> ModuleType:
@@ -90,8 +96,8 @@ def build(env: dict[str, str] | None = None) -> MPServer:
         backlog=int(env.get("BACKLOG", "4096")), backpressure=max(1, int(soft)),
         http1_settings=HTTP1Settings(header_read_timeout=head_timeout_ms(limits.timeout_s),
                                      keep_alive=True, max_buffer_size=limits.head_bytes()),
-        log_access=False, respawn_failed_workers=True, workers_kill_timeout=graceful,
-        working_dir=ROOT,
+        log_dictconfig=LOG_TO_STDERR, log_access=False, respawn_failed_workers=True,
+        workers_kill_timeout=graceful, working_dir=ROOT,
     )
 
 
