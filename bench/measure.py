@@ -1,8 +1,9 @@
 """What the server costs: memory, threads and CPU from /proc, database connections from Postgres.
 
 A `Sampler` thread reads, once a second, every process of the server (the gunicorn arbiter
-and its workers, found again at each sample so that restarted workers count) and the
-connections to the benchmark's databases by `application_name`.
+and its workers, or granian's main process and its forked workers, found again at each sample
+so that restarted workers count) and the connections to the benchmark's databases by
+`application_name`. A granian worker's threads include its Rust runtime's.
 """
 
 import os
@@ -38,7 +39,7 @@ class Sample:
     t: float
     """Unix time."""
     workers: list[ProcSample]
-    """The worker processes (children of the arbiter)."""
+    """The worker processes (children of the arbiter, or of granian's main process)."""
     arbiter: ProcSample | None
     """The arbiter itself."""
     db: dict[str, int]

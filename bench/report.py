@@ -1,4 +1,5 @@
-"""The results: targets checked, ratios to the peer, a plain-text table, the JSON file."""
+"""The results: targets checked, ratios to the peer and between our servers, a plain-text
+table, the JSON file."""
 
 import itertools
 import json
@@ -9,9 +10,15 @@ RUN_FIELDS = ("system", "workload", "streams", "connections", "delay_ms", "event
 """Keys every stream run has (tests check them)."""
 
 
+def is_ours(run: dict[str, Any]) -> bool:
+    """Return True for a run of our system, under any server ("ours", "ours-granian")."""
+    return bool(run["system"] == "ours" or run["system"].startswith("ours-"))
+
+
 def targets(run: dict[str, Any]) -> dict[str, bool]:
-    """Return the issue's targets that apply to one of our runs, each passed or not."""
-    if run["system"] != "ours":
+    """Return the issue's targets that apply to one of our runs (under any server), each
+    passed or not."""
+    if not is_ours(run):
         return {}
     if run["workload"] == "WRITE":
         return {"write >= 1000 events/s": run["events_per_s"] >= 1000}
@@ -80,23 +87,65 @@ RATIO_KEYS = {
 
 
 def comparisons(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Return ours/peer ratios for every workload and size both systems ran."""
+    """Return ours/peer ratios for every workload and size both systems ran (one entry per
+    server ours ran under, named by `system`)."""
     peers = {(r["workload"], r.get("streams")): r for r in runs if r["system"] == "peer"}
     found = []
     for run in runs:
         other = peers.get((run["workload"], run.get("streams")))
-        if run["system"] != "ours" or other is None:
+        if not is_ours(run) or other is None:
             continue
         ratios = {}
         for name, (group, key) in RATIO_KEYS.items():
             mine, theirs = run[group].get(key), other[group].get(key)
             ratios[name] = (round(mine / theirs, 3) if isinstance(mine, int | float)
                             and isinstance(theirs, int | float) and theirs else None)
-        found.append({"workload": run["workload"], "streams": run["streams"],
-                      "ours_over_peer": ratios,
+        found.append({"system": run["system"], "workload": run["workload"],
+                      "streams": run["streams"], "ours_over_peer": ratios,
                       "lost": {"ours": run["events"]["lost"], "peer": other["events"]["lost"]},
                       "made": {"ours": run["connections"]["made"],
                                "peer": other["connections"]["made"]}})
+    return found
+
+
+def _figures(run: dict[str, Any]) -> dict[str, Any]:
+    """Return the figures of a stream run that servers are compared on (None where absent)."""
+    found = {name: (run.get(group) or {}).get(key) for name, (group, key) in RATIO_KEYS.items()}
+    found["rss_delta_per_stream_kb"] = run["server"].get("rss_delta_per_stream_kb")
+    found["ms_per_open"] = run["connections"].get("server_cpu_ms_per_open")
+    for phase in (run.get("polling") or {}).get("phases", []):
+        answers = phase["by_status"].get("304" if phase["name"] == "unchanged" else "200", {})
+        found[f"{phase['name']}_polls_per_s"] = phase["polls_per_s"]
+        found[f"{phase['name']}_p99"] = answers.get("p99")
+    if "storm" in run:
+        found["resumed_all_s"] = run["storm"].get("all_s")
+    return found
+
+
+def server_comparisons(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Return, for every workload and size that ours ran under gunicorn ("ours") and under
+    another server ("ours-granian"), the other server's figures over gunicorn's (below 1:
+    less time, memory or CPU; above 1 for polls/s: more answered)."""
+    stream_runs = [r for r in runs if is_ours(r) and r["workload"] != "WRITE"]
+    base = {(r["workload"], r.get("streams")): r for r in stream_runs if r["system"] == "ours"}
+    found = []
+    for run in stream_runs:
+        ours_run = base.get((run["workload"], run.get("streams")))
+        if run["system"] == "ours" or ours_run is None:
+            continue
+        mine, theirs = _figures(run), _figures(ours_run)
+        ratios = {name: (round(value / theirs[name], 3) if isinstance(value, int | float)
+                         and isinstance(theirs.get(name), int | float) and theirs[name]
+                         else None) for name, value in mine.items()}
+        found.append({"system": run["system"], "workload": run["workload"],
+                      "streams": run["streams"], "over_gunicorn": ratios,
+                      "figures": {run["system"]: mine, "ours": theirs},
+                      "lost": {run["system"]: run["events"]["lost"],
+                               "ours": ours_run["events"]["lost"]},
+                      "targets_missed": {
+                          name: [t for t, ok in (r.get("targets") or targets(r)).items()
+                                 if not ok] for name, r in ((run["system"], run),
+                                                            ("ours", ours_run))}})
     return found
 
 
@@ -107,7 +156,7 @@ def memory_slopes(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     the slope between two sizes is what one more open stream costs.
     """
     found = []
-    for system in ("ours", "peer"):
+    for system in dict.fromkeys(r["system"] for r in runs):
         sized = sorted((r["streams"], r["server"].get("rss_mb")) for r in runs
                        if r["system"] == system and r["workload"] == "W1"
                        and r["server"].get("rss_mb") is not None)
@@ -132,7 +181,7 @@ def publisher_shortfalls(runs: list[dict[str, Any]]) -> list[str]:
     return found
 
 
-COLUMNS = [("system", 6), ("wl", 5), ("N", 6), ("made", 6), ("fail", 5), ("open s", 7),
+COLUMNS = [("system", 12), ("wl", 5), ("N", 6), ("made", 6), ("fail", 5), ("open s", 7),
            ("ms/open", 7),
            ("p50 ms", 8), ("p99 ms", 8), ("max ms", 8), ("pub/s", 7), ("lost", 6),
            ("dup", 5), ("KB/str", 7), ("+KB/str", 7), ("thr", 5), ("db", 4), ("cpu us/ev", 9)]
@@ -192,7 +241,8 @@ def _extras(result: dict[str, Any]) -> list[str]:
         if checks:
             failed = [name for name, ok in checks.items() if not ok]
             size = f" N={run['streams']}" if "streams" in run else ""
-            lines.append(f"targets {run['workload']}{size}: "
+            who = "" if run["system"] == "ours" else f" {run['system']}"
+            lines.append(f"targets{who} {run['workload']}{size}: "
                          + ("all met" if not failed else "MISSED " + "; ".join(failed)))
     for slope in result.get("memory_slopes", []):
         lines.append(f"memory {slope['system']}: {slope['kb_per_stream']} KB per extra stream "
@@ -200,7 +250,13 @@ def _extras(result: dict[str, Any]) -> list[str]:
     lines.extend(f"WARNING: {text}" for text in result.get("shortfalls", []))
     for comparison in result.get("comparisons", []):
         ratios = ", ".join(f"{k} {v}" for k, v in comparison["ours_over_peer"].items())
-        lines.append(f"ours/peer {comparison['workload']} N={comparison['streams']}: {ratios}")
+        lines.append(f"{comparison.get('system', 'ours')}/peer {comparison['workload']} "
+                     f"N={comparison['streams']}: {ratios}")
+    for comparison in result.get("server_comparisons", []):
+        ratios = ", ".join(f"{k} {v}" for k, v in comparison["over_gunicorn"].items()
+                           if v is not None)
+        lines.append(f"{comparison['system']}/ours (gunicorn) {comparison['workload']} "
+                     f"N={comparison['streams']}: {ratios}; lost {comparison['lost']}")
     return lines
 
 

@@ -4,6 +4,9 @@ With no options it runs the issue's full plan: W1 at 1,000, 5,000 and 10,000 str
 60 s, W2 (1,000 streams on one job, 10 events/s, 30 s), W3 (polling under 1,000 streams),
 W4 (10,000 streams, every worker SIGKILLed), WRITE, and W1 and W2 again against
 django-eventstream. `--smoke` is the same on tiny sizes without the peer (< 60 s, for CI).
+`--servers gunicorn,granian` runs each of our workloads under gunicorn.conf.py and then under
+granian (composer_realtime/granian_serve.py), one after the other, in the same run and table
+(systems `ours` and `ours-granian`).
 SOAK (1,000 streams for 10 minutes; memory growth, the open-stream gauge back at 0) runs only
 when named: `--workloads SOAK` (see bench/soak.py); so does SCALE (two web processes and two
 task workers running real jobs, every delivery across processes; see bench/scale.py).
@@ -13,6 +16,7 @@ the local ones scripts/services starts).
 """
 
 import argparse
+import dataclasses
 import os
 import secrets
 import signal
@@ -25,7 +29,7 @@ from typing import Any
 
 from bench import control, host, report, scale, soak, workloads
 from bench.control import ROOT, Child
-from bench.systems import System, ours, peer
+from bench.systems import SERVERS, System, ours, peer
 from bench.workloads import Context, StreamPlan
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/composer"
@@ -85,6 +89,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="SCALE: run_worker processes (2)")
     parser.add_argument("--scale-pace", type=float, default=0.05,
                         help="SCALE: JOBS_STEP_PACE_S of the workers (0.05)")
+    parser.add_argument("--servers", default="gunicorn",
+                        help="comma-separated servers our workloads run under, each workload "
+                             "on each in turn: gunicorn (gunicorn.conf.py, production), "
+                             "granian (composer_realtime/granian_serve.py) (default gunicorn)")
     parser.add_argument("--web-processes", type=int, default=len(os.sched_getaffinity(0)))
     parser.add_argument("--pool-size", type=int, default=10,
                         help="DATABASE_POOL_SIZE of each web process (10)")
@@ -128,6 +136,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if unknown:
         parser.error(f"unknown workload(s) {sorted(unknown)}; choose from {KNOWN_WORKLOADS}")
     args.sizes = [int(size) for size in args.sizes.split(",") if size.strip()]
+    args.servers = [s.strip().lower() for s in args.servers.split(",") if s.strip()]
+    if not args.servers or set(args.servers) - set(SERVERS) or len(set(args.servers)) < len(
+            args.servers):
+        parser.error(f"--servers: one or more of {SERVERS}, each once, not {args.servers}")
     return args
 
 
@@ -168,6 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     for run in result["runs"]:
         run["targets"] = report.targets(run)
     result["comparisons"] = report.comparisons(result["runs"])
+    result["server_comparisons"] = report.server_comparisons(result["runs"])
     result["memory_slopes"] = report.memory_slopes(result["runs"])
     result["shortfalls"] = report.publisher_shortfalls(result["runs"])
     report.write_json(result, args.json)
@@ -195,7 +208,11 @@ def _run_plan(args: argparse.Namespace, run_dir: Path, registry: list[Child],
     _step(f"setting up {system.database}")
     system.prepare(connection_limit=args.web_processes * args.pool_size + 2 * args.scale_workers
                    + 2 * args.publishers + 12)
-    _run_system(args, ctx, system, result, with_w3_w4_write=True)
+    # One database and session for every server: each run makes its own jobs anyway.
+    systems = [dataclasses.replace(system, server=server) for server in args.servers]
+    if args.profile and "granian" in args.servers:
+        result["notes"].append("profile: runs under gunicorn only (granian not profiled)")
+    _run_system(args, ctx, systems, result, with_w3_w4_write=True)
     if args.peer and {"W1", "W2"} & set(args.workloads):
         from bench.peer.install import peer_python
 
@@ -207,12 +224,14 @@ def _run_plan(args: argparse.Namespace, run_dir: Path, registry: list[Child],
         _step(f"setting up {other.database} (peer mode {args.peer_mode})")
         other.prepare(connection_limit=args.peer_db_connections)
         result["notes"].append(f"peer: django-eventstream 5.3.4, mode {args.peer_mode}")
-        _run_system(args, ctx, other, result, with_w3_w4_write=False)
+        _run_system(args, ctx, [other], result, with_w3_w4_write=False)
 
 
-def _run_system(args: argparse.Namespace, ctx: Context, system: System,
+def _run_system(args: argparse.Namespace, ctx: Context, systems: list[System],
                 result: dict[str, Any], *, with_w3_w4_write: bool) -> None:
-    """Run the selected workloads on one system, appending each run as it finishes."""
+    """Run the selected workloads, each on every one of `systems` (one system under its
+    servers) in turn, appending each run as it finishes: the runs of one workload side by
+    side. WRITE runs once: it measures the write path, which no server is on."""
     plans = []
     if "W1" in args.workloads:
         plans += [StreamPlan(workload="W1", streams=n, jobs=max(1, n // 2), rate=args.rate,
@@ -222,31 +241,36 @@ def _run_system(args: argparse.Namespace, ctx: Context, system: System,
         plans.append(StreamPlan(workload="W2", streams=args.w2_streams, jobs=1,
                                 rate=args.w2_rate, duration_s=args.w2_duration, publishers=1))
     for plan in plans:
-        _record(result, lambda p=plan: workloads.run_streams(ctx, system, p),
-                f"{system.name} {plan.workload} N={plan.streams}")
+        for system in systems:
+            _record(result, lambda p=plan, s=system: workloads.run_streams(ctx, s, p),
+                    f"{system.label} {plan.workload} N={plan.streams}")
     if not with_w3_w4_write:
         return
     if "W3" in args.workloads:
-        _record(result, lambda: _w3(args, ctx, system), f"{system.name} W3")
+        for system in systems:
+            _record(result, lambda s=system: _w3(args, ctx, s), f"{system.label} W3")
     if "W4" in args.workloads:
         plan = StreamPlan(workload="W4", streams=args.w4_streams,
                           jobs=max(1, args.w4_streams // 2), rate=args.rate,
                           duration_s=args.w4_duration, publishers=args.publishers,
                           kill_after_s=args.w4_kill_after)
-        _record(result, lambda: workloads.run_streams(ctx, system, plan),
-                f"{system.name} W4 N={plan.streams}")
+        for system in systems:
+            _record(result, lambda s=system: workloads.run_streams(ctx, s, plan),
+                    f"{system.label} W4 N={plan.streams}")
     if "WRITE" in args.workloads:
-        _record(result, lambda: workloads.run_write(ctx, system, duration_s=args.write_duration,
-                                                    jobs=20), f"{system.name} WRITE")
-    if "SOAK" in args.workloads:
-        _record(result, lambda: _soak(args, ctx, system),
-                f"{system.name} SOAK N={args.soak_streams} for {args.soak_duration:.0f} s")
-    if "SCALE" in args.workloads:
-        plan = scale.ScalePlan(jobs=args.scale_jobs, workers=args.scale_workers,
-                               pace_s=args.scale_pace, timeout_s=600.0)
-        _record(result, lambda: scale.run_scale(ctx, system, plan),
-                f"{system.name} SCALE {args.scale_jobs} jobs on {args.scale_workers} workers, "
-                f"{args.web_processes} web processes")
+        first = systems[0]
+        _record(result, lambda: workloads.run_write(ctx, first, duration_s=args.write_duration,
+                                                    jobs=20), f"{first.label} WRITE")
+    for system in systems:
+        if "SOAK" in args.workloads:
+            _record(result, lambda s=system: _soak(args, ctx, s),
+                    f"{system.label} SOAK N={args.soak_streams} for {args.soak_duration:.0f} s")
+        if "SCALE" in args.workloads:
+            scale_plan = scale.ScalePlan(jobs=args.scale_jobs, workers=args.scale_workers,
+                                         pace_s=args.scale_pace, timeout_s=600.0)
+            _record(result, lambda s=system, p=scale_plan: scale.run_scale(ctx, s, p),
+                    f"{system.label} SCALE {args.scale_jobs} jobs on {args.scale_workers} "
+                    f"workers, {args.web_processes} web processes")
 
 
 def _soak(args: argparse.Namespace, ctx: Context, system: System) -> dict[str, Any]:

@@ -95,7 +95,8 @@ def run_scale(ctx: Context, system: System, plan: ScalePlan) -> dict[str, Any]:
     n_published = sum(len(seqs) for seqs in published.values())
     rate = round(n_published / finished_after, 1) if finished_after else None
     return {
-        "system": system.name, "workload": "SCALE", "streams": len(slots), "jobs": plan.jobs,
+        "system": system.label, "http_server": system.server, "workload": "SCALE",
+        "streams": len(slots), "jobs": plan.jobs,
         "rate": rate, "duration_s": finished_after,
         "connections": stats.connection_summary(slots_out) | opened,
         "delay_ms": stats.delay_summary(got["delays"]),

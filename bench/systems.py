@@ -4,7 +4,9 @@ Each has its own database on the PostgreSQL server of DATABASE_URL (dropped and 
 at the start of a benchmark, with a connection limit so that a run can never take every
 connection of a server that others use), shares Redis db 0 (our channels are `job:<uuid>`,
 the peer's one channel is `events_channel`), and runs under gunicorn.conf.py with the same
-worker class, worker count and limits.
+worker class, worker count and limits. Ours can also run under granian
+(composer_realtime/granian_serve.py: same environment, same worker count; `--servers`),
+reported as the system `ours-granian`.
 """
 
 import json
@@ -25,6 +27,9 @@ from bench.control import ROOT, Child
 
 SEED_TIMEOUT_S = 900.0
 READY_TIMEOUT_S = 60.0
+SERVERS = ("gunicorn", "granian")
+"""The servers ours can run under: gunicorn.conf.py (production) and granian (the
+alternative of issue 16)."""
 
 
 def free_port() -> int:
@@ -86,6 +91,13 @@ class System:
     anonymous: bool = False
     """Send no session cookie (the peer's configuration that needs no database per stream)."""
     extra_env: dict[str, str] = field(default_factory=dict)
+    server: str = "gunicorn"
+    """What serves it: "gunicorn" (gunicorn.conf.py) or "granian" (ours only)."""
+
+    @property
+    def label(self) -> str:
+        """Return the name its runs are reported under: "ours", "peer", "ours-granian"."""
+        return self.name if self.server == "gunicorn" else f"{self.name}-{self.server}"
 
     @property
     def web_app(self) -> str:
@@ -145,15 +157,23 @@ class System:
         jobs: list[str] = json.loads(out.read_text())["jobs"]
         return jobs
 
-    def start_server(self, port: int, tag: str) -> Child:
-        """Start gunicorn with gunicorn.conf.py on 127.0.0.1:`port`; return once it answers."""
+    def server_argv(self) -> list[str]:
+        """Return the command of its server: gunicorn with gunicorn.conf.py, or granian."""
+        if self.server == "granian":
+            if self.name != "ours":
+                raise ValueError("only ours runs under granian (granian_serve.py is ours)")
+            return [str(self.python), "-m", "composer_realtime.granian_serve"]
         app = ("composer_realtime.asgi:application" if self.name == "ours"
                else "bench.peer.asgi:application")
         gunicorn = str(self.python.parent / "gunicorn")
+        return [gunicorn, "-c", str(ROOT / "gunicorn.conf.py"), app]
+
+    def start_server(self, port: int, tag: str) -> Child:
+        """Start its server (gunicorn.conf.py, or granian) on 127.0.0.1:`port`, with one
+        worker process per `web_processes`; return once every worker answers."""
         env = self.env("web") | {"BIND": f"127.0.0.1:{port}", "GRACEFUL_TIMEOUT": "5",
                                  "WEB_CONCURRENCY": str(self.web_processes)}
-        server = control.spawn(f"{self.name}-server-{tag}",
-                               [gunicorn, "-c", str(ROOT / "gunicorn.conf.py"), app],
+        server = control.spawn(f"{self.label}-server-{tag}", self.server_argv(),
                                env=env, log_dir=self.log_dir, registry=self.registry)
         wait_http(port, "/healthz" if self.name == "ours" else "/", server)
         deadline = time.monotonic() + READY_TIMEOUT_S

@@ -82,7 +82,7 @@ def run_streams(ctx: Context, system: System, plan: StreamPlan,
         # to a core for the first seconds of the opening, which is the server's to measure.
         for publisher in publishers:
             publisher.wait_for("ready", 120)
-        profiling = ctx.profile and system.name == "ours"
+        profiling = ctx.profile and system.label == "ours"  # py-spy: not granian
         profiler = _profiler(ctx, server, f"{tag}-open") if profiling else None
         open_cpu_start = measure.cpu_by_pid(sampler.sample())
         clients = start_clients(ctx, system, port, slots, tag)
@@ -134,7 +134,7 @@ def start_publishers(ctx: Context, system: System, jobs: list[str], plan: Stream
         spec.write_text(json.dumps({"jobs": jobs[index::count], "rate": plan.rate / count,
                                     "seed": index}))
         out = ctx.path(f"pub-out-{tag}-{index}")
-        child = control.spawn(f"{system.name}-pub-{tag}-{index}",
+        child = control.spawn(f"{system.label}-pub-{tag}-{index}",
                               system.publisher_argv(spec, out), env=system.env("pub"),
                               log_dir=ctx.run_dir, registry=ctx.registry)
         child.out = out
@@ -158,7 +158,7 @@ def start_clients(ctx: Context, system: System, port: int, slots: list[tuple[int
             "default_retry_ms": 2000,
         }))
         out = ctx.path(f"client-out-{tag}-{index}")
-        child = control.spawn(f"client-{system.name}-{tag}-{index}",
+        child = control.spawn(f"client-{system.label}-{tag}-{index}",
                               [sys.executable, "-m", "bench.client", "--spec", str(spec),
                                "--out", str(out)],
                               env=system.env("client"), log_dir=ctx.run_dir,
@@ -215,7 +215,8 @@ def open_seconds(client_results: list[dict[str, Any]]) -> float | None:
 
 
 def storm(server: Child, clients: list[Child], plan: StreamPlan, t_go: float) -> dict[str, Any]:
-    """SIGKILL every worker of the server, let gunicorn restart them, wait for the streams."""
+    """SIGKILL every worker of the server, let its main process (gunicorn's arbiter, granian's
+    main process with respawn_failed_workers) start new ones, wait for the streams."""
     assert plan.kill_after_s is not None
     time.sleep(max(0.0, t_go + plan.kill_after_s - time.time()))
     killed = measure.children(server.popen.pid)
@@ -290,8 +291,9 @@ def summarize(system: System, plan: StreamPlan, slots: list[dict[str, Any]],
                                delivered=got["delivered"], cpu_start=cpu_start,
                                cpu_end=cpu_end, web_app=system.web_app)
     return {
-        "system": system.name, "workload": plan.workload, "streams": plan.streams,
-        "jobs": plan.jobs, "rate": plan.rate, "duration_s": plan.duration_s,
+        "system": system.label, "http_server": system.server, "workload": plan.workload,
+        "streams": plan.streams, "jobs": plan.jobs, "rate": plan.rate,
+        "duration_s": plan.duration_s,
         "connections": stats.connection_summary(slots) | opened,
         "delay_ms": stats.delay_summary(got["delays"]),
         "events": {"published": n_published,
@@ -323,7 +325,7 @@ def poll_load(ctx: Context, *, quiet_jobs: list[str], rate: float, duration_s: f
         spec.write_text(json.dumps({"host": "127.0.0.1", "port": port, "cookie": system.cookie,
                                     "connections": connections, "phases": phases}))
         out = ctx.path("poll-out")
-        poller = control.spawn(f"poller-{system.name}", [sys.executable, "-m", "bench.poller",
+        poller = control.spawn(f"poller-{system.label}", [sys.executable, "-m", "bench.poller",
                                                          "--spec", str(spec), "--out", str(out)],
                                env=system.env("poll"), log_dir=ctx.run_dir,
                                registry=ctx.registry)
@@ -373,7 +375,7 @@ def run_write(ctx: Context, system: System, *, duration_s: float, jobs: int) -> 
     time.sleep(duration_s)
     result = stop_all([child], timeout=60)[0]
     calls = result["call_s"]
-    return {"system": system.name, "workload": "WRITE", "jobs": jobs,
+    return {"system": system.label, "workload": "WRITE", "jobs": jobs,
             "duration_s": round(result["elapsed_s"], 2),
             "events": len(result["published"]),
             "events_per_s": round(len(result["published"]) / result["elapsed_s"], 1),

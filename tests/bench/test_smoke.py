@@ -19,6 +19,12 @@ TIMEOUT_S = 180
 
 def run_smoke(tmp_path: Path, *args: str) -> tuple[dict[str, Any], str]:
     """Run `python -m bench --smoke *args`; return its runs by workload and what it printed."""
+    result, printed = run_smoke_result(tmp_path, *args)
+    return {run["workload"]: run for run in result["runs"]}, printed
+
+
+def run_smoke_result(tmp_path: Path, *args: str) -> tuple[dict[str, Any], str]:
+    """Run `python -m bench --smoke *args`; return its whole result and what it printed."""
     out = tmp_path / "smoke.json"
     # Its own database, next to this run's test database: parallel runs must not share one.
     database = f"{os.environ.get('TEST_DATABASE_NAME') or 'test_composer'}_bench"
@@ -32,7 +38,7 @@ def run_smoke(tmp_path: Path, *args: str) -> tuple[dict[str, Any], str]:
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     result = json.loads(out.read_text())
     assert result["errors"] == []
-    return {run["workload"]: run for run in result["runs"]}, done.stdout
+    return result, done.stdout
 
 
 def test_smoke_run_writes_every_figure_and_loses_nothing(tmp_path: Path) -> None:
@@ -72,3 +78,26 @@ def test_scale_runs_real_jobs_across_processes_and_profiles_are_kept(tmp_path: P
         assert "error" not in summary, summary
         assert Path(summary["file"]).stat().st_size > 0
     assert profiles["open"]["samples"] > 0 and profiles["open"]["inclusive_pct"]
+
+
+def test_both_servers_run_side_by_side_and_granian_survives_the_storm(tmp_path: Path) -> None:
+    result, printed = run_smoke_result(tmp_path, "--workloads", "W1,W4",
+                                       "--servers", "gunicorn,granian")
+    runs = {(run["system"], run["workload"]): run for run in result["runs"]}
+    assert [(r["system"], r["workload"]) for r in result["runs"]] == [
+        ("ours", "W1"), ("ours-granian", "W1"), ("ours", "W4"), ("ours-granian", "W4")]
+    for (system, _), run in runs.items():
+        assert run["http_server"] == ("granian" if system == "ours-granian" else "gunicorn")
+        assert run["events"]["delivered"] == run["events"]["expected"] > 0
+        assert run["events"]["lost"] == run["events"]["duplicated"] == 0
+        # The sampler found granian's forked workers, as gunicorn's.
+        assert run["server"]["processes"] == result["args"]["web_processes"]
+        assert run["server"]["threads"] and run["server"]["rss_mb"]
+        assert run["targets"], "targets apply under both servers"
+    storm = runs[("ours-granian", "W4")]["storm"]
+    assert len(storm["killed_pids"]) == result["args"]["web_processes"]
+    assert storm["resumed"] == storm["of"]
+    compared = {c["workload"]: c for c in result["server_comparisons"]}
+    assert set(compared) == {"W1", "W4"}
+    assert compared["W1"]["over_gunicorn"]["delay_p99"] is not None
+    assert "ours-granian" in printed and "ours-granian/ours (gunicorn) W1" in printed
