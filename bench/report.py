@@ -39,8 +39,9 @@ def targets(run: dict[str, Any]) -> dict[str, bool]:
             "<= 50 threads": server.get("threads", 1e9) <= 50,
             "DB connections <= pools": server.get("db_connections_web", 1e9)
             <= server["pool_limit"],
-            "opened in <= 8 s": (conn["open_s"] or 1e9) <= 8,
         }
+        if run["streams"] <= 10_000:  # the issue sets the open time at 10,000 streams
+            found["opened in <= 8 s"] = (conn["open_s"] or 1e9) <= 8
     elif run["workload"] == "W2":
         found |= {"p99 <= 50 ms": p99 <= 50, "0 lost": no_loss}
     elif run["workload"] == "W3":
