@@ -5,6 +5,7 @@ error that says how to get them (scripts/test starts both).
 """
 
 import logging
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,18 @@ from django.db import connection
 
 from tests.support.redis_server import PrivateRedis
 from tests.support.servers import Proc, WebServer, base_env, make_reaper, make_web, make_worker
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked `disruptive` restart a machine-wide service (PostgreSQL): they run only
+    when asked (RUN_DISRUPTIVE=1; .ci/run asks), whatever the command line selects (a bare
+    `pytest tests/composer_realtime`, or an `-m` of one's own, used to run them)."""
+    if os.environ.get("RUN_DISRUPTIVE") == "1":
+        return
+    skip = pytest.mark.skip(reason="restarts the machine's PostgreSQL: RUN_DISRUPTIVE=1 runs it")
+    for item in items:
+        if item.get_closest_marker("disruptive") is not None:
+            item.add_marker(skip)
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -2,8 +2,8 @@
 interrupted job ends (nothing stays running), a new job runs end to end, and a person watching
 the stream gets every event exactly once.
 
-This restarts the machine's shared PostgreSQL server: it is marked `disruptive` so that it can
-be left out (`-m "not disruptive"`) while others run tests on the same machine; CI runs alone.
+This restarts the machine's shared PostgreSQL server: it is marked `disruptive`, which
+tests/conftest.py skips unless RUN_DISRUPTIVE=1 (CI, which runs alone, sets it).
 """
 
 import asyncio
