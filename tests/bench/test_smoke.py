@@ -101,3 +101,21 @@ def test_both_servers_run_side_by_side_and_granian_survives_the_storm(tmp_path: 
     assert set(compared) == {"W1", "W4"}
     assert compared["W1"]["over_gunicorn"]["delay_p99"] is not None
     assert "ours-granian" in printed and "ours-granian/ours (gunicorn) W1" in printed
+
+
+def test_the_census_counts_what_each_extra_stream_keeps(tmp_path: Path) -> None:
+    out = tmp_path / "census.json"
+    database = f"{os.environ.get('TEST_DATABASE_NAME') or 'test_composer'}_census"
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.census", "--sizes", "20,100", "--database", database,
+         "--json", str(out)],
+        cwd=ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1"}, capture_output=True, text=True,
+        timeout=TIMEOUT_S, check=False)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    result = json.loads(out.read_text())
+    assert result["sizes"] == [20, 100]
+    kinds = {row["type"]: row for row in result["types"]}
+    # Each open stream is one subscription and one uvloop transport: the census sees them.
+    assert kinds["realtime.hub.Subscription"]["objects"] == 1
+    assert kinds["uvloop.loop.TCPTransport"]["objects"] == 1
+    assert result["objects_per_stream"] > 10 and result["rss_kb_per_stream"] > 0
