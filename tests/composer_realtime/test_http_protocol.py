@@ -9,6 +9,7 @@ loopback port; raw HTTP/1.1 over sockets.
 import asyncio
 import hashlib
 import inspect
+import sys
 from typing import Any
 
 import pytest
@@ -90,7 +91,7 @@ def test_pipelined_requests_are_answered_in_order():
 
 
 def test_a_client_that_reads_slowly_gets_the_whole_body_through_flow_control():
-    async def scenario() -> tuple[int, list[str]]:
+    async def scenario() -> tuple[int, list[str], int]:
         server, task, port = await _serving()
         try:
             reader, writer = await asyncio.open_connection("127.0.0.1", port, limit=65536)
@@ -101,17 +102,20 @@ def test_a_client_that_reads_slowly_gets_the_whole_body_through_flow_control():
                      type(protocol.flow._is_writable_event).__name__,
                      type(protocol.cycle.message_event).__name__]
             paused = protocol.flow.write_paused
+            attributes = sys.getsizeof(protocol.__dict__)
             body = await asyncio.wait_for(_response(reader), 30)
             writer.close()
             assert paused, "the transport never paused writing: the test proves nothing"
-            return len(body), kinds
+            return len(body), kinds, attributes
         finally:
             server.should_exit = True
             await task
 
-    size, kinds = asyncio.run(scenario())
+    size, kinds, attributes = asyncio.run(scenario())
     assert size == BIG
     assert kinds == ["_Pipeline", Flag.__name__, Flag.__name__]
+    # CPython shares an instance dict's keys (0.3 KB) only up to 29 attributes (1.5 KB past).
+    assert attributes < 600, f"the protocol's attributes take {attributes} bytes"
 
 
 def test_the_pinned_uvicorn_is_the_one_the_protocol_was_made_for():
