@@ -20,6 +20,7 @@ import secrets
 import sys
 import tempfile
 import time
+import types
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,10 @@ from bench.systems import ours, wait_http
 PAGE_KB = os.sysconf("SC_PAGE_SIZE") / 1024
 
 
+_BY_CODE = (types.CoroutineType, types.AsyncGeneratorType, types.GeneratorType)
+"""Kinds counted by their code's name too (`builtins.coroutine Hub.get`)."""
+
+
 def census() -> dict[str, Any]:
     """Return the process's gc-tracked objects by type (count, shallow bytes) and its RSS."""
     gc.collect()
@@ -38,6 +43,8 @@ def census() -> dict[str, Any]:
     for thing in gc.get_objects():
         kind = type(thing)
         name = f"{kind.__module__}.{kind.__qualname__}"
+        if kind in _BY_CODE:  # which coroutine or generator, not only how many
+            name += f" {thing.__qualname__}"
         counts[name] += 1
         sizes[name] += sys.getsizeof(thing)
     with open("/proc/self/statm") as statm:

@@ -77,66 +77,66 @@ class SharedThreadsASGIHandler(ASGIHandler):
     @inspect.markcoroutinefunction  # servers and asgiref tell ASGI 3 from 2 by this
     def __call__(self, scope: dict[str, Any], receive: Any, send: Any  # type: ignore[override]
                  ) -> Awaitable[None]:
-        # Not a coroutine itself: an open stream keeps no frame of it, only `_serve`'s.
+        # Not a coroutine itself: an open stream keeps no frame of it, only `handle`'s.
         if scope["type"] == "lifespan":
             return _lifespan(receive, send)
         if scope["type"] != "http":
             raise ValueError(f"Django can only handle ASGI/HTTP connections, not {scope['type']}.")
-        return self._serve(scope, receive, send)
-
-    async def _serve(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        async with ThreadSensitiveContext(executor=next(self._next)):
-            await self.handle(scope, receive, BoundedSend(send, settings.REALTIME_SEND_TIMEOUT_S))
+        return self.handle(scope, receive, send)
 
     async def handle(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        """Serve one request: Django 6.1's `handle`, with the disconnect watched by a bare
-        task on `receive` rather than a task group and a watcher coroutine (both held per
-        open stream), a detached stream's request body and context let go before it streams,
-        and a body over REALTIME_MAX_BODY_BYTES refused before it is read."""
-        limit = settings.REALTIME_MAX_BODY_BYTES
-        try:
-            if _declared_length(scope) > limit:
-                raise BodyTooLarge
-            body_file = await self.read_body_within(receive, limit)
-        except RequestAborted:
-            return
-        except BodyTooLarge:
-            await _refuse(send, 413, f"The request body is larger than {limit} bytes.")
-            return
-        except TimeoutError:
-            await _refuse(send, 408, "The request body took too long to arrive.")
-            return
-        response: HttpResponseBase | None = None
-        watch = _DisconnectWatch(receive)
-        try:
-            # The view runs in a task of its own, so in a copy of this context: what Django
-            # keeps in context-local storage for the request (script prefix, URLconf,
-            # language, asgiref's per-request Locals) is adopted back below, except by a
-            # detached stream, which needs none of it while it streams (1 KB per stream).
-            answering = asyncio.ensure_future(self._answer(scope, body_file))
-            request, response = await answering
-            if request is not None and getattr(response, _DETACHED, False):
-                _empty(request)
-                scope["headers"].clear()  # read into the request, which is gone; the server
-                # keeps the scope (and this list) for the whole connection
+        """Serve one request: Django 6.1's `handle`, on one of the shared sync threads, each
+        send with a time limit (`BoundedSend`), the disconnect watched by a bare task on
+        `receive` rather than a task group and a watcher coroutine (both held per open
+        stream), a detached stream's request body and context let go before it streams, and
+        a body over REALTIME_MAX_BODY_BYTES refused before it is read. One coroutine: each
+        frame around it would be held once per open stream."""
+        async with ThreadSensitiveContext(executor=next(self._next)):
+            send = BoundedSend(send, settings.REALTIME_SEND_TIMEOUT_S)
+            limit = settings.REALTIME_MAX_BODY_BYTES
+            try:
+                if _declared_length(scope) > limit:
+                    raise BodyTooLarge
+                body_file = await self.read_body_within(receive, limit)
+            except RequestAborted:
+                return
+            except BodyTooLarge:
+                await _refuse(send, 413, f"The request body is larger than {limit} bytes.")
+                return
+            except TimeoutError:
+                await _refuse(send, 408, "The request body took too long to arrive.")
+                return
+            response: HttpResponseBase | None = None
+            watch = _DisconnectWatch(receive)
+            try:
+                # The view runs in a task of its own, so in a copy of this context: what Django
+                # keeps in context-local storage for the request (script prefix, URLconf,
+                # language, asgiref's per-request Locals) is adopted back below, except by a
+                # detached stream, which needs none of it while it streams (1 KB per stream).
+                answering = asyncio.ensure_future(self._answer(scope, body_file))
+                request, response = await answering
+                if request is not None and getattr(response, _DETACHED, False):
+                    _empty(request)
+                    scope["headers"].clear()  # read into the request, which is gone; the server
+                    # keeps the scope (and this list) for the whole connection
+                    body_file.close()
+                    body_file = _NO_BODY  # the frame lives as long as the stream
+                else:
+                    _adopt(answering.get_context())
+                del answering
+                await self.send_response(response, send)
+            except asyncio.CancelledError:
+                if not watch.aborted():
+                    raise
+            except RequestAborted:
+                pass
+            finally:
+                watch.stop()
                 body_file.close()
-                body_file = _NO_BODY  # the frame lives as long as the stream
+            if response is None:
+                await signals.request_finished.asend(sender=self.__class__)
             else:
-                _adopt(answering.get_context())
-            del answering
-            await self.send_response(response, send)
-        except asyncio.CancelledError:
-            if not watch.aborted():
-                raise
-        except RequestAborted:
-            pass
-        finally:
-            watch.stop()
-            body_file.close()
-        if response is None:
-            await signals.request_finished.asend(sender=self.__class__)
-        else:
-            await sync_to_async(response.close)()
+                await sync_to_async(response.close)()
 
     async def _answer(self, scope: dict[str, Any], body_file: Any
                       ) -> tuple[HttpRequest | None, HttpResponseBase]:
