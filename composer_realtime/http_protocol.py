@@ -8,6 +8,13 @@ protocol applies gunicorn's own limits, which gunicorn enforces only for its syn
 `limit_request_field_size` (header count and bytes of one header, 431 beyond), and closes a
 connection whose request head is not complete `head_timeout_s` after it began (408).
 
+The timeout is judged on what the loop has read, so it looks once more after the loop's next
+read of its sockets before it answers 408. libuv (uvloop) runs a pass's expired timers before
+it polls, and a poll cut short past the timer's due time reads nothing that pass: a worker
+stopped and continued (SIGSTOP, a debugger, a paused container) returns from its poll with
+EINTR and refused every head that had arrived meanwhile, unread. That second look is all a
+slow client gains: it comes a millisecond later.
+
 gunicorn.conf.py sets the values; `StreamingUvicornWorker` hands them over as
 `config.head_limits`. Served by plain uvicorn (`--http composer_realtime.http_protocol:
 BoundedHttpToolsProtocol`) it uses the defaults below.
@@ -46,6 +53,10 @@ class HeadLimits:
         return self.line + 2 + self.fields * (self.field_size + 2) + 2
 
 
+SECOND_LOOK_S = 0.001
+"""How long after the head timeout its second look comes: one loop pass, whose poll reads
+what the sockets hold (a timer due now could still run in the pass that is running timers)."""
+
 _REASONS = {408: b"Request Timeout", 414: b"URI Too Long",
             431: b"Request Header Fields Too Large"}
 
@@ -65,11 +76,12 @@ class _Head:
     protocol, not seven (a 30th attribute costs every connection 1.3 KB, see below)."""
 
     __slots__ = ("field_bytes", "field_count", "head_bytes", "in_head", "limits",
-                 "line_bytes", "timer")
+                 "line_bytes", "looked_again", "timer")
 
     def __init__(self, limits: HeadLimits) -> None:
         self.limits = limits
         self.timer: asyncio.TimerHandle | None = None
+        self.looked_again = False
         self.in_head = True
         self.head_bytes = self.line_bytes = self.field_count = self.field_bytes = 0
 
@@ -143,6 +155,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         super().data_received(data)
 
     def _arm_head_timer(self) -> None:
+        self._head.looked_again = False
         self._head.timer = self.loop.call_later(self._head.limits.timeout_s,
                                                 self._head_too_slow)
 
@@ -152,9 +165,16 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
             self._head.timer = None
 
     def _head_too_slow(self) -> None:
-        self._head.timer = None
-        if self._head.in_head and not self.transport.is_closing():
-            self._refuse(408)
+        head = self._head
+        head.timer = None
+        if not head.in_head or self.transport.is_closing():
+            return
+        if not head.looked_again:
+            # Due after this pass's timers: the loop polls its sockets before it comes back.
+            head.looked_again = True
+            head.timer = self.loop.call_later(SECOND_LOOK_S, self._head_too_slow)
+            return
+        self._refuse(408)
 
     def _refuse(self, status: int) -> None:
         self._cancel_head_timer()
