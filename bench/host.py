@@ -1,7 +1,11 @@
 """The machine's limits that decide whether 10,000 loopback connections can be held at all."""
 
 import os
+import queue
 import resource
+import statistics
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +46,50 @@ def facts() -> dict[str, Any]:
         "loadavg": Path("/proc/loadavg").read_text().split()[:3],
         "mem_available_mb": _meminfo_mb("MemAvailable"),
     }
+
+
+LOOP_ADDS = 2_000_000
+"""Additions in the pure-Python loop whose time `speed` reports."""
+
+HOPS = 2_000
+"""Round trips between two threads whose median `speed` reports."""
+
+
+def speed() -> dict[str, float]:
+    """Return how fast this machine runs what the server does most, before anything starts:
+    a pure-Python loop (ms for LOOP_ADDS additions, median of three) and a round trip to
+    another thread and back (µs, median of HOPS: a sync_to_async hop is two such wake-ups).
+
+    The figures of runs on machines whose speeds differ are not comparable: on 2026-12-04 a
+    new machine of the same kind ran the loop in 126-137 ms and the hop in 54-69 µs, and every
+    CPU figure of the same code was 1.5-2.5 times the day before's (docs/performance.md).
+    """
+    loops = []
+    for _ in range(3):
+        started = time.perf_counter()
+        total = 0
+        for number in range(LOOP_ADDS):
+            total += number
+        loops.append((time.perf_counter() - started) * 1000)
+    there: queue.SimpleQueue[float | None] = queue.SimpleQueue()
+    back: queue.SimpleQueue[float] = queue.SimpleQueue()
+
+    def echo() -> None:
+        while (item := there.get()) is not None:
+            back.put(item)
+
+    thread = threading.Thread(target=echo, daemon=True)
+    thread.start()
+    hops = []
+    for _ in range(HOPS):
+        started = time.perf_counter()
+        there.put(started)
+        back.get()
+        hops.append((time.perf_counter() - started) * 1e6)
+    there.put(None)
+    thread.join()
+    return {"python_loop_ms": round(statistics.median(loops), 1),
+            "thread_hop_us": round(statistics.median(hops), 1)}
 
 
 def warnings_for(host: dict[str, Any], *, max_streams: int, client_procs: int,

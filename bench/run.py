@@ -152,14 +152,16 @@ def main(argv: list[str] | None = None) -> int:
     run_dir.mkdir(parents=True, exist_ok=True)
     registry: list[Child] = []
     facts = host.facts()
+    facts["speed"] = host.speed()
     biggest = max([*args.sizes, args.w4_streams if "W4" in args.workloads else 0,
                    args.soak_streams if "SOAK" in args.workloads else 0, 1])
     warnings = host.warnings_for(facts, max_streams=biggest, client_procs=args.clients or
                                  -(-biggest // workloads.STREAMS_PER_CLIENT), peer=args.peer)
     print(f"host: {facts['cpus']} cpus, nofile {facts['nofile_soft']}/{facts['nofile_hard']}, "
           f"somaxconn {facts['somaxconn']}, ports {facts['ip_local_port_range']} x "
-          f"{len(facts['source_ips'])} source IPs, load {' '.join(facts['loadavg'])}",
-          flush=True)
+          f"{len(facts['source_ips'])} source IPs, load {' '.join(facts['loadavg'])}; speed: "
+          f"{host.LOOP_ADDS:,} Python adds in {facts['speed']['python_loop_ms']} ms, "
+          f"a thread hop {facts['speed']['thread_hop_us']} us", flush=True)
     for warning in warnings:
         print(f"WARNING: {warning}", flush=True)
     result: dict[str, Any] = {"started_at": started.isoformat(), "host": facts,

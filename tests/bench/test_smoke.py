@@ -42,7 +42,11 @@ def run_smoke_result(tmp_path: Path, *args: str) -> tuple[dict[str, Any], str]:
 
 
 def test_smoke_run_writes_every_figure_and_loses_nothing(tmp_path: Path) -> None:
-    runs, printed = run_smoke(tmp_path)
+    result, printed = run_smoke_result(tmp_path)
+    speed = result["host"]["speed"]  # what makes runs on two machines comparable, or not
+    assert speed["python_loop_ms"] > 0 and speed["thread_hop_us"] > 0, speed
+    assert "Python adds in" in printed
+    runs = {run["workload"]: run for run in result["runs"]}
     assert {"W1", "W2", "W3", "W4", "WRITE"} <= runs.keys()
     w1 = runs["W1"]
     for name in RUN_FIELDS:
