@@ -18,7 +18,7 @@ import pytest
 
 from jobs import services
 from tests.support.metrics import wait_for_streams
-from tests.support.servers import Proc, WebServer, free_port, python_command
+from tests.support.servers import Proc, WebServer, free_port, python_command, serve
 from tests.support.sse import read_stream
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -35,12 +35,8 @@ def granian(server_env: Callable[..., dict[str, str]], artifacts_dir: Path,
                      GRACEFUL_TIMEOUT=str(GRACEFUL_TIMEOUT_S),
                      REQUEST_HEAD_TIMEOUT=str(HEAD_TIMEOUT_S),
                      REALTIME_DRAIN_SPREAD_S="4", REALTIME_RETRY_MS="1000")
-    proc = Proc("granian", python_command("-m", "composer_realtime.granian_serve"), env,
-                artifacts_dir / "granian.log")
-    processes.append(proc.start())
-    server = WebServer(proc, port)
-    server.wait_ready(timeout=30)
-    return server
+    return serve("granian", python_command("-m", "composer_realtime.granian_serve"), env, port,
+                 artifacts_dir / "granian.log", processes)
 
 
 def test_sigterm_drains_an_open_stream_and_granian_exits_within_the_graceful_timeout(

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.servers import Proc, WebServer, free_port, python_command
+from tests.support.servers import Proc, WebServer, free_port, gunicorn_command, serve
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -27,13 +27,8 @@ def gunicorn(server_env: Callable[..., dict[str, str]], artifacts_dir: Path,
     port = free_port()
     env = server_env("composer-gunicorn", BIND=f"127.0.0.1:{port}", WEB_CONCURRENCY="1",
                      REQUEST_HEAD_TIMEOUT=str(HEAD_TIMEOUT_S), REALTIME_BODY_TIMEOUT_S="1")
-    proc = Proc("gunicorn", python_command("-m", "gunicorn", "-c", "gunicorn.conf.py",
-                                           "composer_realtime.asgi:application"),
-                env, artifacts_dir / "gunicorn.log")
-    processes.append(proc.start())
-    server = WebServer(proc, port)
-    server.wait_ready(timeout=30)
-    return server
+    return serve("gunicorn", gunicorn_command(), env, port, artifacts_dir / "gunicorn.log",
+                 processes)
 
 
 def _connect(server: WebServer) -> socket.socket:
@@ -170,12 +165,8 @@ def test_a_forged_forwarded_for_from_loopback_is_not_the_client_address(
     port = free_port()
     env = server_env("composer-gunicorn", BIND=f"127.0.0.1:{port}", WEB_CONCURRENCY="1",
                      REALTIME_OPS_ALLOW="10.0.0.0/8", REALTIME_TRUSTED_PROXIES="0")
-    proc = Proc("gunicorn", python_command("-m", "gunicorn", "-c", "gunicorn.conf.py",
-                                           "composer_realtime.asgi:application"),
-                env, artifacts_dir / "gunicorn-forwarded.log")
-    processes.append(proc.start())
-    server = WebServer(proc, port)
-    server.wait_ready(timeout=30)
+    server = serve("gunicorn", gunicorn_command(), env, port,
+                   artifacts_dir / "gunicorn-forwarded.log", processes)
     forged = httpx.get(f"{server.url}/metrics", headers={"X-Forwarded-For": "10.1.2.3"})
     assert forged.status_code == 403
     assert httpx.get(f"{server.url}/healthz").status_code == 200

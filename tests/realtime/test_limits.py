@@ -155,7 +155,7 @@ def test_the_process_cap_follows_the_descriptor_limit_and_refuses_with_busy_not_
     """Under `ulimit -n 128` the cap is 128 - 64 = 64 streams whatever the setting says;
     the 65th and later get the `busy` stream, and nothing answers 500."""
     from realtime.limits import descriptor_cap
-    from tests.support.servers import Proc, WebServer, free_port, python_command
+    from tests.support.servers import free_port, python_command, serve
 
     assert descriptor_cap(128) == 64 and descriptor_cap(65_536) == 65_536 - 6_553
     port = free_port()
@@ -165,11 +165,8 @@ def test_the_process_cap_follows_the_descriptor_limit_and_refuses_with_busy_not_
     env = server_env("composer-fds", REALTIME_MAX_STREAMS_PER_CLIENT="0",
                      REALTIME_MAX_STREAMS_PER_ADDRESS="0", DATABASE_POOL_SIZE="4",
                      LOG_LEVEL="INFO")
-    proc = Proc("web-fds", ["bash", "-c", f"ulimit -n 128 && exec {command}"], env,
-                artifacts_dir / "web-fds.log")
-    processes.append(proc.start())
-    web = WebServer(proc, port)
-    web.wait_ready()
+    web = serve("web-fds", ["bash", "-c", f"ulimit -n 128 && exec {command}"], env, port,
+                artifacts_dir / "web-fds.log", processes)
     job = services.job_create(owner=owner, params={"name": "Fd Coin", "template": "token"})
     url = f"{web.url}/api/jobs/{job.pk}/events"
     cookies = session_cookies(owner)
@@ -189,4 +186,4 @@ def test_the_process_cap_follows_the_descriptor_limit_and_refuses_with_busy_not_
     busy = [r for r in results if [e.event for e in r.events] == ["busy"]]
     served = [r for r in results if r not in busy and [e.seq for e in r.events] == [1, 2]]
     assert (len(served), len(busy)) == (64, 6)
-    assert "streams: at most 64 in this process" in proc.log()
+    assert "streams: at most 64 in this process" in web.proc.log()

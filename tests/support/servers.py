@@ -99,6 +99,23 @@ def python_command(*args: str) -> list[str]:
     return [sys.executable, *args]
 
 
+def gunicorn_command() -> list[str]:
+    """The production server: gunicorn with gunicorn.conf.py, as scripts/serve runs it."""
+    return python_command("-m", "gunicorn", "-c", "gunicorn.conf.py",
+                          "composer_realtime.asgi:application")
+
+
+def serve(name: str, args: list[str], env: dict[str, str], port: int, log_path: Path,
+          processes: list[Proc], ready_timeout: float = 30) -> WebServer:
+    """Start a web server listening on `port`, kept in `processes` (which the fixture of that
+    name stops); return it once it answers."""
+    proc = Proc(name, args, env, log_path)
+    processes.append(proc.start())
+    server = WebServer(proc, port)
+    server.wait_ready(timeout=ready_timeout)
+    return server
+
+
 def make_web(env: dict[str, str], log_dir: Path, port: int | None = None,
              extra: tuple[str, ...] = ()) -> WebServer:
     port = port or free_port()
