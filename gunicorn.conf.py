@@ -33,9 +33,9 @@ backlog = int(os.environ.get("BACKLOG", "4096"))
 graceful_timeout = int(os.environ.get("GRACEFUL_TIMEOUT", "10"))
 timeout = 30  # heartbeat from worker to arbiter; uvicorn notifies from its event loop
 keepalive = 5
-limit_request_line = 4094          # bytes of the request line: 414 beyond
-limit_request_fields = 100         # header fields: 431 beyond
-limit_request_field_size = 8190    # bytes of one header field: 431 beyond
+limit_request_line = 4094  # bytes of the request line: 414 beyond
+limit_request_fields = 100  # header fields: 431 beyond
+limit_request_field_size = 8190  # bytes of one header field: 431 beyond
 request_head_timeout = float(os.environ.get("REQUEST_HEAD_TIMEOUT", "10"))
 proc_name = "composer-web"
 control_socket = os.environ.get("GUNICORN_CONTROL_SOCKET", "")
@@ -77,8 +77,9 @@ def _nr_open() -> int:
 def on_starting(server: Any) -> None:
     """Raise the limit in the arbiter, before it binds and forks."""
     soft, hard = raise_nofile_limit()
-    server.log.info("RLIMIT_NOFILE %s (hard %s), backlog %s, %s workers",
-                    soft, hard, backlog, workers)
+    server.log.info(
+        "RLIMIT_NOFILE %s (hard %s), backlog %s, %s workers", soft, hard, backlog, workers
+    )
 
 
 def post_fork(server: Any, worker: Any) -> None:
@@ -87,5 +88,4 @@ def post_fork(server: Any, worker: Any) -> None:
     raise_nofile_limit()
     config = getattr(worker, "config", None)
     if config is not None and hasattr(config, "head_limits"):
-        config.head_limits = dataclasses.replace(config.head_limits,
-                                                 timeout_s=request_head_timeout)
+        config.head_limits = dataclasses.replace(config.head_limits, timeout_s=request_head_timeout)

@@ -38,16 +38,22 @@ class ApiTokenAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
-    def save_model(self, request: HttpRequest, obj: ApiToken, form: ModelForm[ApiToken],
-                   change: bool) -> None:
+    def save_model(
+        self, request: HttpRequest, obj: ApiToken, form: ModelForm[ApiToken], change: bool
+    ) -> None:
         setattr(request, _SECRET, services.token_save_new(token=obj))
 
-    def response_add(self, request: HttpRequest, obj: ApiToken,
-                     post_url_continue: str | None = None) -> HttpResponse:
+    def response_add(
+        self, request: HttpRequest, obj: ApiToken, post_url_continue: str | None = None
+    ) -> HttpResponse:
         """Show the new token's secret, once, on its own page (never in a message cookie)."""
-        context = {**self.admin_site.each_context(request), "opts": self.opts,
-                   "title": "Copy the new API token now", "token": obj,
-                   "secret": getattr(request, _SECRET)}
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Copy the new API token now",
+            "token": obj,
+            "secret": getattr(request, _SECRET),
+        }
         response = TemplateResponse(request, "admin/api/apitoken/created.html", context)
         response["Cache-Control"] = "no-store"
         return response

@@ -10,9 +10,16 @@ from http import HTTPStatus
 from django.http import JsonResponse
 
 CODES: dict[int, str] = {
-    400: "bad_request", 401: "invalid_token", 403: "forbidden", 404: "not_found",
-    405: "method_not_allowed", 409: "conflict", 413: "payload_too_large",
-    415: "unsupported_media_type", 429: "rate_limited", 500: "server_error",
+    400: "bad_request",
+    401: "invalid_token",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+    500: "server_error",
 }
 """The `error` code of each status, when nothing more precise is known."""
 
@@ -52,6 +59,7 @@ def error_response(status: int, detail: str = "", code: str = "") -> JsonRespons
 def unauthorized(detail: str) -> JsonResponse:
     """Return the 401 for a bad, expired or revoked token (RFC 6750's challenge with it)."""
     response = error_response(401, detail)
-    response["WWW-Authenticate"] = (f'Bearer realm="{REALM}", error="invalid_token", '
-                                    f'error_description="{detail}"')
+    response["WWW-Authenticate"] = (
+        f'Bearer realm="{REALM}", error="invalid_token", error_description="{detail}"'
+    )
     return response

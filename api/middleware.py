@@ -130,8 +130,9 @@ class ApiErrorsMiddleware(_Hybrid):
             return await get_response(request)
         return _too_big(request) or as_json_error(await get_response(request))
 
-    def process_exception(self, request: HttpRequest,
-                          exception: Exception) -> HttpResponseBase | None:
+    def process_exception(
+        self, request: HttpRequest, exception: Exception
+    ) -> HttpResponseBase | None:
         """Answer the exceptions a view raises on purpose; leave crashes to Django (which logs
         them) and turn its page into JSON on the way out."""
         if not is_api(request):

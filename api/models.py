@@ -14,22 +14,31 @@ class ApiTokenQuerySet(models.QuerySet["ApiToken"]):
     def usable(self, *, now: datetime | None = None) -> "ApiTokenQuerySet":
         """Return the tokens that authenticate: not revoked, not expired, of an active user."""
         moment = now or timezone.now()
-        return self.filter(Q(expires_at__isnull=True) | Q(expires_at__gt=moment),
-                           revoked_at__isnull=True, user__is_active=True)
+        return self.filter(
+            Q(expires_at__isnull=True) | Q(expires_at__gt=moment),
+            revoked_at__isnull=True,
+            user__is_active=True,
+        )
 
 
 class ApiToken(models.Model):
     """A personal token: requests bearing it act as `user`, under the same rules."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                             related_name="api_tokens")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
     name = models.CharField(max_length=100, help_text="What the token is for, e.g. “CI”.")
-    shown = models.CharField("token begins", max_length=16, editable=False,
-                             help_text="The token's first characters, to recognise it.")
+    shown = models.CharField(
+        "token begins",
+        max_length=16,
+        editable=False,
+        help_text="The token's first characters, to recognise it.",
+    )
     digest = models.CharField(max_length=64, unique=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
-    expires_at = models.DateTimeField(null=True, blank=True,
-                                      help_text="Leave empty for a token that does not expire.")
+    expires_at = models.DateTimeField(
+        null=True, blank=True, help_text="Leave empty for a token that does not expire."
+    )
     revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = ApiTokenQuerySet.as_manager()

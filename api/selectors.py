@@ -16,5 +16,4 @@ async def atoken_find(*, raw: str) -> ApiToken | None:
     query, and none at all for text that is not a token)."""
     if not tokens.is_well_formed(raw):
         return None
-    return await ApiToken.objects.select_related("user").filter(
-        digest=tokens.digest(raw)).afirst()
+    return await ApiToken.objects.select_related("user").filter(digest=tokens.digest(raw)).afirst()

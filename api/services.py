@@ -17,8 +17,9 @@ def token_save_new(*, token: ApiToken) -> str:
     return raw
 
 
-def token_create(*, user: User, name: str,
-                 expires_at: datetime | None = None) -> tuple[ApiToken, str]:
+def token_create(
+    *, user: User, name: str, expires_at: datetime | None = None
+) -> tuple[ApiToken, str]:
     """Issue a token for `user`; return it with its secret, which is stored nowhere."""
     token = ApiToken(user=user, name=name, expires_at=expires_at)
     return token, token_save_new(token=token)

@@ -29,8 +29,12 @@ def generate() -> str:
 
 def is_well_formed(raw: str) -> bool:
     """Return True when `raw` looks like a token (no query is spent on anything else)."""
-    return (len(raw) == _LENGTH and raw.startswith(PREFIX) and raw.isascii()
-            and all(c.isalnum() or c in "-_" for c in raw[len(PREFIX):]))
+    return (
+        len(raw) == _LENGTH
+        and raw.startswith(PREFIX)
+        and raw.isascii()
+        and all(c.isalnum() or c in "-_" for c in raw[len(PREFIX) :])
+    )
 
 
 def digest(raw: str) -> str:

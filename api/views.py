@@ -21,6 +21,10 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     """Refuse a POST without a valid CSRF token: JSON under /api/, Django's page elsewhere."""
     if not is_api(request):
         return csrf.csrf_failure(request, reason)
-    return error_response(403, f"CSRF verification failed ({reason.rstrip('.')}). A program "
-                               "should send Authorization: Bearer <token>; a page sends the "
-                               "csrftoken cookie's value in X-CSRFToken.", code="csrf_failed")
+    return error_response(
+        403,
+        f"CSRF verification failed ({reason.rstrip('.')}). A program "
+        "should send Authorization: Bearer <token>; a page sends the "
+        "csrftoken cookie's value in X-CSRFToken.",
+        code="csrf_failed",
+    )

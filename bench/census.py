@@ -59,9 +59,18 @@ def serve(port: int) -> None:
 
     from composer_realtime.http_protocol import BoundedHttpToolsProtocol, HeadLimits
 
-    config = uvicorn.Config("composer_realtime.asgi:application", host="127.0.0.1", port=port,
-                            loop="uvloop", http=BoundedHttpToolsProtocol, proxy_headers=False,
-                            lifespan="on", log_level="warning", backlog=4096, access_log=False)
+    config = uvicorn.Config(
+        "composer_realtime.asgi:application",
+        host="127.0.0.1",
+        port=port,
+        loop="uvloop",
+        http=BoundedHttpToolsProtocol,
+        proxy_headers=False,
+        lifespan="on",
+        log_level="warning",
+        backlog=4096,
+        access_log=False,
+    )
     config.head_limits = HeadLimits()  # type: ignore[attr-defined]  # one, as the worker's
     server = uvicorn.Server(config)
 
@@ -93,10 +102,12 @@ def per_stream(low: dict[str, Any], high: dict[str, Any], streams: int) -> dict[
         if abs(count) >= 0.05 or abs(size) >= 8:
             rows.append({"type": name, "objects": round(count, 2), "bytes": round(size)})
     rows.sort(key=lambda row: -row["bytes"])
-    return {"rss_kb_per_stream": round((high["rss_kb"] - low["rss_kb"]) / streams, 2),
-            "objects_per_stream": round(sum(r["objects"] for r in rows), 1),
-            "shallow_kb_per_stream": round(sum(r["bytes"] for r in rows) / 1024, 2),
-            "types": rows}
+    return {
+        "rss_kb_per_stream": round((high["rss_kb"] - low["rss_kb"]) / streams, 2),
+        "objects_per_stream": round(sum(r["objects"] for r in rows), 1),
+        "shallow_kb_per_stream": round(sum(r["bytes"] for r in rows) / 1024, 2),
+        "types": rows,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -127,21 +138,32 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _run(args: argparse.Namespace, run_dir: Path, registry: list[control.Child],
-         low_n: int, high_n: int) -> dict[str, Any]:
+def _run(
+    args: argparse.Namespace, run_dir: Path, registry: list[control.Child], low_n: int, high_n: int
+) -> dict[str, Any]:
     from bench.run import DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL
     from bench.systems import free_port
 
-    system = ours(database=args.database, database_url=os.environ.get("DATABASE_URL")
-                  or DEFAULT_DATABASE_URL, redis_url=os.environ.get("REDIS_URL")
-                  or DEFAULT_REDIS_URL, secret_key=secrets.token_urlsafe(48), web_processes=1,
-                  pool_size=10, log_dir=run_dir, registry=registry)
+    system = ours(
+        database=args.database,
+        database_url=os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
+        redis_url=os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL,
+        secret_key=secrets.token_urlsafe(48),
+        web_processes=1,
+        pool_size=10,
+        log_dir=run_dir,
+        registry=registry,
+    )
     system.prepare(connection_limit=30)
     jobs = system.make_jobs(max(1, high_n // 2))
     port = free_port()
-    server = control.spawn("census-server", [sys.executable, "-m", "bench.census", "serve",
-                                             "--port", str(port)],
-                           env=system.env("web"), log_dir=run_dir, registry=registry)
+    server = control.spawn(
+        "census-server",
+        [sys.executable, "-m", "bench.census", "serve", "--port", str(port)],
+        env=system.env("web"),
+        log_dir=run_dir,
+        registry=registry,
+    )
     wait_http(port, "/healthz", server)
     ctx = workloads.Context(run_dir=run_dir, registry=registry, admin_url="")
     slots = [(slot, jobs[slot % len(jobs)]) for slot in range(high_n)]

@@ -52,7 +52,7 @@ def json_field(data: bytes, key: bytes) -> bytes | None:
         start += 1
     if start < len(data) and data[start] == 0x22:  # a string
         end = data.find(b'"', start + 1)
-        return data[start + 1:end] if end > 0 else None
+        return data[start + 1 : end] if end > 0 else None
     end = start
     while end < len(data) and data[end] not in b",}":
         end += 1
@@ -62,8 +62,20 @@ def json_field(data: bytes, key: bytes) -> bytes | None:
 class Slot:
     """One logical stream (one browser tab): survives reconnects, accumulates what it saw."""
 
-    __slots__ = ("attempt_at", "delays", "dropped_at", "failures", "http_status", "job",
-                 "last_id", "ready_at", "retry_ms", "seqs", "slot", "state")
+    __slots__ = (
+        "attempt_at",
+        "delays",
+        "dropped_at",
+        "failures",
+        "http_status",
+        "job",
+        "last_id",
+        "ready_at",
+        "retry_ms",
+        "seqs",
+        "slot",
+        "state",
+    )
 
     def __init__(self, slot: int, job: str, retry_ms: int) -> None:
         self.slot, self.job = slot, job
@@ -80,10 +92,18 @@ class Slot:
 
     def as_dict(self) -> dict[str, Any]:
         """Return what the benchmark needs to compute loss, duplicates and delays."""
-        return {"slot": self.slot, "job": self.job, "seqs": self.seqs.tolist(),
-                "delays": [round(d, 6) for d in self.delays], "attempt_at": self.attempt_at,
-                "ready_at": self.ready_at, "dropped_at": self.dropped_at, "failures": self.failures,
-                "http_status": self.http_status, "state": self.state}
+        return {
+            "slot": self.slot,
+            "job": self.job,
+            "seqs": self.seqs.tolist(),
+            "delays": [round(d, 6) for d in self.delays],
+            "attempt_at": self.attempt_at,
+            "ready_at": self.ready_at,
+            "dropped_at": self.dropped_at,
+            "failures": self.failures,
+            "http_status": self.http_status,
+            "state": self.state,
+        }
 
 
 class StreamProtocol(asyncio.Protocol):
@@ -93,8 +113,9 @@ class StreamProtocol(asyncio.Protocol):
     `closed` resolves with "eof", "error" or "http <status>" when the attempt ends.
     """
 
-    def __init__(self, slot: Slot, request: bytes, ready: asyncio.Future[None],
-                 closed: asyncio.Future[str]) -> None:
+    def __init__(
+        self, slot: Slot, request: bytes, ready: asyncio.Future[None], closed: asyncio.Future[str]
+    ) -> None:
         self.slot = slot
         self.request = request
         self.ready = ready
@@ -120,7 +141,7 @@ class StreamProtocol(asyncio.Protocol):
                 return
             if not self._headers(bytes(self.raw[:end])):
                 return
-            data = bytes(self.raw[end + 4:])
+            data = bytes(self.raw[end + 4 :])
             self.raw.clear()
         if self.chunked:
             self._dechunk(data)
@@ -147,8 +168,10 @@ class StreamProtocol(asyncio.Protocol):
             self.transport.close()
             return False
         self.headers_done = True
-        self.chunked = any(line.lower().startswith(b"transfer-encoding:") and
-                           b"chunked" in line.lower() for line in lines[1:])
+        self.chunked = any(
+            line.lower().startswith(b"transfer-encoding:") and b"chunked" in line.lower()
+            for line in lines[1:]
+        )
         return True
 
     def _dechunk(self, data: bytes) -> None:
@@ -165,7 +188,7 @@ class StreamProtocol(asyncio.Protocol):
                 if end < 0:
                     return
                 size = int(bytes(raw[:end]).split(b";")[0], 16)
-                del raw[:end + 2]
+                del raw[: end + 2]
                 if size == 0:  # the server ended the response
                     assert self.transport is not None
                     self.transport.close()
@@ -186,7 +209,7 @@ class StreamProtocol(asyncio.Protocol):
             if end < 0:
                 return
             block = bytes(body[:end])
-            del body[:end + 2]
+            del body[: end + 2]
             self._event(block, now)
 
     def _event(self, block: bytes, now: float) -> None:
@@ -232,8 +255,12 @@ class Client:
     def request(self, slot: Slot) -> bytes:
         """Return the GET request of a slot, with Last-Event-ID once it has one."""
         path = self.spec["path"].format(job=slot.job)
-        lines = [f"GET {path} HTTP/1.1", f"Host: {self.host}:{self.port}",
-                 "Accept: text/event-stream", "Cache-Control: no-cache"]
+        lines = [
+            f"GET {path} HTTP/1.1",
+            f"Host: {self.host}:{self.port}",
+            "Accept: text/event-stream",
+            "Cache-Control: no-cache",
+        ]
         if self.spec.get("cookie"):
             lines.append(f"Cookie: {self.spec['cookie']}")
         head = ("\r\n".join(lines) + "\r\n").encode()
@@ -256,7 +283,8 @@ class Client:
         ready: asyncio.Future[None] = loop.create_future()
         closed: asyncio.Future[str] = loop.create_future()
         transport, _ = await loop.create_connection(
-            lambda: StreamProtocol(slot, self.request(slot), ready, closed), sock=sock)
+            lambda: StreamProtocol(slot, self.request(slot), ready, closed), sock=sock
+        )
         self.transports[slot.slot] = transport
         return ready, closed
 
@@ -307,18 +335,29 @@ class Client:
         resumed = caught_up = None
         if self.mark is not None:
             mark = self.mark
-            resumed = sum(1 for s in self.slots if s.state == "ready" and s.ready_at
-                          and s.ready_at[-1] > mark)
+            resumed = sum(
+                1 for s in self.slots if s.state == "ready" and s.ready_at and s.ready_at[-1] > mark
+            )
             # Connected now, or connected at some moment after the mark: such a slot has
             # everything published before the mark (live, or replayed when it connected).
-            caught_up = sum(1 for s in self.slots if s.state == "ready"
-                            or (s.ready_at and s.ready_at[-1] > mark)
-                            or (s.dropped_at and s.dropped_at[-1] > mark))
-        return {"t": time.time(), "ready": ready, "total": len(self.slots),
-                "failures": sum(s.failures for s in self.slots), "http": codes,
-                "refused": sum(1 for s in self.slots if s.state == "done"),
-                "events": sum(len(s.seqs) for s in self.slots), "resumed": resumed,
-                "caught_up": caught_up}
+            caught_up = sum(
+                1
+                for s in self.slots
+                if s.state == "ready"
+                or (s.ready_at and s.ready_at[-1] > mark)
+                or (s.dropped_at and s.dropped_at[-1] > mark)
+            )
+        return {
+            "t": time.time(),
+            "ready": ready,
+            "total": len(self.slots),
+            "failures": sum(s.failures for s in self.slots),
+            "http": codes,
+            "refused": sum(1 for s in self.slots if s.state == "done"),
+            "events": sum(len(s.seqs) for s in self.slots),
+            "resumed": resumed,
+            "caught_up": caught_up,
+        }
 
     def command(self, line: str) -> None:
         """Handle a control line: `mark <unix time>` or `stop` (from the control thread)."""

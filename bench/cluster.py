@@ -106,12 +106,19 @@ async def subscribe_and_measure(args: argparse.Namespace, prefix: str) -> dict[s
             if hub.redis_up:
                 break
             await asyncio.sleep(0.01)
-        subs = [(i, await hub.subscribe(_channel(prefix, i)))
-                for i in range(args.channels) for _ in range(2)]
+        subs = [
+            (i, await hub.subscribe(_channel(prefix, i)))
+            for i in range(args.channels)
+            for _ in range(2)
+        ]
         readers = [asyncio.create_task(read(i, sub)) for i, sub in subs]
         started = time.monotonic()
-        results = await asyncio.gather(*(asyncio.to_thread(_run_publisher, args, prefix, part)
-                                         for part in range(args.publishers)))
+        results = await asyncio.gather(
+            *(
+                asyncio.to_thread(_run_publisher, args, prefix, part)
+                for part in range(args.publishers)
+            )
+        )
         await asyncio.sleep(1.0)  # the last messages' way through
         for task in readers:
             task.cancel()
@@ -122,21 +129,44 @@ async def subscribe_and_measure(args: argparse.Namespace, prefix: str) -> dict[s
 
 
 def _run_publisher(args: argparse.Namespace, prefix: str, part: int) -> dict[str, Any]:
-    command = [sys.executable, "-m", "bench.cluster", "--publish", "--url", args.url,
-               "--prefix", prefix, "--part", str(part), "--publishers", str(args.publishers),
-               "--rate", str(args.rate), "--channels", str(args.channels),
-               "--duration", str(args.duration)]
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True,
-                          timeout=args.duration + 60)
+    command = [
+        sys.executable,
+        "-m",
+        "bench.cluster",
+        "--publish",
+        "--url",
+        args.url,
+        "--prefix",
+        prefix,
+        "--part",
+        str(part),
+        "--publishers",
+        str(args.publishers),
+        "--rate",
+        str(args.rate),
+        "--channels",
+        str(args.channels),
+        "--duration",
+        str(args.duration),
+    ]
+    done = subprocess.run(
+        command, cwd=ROOT, capture_output=True, text=True, check=True, timeout=args.duration + 60
+    )
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
 
 
-def _summary(results: list[dict[str, Any]], received: Counter[tuple[int, int]],
-             delays: list[float], resyncs: int, duration: float,
-             elapsed: float) -> dict[str, Any]:
-    expected = {(int(k), n) for r in results for k, top in r["ids"].items()
-                for n in range(1, top + 1)}
+def _summary(
+    results: list[dict[str, Any]],
+    received: Counter[tuple[int, int]],
+    delays: list[float],
+    resyncs: int,
+    duration: float,
+    elapsed: float,
+) -> dict[str, Any]:
+    expected = {
+        (int(k), n) for r in results for k, top in r["ids"].items() for n in range(1, top + 1)
+    }
     ordered = sorted(delays)
 
     def pct(q: float) -> float:
@@ -165,14 +195,20 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
 def medians(runs: list[dict[str, Any]]) -> dict[str, float]:
     """Return the median of each figure over `runs`."""
     keys = ("deliveries_per_s", "p50_ms", "p99_ms", "max_ms", "lost", "duplicated")
-    return {key: statistics.median(r[key] for r in runs) for key in keys
-            if all(r[key] is not None for r in runs)}
+    return {
+        key: statistics.median(r[key] for r in runs)
+        for key in keys
+        if all(r[key] is not None for r in runs)
+    }
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--targets", default="single,cluster",
-                        help="comma list of single, cluster (or a redis:// URL)")
+    parser.add_argument(
+        "--targets",
+        default="single,cluster",
+        help="comma list of single, cluster (or a redis:// URL)",
+    )
     parser.add_argument("--rate", type=float, default=2000.0, help="events/s in all")
     parser.add_argument("--channels", type=int, default=500)
     parser.add_argument("--duration", type=float, default=10.0)
@@ -189,27 +225,39 @@ def main() -> int:
     if args.url:  # one target, in this process
         print(json.dumps(measure(args)))
         return 0
-    targets = {t: {"single": SINGLE, "cluster": CLUSTER}.get(t, t)
-               for t in args.targets.split(",")}
+    targets = {t: {"single": SINGLE, "cluster": CLUSTER}.get(t, t) for t in args.targets.split(",")}
     runs: dict[str, list[dict[str, Any]]] = {t: [] for t in targets}
     for _ in range(args.runs):  # the targets take turns: a shared machine's load hits both
         for target, url in targets.items():
             # A process per run: Django's settings (REDIS_URL) are read once per process.
             command = [sys.executable, "-m", "bench.cluster", "--url", url, *_passed(args)]
-            done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True,
-                                  timeout=args.duration + 120)
+            done = subprocess.run(
+                command, cwd=ROOT, capture_output=True, text=True, timeout=args.duration + 120
+            )
             if done.returncode != 0:
                 print(done.stderr[-3000:], file=sys.stderr)
                 return 1
             runs[target].append(json.loads(done.stdout.strip().splitlines()[-1]))
-    print(json.dumps({t: {"url": targets[t], "median": medians(r), "runs": r}
-                      for t, r in runs.items()}, indent=1))
+    print(
+        json.dumps(
+            {t: {"url": targets[t], "median": medians(r), "runs": r} for t, r in runs.items()},
+            indent=1,
+        )
+    )
     return 0
 
 
 def _passed(args: argparse.Namespace) -> list[str]:
-    return ["--rate", str(args.rate), "--channels", str(args.channels),
-            "--duration", str(args.duration), "--publishers", str(args.publishers)]
+    return [
+        "--rate",
+        str(args.rate),
+        "--channels",
+        str(args.channels),
+        "--duration",
+        str(args.duration),
+        "--publishers",
+        str(args.publishers),
+    ]
 
 
 if __name__ == "__main__":

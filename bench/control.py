@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # --- child side ---------------------------------------------------------------------------
 
+
 def say(**fields: Any) -> None:
     """Write one status line for the parent."""
     sys.stdout.write(json.dumps(fields, separators=(",", ":")) + "\n")
@@ -44,6 +45,7 @@ def listen(on_command: Callable[[str], object]) -> threading.Thread:
 
 
 # --- parent side --------------------------------------------------------------------------
+
 
 @dataclass
 class Child:
@@ -86,11 +88,15 @@ class Child:
             if found is not None:
                 return found
             if not self.alive():
-                raise RuntimeError(f"{self.name} exited ({self.popen.returncode}) before "
-                                   f"{key!r}; log {self.log_path}:\n{tail(self.log_path)}")
+                raise RuntimeError(
+                    f"{self.name} exited ({self.popen.returncode}) before "
+                    f"{key!r}; log {self.log_path}:\n{tail(self.log_path)}"
+                )
             time.sleep(0.05)
-        raise TimeoutError(f"{self.name}: no {key!r} within {timeout:.0f}s; log "
-                           f"{self.log_path}:\n{tail(self.log_path)}")
+        raise TimeoutError(
+            f"{self.name}: no {key!r} within {timeout:.0f}s; log "
+            f"{self.log_path}:\n{tail(self.log_path)}"
+        )
 
     def kill(self) -> None:
         """SIGKILL the child's whole process group."""
@@ -111,20 +117,29 @@ class Child:
                     self.lines.append(line)
 
 
-def spawn(name: str, argv: list[str], *, env: dict[str, str], log_dir: Path,
-          registry: list["Child"]) -> Child:
+def spawn(
+    name: str, argv: list[str], *, env: dict[str, str], log_dir: Path, registry: list["Child"]
+) -> Child:
     """Start `argv` in a new process group, stderr to a log file; register it for cleanup."""
     log_path = log_dir / f"{name}.log"
     with log_path.open("ab") as log:
         popen = subprocess.Popen(  # fixed argv of our own modules
-            argv, cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=log, text=True, start_new_session=True, bufsize=1,
+            argv,
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+            start_new_session=True,
+            bufsize=1,
         )
     child = Child(name=name, popen=popen, log_path=log_path)
     registry.append(child)
     assert popen.stdout is not None
-    threading.Thread(target=child._collect, args=(popen.stdout,), daemon=True,
-                     name=f"read-{name}").start()
+    threading.Thread(
+        target=child._collect, args=(popen.stdout,), daemon=True, name=f"read-{name}"
+    ).start()
     return child
 
 

@@ -32,9 +32,15 @@ module.exports = require("./hardhat.config.js");
 def install(workdir: Path, dev_dependencies: dict[str, str], solc: str) -> Path:
     modules = workdir / "deps"
     modules.mkdir(parents=True, exist_ok=True)
-    (modules / "package.json").write_text(json.dumps({
-        "name": "generated-projects-deps", "private": True,
-        "devDependencies": {**dev_dependencies, "solc": solc}}))
+    (modules / "package.json").write_text(
+        json.dumps(
+            {
+                "name": "generated-projects-deps",
+                "private": True,
+                "devDependencies": {**dev_dependencies, "solc": solc},
+            }
+        )
+    )
     subprocess.run(["npm", "install", "--no-audit", "--no-fund"], cwd=modules, check=True)
     return modules / "node_modules"
 
@@ -58,8 +64,11 @@ def main() -> None:
                 params.update({o.name: not o.default for o in template.options if o.kind == "bool"})
             files = render_project(params)
             if modules is None:  # every template asks for the same versions
-                modules = install(workdir, json.loads(files["package.json"])["devDependencies"],
-                                  solc=toolchain_versions().solc)
+                modules = install(
+                    workdir,
+                    json.loads(files["package.json"])["devDependencies"],
+                    solc=toolchain_versions().solc,
+                )
             root = workdir / f"{key}-{'flipped' if flip else 'defaults'}"
             for path, text in files.items():
                 (root / path).parent.mkdir(parents=True, exist_ok=True)
@@ -67,8 +76,9 @@ def main() -> None:
             (root / "hardhat.local.js").write_text(LOCAL_COMPILER)
             if not (root / "node_modules").exists():
                 (root / "node_modules").symlink_to(modules)
-            result = subprocess.run(["npx", "hardhat", "--config", "hardhat.local.js", "test"],
-                                    cwd=root, check=False)
+            result = subprocess.run(
+                ["npx", "hardhat", "--config", "hardhat.local.js", "test"], cwd=root, check=False
+            )
             print(f"== {root.name}: {'passed' if result.returncode == 0 else 'FAILED'}")
             if result.returncode:
                 failed.append(root.name)

@@ -48,8 +48,9 @@ def generate(key: str, name: str) -> dict[str, float]:
     times["render"], started = time.perf_counter() - started, time.perf_counter()
     artifacts = {}
     for path in (p for p in files if p.endswith(".sol")):
-        result = compile_file(path, files[path], toolchain=toolchain, should_stop=lambda: False,
-                              timeout_s=300)
+        result = compile_file(
+            path, files[path], toolchain=toolchain, should_stop=lambda: False, timeout_s=300
+        )
         assert not result.errors, result.errors
         artifacts.update(result.artifacts)
     times["compile"], started = time.perf_counter() - started, time.perf_counter()
@@ -57,14 +58,16 @@ def generate(key: str, name: str) -> dict[str, float]:
     chain.reset()
     for path, _ in TEMPLATES[key].contracts:
         contract = contracts[path]
-        chain.deploy(artifacts[contract], constructor_args(TEMPLATES[key], contract, chain,
-                                                           contracts))
+        chain.deploy(
+            artifacts[contract], constructor_args(TEMPLATES[key], contract, chain, contracts)
+        )
     times["deploy"], started = time.perf_counter() - started, time.perf_counter()
     for _, check in smoke_checks(params):
         check(chain, Project(params=params, contracts=contracts))
     times["smoke"], started = time.perf_counter() - started, time.perf_counter()
-    zip_project({**files, **artifact_files(list(artifacts.values()), compiler="solc")},
-                root="bench")
+    zip_project(
+        {**files, **artifact_files(list(artifacts.values()), compiler="solc")}, root="bench"
+    )
     times["package"] = time.perf_counter() - started
     times["total"] = sum(times.values())
     return times
@@ -73,8 +76,10 @@ def generate(key: str, name: str) -> dict[str, float]:
 def rss_mb() -> dict[str, float]:
     from jobs.generation.toolchain import process_rss_bytes, shared_toolchain
 
-    return {"worker": (process_rss_bytes() or 0) / 2**20,
-            "toolchain": (shared_toolchain().rss_bytes() or 0) / 2**20}
+    return {
+        "worker": (process_rss_bytes() or 0) / 2**20,
+        "toolchain": (shared_toolchain().rss_bytes() or 0) / 2**20,
+    }
 
 
 def per_template(runs: int) -> None:
@@ -84,10 +89,12 @@ def per_template(runs: int) -> None:
     for key in TEMPLATES:
         cold = [generate(key, f"Cold {uuid.uuid4().hex[:8]}") for _ in range(runs)]
         warm = [generate(key, "Warm Project") for _ in range(runs + 1)][1:]
-        row = {"template": key,
-               **{f"cold_{k}": round(statistics.median(r[k] for r in cold), 2) for k in cold[0]},
-               **{f"warm_{k}": round(statistics.median(r[k] for r in warm), 3) for k in warm[0]},
-               **{f"rss_{k}_mb": round(v) for k, v in rss_mb().items()}}
+        row = {
+            "template": key,
+            **{f"cold_{k}": round(statistics.median(r[k] for r in cold), 2) for k in cold[0]},
+            **{f"warm_{k}": round(statistics.median(r[k] for r in warm), 3) for k in warm[0]},
+            **{f"rss_{k}_mb": round(v) for k, v in rss_mb().items()},
+        }
         print(json.dumps(row), flush=True)
 
 
@@ -106,8 +113,9 @@ def cancel_latency(runs: int = 5) -> None:
     toolchain = Toolchain(directory=toolchain_dir(), node="node")
     files = render_project({**template_defaults("dao"), "name": "Cancel Bench", "template": "dao"})
     started = time.perf_counter()
-    toolchain.request("compile", input=standard_input(
-        "contracts/DaoToken.sol", files["contracts/DaoToken.sol"]))
+    toolchain.request(
+        "compile", input=standard_input("contracts/DaoToken.sol", files["contracts/DaoToken.sol"])
+    )
     first = time.perf_counter() - started
     latencies = []
     for i in range(runs):
@@ -115,14 +123,24 @@ def cancel_latency(runs: int = 5) -> None:
         threading.Timer(0.5 + i * 0.037, _ask, (asked, stop)).start()  # unrelated to the polling
         source = files["contracts/DaoGovernor.sol"] + f"\n// {uuid.uuid4()}\n"
         try:
-            toolchain.request("compile", input=standard_input("contracts/DaoGovernor.sol", source),
-                              should_stop=stop.is_set, timeout_s=120)
+            toolchain.request(
+                "compile",
+                input=standard_input("contracts/DaoGovernor.sol", source),
+                should_stop=stop.is_set,
+                timeout_s=120,
+            )
         except Cancelled:
             latencies.append(time.perf_counter() - asked[0])
     toolchain.kill()
-    print(json.dumps({"first_compile_in_a_new_child_s": round(first, 2),
-                      "cancel_to_killed_median_ms": round(statistics.median(latencies) * 1000),
-                      "cancel_to_killed_max_ms": round(max(latencies) * 1000)}))
+    print(
+        json.dumps(
+            {
+                "first_compile_in_a_new_child_s": round(first, 2),
+                "cancel_to_killed_median_ms": round(statistics.median(latencies) * 1000),
+                "cancel_to_killed_max_ms": round(max(latencies) * 1000),
+            }
+        )
+    )
 
 
 def main() -> None:

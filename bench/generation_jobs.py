@@ -44,8 +44,9 @@ def serial(runs: int = 5) -> None:
         for kind in ("cold", "warm"):
             seconds = []
             for _ in range(runs):
-                job = services.job_create(owner=None, params={"name": _name(kind == "cold"),
-                                                              "template": key})
+                job = services.job_create(
+                    owner=None, params={"name": _name(kind == "cold"), "template": key}
+                )
                 started = time.perf_counter()
                 pipeline.run(job_id=job.pk)
                 seconds.append(time.perf_counter() - started)
@@ -65,12 +66,21 @@ def _rss_mb(pid: int) -> int | None:
 
 def workers(count: int, *, cold: bool) -> None:
     keys = list(TEMPLATES)
-    ids = [services.job_create(owner=None, params={"name": _name(cold),
-                                                   "template": keys[i % len(keys)]}).pk
-           for i in range(count)]
-    procs = [subprocess.Popen([sys.executable, "manage.py", "run_worker"], cwd=ROOT,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-             for _ in range(2)]
+    ids = [
+        services.job_create(
+            owner=None, params={"name": _name(cold), "template": keys[i % len(keys)]}
+        ).pk
+        for i in range(count)
+    ]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "manage.py", "run_worker"],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(2)
+    ]
     peak: dict[str, int] = {}
     deadline = time.monotonic() + 900
     finished = Job.objects.filter(pk__in=ids, status__in=JobStatus.finished())
@@ -81,11 +91,23 @@ def workers(count: int, *, cold: bool) -> None:
             for kind, pid in [("worker", proc.pid), *(("toolchain", int(c)) for c in children)]:
                 peak[kind] = max(peak.get(kind, 0), _rss_mb(pid) or 0)
     done = list(Job.objects.filter(pk__in=ids))
-    span = (max(j.finished_at for j in done if j.finished_at)
-            - min(j.started_at for j in done if j.started_at)).total_seconds()
+    span = (
+        max(j.finished_at for j in done if j.finished_at)
+        - min(j.started_at for j in done if j.started_at)
+    ).total_seconds()
     ok = sum(j.status == JobStatus.SUCCEEDED for j in done)
-    print(json.dumps({"jobs": count, "succeeded": ok, "cold": cold, "span_s": round(span, 1),
-                      "jobs_per_minute": round(ok * 60 / span, 1), "peak_rss_mb": peak}))
+    print(
+        json.dumps(
+            {
+                "jobs": count,
+                "succeeded": ok,
+                "cold": cold,
+                "span_s": round(span, 1),
+                "jobs_per_minute": round(ok * 60 / span, 1),
+                "peak_rss_mb": peak,
+            }
+        )
+    )
     for proc in procs:
         proc.terminate()
     for proc in procs:

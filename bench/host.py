@@ -35,7 +35,8 @@ def facts() -> dict[str, Any]:
     low, high = (int(x) for x in sysctl("net.ipv4.ip_local_port_range").split())
     return {
         "cpus": len(os.sched_getaffinity(0)),
-        "nofile_soft": soft, "nofile_hard": hard,
+        "nofile_soft": soft,
+        "nofile_hard": hard,
         "somaxconn": sysctl("net.core.somaxconn"),
         "tcp_max_syn_backlog": sysctl("net.ipv4.tcp_max_syn_backlog"),
         "ip_local_port_range": f"{low}-{high}",
@@ -88,24 +89,33 @@ def speed() -> dict[str, float]:
         hops.append((time.perf_counter() - started) * 1e6)
     there.put(None)
     thread.join()
-    return {"python_loop_ms": round(statistics.median(loops), 1),
-            "thread_hop_us": round(statistics.median(hops), 1)}
+    return {
+        "python_loop_ms": round(statistics.median(loops), 1),
+        "thread_hop_us": round(statistics.median(hops), 1),
+    }
 
 
-def warnings_for(host: dict[str, Any], *, max_streams: int, client_procs: int,
-                 peer: bool = False) -> list[str]:
+def warnings_for(
+    host: dict[str, Any], *, max_streams: int, client_procs: int, peer: bool = False
+) -> list[str]:
     """Return what in these limits would make a run with `max_streams` streams fail."""
     found = []
     if peer and host["pid_max"] < max_streams + 8000:
-        found.append(f"kernel.pid_max={host['pid_max']}: the peer runs one thread per stream "
-                     f"and {max_streams} of them come close to it (every thread takes a pid)")
+        found.append(
+            f"kernel.pid_max={host['pid_max']}: the peer runs one thread per stream "
+            f"and {max_streams} of them come close to it (every thread takes a pid)"
+        )
     per_client = -(-max_streams // max(1, client_procs)) + 64
     if host["nofile_hard"] < per_client:
-        found.append(f"open-file hard limit {host['nofile_hard']} < {per_client} needed per "
-                     f"client process: raise `ulimit -Hn` or use more client processes")
+        found.append(
+            f"open-file hard limit {host['nofile_hard']} < {per_client} needed per "
+            f"client process: raise `ulimit -Hn` or use more client processes"
+        )
     if int(host["somaxconn"]) < 1024:
-        found.append(f"net.core.somaxconn={host['somaxconn']} caps the listen backlog; a "
-                     f"reconnect storm will see dropped SYNs (raise it to 4096)")
+        found.append(
+            f"net.core.somaxconn={host['somaxconn']} caps the listen backlog; a "
+            f"reconnect storm will see dropped SYNs (raise it to 4096)"
+        )
     if host["ephemeral_ports"] * len(SOURCE_IPS) < 3 * max_streams:
         found.append("too few ephemeral ports for the streams and their reconnects")
     return found

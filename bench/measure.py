@@ -70,10 +70,11 @@ def read_proc(pid: int) -> ProcSample | None:
     except OSError:
         return None
     fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-    pss = next((int(line.split()[1]) for line in rollup.splitlines()
-                if line.startswith("Pss:")), 0)
+    pss = next((int(line.split()[1]) for line in rollup.splitlines() if line.startswith("Pss:")), 0)
     return ProcSample(
-        pid=pid, rss_kb=int(fields["VmRSS"].split()[0]), pss_kb=pss,
+        pid=pid,
+        rss_kb=int(fields["VmRSS"].split()[0]),
+        pss_kb=pss,
         threads=int(fields["Threads"]),
         cpu_s=(int(stat[11]) + int(stat[12])) / CLOCK_TICKS,  # utime, stime
     )
@@ -84,12 +85,15 @@ def db_connections(dsn: str, databases: list[str]) -> dict[str, int]:
     import psycopg
 
     try:
-        with psycopg.connect(dsn, connect_timeout=3, autocommit=True,
-                             application_name="bench-measure") as conn:
+        with psycopg.connect(
+            dsn, connect_timeout=3, autocommit=True, application_name="bench-measure"
+        ) as conn:
             rows = conn.execute(
                 "SELECT coalesce(nullif(application_name, ''), '?'), count(*) "
                 "FROM pg_stat_activity WHERE datname = ANY(%s) AND pid <> pg_backend_pid() "
-                "GROUP BY 1", (databases,)).fetchall()
+                "GROUP BY 1",
+                (databases,),
+            ).fetchall()
     except psycopg.Error:
         return {"?": -1}
     return {name: int(count) for name, count in rows}
@@ -122,8 +126,12 @@ class Sampler:
     def sample(self) -> Sample:
         """Take and keep one sample now."""
         workers = [s for s in map(read_proc, children(self.arbiter_pid)) if s is not None]
-        found = Sample(t=time.time(), workers=workers, arbiter=read_proc(self.arbiter_pid),
-                       db=db_connections(self.admin_dsn, self.databases))
+        found = Sample(
+            t=time.time(),
+            workers=workers,
+            arbiter=read_proc(self.arbiter_pid),
+            db=db_connections(self.admin_dsn, self.databases),
+        )
         self.samples.append(found)
         return found
 
@@ -136,9 +144,16 @@ class Sampler:
             self.sample()
 
 
-def summarize(window: list[Sample], baseline: Sample | None, *, streams: int,
-              delivered: int, cpu_start: dict[int, float], cpu_end: dict[int, float],
-              web_app: str) -> dict[str, Any]:
+def summarize(
+    window: list[Sample],
+    baseline: Sample | None,
+    *,
+    streams: int,
+    delivered: int,
+    cpu_start: dict[int, float],
+    cpu_end: dict[int, float],
+    web_app: str,
+) -> dict[str, Any]:
     """Return the server's figures over a measurement window (memory at its peak)."""
     if not window:
         return {"note": "no samples"}
@@ -156,8 +171,7 @@ def summarize(window: list[Sample], baseline: Sample | None, *, streams: int,
         "rss_per_stream_kb": round(rss_kb / streams, 2) if streams else None,
         "rss_delta_per_stream_kb": round((rss_kb - base_kb) / streams, 2) if streams else None,
         "threads": max(sum(w.threads for w in s.workers) for s in window),
-        "threads_per_process": max(max((w.threads for w in s.workers), default=0)
-                                   for s in window),
+        "threads_per_process": max(max((w.threads for w in s.workers), default=0) for s in window),
         "cpu_s": round(cpu_s, 3),
         "cpu_us_per_event": round(cpu_s / delivered * 1e6, 1) if delivered else None,
         "db_connections_web": web_db,

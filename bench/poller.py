@@ -44,8 +44,13 @@ class PhaseResult:
 
     def as_dict(self) -> dict[str, Any]:
         """Return the raw result for the benchmark."""
-        return {"name": self.name, "latencies": self.latencies, "errors": self.errors,
-                "unsent": self.unsent, "elapsed_s": self.elapsed_s}
+        return {
+            "name": self.name,
+            "latencies": self.latencies,
+            "errors": self.errors,
+            "unsent": self.unsent,
+            "elapsed_s": self.elapsed_s,
+        }
 
 
 class Poller:
@@ -58,23 +63,33 @@ class Poller:
     def request(self, job: str, conditional: bool) -> bytes:
         """Return the GET of one poll."""
         state = self.states.setdefault(job, JobState())
-        lines = [f"GET /api/jobs/{job}/status?since={state.since} HTTP/1.1",
-                 f"Host: {self.spec['host']}:{self.spec['port']}", "Accept: application/json"]
+        lines = [
+            f"GET /api/jobs/{job}/status?since={state.since} HTTP/1.1",
+            f"Host: {self.spec['host']}:{self.spec['port']}",
+            "Accept: application/json",
+        ]
         if self.spec.get("cookie"):
             lines.append(f"Cookie: {self.spec['cookie']}")
         if conditional and state.etag:
             lines.append(f"If-None-Match: {state.etag}")
         return ("\r\n".join(lines) + "\r\n\r\n").encode()
 
-    async def exchange(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                       job: str, conditional: bool) -> str:
+    async def exchange(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        job: str,
+        conditional: bool,
+    ) -> str:
         """Send one poll on a kept-alive connection; return the status code."""
         writer.write(self.request(job, conditional))
         head = await reader.readuntil(b"\r\n\r\n")
         lines = head.decode("latin-1").split("\r\n")
         status = lines[0].split(" ", 2)[1]
-        headers = {k.strip().lower(): v.strip() for k, _, v in
-                   (line.partition(":") for line in lines[1:] if line)}
+        headers = {
+            k.strip().lower(): v.strip()
+            for k, _, v in (line.partition(":") for line in lines[1:] if line)
+        }
         body = await reader.readexactly(int(headers.get("content-length", "0")))
         state = self.states[job]
         if status == "200":
@@ -98,11 +113,14 @@ class Poller:
         await self.load(result, jobs, rate, float(phase["duration_s"]))
         return result
 
-    async def load(self, result: PhaseResult, jobs: list[str], rate: float,
-                   duration: float) -> None:
+    async def load(
+        self, result: PhaseResult, jobs: list[str], rate: float, duration: float
+    ) -> None:
         """Offer `rate` polls/s over fresh connections for `duration` seconds, into `result`."""
-        conns = [await asyncio.open_connection(self.spec["host"], self.spec["port"])
-                 for _ in range(int(self.spec.get("connections", 32)))]
+        conns = [
+            await asyncio.open_connection(self.spec["host"], self.spec["port"])
+            for _ in range(int(self.spec.get("connections", 32)))
+        ]
         queue: asyncio.Queue[tuple[float, str]] = asyncio.Queue()
         started = time.monotonic()
         end = started + duration
@@ -115,8 +133,9 @@ class Poller:
                     status = await self.exchange(reader, writer, job, conditional=True)
                 except (OSError, asyncio.IncompleteReadError, ValueError):
                     result.errors += 1
-                    reader, writer = await asyncio.open_connection(self.spec["host"],
-                                                                   self.spec["port"])
+                    reader, writer = await asyncio.open_connection(
+                        self.spec["host"], self.spec["port"]
+                    )
                     continue
                 finally:
                     queue.task_done()

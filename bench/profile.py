@@ -28,12 +28,28 @@ class Profiler:
 
     def __init__(self, pid: int, out: Path) -> None:
         self.out = out
-        binary = shutil.which("py-spy") or str(Path(__file__).resolve().parents[1] / ".venv"
-                                               / "bin" / "py-spy")
+        binary = shutil.which("py-spy") or str(
+            Path(__file__).resolve().parents[1] / ".venv" / "bin" / "py-spy"
+        )
         self._popen = subprocess.Popen(  # fixed argv; the pid is ours
-            [binary, "record", "--pid", str(pid), "--subprocesses", "--nonblocking", "--gil",
-             "--rate", str(RATE_HZ), "--format", "raw", "--output", str(out)],
-            stdout=subprocess.DEVNULL, stderr=out.with_suffix(".log").open("wb"))
+            [
+                binary,
+                "record",
+                "--pid",
+                str(pid),
+                "--subprocesses",
+                "--nonblocking",
+                "--gil",
+                "--rate",
+                str(RATE_HZ),
+                "--format",
+                "raw",
+                "--output",
+                str(out),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=out.with_suffix(".log").open("wb"),
+        )
 
     def stop(self) -> dict[str, Any]:
         """Stop recording (py-spy writes its file on SIGINT); return the summary."""
@@ -46,8 +62,10 @@ class Profiler:
             return {"error": "py-spy did not stop", "file": str(self.out)}
         if not self.out.exists():
             log = self.out.with_suffix(".log")
-            return {"error": log.read_text(errors="replace")[-500:] if log.exists() else
-                    "no output", "file": str(self.out)}
+            return {
+                "error": log.read_text(errors="replace")[-500:] if log.exists() else "no output",
+                "file": str(self.out),
+            }
         return summarize(self.out) | {"file": str(self.out)}
 
 
@@ -73,12 +91,21 @@ def summarize(path: Path, top: int = TOP) -> dict[str, Any]:
     def share(counter: Counter[str]) -> list[list[Any]]:
         return [[name, round(100 * n / total, 1)] for name, n in counter.most_common(top)]
 
-    return {"samples": total, "inclusive_pct": share(inclusive) if total else [],
-            "self_pct": share(own) if total else []}
+    return {
+        "samples": total,
+        "inclusive_pct": share(inclusive) if total else [],
+        "self_pct": share(own) if total else [],
+    }
 
 
-ROOTS = ("gunicorn/", "asyncio/runners.py", "uvicorn/workers.py", "threading.py",
-         "concurrent/futures/thread.py", "<frozen ")
+ROOTS = (
+    "gunicorn/",
+    "asyncio/runners.py",
+    "uvicorn/workers.py",
+    "threading.py",
+    "concurrent/futures/thread.py",
+    "<frozen ",
+)
 """Files of the frames every busy sample of a worker passes through: left out."""
 
 

@@ -71,13 +71,23 @@ def run_loop(*, emit: Emit, jobs: list[str], rate: float, seed: int, out: str) -
         published.append((job, seq))
         if time.monotonic() >= next_report:
             next_report += 1.0
-            control.say(published=len(published), errors=sum(errors.values()),
-                        behind_s=round(time.monotonic() - (started + n / rate), 3)
-                        if rate > 0 else 0.0)
+            control.say(
+                published=len(published),
+                errors=sum(errors.values()),
+                behind_s=round(time.monotonic() - (started + n / rate), 3) if rate > 0 else 0.0,
+            )
     elapsed = time.monotonic() - started
     with open(out, "w") as handle:
-        json.dump({"published": published, "elapsed_s": elapsed, "errors": errors,
-                   "call_s": [round(c, 6) for c in call_s]}, handle, separators=(",", ":"))
+        json.dump(
+            {
+                "published": published,
+                "elapsed_s": elapsed,
+                "errors": errors,
+                "call_s": [round(c, 6) for c in call_s],
+            },
+            handle,
+            separators=(",", ":"),
+        )
     control.say(done=True, published=len(published))
 
 
@@ -97,9 +107,12 @@ def ours_emitter(job_ids: list[str], *, with_step: bool) -> Emit:
     step = Step(key="contracts", label="Render contracts", index=3, total=7)
 
     def emit(job_id: str, n: int) -> int:
-        event = job_report_progress(job=jobs[job_id], percent=n % 101,
-                                    step=step if with_step else None,
-                                    message=f"bench event {n}")
+        event = job_report_progress(
+            job=jobs[job_id],
+            percent=n % 101,
+            step=step if with_step else None,
+            message=f"bench event {n}",
+        )
         return int(event.seq)
 
     return emit
@@ -114,8 +127,9 @@ def main(argv: list[str] | None = None) -> int:
     with open(args.spec) as handle:
         spec: dict[str, Any] = json.load(handle)
     emit = ours_emitter(spec["jobs"], with_step=bool(spec.get("step", True)))
-    run_loop(emit=emit, jobs=spec["jobs"], rate=float(spec["rate"]), seed=int(spec["seed"]),
-             out=args.out)
+    run_loop(
+        emit=emit, jobs=spec["jobs"], rate=float(spec["rate"]), seed=int(spec["seed"]), out=args.out
+    )
     return 0
 
 

@@ -22,8 +22,12 @@ def targets(run: dict[str, Any]) -> dict[str, bool]:
         return {}
     if run["workload"] == "WRITE":
         return {"write >= 1000 events/s": run["events_per_s"] >= 1000}
-    conn, delay, events, server = (run["connections"], run["delay_ms"], run["events"],
-                                   run["server"])
+    conn, delay, events, server = (
+        run["connections"],
+        run["delay_ms"],
+        run["events"],
+        run["server"],
+    )
     p99 = delay["p99"] if delay["p99"] is not None else float("inf")
     no_loss = events["lost"] == 0
     found: dict[str, bool] = {}
@@ -31,7 +35,8 @@ def targets(run: dict[str, Any]) -> dict[str, bool]:
         found |= {
             "every connection made": conn["made"] == run["streams"]
             and conn["failed_attempts"] == 0,
-            "0 lost": no_loss, "0 duplicated": events["duplicated"] == 0,
+            "0 lost": no_loss,
+            "0 duplicated": events["duplicated"] == 0,
             "p99 <= 100 ms": p99 <= 100,
             # What the open streams add to the idle server (RSS at N minus the idle RSS of
             # the same processes, over N): the fixed ~65 MB of each process is not per stream.
@@ -48,25 +53,33 @@ def targets(run: dict[str, Any]) -> dict[str, bool]:
         unchanged = _phase(run, "unchanged")
         if unchanged is not None:
             answers = unchanged["by_status"].get("304", {})
-            found |= {"304 >= 1500 polls/s": answers.get("per_s", 0) >= 1500,
-                      "304 p99 <= 50 ms": (answers.get("p99") or 1e9) <= 50}
+            found |= {
+                "304 >= 1500 polls/s": answers.get("per_s", 0) >= 1500,
+                "304 p99 <= 50 ms": (answers.get("p99") or 1e9) <= 50,
+            }
     elif run["workload"] == "W4":
         storm = run.get("storm", {})
-        found |= {"all resumed <= 15 s": (storm.get("all_s") or 1e9) <= 15,
-                  "0 lost": no_loss}
+        found |= {"all resumed <= 15 s": (storm.get("all_s") or 1e9) <= 15, "0 lost": no_loss}
     elif run["workload"] == "SOAK":
         soak = run.get("soak", {})
         growth = soak.get("rss_growth_pct")
-        found |= {"RSS growth < 10 %": growth is not None and growth < 10,
-                  "streams gauge back to 0": bool(soak.get("streams_open_zero")),
-                  "no stream socket left": bool(soak.get("sockets_zero")),
-                  "0 lost": no_loss, "0 duplicated": events["duplicated"] == 0}
+        found |= {
+            "RSS growth < 10 %": growth is not None and growth < 10,
+            "streams gauge back to 0": bool(soak.get("streams_open_zero")),
+            "no stream socket left": bool(soak.get("sockets_zero")),
+            "0 lost": no_loss,
+            "0 duplicated": events["duplicated"] == 0,
+        }
     elif run["workload"] == "SCALE":
         scale = run.get("scale", {})
-        found |= {"every job finished": scale.get("all_finished_after_s") is not None,
-                  "every web process served streams":
-                      all(scale.get("streams_by_web_process", {"-": 0}).values()),
-                  "0 lost": no_loss, "0 duplicated": events["duplicated"] == 0}
+        found |= {
+            "every job finished": scale.get("all_finished_after_s") is not None,
+            "every web process served streams": all(
+                scale.get("streams_by_web_process", {"-": 0}).values()
+            ),
+            "0 lost": no_loss,
+            "0 duplicated": events["duplicated"] == 0,
+        }
     return found
 
 
@@ -79,9 +92,12 @@ def _phase(run: dict[str, Any], name: str) -> dict[str, Any] | None:
 
 
 RATIO_KEYS = {
-    "delay_p50": ("delay_ms", "p50"), "delay_p99": ("delay_ms", "p99"),
-    "delay_max": ("delay_ms", "max"), "open_s": ("connections", "open_s"),
-    "rss_per_stream_kb": ("server", "rss_per_stream_kb"), "threads": ("server", "threads"),
+    "delay_p50": ("delay_ms", "p50"),
+    "delay_p99": ("delay_ms", "p99"),
+    "delay_max": ("delay_ms", "max"),
+    "open_s": ("connections", "open_s"),
+    "rss_per_stream_kb": ("server", "rss_per_stream_kb"),
+    "threads": ("server", "threads"),
     "cpu_us_per_event": ("server", "cpu_us_per_event"),
     "db_connections_web": ("server", "db_connections_web"),
 }
@@ -99,13 +115,21 @@ def comparisons(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
         ratios = {}
         for name, (group, key) in RATIO_KEYS.items():
             mine, theirs = run[group].get(key), other[group].get(key)
-            ratios[name] = (round(mine / theirs, 3) if isinstance(mine, int | float)
-                            and isinstance(theirs, int | float) and theirs else None)
-        found.append({"system": run["system"], "workload": run["workload"],
-                      "streams": run["streams"], "ours_over_peer": ratios,
-                      "lost": {"ours": run["events"]["lost"], "peer": other["events"]["lost"]},
-                      "made": {"ours": run["connections"]["made"],
-                               "peer": other["connections"]["made"]}})
+            ratios[name] = (
+                round(mine / theirs, 3)
+                if isinstance(mine, int | float) and isinstance(theirs, int | float) and theirs
+                else None
+            )
+        found.append(
+            {
+                "system": run["system"],
+                "workload": run["workload"],
+                "streams": run["streams"],
+                "ours_over_peer": ratios,
+                "lost": {"ours": run["events"]["lost"], "peer": other["events"]["lost"]},
+                "made": {"ours": run["connections"]["made"], "peer": other["connections"]["made"]},
+            }
+        )
     return found
 
 
@@ -135,18 +159,30 @@ def server_comparisons(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if run["system"] == "ours" or ours_run is None:
             continue
         mine, theirs = _figures(run), _figures(ours_run)
-        ratios = {name: (round(value / theirs[name], 3) if isinstance(value, int | float)
-                         and isinstance(theirs.get(name), int | float) and theirs[name]
-                         else None) for name, value in mine.items()}
-        found.append({"system": run["system"], "workload": run["workload"],
-                      "streams": run["streams"], "over_gunicorn": ratios,
-                      "figures": {run["system"]: mine, "ours": theirs},
-                      "lost": {run["system"]: run["events"]["lost"],
-                               "ours": ours_run["events"]["lost"]},
-                      "targets_missed": {
-                          name: [t for t, ok in (r.get("targets") or targets(r)).items()
-                                 if not ok] for name, r in ((run["system"], run),
-                                                            ("ours", ours_run))}})
+        ratios = {
+            name: (
+                round(value / theirs[name], 3)
+                if isinstance(value, int | float)
+                and isinstance(theirs.get(name), int | float)
+                and theirs[name]
+                else None
+            )
+            for name, value in mine.items()
+        }
+        found.append(
+            {
+                "system": run["system"],
+                "workload": run["workload"],
+                "streams": run["streams"],
+                "over_gunicorn": ratios,
+                "figures": {run["system"]: mine, "ours": theirs},
+                "lost": {run["system"]: run["events"]["lost"], "ours": ours_run["events"]["lost"]},
+                "targets_missed": {
+                    name: [t for t, ok in (r.get("targets") or targets(r)).items() if not ok]
+                    for name, r in ((run["system"], run), ("ours", ours_run))
+                },
+            }
+        )
     return found
 
 
@@ -158,13 +194,23 @@ def memory_slopes(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """
     found = []
     for system in dict.fromkeys(r["system"] for r in runs):
-        sized = sorted((r["streams"], r["server"].get("rss_mb")) for r in runs
-                       if r["system"] == system and r["workload"] == "W1"
-                       and r["server"].get("rss_mb") is not None)
+        sized = sorted(
+            (r["streams"], r["server"].get("rss_mb"))
+            for r in runs
+            if r["system"] == system
+            and r["workload"] == "W1"
+            and r["server"].get("rss_mb") is not None
+        )
         for (n1, rss1), (n2, rss2) in itertools.pairwise(sized):
             if n2 > n1:
-                found.append({"system": system, "from": n1, "to": n2,
-                              "kb_per_stream": round((rss2 - rss1) * 1024 / (n2 - n1), 2)})
+                found.append(
+                    {
+                        "system": system,
+                        "from": n1,
+                        "to": n2,
+                        "kb_per_stream": round((rss2 - rss1) * 1024 / (n2 - n1), 2),
+                    }
+                )
     return found
 
 
@@ -176,16 +222,34 @@ def publisher_shortfalls(runs: list[dict[str, Any]]) -> list[str]:
             continue
         achieved = run["events"].get("publish_rate")
         if run.get("rate") and achieved is not None and achieved < 0.95 * run["rate"]:
-            found.append(f"{run['system']} {run['workload']} N={run['streams']}: publishers "
-                         f"reached {achieved}/s of {run['rate']}/s asked (CPU-bound write "
-                         f"path or a busy machine): the load was lighter than specified")
+            found.append(
+                f"{run['system']} {run['workload']} N={run['streams']}: publishers "
+                f"reached {achieved}/s of {run['rate']}/s asked (CPU-bound write "
+                f"path or a busy machine): the load was lighter than specified"
+            )
     return found
 
 
-COLUMNS = [("system", 12), ("wl", 5), ("N", 6), ("made", 6), ("fail", 5), ("open s", 7),
-           ("ms/open", 7),
-           ("p50 ms", 8), ("p99 ms", 8), ("max ms", 8), ("pub/s", 7), ("lost", 6),
-           ("dup", 5), ("KB/str", 7), ("+KB/str", 7), ("thr", 5), ("db", 4), ("cpu us/ev", 9)]
+COLUMNS = [
+    ("system", 12),
+    ("wl", 5),
+    ("N", 6),
+    ("made", 6),
+    ("fail", 5),
+    ("open s", 7),
+    ("ms/open", 7),
+    ("p50 ms", 8),
+    ("p99 ms", 8),
+    ("max ms", 8),
+    ("pub/s", 7),
+    ("lost", 6),
+    ("dup", 5),
+    ("KB/str", 7),
+    ("+KB/str", 7),
+    ("thr", 5),
+    ("db", 4),
+    ("cpu us/ev", 9),
+]
 
 
 def table(result: dict[str, Any]) -> str:
@@ -194,17 +258,33 @@ def table(result: dict[str, Any]) -> str:
     for run in result["runs"]:
         if run["workload"] == "WRITE":
             continue
-        conn, delay, events, server = (run["connections"], run["delay_ms"], run["events"],
-                                       run["server"])
-        cells = [run["system"], run["workload"], run["streams"], conn["made"],
-                 conn["failed_attempts"], conn["open_s"],
-                 conn.get("server_cpu_ms_per_open"), delay["p50"], delay["p99"],
-                 delay["max"], events["publish_rate"], events["lost"], events["duplicated"],
-                 server.get("rss_per_stream_kb"), server.get("rss_delta_per_stream_kb"),
-                 server.get("threads"),
-                 server.get("db_connections_web"), server.get("cpu_us_per_event")]
-        lines.append("  ".join(_cell(v).rjust(w) for v, (_, w) in zip(cells, COLUMNS,
-                                                                        strict=True)))
+        conn, delay, events, server = (
+            run["connections"],
+            run["delay_ms"],
+            run["events"],
+            run["server"],
+        )
+        cells = [
+            run["system"],
+            run["workload"],
+            run["streams"],
+            conn["made"],
+            conn["failed_attempts"],
+            conn["open_s"],
+            conn.get("server_cpu_ms_per_open"),
+            delay["p50"],
+            delay["p99"],
+            delay["max"],
+            events["publish_rate"],
+            events["lost"],
+            events["duplicated"],
+            server.get("rss_per_stream_kb"),
+            server.get("rss_delta_per_stream_kb"),
+            server.get("threads"),
+            server.get("db_connections_web"),
+            server.get("cpu_us_per_event"),
+        ]
+        lines.append("  ".join(_cell(v).rjust(w) for v, (_, w) in zip(cells, COLUMNS, strict=True)))
     lines.extend(_extras(result))
     return "\n".join(lines)
 
@@ -213,16 +293,20 @@ def _extras(result: dict[str, Any]) -> list[str]:
     lines = []
     for run in result["runs"]:
         if run["workload"] == "WRITE":
-            lines.append(f"WRITE {run['system']}: {run['events_per_s']} events/s from one "
-                         f"process (call p50 {run['call_ms']['p50']} ms, p99 "
-                         f"{run['call_ms']['p99']} ms, {run['events']} events in "
-                         f"{run['duration_s']} s, errors {run['errors'] or 0})")
+            lines.append(
+                f"WRITE {run['system']}: {run['events_per_s']} events/s from one "
+                f"process (call p50 {run['call_ms']['p50']} ms, p99 "
+                f"{run['call_ms']['p99']} ms, {run['events']} events in "
+                f"{run['duration_s']} s, errors {run['errors'] or 0})"
+            )
         if "storm" in run:
             s = run["storm"]
-            lines.append(f"W4 {run['system']} N={run['streams']}: killed {len(s['killed_pids'])}"
-                         f" workers; resumed {s['resumed']}/{s['of']}, p50 {s['p50_s']} s, "
-                         f"p99 {s['p99_s']} s, all {s['all_s']} s; lost {run['events']['lost']}"
-                         f", duplicated {run['events']['duplicated']}")
+            lines.append(
+                f"W4 {run['system']} N={run['streams']}: killed {len(s['killed_pids'])}"
+                f" workers; resumed {s['resumed']}/{s['of']}, p50 {s['p50_s']} s, "
+                f"p99 {s['p99_s']} s, all {s['all_s']} s; lost {run['events']['lost']}"
+                f", duplicated {run['events']['duplicated']}"
+            )
         if "soak" in run:
             lines.append(_soak_line(run))
         if "scale" in run:
@@ -233,31 +317,44 @@ def _extras(result: dict[str, Any]) -> list[str]:
         if polling is not None and not polling.get("available"):
             lines.append(f"W3 {run['system']}: {polling['note']}")
         for phase in (polling or {}).get("phases", []):
-            answers = ", ".join(f"{code}: {a['per_s']}/s p50 {a['p50']} p99 {a['p99']} ms"
-                                for code, a in sorted(phase["by_status"].items()))
-            lines.append(f"W3 {run['system']} {phase['name']}: {phase['polls_per_s']} polls/s "
-                         f"(target {polling['target_rate']}/s) [{answers}] errors "
-                         f"{phase['errors']} unsent {phase['unsent']}")
+            answers = ", ".join(
+                f"{code}: {a['per_s']}/s p50 {a['p50']} p99 {a['p99']} ms"
+                for code, a in sorted(phase["by_status"].items())
+            )
+            lines.append(
+                f"W3 {run['system']} {phase['name']}: {phase['polls_per_s']} polls/s "
+                f"(target {polling['target_rate']}/s) [{answers}] errors "
+                f"{phase['errors']} unsent {phase['unsent']}"
+            )
         checks = run.get("targets") or {}
         if checks:
             failed = [name for name, ok in checks.items() if not ok]
             size = f" N={run['streams']}" if "streams" in run else ""
             who = "" if run["system"] == "ours" else f" {run['system']}"
-            lines.append(f"targets{who} {run['workload']}{size}: "
-                         + ("all met" if not failed else "MISSED " + "; ".join(failed)))
+            lines.append(
+                f"targets{who} {run['workload']}{size}: "
+                + ("all met" if not failed else "MISSED " + "; ".join(failed))
+            )
     for slope in result.get("memory_slopes", []):
-        lines.append(f"memory {slope['system']}: {slope['kb_per_stream']} KB per extra stream "
-                     f"(W1 {slope['from']} -> {slope['to']})")
+        lines.append(
+            f"memory {slope['system']}: {slope['kb_per_stream']} KB per extra stream "
+            f"(W1 {slope['from']} -> {slope['to']})"
+        )
     lines.extend(f"WARNING: {text}" for text in result.get("shortfalls", []))
     for comparison in result.get("comparisons", []):
         ratios = ", ".join(f"{k} {v}" for k, v in comparison["ours_over_peer"].items())
-        lines.append(f"{comparison.get('system', 'ours')}/peer {comparison['workload']} "
-                     f"N={comparison['streams']}: {ratios}")
+        lines.append(
+            f"{comparison.get('system', 'ours')}/peer {comparison['workload']} "
+            f"N={comparison['streams']}: {ratios}"
+        )
     for comparison in result.get("server_comparisons", []):
-        ratios = ", ".join(f"{k} {v}" for k, v in comparison["over_gunicorn"].items()
-                           if v is not None)
-        lines.append(f"{comparison['system']}/ours (gunicorn) {comparison['workload']} "
-                     f"N={comparison['streams']}: {ratios}; lost {comparison['lost']}")
+        ratios = ", ".join(
+            f"{k} {v}" for k, v in comparison["over_gunicorn"].items() if v is not None
+        )
+        lines.append(
+            f"{comparison['system']}/ours (gunicorn) {comparison['workload']} "
+            f"N={comparison['streams']}: {ratios}; lost {comparison['lost']}"
+        )
     return lines
 
 
@@ -271,25 +368,29 @@ def _profile_line(run: dict[str, Any], phase: str, summary: dict[str, Any]) -> s
 
 def _scale_line(run: dict[str, Any]) -> str:
     scale, events = run["scale"], run["events"]
-    return (f"SCALE {run['system']}: {run['jobs']} real jobs on {scale['workers']} workers "
-            f"{scale['jobs_by_worker']}, {run['streams']} streams over {scale['web_processes']} "
-            f"web processes {scale['streams_by_web_process']}; all finished after "
-            f"{scale['all_finished_after_s']} s {scale['job_statuses']}; {events['delivered']} of "
-            f"{events['expected']} deliveries, lost {events['lost']}, duplicated "
-            f"{events['duplicated']}, delay p50 {run['delay_ms']['p50']} p99 "
-            f"{run['delay_ms']['p99']} max {run['delay_ms']['max']} ms")
+    return (
+        f"SCALE {run['system']}: {run['jobs']} real jobs on {scale['workers']} workers "
+        f"{scale['jobs_by_worker']}, {run['streams']} streams over {scale['web_processes']} "
+        f"web processes {scale['streams_by_web_process']}; all finished after "
+        f"{scale['all_finished_after_s']} s {scale['job_statuses']}; {events['delivered']} of "
+        f"{events['expected']} deliveries, lost {events['lost']}, duplicated "
+        f"{events['duplicated']}, delay p50 {run['delay_ms']['p50']} p99 "
+        f"{run['delay_ms']['p99']} max {run['delay_ms']['max']} ms"
+    )
 
 
 def _soak_line(run: dict[str, Any]) -> str:
     soak = run["soak"]
-    return (f"SOAK {run['system']} N={run['streams']} for {run['duration_s']:.0f} s: RSS "
-            f"{soak.get('rss_warm_mb')} MB at {soak.get('rss_warm_at_s')} s -> "
-            f"{soak.get('rss_end_mb')} MB at {soak.get('rss_end_at_s')} s "
-            f"({soak.get('rss_growth_pct')} %); {soak['reconnects']} reconnects (streams end "
-            f"every {soak['stream_age_s']:.0f} s); after the clients left: gauge "
-            f"{sorted(set(soak['streams_open_scrapes']), key=str)} over "
-            f"{len(soak['streams_open_scrapes'])} scrapes, sockets "
-            f"{soak['sockets_by_worker']} ({soak['left_after_s']} s)")
+    return (
+        f"SOAK {run['system']} N={run['streams']} for {run['duration_s']:.0f} s: RSS "
+        f"{soak.get('rss_warm_mb')} MB at {soak.get('rss_warm_at_s')} s -> "
+        f"{soak.get('rss_end_mb')} MB at {soak.get('rss_end_at_s')} s "
+        f"({soak.get('rss_growth_pct')} %); {soak['reconnects']} reconnects (streams end "
+        f"every {soak['stream_age_s']:.0f} s); after the clients left: gauge "
+        f"{sorted(set(soak['streams_open_scrapes']), key=str)} over "
+        f"{len(soak['streams_open_scrapes'])} scrapes, sockets "
+        f"{soak['sockets_by_worker']} ({soak['left_after_s']} s)"
+    )
 
 
 def _cell(value: Any) -> str:

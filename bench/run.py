@@ -46,9 +46,11 @@ class HardTimeout(Exception):
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """Return the options, with --smoke's tiny sizes applied."""
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
-    parser.add_argument("--workloads", default=",".join(ALL_WORKLOADS),
-                        help="comma-separated subset of W1,W2,W3,W4,WRITE,SOAK "
-                             "(default: all but SOAK)")
+    parser.add_argument(
+        "--workloads",
+        default=",".join(ALL_WORKLOADS),
+        help="comma-separated subset of W1,W2,W3,W4,WRITE,SOAK (default: all but SOAK)",
+    )
     parser.add_argument("--sizes", default="1000,5000,10000", help="W1 stream counts")
     parser.add_argument("--duration", type=float, default=60.0, help="W1 seconds (60)")
     parser.add_argument("--rate", type=float, default=500.0, help="W1/W3/W4 events/s (500)")
@@ -56,16 +58,28 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--w2-streams", type=int, default=1000)
     parser.add_argument("--w2-rate", type=float, default=10.0)
     parser.add_argument("--w2-duration", type=float, default=30.0)
-    parser.add_argument("--w3-streams", type=int, default=1000,
-                        help="streams open (and events flowing) while W3 polls")
-    parser.add_argument("--w3-rate", type=float, default=1600.0,
-                        help="polls/s offered (1600: above the 1,500/s target, which an "
-                             "offer of exactly 1,500 could only meet to the last poll)")
+    parser.add_argument(
+        "--w3-streams",
+        type=int,
+        default=1000,
+        help="streams open (and events flowing) while W3 polls",
+    )
+    parser.add_argument(
+        "--w3-rate",
+        type=float,
+        default=1600.0,
+        help="polls/s offered (1600: above the 1,500/s target, which an "
+        "offer of exactly 1,500 could only meet to the last poll)",
+    )
     parser.add_argument("--w3-duration", type=float, default=15.0, help="seconds per phase")
     parser.add_argument("--w3-connections", type=int, default=64)
-    parser.add_argument("--w3-warmup", type=float, default=3.0,
-                        help="seconds of the same polling before each phase, not counted: a "
-                             "process answers a job without Django once it has seen it (3)")
+    parser.add_argument(
+        "--w3-warmup",
+        type=float,
+        default=3.0,
+        help="seconds of the same polling before each phase, not counted: a "
+        "process answers a job without Django once it has seen it (3)",
+    )
     parser.add_argument("--w4-streams", type=int, default=10000)
     parser.add_argument("--w4-kill-after", type=float, default=10.0)
     parser.add_argument("--w4-duration", type=float, default=45.0)
@@ -73,52 +87,101 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--soak-streams", type=int, default=1000)
     parser.add_argument("--soak-duration", type=float, default=600.0, help="seconds (600)")
     parser.add_argument("--soak-rate", type=float, default=50.0, help="events/s (50)")
-    parser.add_argument("--soak-sample", type=float, default=10.0,
-                        help="seconds between RSS samples (10)")
-    parser.add_argument("--soak-warmup", type=float, default=60.0,
-                        help="seconds of events before the RSS growth baseline (60)")
-    parser.add_argument("--soak-stream-age", type=float, default=120.0,
-                        help="REALTIME_MAX_STREAM_AGE_S during the soak: every stream "
-                             "reconnects this often (120)")
-    parser.add_argument("--profile", action="store_true",
-                        help="py-spy profiles of our web processes while streams open and "
-                             "while events flow (bench/profile.py)")
-    parser.add_argument("--scale-jobs", type=int, default=200,
-                        help="SCALE: real jobs, two streams each (200)")
-    parser.add_argument("--scale-workers", type=int, default=2,
-                        help="SCALE: run_worker processes (2)")
-    parser.add_argument("--scale-pace", type=float, default=0.05,
-                        help="SCALE: JOBS_STEP_PACE_S of the workers (0.05)")
-    parser.add_argument("--servers", default="gunicorn",
-                        help="comma-separated servers our workloads run under, each workload "
-                             "on each in turn: gunicorn (gunicorn.conf.py, production), "
-                             "granian (composer_realtime/granian_serve.py) (default gunicorn)")
+    parser.add_argument(
+        "--soak-sample", type=float, default=10.0, help="seconds between RSS samples (10)"
+    )
+    parser.add_argument(
+        "--soak-warmup",
+        type=float,
+        default=60.0,
+        help="seconds of events before the RSS growth baseline (60)",
+    )
+    parser.add_argument(
+        "--soak-stream-age",
+        type=float,
+        default=120.0,
+        help="REALTIME_MAX_STREAM_AGE_S during the soak: every stream reconnects this often (120)",
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="py-spy profiles of our web processes while streams open and "
+        "while events flow (bench/profile.py)",
+    )
+    parser.add_argument(
+        "--scale-jobs", type=int, default=200, help="SCALE: real jobs, two streams each (200)"
+    )
+    parser.add_argument(
+        "--scale-workers", type=int, default=2, help="SCALE: run_worker processes (2)"
+    )
+    parser.add_argument(
+        "--scale-pace",
+        type=float,
+        default=0.05,
+        help="SCALE: JOBS_STEP_PACE_S of the workers (0.05)",
+    )
+    parser.add_argument(
+        "--servers",
+        default="gunicorn",
+        help="comma-separated servers our workloads run under, each workload "
+        "on each in turn: gunicorn (gunicorn.conf.py, production), "
+        "granian (composer_realtime/granian_serve.py) (default gunicorn)",
+    )
     parser.add_argument("--web-processes", type=int, default=len(os.sched_getaffinity(0)))
-    parser.add_argument("--pool-size", type=int, default=10,
-                        help="DATABASE_POOL_SIZE of each web process (10)")
-    parser.add_argument("--clients", type=int, default=0,
-                        help="client processes per run (0: one per 5,000 streams)")
-    parser.add_argument("--open-concurrency", type=int, default=200,
-                        help="streams each client process opens at once (200)")
-    parser.add_argument("--peer", action=argparse.BooleanOptionalAction, default=True,
-                        help="also run W1 and W2 against django-eventstream")
-    parser.add_argument("--peer-mode", choices=["anonymous", "reliable"], default="anonymous",
-                        help="anonymous: Redis, no storage, no session (no database per "
-                             "stream); reliable: + DjangoModelStorage and the session cookie")
-    parser.add_argument("--peer-db-connections", type=int, default=30,
-                        help="CONNECTION LIMIT of the peer's database (30). In reliable mode "
-                             "the peer holds one connection per open stream; keep this well "
-                             "under the server's max_connections minus what others use")
-    parser.add_argument("--database", default="composer_bench",
-                        help="name of the benchmark's own database, dropped and made anew "
-                             "(the peer's gets the suffix _peer)")
+    parser.add_argument(
+        "--pool-size", type=int, default=10, help="DATABASE_POOL_SIZE of each web process (10)"
+    )
+    parser.add_argument(
+        "--clients", type=int, default=0, help="client processes per run (0: one per 5,000 streams)"
+    )
+    parser.add_argument(
+        "--open-concurrency",
+        type=int,
+        default=200,
+        help="streams each client process opens at once (200)",
+    )
+    parser.add_argument(
+        "--peer",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also run W1 and W2 against django-eventstream",
+    )
+    parser.add_argument(
+        "--peer-mode",
+        choices=["anonymous", "reliable"],
+        default="anonymous",
+        help="anonymous: Redis, no storage, no session (no database per "
+        "stream); reliable: + DjangoModelStorage and the session cookie",
+    )
+    parser.add_argument(
+        "--peer-db-connections",
+        type=int,
+        default=30,
+        help="CONNECTION LIMIT of the peer's database (30). In reliable mode "
+        "the peer holds one connection per open stream; keep this well "
+        "under the server's max_connections minus what others use",
+    )
+    parser.add_argument(
+        "--database",
+        default="composer_bench",
+        help="name of the benchmark's own database, dropped and made anew "
+        "(the peer's gets the suffix _peer)",
+    )
     parser.add_argument("--json", type=Path, default=ROOT / "bench" / "results" / "latest.json")
-    parser.add_argument("--run-dir", type=Path, default=None,
-                        help="where logs and raw files go (bench/results/run-<time>-<pid>)")
-    parser.add_argument("--timeout", type=float, default=5400.0,
-                        help="hard limit for the whole run, seconds (5400)")
-    parser.add_argument("--smoke", action="store_true",
-                        help="tiny sizes, no peer: a check that it all works (< 60 s)")
+    parser.add_argument(
+        "--run-dir",
+        type=Path,
+        default=None,
+        help="where logs and raw files go (bench/results/run-<time>-<pid>)",
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=5400.0, help="hard limit for the whole run, seconds (5400)"
+    )
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="tiny sizes, no peer: a check that it all works (< 60 s)",
+    )
     args = parser.parse_args(argv)
     if args.smoke:
         args.sizes, args.duration, args.rate, args.publishers = "100", 4.0, 100.0, 2
@@ -137,8 +200,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error(f"unknown workload(s) {sorted(unknown)}; choose from {KNOWN_WORKLOADS}")
     args.sizes = [int(size) for size in args.sizes.split(",") if size.strip()]
     args.servers = [s.strip().lower() for s in args.servers.split(",") if s.strip()]
-    if not args.servers or set(args.servers) - set(SERVERS) or len(set(args.servers)) < len(
-            args.servers):
+    if (
+        not args.servers
+        or set(args.servers) - set(SERVERS)
+        or len(set(args.servers)) < len(args.servers)
+    ):
         parser.error(f"--servers: one or more of {SERVERS}, each once, not {args.servers}")
     return args
 
@@ -147,26 +213,46 @@ def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; print the table and write the JSON. Exit 0 unless it broke."""
     args = parse_args(argv)
     started = datetime.now(UTC)
-    run_dir = args.run_dir or (ROOT / "bench" / "results"
-                               / f"run-{started:%Y%m%d-%H%M%S}-{os.getpid()}")
+    run_dir = args.run_dir or (
+        ROOT / "bench" / "results" / f"run-{started:%Y%m%d-%H%M%S}-{os.getpid()}"
+    )
     run_dir.mkdir(parents=True, exist_ok=True)
     registry: list[Child] = []
     facts = host.facts()
     facts["speed"] = host.speed()
-    biggest = max([*args.sizes, args.w4_streams if "W4" in args.workloads else 0,
-                   args.soak_streams if "SOAK" in args.workloads else 0, 1])
-    warnings = host.warnings_for(facts, max_streams=biggest, client_procs=args.clients or
-                                 -(-biggest // workloads.STREAMS_PER_CLIENT), peer=args.peer)
-    print(f"host: {facts['cpus']} cpus, nofile {facts['nofile_soft']}/{facts['nofile_hard']}, "
-          f"somaxconn {facts['somaxconn']}, ports {facts['ip_local_port_range']} x "
-          f"{len(facts['source_ips'])} source IPs, load {' '.join(facts['loadavg'])}; speed: "
-          f"{host.LOOP_ADDS:,} Python adds in {facts['speed']['python_loop_ms']} ms, "
-          f"a thread hop {facts['speed']['thread_hop_us']} us", flush=True)
+    biggest = max(
+        [
+            *args.sizes,
+            args.w4_streams if "W4" in args.workloads else 0,
+            args.soak_streams if "SOAK" in args.workloads else 0,
+            1,
+        ]
+    )
+    warnings = host.warnings_for(
+        facts,
+        max_streams=biggest,
+        client_procs=args.clients or -(-biggest // workloads.STREAMS_PER_CLIENT),
+        peer=args.peer,
+    )
+    print(
+        f"host: {facts['cpus']} cpus, nofile {facts['nofile_soft']}/{facts['nofile_hard']}, "
+        f"somaxconn {facts['somaxconn']}, ports {facts['ip_local_port_range']} x "
+        f"{len(facts['source_ips'])} source IPs, load {' '.join(facts['loadavg'])}; speed: "
+        f"{host.LOOP_ADDS:,} Python adds in {facts['speed']['python_loop_ms']} ms, "
+        f"a thread hop {facts['speed']['thread_hop_us']} us",
+        flush=True,
+    )
     for warning in warnings:
         print(f"WARNING: {warning}", flush=True)
-    result: dict[str, Any] = {"started_at": started.isoformat(), "host": facts,
-                              "warnings": warnings, "args": _jsonable(vars(args)),
-                              "runs": [], "notes": [], "errors": []}
+    result: dict[str, Any] = {
+        "started_at": started.isoformat(),
+        "host": facts,
+        "warnings": warnings,
+        "args": _jsonable(vars(args)),
+        "runs": [],
+        "notes": [],
+        "errors": [],
+    }
     _arm_timeout(args.timeout)
     try:
         _run_plan(args, run_dir, registry, result)
@@ -191,25 +277,39 @@ def main(argv: list[str] | None = None) -> int:
     return 1 if result["errors"] else 0
 
 
-def _run_plan(args: argparse.Namespace, run_dir: Path, registry: list[Child],
-              result: dict[str, Any]) -> None:
+def _run_plan(
+    args: argparse.Namespace, run_dir: Path, registry: list[Child], result: dict[str, Any]
+) -> None:
     """Run every selected workload on our system, then W1/W2 on the peer."""
     database_url = os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
     if not database_url.startswith(("postgres://", "postgresql://")):
         raise SystemExit(f"the benchmark needs PostgreSQL, not {database_url.split(':')[0]}")
     common: dict[str, Any] = {
-        "database_url": database_url, "redis_url": os.environ.get("REDIS_URL")
-        or DEFAULT_REDIS_URL, "secret_key": secrets.token_urlsafe(48),
-        "web_processes": args.web_processes, "pool_size": args.pool_size,
-        "log_dir": run_dir, "registry": registry,
+        "database_url": database_url,
+        "redis_url": os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL,
+        "secret_key": secrets.token_urlsafe(48),
+        "web_processes": args.web_processes,
+        "pool_size": args.pool_size,
+        "log_dir": run_dir,
+        "registry": registry,
     }
-    ctx = Context(run_dir=run_dir, registry=registry, admin_url=_admin(database_url),
-                  clients_per_run=args.clients, open_concurrency=args.open_concurrency,
-                  settle_s=0.3 if args.smoke else 1.0, profile=args.profile)
+    ctx = Context(
+        run_dir=run_dir,
+        registry=registry,
+        admin_url=_admin(database_url),
+        clients_per_run=args.clients,
+        open_concurrency=args.open_concurrency,
+        settle_s=0.3 if args.smoke else 1.0,
+        profile=args.profile,
+    )
     system = ours(database=args.database, **common)
     _step(f"setting up {system.database}")
-    system.prepare(connection_limit=args.web_processes * args.pool_size + 2 * args.scale_workers
-                   + 2 * args.publishers + 12)
+    system.prepare(
+        connection_limit=args.web_processes * args.pool_size
+        + 2 * args.scale_workers
+        + 2 * args.publishers
+        + 12
+    )
     # One database and session for every server: each run makes its own jobs anyway.
     systems = [dataclasses.replace(system, server=server) for server in args.servers]
     if args.profile and "granian" in args.servers:
@@ -220,79 +320,148 @@ def _run_plan(args: argparse.Namespace, run_dir: Path, registry: list[Child],
 
         _step("installing django-eventstream into bench/.peer-venv (if needed)")
         anonymous = args.peer_mode == "anonymous"
-        other = peer(peer_python(), database=f"{args.database}_peer", **common,
-                     anonymous=anonymous,
-                     extra_env={"PEER_STORAGE": "none" if anonymous else "db"})
+        other = peer(
+            peer_python(),
+            database=f"{args.database}_peer",
+            **common,
+            anonymous=anonymous,
+            extra_env={"PEER_STORAGE": "none" if anonymous else "db"},
+        )
         _step(f"setting up {other.database} (peer mode {args.peer_mode})")
         other.prepare(connection_limit=args.peer_db_connections)
         result["notes"].append(f"peer: django-eventstream 5.3.4, mode {args.peer_mode}")
         _run_system(args, ctx, [other], result, with_w3_w4_write=False)
 
 
-def _run_system(args: argparse.Namespace, ctx: Context, systems: list[System],
-                result: dict[str, Any], *, with_w3_w4_write: bool) -> None:
+def _run_system(
+    args: argparse.Namespace,
+    ctx: Context,
+    systems: list[System],
+    result: dict[str, Any],
+    *,
+    with_w3_w4_write: bool,
+) -> None:
     """Run the selected workloads, each on every one of `systems` (one system under its
     servers) in turn, appending each run as it finishes: the runs of one workload side by
     side. WRITE runs once: it measures the write path, which no server is on."""
     plans = []
     if "W1" in args.workloads:
-        plans += [StreamPlan(workload="W1", streams=n, jobs=max(1, n // 2), rate=args.rate,
-                             duration_s=args.duration, publishers=args.publishers)
-                  for n in args.sizes]
+        plans += [
+            StreamPlan(
+                workload="W1",
+                streams=n,
+                jobs=max(1, n // 2),
+                rate=args.rate,
+                duration_s=args.duration,
+                publishers=args.publishers,
+            )
+            for n in args.sizes
+        ]
     if "W2" in args.workloads:
-        plans.append(StreamPlan(workload="W2", streams=args.w2_streams, jobs=1,
-                                rate=args.w2_rate, duration_s=args.w2_duration, publishers=1))
+        plans.append(
+            StreamPlan(
+                workload="W2",
+                streams=args.w2_streams,
+                jobs=1,
+                rate=args.w2_rate,
+                duration_s=args.w2_duration,
+                publishers=1,
+            )
+        )
     for plan in plans:
         for system in systems:
-            _record(result, lambda p=plan, s=system: workloads.run_streams(ctx, s, p),
-                    f"{system.label} {plan.workload} N={plan.streams}")
+            _record(
+                result,
+                lambda p=plan, s=system: workloads.run_streams(ctx, s, p),
+                f"{system.label} {plan.workload} N={plan.streams}",
+            )
     if not with_w3_w4_write:
         return
     if "W3" in args.workloads:
         for system in systems:
             _record(result, lambda s=system: _w3(args, ctx, s), f"{system.label} W3")
     if "W4" in args.workloads:
-        plan = StreamPlan(workload="W4", streams=args.w4_streams,
-                          jobs=max(1, args.w4_streams // 2), rate=args.rate,
-                          duration_s=args.w4_duration, publishers=args.publishers,
-                          kill_after_s=args.w4_kill_after)
+        plan = StreamPlan(
+            workload="W4",
+            streams=args.w4_streams,
+            jobs=max(1, args.w4_streams // 2),
+            rate=args.rate,
+            duration_s=args.w4_duration,
+            publishers=args.publishers,
+            kill_after_s=args.w4_kill_after,
+        )
         for system in systems:
-            _record(result, lambda s=system: workloads.run_streams(ctx, s, plan),
-                    f"{system.label} W4 N={plan.streams}")
+            _record(
+                result,
+                lambda s=system: workloads.run_streams(ctx, s, plan),
+                f"{system.label} W4 N={plan.streams}",
+            )
     if "WRITE" in args.workloads:
         first = systems[0]
-        _record(result, lambda: workloads.run_write(ctx, first, duration_s=args.write_duration,
-                                                    jobs=20), f"{first.label} WRITE")
+        _record(
+            result,
+            lambda: workloads.run_write(ctx, first, duration_s=args.write_duration, jobs=20),
+            f"{first.label} WRITE",
+        )
     for system in systems:
         if "SOAK" in args.workloads:
-            _record(result, lambda s=system: _soak(args, ctx, s),
-                    f"{system.label} SOAK N={args.soak_streams} for {args.soak_duration:.0f} s")
+            _record(
+                result,
+                lambda s=system: _soak(args, ctx, s),
+                f"{system.label} SOAK N={args.soak_streams} for {args.soak_duration:.0f} s",
+            )
         if "SCALE" in args.workloads:
-            scale_plan = scale.ScalePlan(jobs=args.scale_jobs, workers=args.scale_workers,
-                                         pace_s=args.scale_pace, timeout_s=600.0)
-            _record(result, lambda s=system, p=scale_plan: scale.run_scale(ctx, s, p),
-                    f"{system.label} SCALE {args.scale_jobs} jobs on {args.scale_workers} "
-                    f"workers, {args.web_processes} web processes")
+            scale_plan = scale.ScalePlan(
+                jobs=args.scale_jobs,
+                workers=args.scale_workers,
+                pace_s=args.scale_pace,
+                timeout_s=600.0,
+            )
+            _record(
+                result,
+                lambda s=system, p=scale_plan: scale.run_scale(ctx, s, p),
+                f"{system.label} SCALE {args.scale_jobs} jobs on {args.scale_workers} "
+                f"workers, {args.web_processes} web processes",
+            )
 
 
 def _soak(args: argparse.Namespace, ctx: Context, system: System) -> dict[str, Any]:
-    plan = StreamPlan(workload="SOAK", streams=args.soak_streams,
-                      jobs=max(1, args.soak_streams // 2), rate=args.soak_rate,
-                      duration_s=args.soak_duration, publishers=min(2, args.publishers))
-    return soak.run_soak(ctx, system, plan, soak.SoakPlan(
-        sample_s=args.soak_sample, warmup_s=args.soak_warmup,
-        stream_age_s=args.soak_stream_age))
+    plan = StreamPlan(
+        workload="SOAK",
+        streams=args.soak_streams,
+        jobs=max(1, args.soak_streams // 2),
+        rate=args.soak_rate,
+        duration_s=args.soak_duration,
+        publishers=min(2, args.publishers),
+    )
+    return soak.run_soak(
+        ctx,
+        system,
+        plan,
+        soak.SoakPlan(
+            sample_s=args.soak_sample, warmup_s=args.soak_warmup, stream_age_s=args.soak_stream_age
+        ),
+    )
 
 
 def _w3(args: argparse.Namespace, ctx: Context, system: System) -> dict[str, Any]:
     quiet = system.make_jobs(50)
-    plan = StreamPlan(workload="W3", streams=args.w3_streams,
-                      jobs=max(1, args.w3_streams // 2), rate=args.rate,
-                      duration_s=2 * (args.w3_duration + args.w3_warmup) + 1,
-                      publishers=args.publishers)
-    during = workloads.poll_load(ctx, quiet_jobs=quiet, rate=args.w3_rate,
-                                 duration_s=args.w3_duration, warmup_s=args.w3_warmup,
-                                 connections=args.w3_connections)
+    plan = StreamPlan(
+        workload="W3",
+        streams=args.w3_streams,
+        jobs=max(1, args.w3_streams // 2),
+        rate=args.rate,
+        duration_s=2 * (args.w3_duration + args.w3_warmup) + 1,
+        publishers=args.publishers,
+    )
+    during = workloads.poll_load(
+        ctx,
+        quiet_jobs=quiet,
+        rate=args.w3_rate,
+        duration_s=args.w3_duration,
+        warmup_s=args.w3_warmup,
+        connections=args.w3_connections,
+    )
     return workloads.run_streams(ctx, system, plan, during)
 
 

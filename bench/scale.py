@@ -45,9 +45,14 @@ class ScalePlan:
 
 def run_scale(ctx: Context, system: System, plan: ScalePlan) -> dict[str, Any]:
     """Run real jobs on `plan.workers` workers watched over the web processes; return figures."""
-    system = dataclasses.replace(system, extra_env={
-        **system.extra_env, "JOBS_STEP_PACE_S": str(plan.pace_s),
-        "MEDIA_ROOT": str(ctx.run_dir / "media")})
+    system = dataclasses.replace(
+        system,
+        extra_env={
+            **system.extra_env,
+            "JOBS_STEP_PACE_S": str(plan.pace_s),
+            "MEDIA_ROOT": str(ctx.run_dir / "media"),
+        },
+    )
     jobs = system.make_jobs(plan.jobs)
     slots = [(i, jobs[i % len(jobs)]) for i in range(plan.jobs * plan.watchers)]
     tag = f"SCALE-{len(slots)}"
@@ -61,18 +66,31 @@ def run_scale(ctx: Context, system: System, plan: ScalePlan) -> dict[str, Any]:
         sampler.start()
         clients = workloads.start_clients(ctx, system, port, slots, tag)
         opened = workloads.wait_open(clients, len(slots))
-        spread = {str(pid): established_sockets(pid, port)
-                  for pid in measure.children(server.popen.pid)}
+        spread = {
+            str(pid): established_sockets(pid, port) for pid in measure.children(server.popen.pid)
+        }
         drop_other_tasks(dsn, jobs)
         cpu_start = measure.cpu_by_pid(sampler.sample())
         t_go = time.time()
-        workers = [control.spawn(f"worker-{tag}-{index}",
-                                 [str(system.python), "manage.py", "run_worker",
-                                  "--interval", "0.2", "--no-startup-delay",
-                                  "--worker-id", f"bench-worker-{index}"],
-                                 env=system.env("worker"), log_dir=ctx.run_dir,
-                                 registry=ctx.registry)
-                   for index in range(plan.workers)]
+        workers = [
+            control.spawn(
+                f"worker-{tag}-{index}",
+                [
+                    str(system.python),
+                    "manage.py",
+                    "run_worker",
+                    "--interval",
+                    "0.2",
+                    "--no-startup-delay",
+                    "--worker-id",
+                    f"bench-worker-{index}",
+                ],
+                env=system.env("worker"),
+                log_dir=ctx.run_dir,
+                registry=ctx.registry,
+            )
+            for index in range(plan.workers)
+        ]
         finished_after = wait_finished(dsn, jobs, t_go, plan.timeout_s, workers)
         workloads.drain(clients)
         t_end = time.time()
@@ -89,31 +107,52 @@ def run_scale(ctx: Context, system: System, plan: ScalePlan) -> dict[str, Any]:
     published = {job: set(range(2, last + 1)) for job, last in recorded.items()}
     got = stats.deliveries(slots_out, published)
     server_figures = measure.summarize(
-        sampler.between(t_go, t_end), baseline, streams=len(slots),
-        delivered=got["delivered"], cpu_start=cpu_start, cpu_end=cpu_end,
-        web_app=system.web_app)
+        sampler.between(t_go, t_end),
+        baseline,
+        streams=len(slots),
+        delivered=got["delivered"],
+        cpu_start=cpu_start,
+        cpu_end=cpu_end,
+        web_app=system.web_app,
+    )
     n_published = sum(len(seqs) for seqs in published.values())
     rate = round(n_published / finished_after, 1) if finished_after else None
     return {
-        "system": system.label, "http_server": system.server, "workload": "SCALE",
-        "streams": len(slots), "jobs": plan.jobs,
-        "rate": rate, "duration_s": finished_after,
+        "system": system.label,
+        "http_server": system.server,
+        "workload": "SCALE",
+        "streams": len(slots),
+        "jobs": plan.jobs,
+        "rate": rate,
+        "duration_s": finished_after,
         "connections": stats.connection_summary(slots_out) | opened,
         "delay_ms": stats.delay_summary(got["delays"]),
-        "events": {"published": n_published, "publish_rate": rate, "expected": got["expected"],
-                   "delivered": got["delivered"], "lost": got["lost"],
-                   "duplicated": got["duplicated"],
-                   "streams_with_loss": got["streams_with_loss"]},
+        "events": {
+            "published": n_published,
+            "publish_rate": rate,
+            "expected": got["expected"],
+            "delivered": got["delivered"],
+            "lost": got["lost"],
+            "duplicated": got["duplicated"],
+            "streams_with_loss": got["streams_with_loss"],
+        },
         "server": server_figures | {"pool_limit": system.web_processes * system.pool_size},
-        "scale": {"web_processes": system.web_processes, "workers": plan.workers,
-                  "pace_s": plan.pace_s, "streams_by_web_process": spread,
-                  "jobs_by_worker": ran_by, "job_statuses": statuses,
-                  "all_finished_after_s": finished_after},
+        "scale": {
+            "web_processes": system.web_processes,
+            "workers": plan.workers,
+            "pace_s": plan.pace_s,
+            "streams_by_web_process": spread,
+            "jobs_by_worker": ran_by,
+            "job_statuses": statuses,
+            "all_finished_after_s": finished_after,
+        },
     }
 
 
-_OURS = ("EXISTS (SELECT 1 FROM unnest(%s::text[]) AS ours(id) "
-         "WHERE args_kwargs::text LIKE '%%' || ours.id || '%%')")
+_OURS = (
+    "EXISTS (SELECT 1 FROM unnest(%s::text[]) AS ours(id) "
+    "WHERE args_kwargs::text LIKE '%%' || ours.id || '%%')"
+)
 """SQL: the task is one of the given jobs' (its arguments name the job's id)."""
 
 
@@ -123,20 +162,26 @@ def drop_other_tasks(dsn: str, jobs: list[str]) -> None:
     import psycopg
 
     with psycopg.connect(dsn, autocommit=True, connect_timeout=5) as conn:
-        conn.execute("DELETE FROM django_tasks_database_dbtaskresult "
-                     f"WHERE status = 'READY' AND NOT {_OURS}", [jobs])
+        conn.execute(
+            "DELETE FROM django_tasks_database_dbtaskresult "
+            f"WHERE status = 'READY' AND NOT {_OURS}",
+            [jobs],
+        )
 
 
-def wait_finished(dsn: str, jobs: list[str], t_go: float, timeout_s: float,
-                  workers: list[control.Child]) -> float | None:
+def wait_finished(
+    dsn: str, jobs: list[str], t_go: float, timeout_s: float, workers: list[control.Child]
+) -> float | None:
     """Wait until every job is finished; return the seconds it took (None on timeout)."""
     import psycopg
 
     deadline = t_go + timeout_s
     with psycopg.connect(dsn, autocommit=True, connect_timeout=5) as conn:
         while time.time() < deadline:
-            row = conn.execute("SELECT count(*) FROM jobs_job WHERE id = ANY(%s::uuid[]) "
-                               "AND status = ANY(%s)", [jobs, list(FINISHED)]).fetchone()
+            row = conn.execute(
+                "SELECT count(*) FROM jobs_job WHERE id = ANY(%s::uuid[]) AND status = ANY(%s)",
+                [jobs, list(FINISHED)],
+            ).fetchone()
             if row is not None and row[0] >= len(jobs):
                 return round(time.time() - t_go, 2)
             if not any(worker.alive() for worker in workers):
@@ -145,19 +190,25 @@ def wait_finished(dsn: str, jobs: list[str], t_go: float, timeout_s: float,
     return None
 
 
-def read_outcome(dsn: str, jobs: list[str]) -> tuple[dict[str, int], dict[str, int],
-                                                      dict[str, int]]:
+def read_outcome(
+    dsn: str, jobs: list[str]
+) -> tuple[dict[str, int], dict[str, int], dict[str, int]]:
     """Return each job's last seq, the jobs per status, and the jobs run per worker."""
     import psycopg
 
     with psycopg.connect(dsn, autocommit=True, connect_timeout=5) as conn:
-        rows = conn.execute("SELECT id::text, last_seq, status FROM jobs_job "
-                            "WHERE id = ANY(%s::uuid[])", [jobs]).fetchall()
-        workers = conn.execute("SELECT worker_ids FROM django_tasks_database_dbtaskresult "
-                               f"WHERE {_OURS}", [jobs]).fetchall()
+        rows = conn.execute(
+            "SELECT id::text, last_seq, status FROM jobs_job WHERE id = ANY(%s::uuid[])", [jobs]
+        ).fetchall()
+        workers = conn.execute(
+            f"SELECT worker_ids FROM django_tasks_database_dbtaskresult WHERE {_OURS}", [jobs]
+        ).fetchall()
     ran_by: Counter[str] = Counter()
     for (ids,) in workers:
         for worker_id in ids or []:
             ran_by[str(worker_id)] += 1
-    return ({job: int(last) for job, last, _ in rows},
-            dict(Counter(status for _, _, status in rows)), dict(ran_by))
+    return (
+        {job: int(last) for job, last, _ in rows},
+        dict(Counter(status for _, _, status in rows)),
+        dict(ran_by),
+    )

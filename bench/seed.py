@@ -24,7 +24,8 @@ def make_session() -> str:
     from django.contrib.sessions.backends.db import SessionStore
 
     user, _ = get_user_model().objects.get_or_create(
-        username="bench", defaults={"is_staff": True, "is_superuser": False})
+        username="bench", defaults={"is_staff": True, "is_superuser": False}
+    )
     session = SessionStore()
     session[SESSION_KEY] = str(user.pk)
     session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
@@ -58,8 +59,10 @@ def main(argv: list[str] | None = None) -> int:
     import django
 
     django.setup()
-    result = {"session": make_session() if args.session else None,
-              "jobs": make_jobs(args.jobs, start=args.start)}
+    result = {
+        "session": make_session() if args.session else None,
+        "jobs": make_jobs(args.jobs, start=args.start),
+    }
     with open(args.out, "w") as handle:
         json.dump(result, handle)
     return 0

@@ -53,15 +53,17 @@ class SoakPlan:
 
 def run_soak(ctx: Context, system: System, plan: StreamPlan, soak: SoakPlan) -> dict[str, Any]:
     """Run the soak on `system`; return the usual run figures plus a `soak` section."""
-    system = dataclasses.replace(system, extra_env={
-        **system.extra_env, "REALTIME_MAX_STREAM_AGE_S": str(soak.stream_age_s)})
+    system = dataclasses.replace(
+        system, extra_env={**system.extra_env, "REALTIME_MAX_STREAM_AGE_S": str(soak.stream_age_s)}
+    )
     jobs = system.make_jobs(plan.jobs)
     slots = [(i, jobs[i % len(jobs)]) for i in range(plan.streams)]
     tag = f"{plan.workload}-{plan.streams}"
     port = free_port()
     server = system.start_server(port, tag)
-    sampler = measure.Sampler(server.popen.pid, ctx.admin_url, [system.database],
-                              every_s=soak.sample_s)
+    sampler = measure.Sampler(
+        server.popen.pid, ctx.admin_url, [system.database], every_s=soak.sample_s
+    )
     try:
         time.sleep(ctx.settle_s)
         baseline = sampler.sample()
@@ -90,11 +92,27 @@ def run_soak(ctx: Context, system: System, plan: StreamPlan, soak: SoakPlan) -> 
         workloads.stop_server(server)
     slots_out = [slot for result in client_results for slot in result["slots"]]
     opened["open_s"] = workloads.open_seconds(client_results)
-    figures = workloads.summarize(system, plan, slots_out, pub_results, sampler, baseline,
-                                  opened, (t_go, t_end), cpu_start, cpu_end)
-    figures["soak"] = memory_growth(sampler.samples, t_go=t_go, last=last, soak=soak) | left | {
-        "reconnects": sum(len(slot["ready_at"]) - 1 for slot in slots_out if slot["ready_at"]),
-        "stream_age_s": soak.stream_age_s, "caught_up_after_stop_s": caught_up}
+    figures = workloads.summarize(
+        system,
+        plan,
+        slots_out,
+        pub_results,
+        sampler,
+        baseline,
+        opened,
+        (t_go, t_end),
+        cpu_start,
+        cpu_end,
+    )
+    figures["soak"] = (
+        memory_growth(sampler.samples, t_go=t_go, last=last, soak=soak)
+        | left
+        | {
+            "reconnects": sum(len(slot["ready_at"]) - 1 for slot in slots_out if slot["ready_at"]),
+            "stream_age_s": soak.stream_age_s,
+            "caught_up_after_stop_s": caught_up,
+        }
+    )
     return figures
 
 
@@ -114,21 +132,32 @@ def wait_caught_up(clients: list[Child], streams: int, soak: SoakPlan) -> float 
     return None
 
 
-def memory_growth(samples: list[measure.Sample], *, t_go: float, last: measure.Sample,
-                  soak: SoakPlan) -> dict[str, Any]:
+def memory_growth(
+    samples: list[measure.Sample], *, t_go: float, last: measure.Sample, soak: SoakPlan
+) -> dict[str, Any]:
     """Return the RSS series (MB, by seconds since the events started) and its growth."""
-    series = [(round(s.t - t_go, 1), round(total_rss_kb(s) / 1024, 1))
-              for s in samples if t_go <= s.t <= last.t]
+    series = [
+        (round(s.t - t_go, 1), round(total_rss_kb(s) / 1024, 1))
+        for s in samples
+        if t_go <= s.t <= last.t
+    ]
     warm = next((s for s in samples if s.t >= t_go + soak.warmup_s and s.t <= last.t), None)
     if warm is None:
-        return {"rss_series_mb": series, "rss_growth_pct": None,
-                "note": "the run ended before the warm-up did"}
+        return {
+            "rss_series_mb": series,
+            "rss_growth_pct": None,
+            "note": "the run ended before the warm-up did",
+        }
     start_kb, end_kb = total_rss_kb(warm), total_rss_kb(last)
-    return {"rss_series_mb": series, "rss_warm_mb": round(start_kb / 1024, 1),
-            "rss_warm_at_s": round(warm.t - t_go, 1), "rss_end_mb": round(end_kb / 1024, 1),
-            "rss_end_at_s": round(last.t - t_go, 1),
-            "rss_growth_pct": round((end_kb - start_kb) / start_kb * 100, 2),
-            "workers_restarted": {w.pid for w in warm.workers} != {w.pid for w in last.workers}}
+    return {
+        "rss_series_mb": series,
+        "rss_warm_mb": round(start_kb / 1024, 1),
+        "rss_warm_at_s": round(warm.t - t_go, 1),
+        "rss_end_mb": round(end_kb / 1024, 1),
+        "rss_end_at_s": round(last.t - t_go, 1),
+        "rss_growth_pct": round((end_kb - start_kb) / start_kb * 100, 2),
+        "workers_restarted": {w.pid for w in warm.workers} != {w.pid for w in last.workers},
+    }
 
 
 def total_rss_kb(sample: measure.Sample) -> int:
@@ -142,16 +171,20 @@ def after_clients_left(server: Child, port: int) -> dict[str, Any]:
     gauges: list[float | None] = []
     sockets: dict[int, int] = {}
     while time.monotonic() - started < SETTLE_AFTER_LEAVE_S:
-        sockets = {pid: established_sockets(pid, port)
-                   for pid in measure.children(server.popen.pid)}
+        sockets = {
+            pid: established_sockets(pid, port) for pid in measure.children(server.popen.pid)
+        }
         gauges = scrape_gauges(port, "realtime_streams_open", SCRAPES)
         if not any(sockets.values()) and gauges and all(g == 0 for g in gauges):
             break
         time.sleep(0.5)
-    return {"left_after_s": round(time.monotonic() - started, 1),
-            "streams_open_scrapes": gauges,
-            "streams_open_zero": bool(gauges) and all(g == 0 for g in gauges),
-            "sockets_by_worker": sockets, "sockets_zero": not any(sockets.values())}
+    return {
+        "left_after_s": round(time.monotonic() - started, 1),
+        "streams_open_scrapes": gauges,
+        "streams_open_zero": bool(gauges) and all(g == 0 for g in gauges),
+        "sockets_by_worker": sockets,
+        "sockets_zero": not any(sockets.values()),
+    }
 
 
 def scrape_gauges(port: int, name: str, count: int) -> list[float | None]:

@@ -21,8 +21,12 @@ def ms(value: float | None) -> float | None:
 
 def delay_summary(delays: list[float]) -> dict[str, Any]:
     """Return p50, p99, max (ms) and the count of `delays` (seconds)."""
-    return {"p50": ms(percentile(delays, 50)), "p99": ms(percentile(delays, 99)),
-            "max": ms(max(delays) if delays else None), "count": len(delays)}
+    return {
+        "p50": ms(percentile(delays, 50)),
+        "p99": ms(percentile(delays, 99)),
+        "max": ms(max(delays) if delays else None),
+        "count": len(delays),
+    }
 
 
 def published_by_job(publisher_results: list[dict[str, Any]]) -> dict[str, set[int]]:
@@ -58,8 +62,14 @@ def deliveries(slots: list[dict[str, Any]], published: dict[str, set[int]]) -> d
                 seen.add(seq)
                 delays.append(delay)
                 delivered += 1
-    return {"expected": expected, "delivered": delivered, "lost": lost,
-            "duplicated": duplicated, "streams_with_loss": lost_streams, "delays": delays}
+    return {
+        "expected": expected,
+        "delivered": delivered,
+        "lost": lost,
+        "duplicated": duplicated,
+        "streams_with_loss": lost_streams,
+        "delays": delays,
+    }
 
 
 def connection_summary(slots: list[dict[str, Any]]) -> dict[str, Any]:
@@ -68,11 +78,15 @@ def connection_summary(slots: list[dict[str, Any]]) -> dict[str, Any]:
     for slot in slots:
         answers.update(slot["http_status"])
     made = sum(1 for slot in slots if slot["ready_at"])
-    return {"streams": len(slots), "made": made, "never_made": len(slots) - made,
-            # 204 is a finished job telling the client it has everything: not a failure.
-            "failed_attempts": sum(slot["failures"] for slot in slots)
-            + sum(n for code, n in answers.items() if code not in ("200", "204")),
-            "http": dict(answers)}
+    return {
+        "streams": len(slots),
+        "made": made,
+        "never_made": len(slots) - made,
+        # 204 is a finished job telling the client it has everything: not a failure.
+        "failed_attempts": sum(slot["failures"] for slot in slots)
+        + sum(n for code, n in answers.items() if code not in ("200", "204")),
+        "http": dict(answers),
+    }
 
 
 def resume_summary(slots: list[dict[str, Any]], since: float) -> dict[str, Any]:
@@ -85,11 +99,15 @@ def resume_summary(slots: list[dict[str, Any]], since: float) -> dict[str, Any]:
             tried = [t for t in slot.get("attempt_at", []) if since < t <= after[0]]
             if tried:
                 answers.append(after[0] - tried[-1])
-    return {"resumed": len(waits), "of": len(slots),
-            "p50_s": _round(percentile(waits, 50)), "p99_s": _round(percentile(waits, 99)),
-            "all_s": _round(max(waits)) if len(waits) == len(slots) and waits else None,
-            "reconnect_answer_p50_s": _round(percentile(answers, 50)),
-            "reconnect_answer_p99_s": _round(percentile(answers, 99))}
+    return {
+        "resumed": len(waits),
+        "of": len(slots),
+        "p50_s": _round(percentile(waits, 50)),
+        "p99_s": _round(percentile(waits, 99)),
+        "all_s": _round(max(waits)) if len(waits) == len(slots) and waits else None,
+        "reconnect_answer_p50_s": _round(percentile(answers, 50)),
+        "reconnect_answer_p99_s": _round(percentile(answers, 99)),
+    }
 
 
 def _round(value: float | None) -> float | None:

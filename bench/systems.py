@@ -118,21 +118,39 @@ class System:
         """Return the environment of a process of this system in `role` (web, pub, seed)."""
         env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PEER_"))}
         url = with_database(self.database_url, self.database, f"bench-{self.name}-{role}")
-        env.update({"SECRET_KEY": self.secret_key, "DEBUG": "false", "PYTHONUNBUFFERED": "1",
-                    "PYTHONPATH": str(ROOT), "LOG_LEVEL": "WARNING",
-                    # One load generator stands for thousands of people: no per-client or
-                    # per-address caps (a cap would turn the run into busy answers).
-                    "REALTIME_MAX_STREAMS_PER_CLIENT": "0", "REALTIME_POLL_RATE": "0",
-                    "REALTIME_MAX_STREAMS_PER_ADDRESS": "0",
-                    "DATABASE_POOL_SIZE": str(self.pool_size),
-                    # Plain HTTP on loopback: production's redirect to HTTPS would answer 301.
-                    "SECURE_SSL_REDIRECT": "false"})
+        env.update(
+            {
+                "SECRET_KEY": self.secret_key,
+                "DEBUG": "false",
+                "PYTHONUNBUFFERED": "1",
+                "PYTHONPATH": str(ROOT),
+                "LOG_LEVEL": "WARNING",
+                # One load generator stands for thousands of people: no per-client or
+                # per-address caps (a cap would turn the run into busy answers).
+                "REALTIME_MAX_STREAMS_PER_CLIENT": "0",
+                "REALTIME_POLL_RATE": "0",
+                "REALTIME_MAX_STREAMS_PER_ADDRESS": "0",
+                "DATABASE_POOL_SIZE": str(self.pool_size),
+                # Plain HTTP on loopback: production's redirect to HTTPS would answer 301.
+                "SECURE_SSL_REDIRECT": "false",
+            }
+        )
         if self.name == "ours":
-            env.update({"DJANGO_SETTINGS_MODULE": "composer_realtime.settings",
-                        "DATABASE_URL": url, "REDIS_URL": self.redis_url})
+            env.update(
+                {
+                    "DJANGO_SETTINGS_MODULE": "composer_realtime.settings",
+                    "DATABASE_URL": url,
+                    "REDIS_URL": self.redis_url,
+                }
+            )
         else:
-            env.update({"DJANGO_SETTINGS_MODULE": "bench.peer.settings",
-                        "PEER_DATABASE_URL": url, "PEER_REDIS_URL": self.redis_url})
+            env.update(
+                {
+                    "DJANGO_SETTINGS_MODULE": "bench.peer.settings",
+                    "PEER_DATABASE_URL": url,
+                    "PEER_REDIS_URL": self.redis_url,
+                }
+            )
         env.update(self.extra_env)
         return env
 
@@ -163,18 +181,29 @@ class System:
             if self.name != "ours":
                 raise ValueError("only ours runs under granian (granian_serve.py is ours)")
             return [str(self.python), "-m", "composer_realtime.granian_serve"]
-        app = ("composer_realtime.asgi:application" if self.name == "ours"
-               else "bench.peer.asgi:application")
+        app = (
+            "composer_realtime.asgi:application"
+            if self.name == "ours"
+            else "bench.peer.asgi:application"
+        )
         gunicorn = str(self.python.parent / "gunicorn")
         return [gunicorn, "-c", str(ROOT / "gunicorn.conf.py"), app]
 
     def start_server(self, port: int, tag: str) -> Child:
         """Start its server (gunicorn.conf.py, or granian) on 127.0.0.1:`port`, with one
         worker process per `web_processes`; return once every worker answers."""
-        env = self.env("web") | {"BIND": f"127.0.0.1:{port}", "GRACEFUL_TIMEOUT": "5",
-                                 "WEB_CONCURRENCY": str(self.web_processes)}
-        server = control.spawn(f"{self.label}-server-{tag}", self.server_argv(),
-                               env=env, log_dir=self.log_dir, registry=self.registry)
+        env = self.env("web") | {
+            "BIND": f"127.0.0.1:{port}",
+            "GRACEFUL_TIMEOUT": "5",
+            "WEB_CONCURRENCY": str(self.web_processes),
+        }
+        server = control.spawn(
+            f"{self.label}-server-{tag}",
+            self.server_argv(),
+            env=env,
+            log_dir=self.log_dir,
+            registry=self.registry,
+        )
         wait_http(port, "/healthz" if self.name == "ours" else "/", server)
         deadline = time.monotonic() + READY_TIMEOUT_S
         from bench.measure import children
@@ -197,8 +226,15 @@ class System:
 
         log = self.log_dir / f"{self.name}-{what}.log"
         with log.open("ab") as out:
-            done = subprocess.run(argv, cwd=ROOT, env=self.env(what), stdout=out,
-                                  stderr=subprocess.STDOUT, timeout=SEED_TIMEOUT_S, check=False)
+            done = subprocess.run(
+                argv,
+                cwd=ROOT,
+                env=self.env(what),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                timeout=SEED_TIMEOUT_S,
+                check=False,
+            )
         if done.returncode != 0:
             raise RuntimeError(f"{self.name} {what} failed:\n{control.tail(log)}")
 
@@ -218,8 +254,9 @@ def wait_http(port: int, path: str, server: Child, timeout: float = READY_TIMEOU
         except OSError:
             pass
         time.sleep(0.1)
-    raise TimeoutError(f"{server.name} did not answer in {timeout:.0f}s:\n"
-                       f"{control.tail(server.log_path)}")
+    raise TimeoutError(
+        f"{server.name} did not answer in {timeout:.0f}s:\n{control.tail(server.log_path)}"
+    )
 
 
 def ours(**kwargs: Any) -> System:

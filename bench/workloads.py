@@ -64,8 +64,9 @@ During = Callable[[System, int, list[str]], dict[str, Any]]
 """Run something while streams are open and events flow: (system, port, busy jobs) -> result."""
 
 
-def run_streams(ctx: Context, system: System, plan: StreamPlan,
-                during: During | None = None) -> dict[str, Any]:
+def run_streams(
+    ctx: Context, system: System, plan: StreamPlan, during: During | None = None
+) -> dict[str, Any]:
     """Run one stream workload on `system`; return its figures."""
     jobs = system.make_jobs(plan.jobs)
     slots = [(i, jobs[i % len(jobs)]) for i in range(plan.streams)]
@@ -116,34 +117,54 @@ def run_streams(ctx: Context, system: System, plan: StreamPlan,
     opened["open_s"] = open_seconds(client_results)
     if "storm" in extra:
         extra["storm"] |= stats.resume_summary(slots_out, extra["storm"]["t_kill"])
-    return summarize(system, plan, slots_out, pub_results, sampler, baseline, opened,
-                     (t_go, t_end), cpu_start, cpu_end) | extra
+    return (
+        summarize(
+            system,
+            plan,
+            slots_out,
+            pub_results,
+            sampler,
+            baseline,
+            opened,
+            (t_go, t_end),
+            cpu_start,
+            cpu_end,
+        )
+        | extra
+    )
 
 
 def _profiler(ctx: Context, server: Child, name: str) -> Profiler:
     return Profiler(server.popen.pid, ctx.path(f"profile-{name}").with_suffix(".txt"))
 
 
-def start_publishers(ctx: Context, system: System, jobs: list[str], plan: StreamPlan,
-                     tag: str) -> list[Child]:
+def start_publishers(
+    ctx: Context, system: System, jobs: list[str], plan: StreamPlan, tag: str
+) -> list[Child]:
     """Start the publisher processes, each owning a share of the jobs and of the rate."""
     count = max(1, min(plan.publishers, len(jobs)))
     found = []
     for index in range(count):
         spec = ctx.path(f"pub-spec-{tag}-{index}")
-        spec.write_text(json.dumps({"jobs": jobs[index::count], "rate": plan.rate / count,
-                                    "seed": index}))
+        spec.write_text(
+            json.dumps({"jobs": jobs[index::count], "rate": plan.rate / count, "seed": index})
+        )
         out = ctx.path(f"pub-out-{tag}-{index}")
-        child = control.spawn(f"{system.label}-pub-{tag}-{index}",
-                              system.publisher_argv(spec, out), env=system.env("pub"),
-                              log_dir=ctx.run_dir, registry=ctx.registry)
+        child = control.spawn(
+            f"{system.label}-pub-{tag}-{index}",
+            system.publisher_argv(spec, out),
+            env=system.env("pub"),
+            log_dir=ctx.run_dir,
+            registry=ctx.registry,
+        )
         child.out = out
         found.append(child)
     return found
 
 
-def start_clients(ctx: Context, system: System, port: int, slots: list[tuple[int, str]],
-                  tag: str) -> list[Child]:
+def start_clients(
+    ctx: Context, system: System, port: int, slots: list[tuple[int, str]], tag: str
+) -> list[Child]:
     """Start the client processes, each holding its share of the streams."""
     from bench.host import SOURCE_IPS
 
@@ -151,18 +172,28 @@ def start_clients(ctx: Context, system: System, port: int, slots: list[tuple[int
     found = []
     for index in range(count):
         spec = ctx.path(f"client-spec-{tag}-{index}")
-        spec.write_text(json.dumps({
-            "host": "127.0.0.1", "port": port, "source_ips": SOURCE_IPS,
-            "path": system.stream_path, "cookie": system.cookie,
-            "streams": slots[index::count], "open_concurrency": ctx.open_concurrency,
-            "default_retry_ms": 2000,
-        }))
+        spec.write_text(
+            json.dumps(
+                {
+                    "host": "127.0.0.1",
+                    "port": port,
+                    "source_ips": SOURCE_IPS,
+                    "path": system.stream_path,
+                    "cookie": system.cookie,
+                    "streams": slots[index::count],
+                    "open_concurrency": ctx.open_concurrency,
+                    "default_retry_ms": 2000,
+                }
+            )
+        )
         out = ctx.path(f"client-out-{tag}-{index}")
-        child = control.spawn(f"client-{system.label}-{tag}-{index}",
-                              [sys.executable, "-m", "bench.client", "--spec", str(spec),
-                               "--out", str(out)],
-                              env=system.env("client"), log_dir=ctx.run_dir,
-                              registry=ctx.registry)
+        child = control.spawn(
+            f"client-{system.label}-{tag}-{index}",
+            [sys.executable, "-m", "bench.client", "--spec", str(spec), "--out", str(out)],
+            env=system.env("client"),
+            log_dir=ctx.run_dir,
+            registry=ctx.registry,
+        )
         child.out = out
         found.append(child)
     return found
@@ -190,24 +221,31 @@ def wait_open(clients: list[Child], streams: int) -> dict[str, Any]:
         if not all(client.alive() for client in clients):
             raise RuntimeError("a client process died while opening streams")
         time.sleep(0.1)
-    return {"open_s": round(time.time() - started, 2), "ready": totals["ready"],
-            "timed_out": totals["ready"] + totals["refused"] < streams}
+    return {
+        "open_s": round(time.time() - started, 2),
+        "ready": totals["ready"],
+        "timed_out": totals["ready"] + totals["refused"] < streams,
+    }
 
 
-def open_cost(start: dict[int, float], end: dict[int, float],
-              opened: dict[str, Any]) -> dict[str, Any]:
+def open_cost(
+    start: dict[int, float], end: dict[int, float], opened: dict[str, Any]
+) -> dict[str, Any]:
     """Return the server's CPU per stream opened (its processes, while the streams opened):
     what bounds the open time when the cores are shared with everything else."""
     ready = opened["ready"]
     used = measure.cpu_used(start, end)
-    return {"server_cpu_s_open": round(used, 2),
-            "server_cpu_ms_per_open": round(used * 1000 / ready, 3) if ready else None}
+    return {
+        "server_cpu_s_open": round(used, 2),
+        "server_cpu_ms_per_open": round(used * 1000 / ready, 3) if ready else None,
+    }
 
 
 def open_seconds(client_results: list[dict[str, Any]]) -> float | None:
     """Return the time from the first client starting to open to the last first-ready."""
-    firsts: list[float] = [slot["ready_at"][0] for r in client_results for slot in r["slots"]
-              if slot["ready_at"]]
+    firsts: list[float] = [
+        slot["ready_at"][0] for r in client_results for slot in r["slots"] if slot["ready_at"]
+    ]
     if not firsts:
         return None
     started = min(float(r["started"]) for r in client_results)
@@ -233,8 +271,7 @@ def storm(server: Child, clients: list[Child], plan: StreamPlan, t_go: float) ->
         time.sleep(0.2)
         if client_totals(clients)["resumed"] >= plan.streams:
             break
-    return {"killed_pids": killed, "t_kill": t_kill,
-            "waited_s": round(time.time() - t_kill, 2)}
+    return {"killed_pids": killed, "t_kill": t_kill, "waited_s": round(time.time() - t_kill, 2)}
 
 
 def drain(clients: list[Child]) -> None:
@@ -274,10 +311,18 @@ def stop_server(server: Child) -> None:
     control.kill_group(server.popen.pid)
 
 
-def summarize(system: System, plan: StreamPlan, slots: list[dict[str, Any]],
-              pub_results: list[dict[str, Any]], sampler: measure.Sampler,
-              baseline: measure.Sample, opened: dict[str, Any], window: tuple[float, float],
-              cpu_start: dict[int, float], cpu_end: dict[int, float]) -> dict[str, Any]:
+def summarize(
+    system: System,
+    plan: StreamPlan,
+    slots: list[dict[str, Any]],
+    pub_results: list[dict[str, Any]],
+    sampler: measure.Sampler,
+    baseline: measure.Sample,
+    opened: dict[str, Any],
+    window: tuple[float, float],
+    cpu_start: dict[int, float],
+    cpu_end: dict[int, float],
+) -> dict[str, Any]:
     """Return the run's figures in the report's shape."""
     published = stats.published_by_job(pub_results)
     got = stats.deliveries(slots, published)
@@ -287,52 +332,105 @@ def summarize(system: System, plan: StreamPlan, slots: list[dict[str, Any]],
     for result in pub_results:
         for name, count in result["errors"].items():
             pub_errors[name] = pub_errors.get(name, 0) + count
-    server = measure.summarize(sampler.between(*window), baseline, streams=plan.streams,
-                               delivered=got["delivered"], cpu_start=cpu_start,
-                               cpu_end=cpu_end, web_app=system.web_app)
+    server = measure.summarize(
+        sampler.between(*window),
+        baseline,
+        streams=plan.streams,
+        delivered=got["delivered"],
+        cpu_start=cpu_start,
+        cpu_end=cpu_end,
+        web_app=system.web_app,
+    )
     return {
-        "system": system.label, "http_server": system.server, "workload": plan.workload,
-        "streams": plan.streams, "jobs": plan.jobs, "rate": plan.rate,
+        "system": system.label,
+        "http_server": system.server,
+        "workload": plan.workload,
+        "streams": plan.streams,
+        "jobs": plan.jobs,
+        "rate": plan.rate,
         "duration_s": plan.duration_s,
         "connections": stats.connection_summary(slots) | opened,
         "delay_ms": stats.delay_summary(got["delays"]),
-        "events": {"published": n_published,
-                   "publish_rate": round(n_published / elapsed, 1) if elapsed else None,
-                   "publish_errors": pub_errors, "expected": got["expected"],
-                   "delivered": got["delivered"], "lost": got["lost"],
-                   "duplicated": got["duplicated"],
-                   "streams_with_loss": got["streams_with_loss"]},
+        "events": {
+            "published": n_published,
+            "publish_rate": round(n_published / elapsed, 1) if elapsed else None,
+            "publish_errors": pub_errors,
+            "expected": got["expected"],
+            "delivered": got["delivered"],
+            "lost": got["lost"],
+            "duplicated": got["duplicated"],
+            "streams_with_loss": got["streams_with_loss"],
+        },
         "server": server | {"pool_limit": system.web_processes * system.pool_size},
     }
 
 
-def poll_load(ctx: Context, *, quiet_jobs: list[str], rate: float, duration_s: float,
-              warmup_s: float, connections: int) -> During:
+def poll_load(
+    ctx: Context,
+    *,
+    quiet_jobs: list[str],
+    rate: float,
+    duration_s: float,
+    warmup_s: float,
+    connections: int,
+) -> During:
     """Return a `During` that runs W3's two polling phases while the streams are busy."""
 
     def during(system: System, port: int, busy_jobs: list[str]) -> dict[str, Any]:
         status = probe_status(port, quiet_jobs[0], system.cookie)
         if status == 404:
-            return {"polling": {"available": False,
-                                "note": "GET /api/jobs/<uuid>/status answered 404: not available"}}
+            return {
+                "polling": {
+                    "available": False,
+                    "note": "GET /api/jobs/<uuid>/status answered 404: not available",
+                }
+            }
         phases = [
-            {"name": "unchanged", "jobs": quiet_jobs, "rate": rate, "duration_s": duration_s,
-             "warmup_s": warmup_s},
-            {"name": "changing", "jobs": busy_jobs[:200], "rate": rate,
-             "duration_s": duration_s, "warmup_s": warmup_s},
+            {
+                "name": "unchanged",
+                "jobs": quiet_jobs,
+                "rate": rate,
+                "duration_s": duration_s,
+                "warmup_s": warmup_s,
+            },
+            {
+                "name": "changing",
+                "jobs": busy_jobs[:200],
+                "rate": rate,
+                "duration_s": duration_s,
+                "warmup_s": warmup_s,
+            },
         ]
         spec = ctx.path("poll-spec")
-        spec.write_text(json.dumps({"host": "127.0.0.1", "port": port, "cookie": system.cookie,
-                                    "connections": connections, "phases": phases}))
+        spec.write_text(
+            json.dumps(
+                {
+                    "host": "127.0.0.1",
+                    "port": port,
+                    "cookie": system.cookie,
+                    "connections": connections,
+                    "phases": phases,
+                }
+            )
+        )
         out = ctx.path("poll-out")
-        poller = control.spawn(f"poller-{system.label}", [sys.executable, "-m", "bench.poller",
-                                                         "--spec", str(spec), "--out", str(out)],
-                               env=system.env("poll"), log_dir=ctx.run_dir,
-                               registry=ctx.registry)
+        poller = control.spawn(
+            f"poller-{system.label}",
+            [sys.executable, "-m", "bench.poller", "--spec", str(spec), "--out", str(out)],
+            env=system.env("poll"),
+            log_dir=ctx.run_dir,
+            registry=ctx.registry,
+        )
         poller.wait_for("done", 2 * (duration_s + warmup_s) + 120)
         raw = json.loads(out.read_text())["phases"]
-        return {"polling": {"available": True, "target_rate": rate, "connections": connections,
-                            "phases": [poll_phase_summary(p) for p in raw]}}
+        return {
+            "polling": {
+                "available": True,
+                "target_rate": rate,
+                "connections": connections,
+                "phases": [poll_phase_summary(p) for p in raw],
+            }
+        }
 
     return during
 
@@ -342,8 +440,10 @@ def probe_status(port: int, job: str, cookie: str) -> int:
     import urllib.error
     import urllib.request
 
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/api/jobs/{job}/status?since=0",
-                                     headers={"Cookie": cookie} if cookie else {})
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/api/jobs/{job}/status?since=0",
+        headers={"Cookie": cookie} if cookie else {},
+    )
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             return int(response.status)
@@ -354,11 +454,19 @@ def probe_status(port: int, job: str, cookie: str) -> int:
 def poll_phase_summary(phase: dict[str, Any]) -> dict[str, Any]:
     """Return answers per status code with their rate and latency (ms)."""
     elapsed = phase["elapsed_s"] or 1.0
-    by_status = {code: {"count": len(values), "per_s": round(len(values) / elapsed, 1)}
-                 | stats.delay_summary(values) for code, values in phase["latencies"].items()}
+    by_status = {
+        code: {"count": len(values), "per_s": round(len(values) / elapsed, 1)}
+        | stats.delay_summary(values)
+        for code, values in phase["latencies"].items()
+    }
     total = sum(len(v) for v in phase["latencies"].values())
-    return {"name": phase["name"], "polls_per_s": round(total / elapsed, 1),
-            "by_status": by_status, "errors": phase["errors"], "unsent": phase["unsent"]}
+    return {
+        "name": phase["name"],
+        "polls_per_s": round(total / elapsed, 1),
+        "by_status": by_status,
+        "errors": phase["errors"],
+        "unsent": phase["unsent"],
+    }
 
 
 def run_write(ctx: Context, system: System, *, duration_s: float, jobs: int) -> dict[str, Any]:
@@ -367,16 +475,26 @@ def run_write(ctx: Context, system: System, *, duration_s: float, jobs: int) -> 
     spec = ctx.path("write-spec")
     spec.write_text(json.dumps({"jobs": job_ids, "rate": 0, "seed": 0}))
     out = ctx.path("write-out")
-    child = control.spawn("write-publisher", system.publisher_argv(spec, out),
-                          env=system.env("pub"), log_dir=ctx.run_dir, registry=ctx.registry)
+    child = control.spawn(
+        "write-publisher",
+        system.publisher_argv(spec, out),
+        env=system.env("pub"),
+        log_dir=ctx.run_dir,
+        registry=ctx.registry,
+    )
     child.out = out
     child.wait_for("ready", 120)
     child.send("go")
     time.sleep(duration_s)
     result = stop_all([child], timeout=60)[0]
     calls = result["call_s"]
-    return {"system": system.label, "workload": "WRITE", "jobs": jobs,
-            "duration_s": round(result["elapsed_s"], 2),
-            "events": len(result["published"]),
-            "events_per_s": round(len(result["published"]) / result["elapsed_s"], 1),
-            "call_ms": stats.delay_summary(calls), "errors": result["errors"]}
+    return {
+        "system": system.label,
+        "workload": "WRITE",
+        "jobs": jobs,
+        "duration_s": round(result["elapsed_s"], 2),
+        "events": len(result["published"]),
+        "events_per_s": round(len(result["published"]) / result["elapsed_s"], 1),
+        "call_ms": stats.delay_summary(calls),
+        "errors": result["errors"],
+    }

@@ -21,5 +21,6 @@ from jobs.poll_shortcut import NotModifiedShortcut  # noqa: E402
 from realtime.asgi.handler import SharedThreadsASGIHandler  # noqa: E402
 
 django_application = SharedThreadsASGIHandler(threads=settings.REALTIME_SYNC_THREADS)
-application = NotModifiedShortcut(ASGIStaticFilesHandler(django_application) if settings.DEBUG
-                                  else django_application)
+application = NotModifiedShortcut(
+    ASGIStaticFilesHandler(django_application) if settings.DEBUG else django_application
+)

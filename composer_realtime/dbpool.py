@@ -27,8 +27,11 @@ def check_if_idle(conn: Any) -> None:
     """Pool `check` callback: raise if the connection does not work; skip the round trip
     for one returned healthy moments ago."""
     returned = getattr(conn, _RETURNED_AT, None)
-    if (returned is not None and not conn.broken
-            and time.monotonic() - returned < CHECK_AFTER_IDLE_S):
+    if (
+        returned is not None
+        and not conn.broken
+        and time.monotonic() - returned < CHECK_AFTER_IDLE_S
+    ):
         return
     ConnectionPool.check_connection(conn)
 

@@ -43,17 +43,24 @@ ROOT = Path(__file__).resolve().parent.parent
 APPLICATION = "composer_realtime.asgi:application"
 MAX_HEAD_TIMEOUT_MS = 60_000
 """The longest header read timeout granian accepts."""
-LOG_TO_STDERR = {"handlers": {
-    name: {"formatter": name if name == "access" else "generic",
-           "class": "logging.StreamHandler", "stream": "ext://sys.stderr"}
-    for name in ("console", "access")}}
+LOG_TO_STDERR = {
+    "handlers": {
+        name: {
+            "formatter": name if name == "access" else "generic",
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stderr",
+        }
+        for name in ("console", "access")
+    }
+}
 """granian's own log on stderr, as gunicorn's (granian writes it to stdout by default)."""
 
 
 def gunicorn_conf() -> ModuleType:
     """Return gunicorn.conf.py loaded as a module (its settings and `raise_nofile_limit`)."""
-    spec = importlib.util.spec_from_file_location("composer_gunicorn_conf",
-                                                  ROOT / "gunicorn.conf.py")
+    spec = importlib.util.spec_from_file_location(
+        "composer_gunicorn_conf", ROOT / "gunicorn.conf.py"
+    )
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -91,13 +98,26 @@ def build(env: dict[str, str] | None = None) -> MPServer:
     graceful = max(1, int(env.get("GRACEFUL_TIMEOUT", "10")))
     limits = HeadLimits(timeout_s=float(env.get("REQUEST_HEAD_TIMEOUT", "10")))
     return MPServer(  # worker processes (granian's MTServer, threads, is for free-threaded builds)
-        APPLICATION, address=host, port=port, interface=Interfaces.ASGI, workers=workers,
-        loop=loop(), http=HTTPModes.http1, websockets=False,
-        backlog=int(env.get("BACKLOG", "4096")), backpressure=max(1, int(soft)),
-        http1_settings=HTTP1Settings(header_read_timeout=head_timeout_ms(limits.timeout_s),
-                                     keep_alive=True, max_buffer_size=limits.head_bytes()),
-        log_dictconfig=LOG_TO_STDERR, log_access=False, respawn_failed_workers=True,
-        workers_kill_timeout=graceful, working_dir=ROOT,
+        APPLICATION,
+        address=host,
+        port=port,
+        interface=Interfaces.ASGI,
+        workers=workers,
+        loop=loop(),
+        http=HTTPModes.http1,
+        websockets=False,
+        backlog=int(env.get("BACKLOG", "4096")),
+        backpressure=max(1, int(soft)),
+        http1_settings=HTTP1Settings(
+            header_read_timeout=head_timeout_ms(limits.timeout_s),
+            keep_alive=True,
+            max_buffer_size=limits.head_bytes(),
+        ),
+        log_dictconfig=LOG_TO_STDERR,
+        log_access=False,
+        respawn_failed_workers=True,
+        workers_kill_timeout=graceful,
+        working_dir=ROOT,
     )
 
 

@@ -41,8 +41,10 @@ class StreamingUvicornWorker(UvicornWorker):
     """Run uvicorn (uvloop, httptools) with gunicorn's graceful timeout and backlog."""
 
     CONFIG_KWARGS: dict[str, Any] = {
-        "loop": "uvloop", "http": "composer_realtime.http_protocol:BoundedHttpToolsProtocol",
-        "proxy_headers": False}
+        "loop": "uvloop",
+        "http": "composer_realtime.http_protocol:BoundedHttpToolsProtocol",
+        "proxy_headers": False,
+    }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -57,10 +59,12 @@ _UNLIMITED = 1 << 30
 
 def head_limits(cfg: Any, *, timeout_s: float | None = None) -> HeadLimits:
     """Return the request-head limits of gunicorn's settings (0 = unlimited, as gunicorn)."""
-    return HeadLimits(line=cfg.limit_request_line or _UNLIMITED,
-                      fields=cfg.limit_request_fields or _UNLIMITED,
-                      field_size=cfg.limit_request_field_size or _UNLIMITED,
-                      timeout_s=timeout_s if timeout_s is not None else HeadLimits().timeout_s)
+    return HeadLimits(
+        line=cfg.limit_request_line or _UNLIMITED,
+        fields=cfg.limit_request_fields or _UNLIMITED,
+        field_size=cfg.limit_request_field_size or _UNLIMITED,
+        timeout_s=timeout_s if timeout_s is not None else HeadLimits().timeout_s,
+    )
 
 
 def graceful_shutdown_s(graceful_timeout: float) -> int:

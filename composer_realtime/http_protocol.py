@@ -57,8 +57,7 @@ SECOND_LOOK_S = 0.001
 """How long after the head timeout its second look comes: one loop pass, whose poll reads
 what the sockets hold (a timer due now could still run in the pass that is running timers)."""
 
-_REASONS = {408: b"Request Timeout", 414: b"URI Too Long",
-            431: b"Request Header Fields Too Large"}
+_REASONS = {408: b"Request Timeout", 414: b"URI Too Long", 431: b"Request Header Fields Too Large"}
 
 
 class _Pipeline(list[Any]):
@@ -75,8 +74,16 @@ class _Head:
     """Where the current request head stands against its limits: one attribute of the
     protocol, not seven (a 30th attribute costs every connection 1.3 KB, see below)."""
 
-    __slots__ = ("field_bytes", "field_count", "head_bytes", "in_head", "limits",
-                 "line_bytes", "looked_again", "timer")
+    __slots__ = (
+        "field_bytes",
+        "field_count",
+        "head_bytes",
+        "in_head",
+        "limits",
+        "line_bytes",
+        "looked_again",
+        "timer",
+    )
 
     def __init__(self, limits: HeadLimits) -> None:
         self.limits = limits
@@ -156,8 +163,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
 
     def _arm_head_timer(self) -> None:
         self._head.looked_again = False
-        self._head.timer = self.loop.call_later(self._head.limits.timeout_s,
-                                                self._head_too_slow)
+        self._head.timer = self.loop.call_later(self._head.limits.timeout_s, self._head_too_slow)
 
     def _cancel_head_timer(self) -> None:
         if self._head.timer is not None:
@@ -181,7 +187,9 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         if self.transport.is_closing():
             return
         reason = _REASONS[status]
-        self.transport.write(b"HTTP/1.1 %d %s\r\ncontent-type: text/plain; charset=utf-8\r\n"
-                             b"content-length: %d\r\nconnection: close\r\n\r\n%s"
-                             % (status, reason, len(reason), reason))
+        self.transport.write(
+            b"HTTP/1.1 %d %s\r\ncontent-type: text/plain; charset=utf-8\r\n"
+            b"content-length: %d\r\nconnection: close\r\n\r\n%s"
+            % (status, reason, len(reason), reason)
+        )
         self.transport.close()

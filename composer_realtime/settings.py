@@ -101,8 +101,11 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web process read while the worker writes; IMMEDIATE avoids
     # "database is locked" upgrades from read to write transactions.
     _db.setdefault("OPTIONS", {}).update(
-        {"init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-         "transaction_mode": "IMMEDIATE", "timeout": 20}
+        {
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+        }
     )
     _db.setdefault("TEST", {})["NAME"] = str(DATA_DIR / "test.sqlite3")
 elif _db["ENGINE"] == "django.db.backends.postgresql":
@@ -149,8 +152,9 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 _proxy_ssl_header = env.list("SECURE_PROXY_SSL_HEADER", default=[])
 if _proxy_ssl_header:
     if len(_proxy_ssl_header) != 2:
-        raise ImproperlyConfigured("SECURE_PROXY_SSL_HEADER takes a header and a value, "
-                                   "e.g. HTTP_X_FORWARDED_PROTO,https.")
+        raise ImproperlyConfigured(
+            "SECURE_PROXY_SSL_HEADER takes a header and a value, e.g. HTTP_X_FORWARDED_PROTO,https."
+        )
     SECURE_PROXY_SSL_HEADER = (_proxy_ssl_header[0], _proxy_ssl_header[1])
 if not DEBUG:
     SESSION_COOKIE_SECURE = True
@@ -190,8 +194,10 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     # "django" would keep Django's own console handler and also propagate to root: every line
     # of django.* (the worker's task state lines among them) was printed twice.
-    "loggers": {"django": {"handlers": [], "level": "INFO", "propagate": True},
-                "django.request": {"level": "ERROR"}},
+    "loggers": {
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.request": {"level": "ERROR"},
+    },
 }
 
 # --- Real-time transport knobs -------------------------------------------------------------

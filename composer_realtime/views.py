@@ -30,8 +30,13 @@ def ops_allowed(request: HttpRequest) -> bool:
 
 
 def _refused() -> HttpResponse:
-    return JsonResponse({"error": "forbidden", "detail": "Not from an address in "
-                         "REALTIME_OPS_ALLOW, and no valid bearer token."}, status=403)
+    return JsonResponse(
+        {
+            "error": "forbidden",
+            "detail": "Not from an address in REALTIME_OPS_ALLOW, and no valid bearer token.",
+        },
+        status=403,
+    )
 
 
 @require_GET
@@ -54,8 +59,10 @@ async def readyz(request: HttpRequest) -> HttpResponse:
     checks = {"database": await _database_state(), "redis": _HUB_STATES[hub]}
     ready = checks["database"] == "ok"
     status = "ok" if ready and hub != "redis lost" else "degraded"
-    return JsonResponse({"status": status if ready else "unavailable", "checks": checks},
-                        status=200 if ready else 503)
+    return JsonResponse(
+        {"status": status if ready else "unavailable", "checks": checks},
+        status=200 if ready else 503,
+    )
 
 
 _LINK_WAIT_S = 1.0
@@ -80,5 +87,7 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
     """Return this process's metrics, and those computed at scrape time, for Prometheus."""
     if not ops_allowed(request):
         return _refused()
-    return HttpResponse(metrics.render(extra=metrics.collect()),
-                        content_type="text/plain; version=0.0.4; charset=utf-8")
+    return HttpResponse(
+        metrics.render(extra=metrics.collect()),
+        content_type="text/plain; version=0.0.4; charset=utf-8",
+    )

@@ -61,16 +61,22 @@ class Marker:
     """What it marks, e.g. "p95 ≤ 4 s"."""
 
 
-def bar_chart(*, chart_id: str, title: str, bars: Sequence[Bar],
-              max_value: float | None = None) -> SafeString:
+def bar_chart(
+    *, chart_id: str, title: str, bars: Sequence[Bar], max_value: float | None = None
+) -> SafeString:
     """Return a horizontal bar chart, one labelled row per bar."""
     top = max_value if max_value is not None else max((b.value for b in bars), default=0)
     # The bars leave room for the longest value text after them: no text leaves the chart.
     longest = max((len(_value_text(b)) * _VALUE_CHAR_PX for b in bars), default=0)
     span = max(min(WIDTH - 150, WIDTH - 6 - longest), _MIN_BAR_SPAN)
     rows = [_bar_row(chart_id, bar, index * 38, top, span) for index, bar in enumerate(bars)]
-    return _svg(chart_id=chart_id, title=title, desc=_describe(bars), height=len(bars) * 38 + 6,
-                body=_join(rows))
+    return _svg(
+        chart_id=chart_id,
+        title=title,
+        desc=_describe(bars),
+        height=len(bars) * 38 + 6,
+        body=_join(rows),
+    )
 
 
 def _bar_row(chart_id: str, bar: Bar, y: int, top: float, span: float) -> SafeString:
@@ -80,8 +86,18 @@ def _bar_row(chart_id: str, bar: Bar, y: int, top: float, span: float) -> SafeSt
         '<text x="0" y="{}" class="label">{}</text>'
         '<rect x="0" y="{}" width="{}" height="14" fill="{}" stroke="#1b1b1f" stroke-width="0.5"/>'
         '<text x="{}" y="{}" class="value">{}</text></g>',
-        bar.tone, bar.key, _num(bar.value), _sentence(bar), y + 13, _clip(bar.label), y + 19,
-        width, _fill(chart_id, bar.tone), width + 6, y + 31, _value_text(bar),
+        bar.tone,
+        bar.key,
+        _num(bar.value),
+        _sentence(bar),
+        y + 13,
+        _clip(bar.label),
+        y + 19,
+        width,
+        _fill(chart_id, bar.tone),
+        width + 6,
+        y + 31,
+        _value_text(bar),
     )
 
 
@@ -89,8 +105,13 @@ def funnel_chart(*, chart_id: str, title: str, stages: Sequence[Bar]) -> SafeStr
     """Return a funnel: one centred bar per stage, its count and its drop-off in words."""
     top = max((s.value for s in stages), default=0)
     rows = [_funnel_row(chart_id, stage, index * 44, top) for index, stage in enumerate(stages)]
-    return _svg(chart_id=chart_id, title=title, desc=_describe(stages),
-                height=len(stages) * 44 + 6, body=_join(rows))
+    return _svg(
+        chart_id=chart_id,
+        title=title,
+        desc=_describe(stages),
+        height=len(stages) * 44 + 6,
+        body=_join(rows),
+    )
 
 
 def _funnel_row(chart_id: str, stage: Bar, y: int, top: float) -> SafeString:
@@ -101,45 +122,87 @@ def _funnel_row(chart_id: str, stage: Bar, y: int, top: float) -> SafeString:
         '<text x="{}" y="{}" class="value" text-anchor="end">{}</text>'
         '<rect x="{}" y="{}" width="{}" height="20" fill="{}" stroke="#1b1b1f" '
         'stroke-width="0.5"/></g>',
-        stage.tone, stage.key, _num(stage.value), _sentence(stage), y + 13, _clip(stage.label),
-        WIDTH, y + 13, _value_text(stage), (WIDTH - width) / 2, y + 18, width,
+        stage.tone,
+        stage.key,
+        _num(stage.value),
+        _sentence(stage),
+        y + 13,
+        _clip(stage.label),
+        WIDTH,
+        y + 13,
+        _value_text(stage),
+        (WIDTH - width) / 2,
+        y + 18,
+        width,
         _fill(chart_id, stage.tone),
     )
 
 
-def histogram(*, chart_id: str, title: str, columns: Sequence[Column],
-              markers: Sequence[Marker] = (), label_every: int = 1, unit: str = "") -> SafeString:
+def histogram(
+    *,
+    chart_id: str,
+    title: str,
+    columns: Sequence[Column],
+    markers: Sequence[Marker] = (),
+    label_every: int = 1,
+    unit: str = "",
+) -> SafeString:
     """Return a column chart with counts on the columns and labelled markers."""
     top = max((c.value for c in columns), default=0)
     step = WIDTH / max(len(columns), 1)
     # Axis labels wider than their column would run into the next: label every n-th column.
     widest = max((len(c.label) * _AXIS_CHAR_PX for c in columns), default=0)
     label_every = max(label_every, math.ceil((widest + 4) / step))
-    body = [_column(c, i, step, top, show_label=i % label_every == 0)
-            for i, c in enumerate(columns)]
+    body = [
+        _column(c, i, step, top, show_label=i % label_every == 0) for i, c in enumerate(columns)
+    ]
     body += _markers([m for m in markers if 0 <= m.at < len(columns)], step)
     if top <= 0:
         body.append(_empty())  # the axis labels stay: they say what would be counted
-    desc = "; ".join([*(f"{c.label}: {_num(c.value)}{unit}" for c in columns),
-                      *(m.label for m in markers)])
-    return _svg(chart_id=chart_id, title=title, desc=desc or "No data yet.", height=176,
-                body=_join(body))
+    desc = "; ".join(
+        [*(f"{c.label}: {_num(c.value)}{unit}" for c in columns), *(m.label for m in markers)]
+    )
+    return _svg(
+        chart_id=chart_id, title=title, desc=desc or "No data yet.", height=176, body=_join(body)
+    )
 
 
-def _column(column: Column, index: int, step: float, top: float, *,
-            show_label: bool) -> SafeString:
+def _column(column: Column, index: int, step: float, top: float, *, show_label: bool) -> SafeString:
     height = _scale(column.value, top, 120)
     x = index * step
-    count = format_html('<text x="{}" y="{}" class="value" text-anchor="middle">{}</text>',
-                        x + step / 2, 138 - height, _num(column.value)) if column.value else ""
-    label = format_html('<text x="{}" y="172" class="axis" text-anchor="middle">{}</text>',
-                        x + step / 2, column.label) if show_label else ""
+    count = (
+        format_html(
+            '<text x="{}" y="{}" class="value" text-anchor="middle">{}</text>',
+            x + step / 2,
+            138 - height,
+            _num(column.value),
+        )
+        if column.value
+        else ""
+    )
+    label = (
+        format_html(
+            '<text x="{}" y="172" class="axis" text-anchor="middle">{}</text>',
+            x + step / 2,
+            column.label,
+        )
+        if show_label
+        else ""
+    )
     return format_html(
         '<g class="column" data-label="{}" data-value="{}"><title>{}: {}</title>'
         '<rect x="{}" y="{}" width="{}" height="{}" fill="#4b5d7a" stroke="#1b1b1f" '
         'stroke-width="0.5"/>{}{}</g>',
-        column.label, _num(column.value), column.label, _num(column.value), x + 1, 142 - height,
-        max(step - 2, 1), height, count, label,
+        column.label,
+        _num(column.value),
+        column.label,
+        _num(column.value),
+        x + 1,
+        142 - height,
+        max(step - 2, 1),
+        height,
+        count,
+        label,
     )
 
 
@@ -173,8 +236,9 @@ def _markers(markers: Sequence[Marker], step: float) -> list[SafeString]:
     return drawn
 
 
-def _free_place(rows: list[list[tuple[float, float]]], sides: list[tuple[float, float, str]]
-                ) -> tuple[int, tuple[float, float, str]]:
+def _free_place(
+    rows: list[list[tuple[float, float]]], sides: list[tuple[float, float, str]]
+) -> tuple[int, tuple[float, float, str]]:
     for index, taken in enumerate(rows):
         for side in sides:
             if all(side[1] + 4 < left or side[0] > right + 4 for left, right in taken):
@@ -187,7 +251,13 @@ def _marker(label: str, x: float, text_x: float, anchor: str, y: int) -> SafeStr
         '<g class="marker"><line x1="{}" y1="{}" x2="{}" y2="150" stroke="#1b1b1f" '
         'stroke-dasharray="4 3"/><text x="{}" y="{}" class="marker-label" '
         'text-anchor="{}">{}</text></g>',
-        x, y + 2, x, text_x, y, anchor, label,
+        x,
+        y + 2,
+        x,
+        text_x,
+        y,
+        anchor,
+        label,
     )
 
 
@@ -200,8 +270,21 @@ def _svg(*, chart_id: str, title: str, desc: str, height: int, body: SafeString)
         '<title id="{}-title">{}</title><desc id="{}-desc">{}</desc>{}'
         '<text x="0" y="15" class="caption">{}</text>'
         '<g transform="translate(0 {})">{}</g></svg>',
-        chart_id, chart_id, chart_id, WIDTH, height, WIDTH, height, chart_id, title, chart_id,
-        desc, _defs(chart_id), title, _CAPTION, body if body else _empty(),
+        chart_id,
+        chart_id,
+        chart_id,
+        WIDTH,
+        height,
+        WIDTH,
+        height,
+        chart_id,
+        title,
+        chart_id,
+        desc,
+        _defs(chart_id),
+        title,
+        _CAPTION,
+        body if body else _empty(),
     )
 
 

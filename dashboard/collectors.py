@@ -21,7 +21,16 @@ def job_metrics() -> Iterable[metrics.Metric]:
         # /metrics must still answer: the transport's figures matter most during an outage.
         logger.warning("jobs by status not collected: %s", exc)
         return []
-    return [metrics.Samples("composer_jobs", "Unfinished jobs by status.",
-                            [({"status": status}, n) for status, n in counts.items()]),
-            metrics.Samples("composer_jobs_estimate", "Jobs in the table, all statuses (planner "
-                            "estimate on PostgreSQL, refreshed by autovacuum).", [({}, total)])]
+    return [
+        metrics.Samples(
+            "composer_jobs",
+            "Unfinished jobs by status.",
+            [({"status": status}, n) for status, n in counts.items()],
+        ),
+        metrics.Samples(
+            "composer_jobs_estimate",
+            "Jobs in the table, all statuses (planner "
+            "estimate on PostgreSQL, refreshed by autovacuum).",
+            [({}, total)],
+        ),
+    ]

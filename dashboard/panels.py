@@ -43,15 +43,27 @@ RUNNING_SHOWN = 25
 def running_panel(*, jobs: Sequence[RunningJob]) -> SafeString:
     """Return the "running now" panel: one bar per job with its percent and step."""
     more, jobs = len(jobs) > RUNNING_SHOWN, jobs[:RUNNING_SHOWN]
-    bars = [charts.Bar(label=f"{job.name} ({job.template})", value=job.percent,
-                       text=f"{job.percent} %", note=_step_note(job), key=job.id,
-                       tone="bad" if job.status == JobStatus.CANCELLING else "neutral")
-            for job in jobs]
+    bars = [
+        charts.Bar(
+            label=f"{job.name} ({job.template})",
+            value=job.percent,
+            text=f"{job.percent} %",
+            note=_step_note(job),
+            key=job.id,
+            tone="bad" if job.status == JobStatus.CANCELLING else "neutral",
+        )
+        for job in jobs
+    ]
     count = f"{len(jobs)}{'+' if more else ''}"
-    chart = charts.bar_chart(chart_id="chart-running", bars=bars, max_value=100,
-                             title=_running_title(len(jobs), more=more))
-    return render_to_string("dashboard/_running.html",
-                            {"jobs": jobs, "chart": chart, "count": count, "more": more})
+    chart = charts.bar_chart(
+        chart_id="chart-running",
+        bars=bars,
+        max_value=100,
+        title=_running_title(len(jobs), more=more),
+    )
+    return render_to_string(
+        "dashboard/_running.html", {"jobs": jobs, "chart": chart, "count": count, "more": more}
+    )
 
 
 def _running_title(count: int, *, more: bool) -> str:
@@ -68,8 +80,9 @@ def _step_note(job: RunningJob) -> str:
     return f"step {job.step_index} of {job.step_total}: {job.step}"
 
 
-def last_day_panel(*, counts: DayCounts, times: Sequence[float], per_hour: Sequence[int],
-                   first_hour: datetime) -> SafeString:
+def last_day_panel(
+    *, counts: DayCounts, times: Sequence[float], per_hour: Sequence[int], first_hour: datetime
+) -> SafeString:
     """Return the last-24-hours panel: headline figures, outcomes, timing, templates."""
     p50, p95 = percentile(times, 0.5), percentile(times, 0.95)
     context = {
@@ -100,24 +113,53 @@ def _day_tiles(counts: DayCounts, p50: float | None, p95: float | None) -> list[
 def _outcome_chart(counts: DayCounts) -> SafeString:
     unfinished = sum(counts[s] for s in JobStatus.unfinished())
     bars = [
-        charts.Bar(label="Succeeded", value=counts[JobStatus.SUCCEEDED], tone="good",
-                   text=str(counts[JobStatus.SUCCEEDED]), key="succeeded"),
-        charts.Bar(label="Failed", value=counts[JobStatus.FAILED], tone="bad",
-                   text=str(counts[JobStatus.FAILED]), key="failed"),
-        charts.Bar(label="Cancelled", value=counts[JobStatus.CANCELLED],
-                   text=str(counts[JobStatus.CANCELLED]), key="cancelled"),
-        charts.Bar(label="Still queued or running", value=unfinished, text=str(unfinished),
-                   key="unfinished"),
+        charts.Bar(
+            label="Succeeded",
+            value=counts[JobStatus.SUCCEEDED],
+            tone="good",
+            text=str(counts[JobStatus.SUCCEEDED]),
+            key="succeeded",
+        ),
+        charts.Bar(
+            label="Failed",
+            value=counts[JobStatus.FAILED],
+            tone="bad",
+            text=str(counts[JobStatus.FAILED]),
+            key="failed",
+        ),
+        charts.Bar(
+            label="Cancelled",
+            value=counts[JobStatus.CANCELLED],
+            text=str(counts[JobStatus.CANCELLED]),
+            key="cancelled",
+        ),
+        charts.Bar(
+            label="Still queued or running",
+            value=unfinished,
+            text=str(unfinished),
+            key="unfinished",
+        ),
     ]
-    return charts.bar_chart(chart_id="chart-outcomes", bars=bars, max_value=counts.started,
-                            title=f"What became of the {_jobs(counts.started)} started")
+    return charts.bar_chart(
+        chart_id="chart-outcomes",
+        bars=bars,
+        max_value=counts.started,
+        title=f"What became of the {_jobs(counts.started)} started",
+    )
 
 
 def _per_hour_chart(per_hour: Sequence[int], start: datetime) -> SafeString:
-    columns = [charts.Column(label=(start + timedelta(hours=i)).strftime("%H:00"), value=n)
-               for i, n in enumerate(per_hour)]
-    return charts.histogram(chart_id="chart-per-hour", columns=columns, label_every=3,
-                            title="Jobs started per hour (UTC)", unit=" jobs")
+    columns = [
+        charts.Column(label=(start + timedelta(hours=i)).strftime("%H:00"), value=n)
+        for i, n in enumerate(per_hour)
+    ]
+    return charts.histogram(
+        chart_id="chart-per-hour",
+        columns=columns,
+        label_every=3,
+        title="Jobs started per hour (UTC)",
+        unit=" jobs",
+    )
 
 
 def _timing_chart(times: Sequence[float], p50: float | None, p95: float | None) -> SafeString:
@@ -125,46 +167,82 @@ def _timing_chart(times: Sequence[float], p50: float | None, p95: float | None) 
     counts = [0] * len(bounds)
     for took in times:
         counts[next(i for i, bound in enumerate(bounds) if took <= bound)] += 1
-    columns = [charts.Column(label=_bucket_label(bound, "s"), value=n)
-               for bound, n in zip(bounds, counts, strict=True)]
-    markers = [charts.Marker(at=_bucket_of(value, bounds), label=f"{name} {_duration(value)}")
-               for name, value in (("p50", p50), ("p95", p95)) if value is not None]
-    return charts.histogram(chart_id="chart-timing", columns=columns, markers=markers,
-                            title="Generation time of successful jobs", unit=" jobs")
+    columns = [
+        charts.Column(label=_bucket_label(bound, "s"), value=n)
+        for bound, n in zip(bounds, counts, strict=True)
+    ]
+    markers = [
+        charts.Marker(at=_bucket_of(value, bounds), label=f"{name} {_duration(value)}")
+        for name, value in (("p50", p50), ("p95", p95))
+        if value is not None
+    ]
+    return charts.histogram(
+        chart_id="chart-timing",
+        columns=columns,
+        markers=markers,
+        title="Generation time of successful jobs",
+        unit=" jobs",
+    )
 
 
 def _popularity_chart(counts: DayCounts) -> SafeString:
-    bars = [charts.Bar(label=t.template, value=t.started, key=t.template, text=_jobs(t.started))
-            for t in counts.templates]
-    return charts.bar_chart(chart_id="chart-popularity", bars=bars,
-                            title="Popularity: jobs started per template")
+    bars = [
+        charts.Bar(label=t.template, value=t.started, key=t.template, text=_jobs(t.started))
+        for t in counts.templates
+    ]
+    return charts.bar_chart(
+        chart_id="chart-popularity", bars=bars, title="Popularity: jobs started per template"
+    )
 
 
 def _failure_chart(counts: DayCounts) -> SafeString:
-    bars = [charts.Bar(label=t.template, value=round(100 * (t.failure_rate or 0), 1),
-                       key=t.template, tone="bad", **_failure_words(t))
-            for t in counts.templates]
-    return charts.bar_chart(chart_id="chart-failures", bars=bars, max_value=100,
-                            title="Failure rate per template (failed of succeeded + failed)")
+    bars = [
+        charts.Bar(
+            label=t.template,
+            value=round(100 * (t.failure_rate or 0), 1),
+            key=t.template,
+            tone="bad",
+            **_failure_words(t),
+        )
+        for t in counts.templates
+    ]
+    return charts.bar_chart(
+        chart_id="chart-failures",
+        bars=bars,
+        max_value=100,
+        title="Failure rate per template (failed of succeeded + failed)",
+    )
 
 
 def _failure_words(stats: TemplateStats) -> dict[str, str]:
     if stats.failure_rate is None:
         return {"text": "nothing finished yet"}
-    return {"text": _percent(stats.failure_rate),
-            "note": f"{stats.failed} of {stats.failed + stats.succeeded} failed"}
+    return {
+        "text": _percent(stats.failure_rate),
+        "note": f"{stats.failed} of {stats.failed + stats.succeeded} failed",
+    }
 
 
 def funnel_panel(*, funnel: Funnel) -> SafeString:
     """Return the journey funnel panel for one period."""
-    stages = [charts.Bar(label=stage.label, value=stage.visitors, key=stage.key,
-                         text=f"{stage.visitors} visitor{'s' if stage.visitors != 1 else ''}",
-                         note=_lost_note(stage.lost, stage.drop_off))
-              for stage in funnel.stages]
-    chart = charts.funnel_chart(chart_id=f"chart-funnel-{funnel.days}", stages=stages,
-                                title=f"Developer journey over the last {_period(funnel.days)}")
-    return render_to_string("dashboard/_funnel.html",
-                            {"funnel": funnel, "chart": chart, "period": _period(funnel.days)})
+    stages = [
+        charts.Bar(
+            label=stage.label,
+            value=stage.visitors,
+            key=stage.key,
+            text=f"{stage.visitors} visitor{'s' if stage.visitors != 1 else ''}",
+            note=_lost_note(stage.lost, stage.drop_off),
+        )
+        for stage in funnel.stages
+    ]
+    chart = charts.funnel_chart(
+        chart_id=f"chart-funnel-{funnel.days}",
+        stages=stages,
+        title=f"Developer journey over the last {_period(funnel.days)}",
+    )
+    return render_to_string(
+        "dashboard/_funnel.html", {"funnel": funnel, "chart": chart, "period": _period(funnel.days)}
+    )
 
 
 def _lost_note(lost: int | None, drop_off: float | None) -> str:
@@ -179,45 +257,86 @@ def realtime_panel(*, realtime: Realtime) -> SafeString:
     """Return the real-time system panel of this process: streams, polls, delays."""
     tiles = [
         Tile(key="open_streams", label="Open SSE streams", value=str(realtime.open_streams)),
-        Tile(key="polling_clients", label="Clients polling (last minute)",
-             value=str(realtime.polling_clients)),
-        Tile(key="fallback_share", label="Share on the polling fallback",
-             value=_percent(realtime.fallback_share)),
-        Tile(key="reconnects", label="Reconnects per minute",
-             value=f"{realtime.reconnects_per_minute:g}"),
+        Tile(
+            key="polling_clients",
+            label="Clients polling (last minute)",
+            value=str(realtime.polling_clients),
+        ),
+        Tile(
+            key="fallback_share",
+            label="Share on the polling fallback",
+            value=_percent(realtime.fallback_share),
+        ),
+        Tile(
+            key="reconnects",
+            label="Reconnects per minute",
+            value=f"{realtime.reconnects_per_minute:g}",
+        ),
         Tile(key="delay_p50", label="Delivery delay p50", value=_upto(realtime.delay_p50_s)),
         Tile(key="delay_p99", label="Delivery delay p99", value=_upto(realtime.delay_p99_s)),
     ]
-    columns = [charts.Column(label=_bucket_label(bound, "ms"), value=n)
-               for bound, n in realtime.delay_buckets]
-    chart = charts.histogram(chart_id="chart-delay", columns=columns, unit=" deliveries",
-                             title="Publish-to-delivery delay of live events")
-    rows = [{"process": p.process, "open_streams": p.open_streams,
-             "polling_clients": p.polling_clients, "reconnects": f"{p.reconnects_per_minute:g}",
-             "delay_p99": _upto(selectors.bucket_quantile(
-                 [*metrics.DELIVERY_DELAY.bounds, math.inf], p.delay_counts, 0.99)
-                 if len(p.delay_counts) == len(metrics.DELIVERY_DELAY.bounds) + 1 else None),
-             "this": i == 0}
-            for i, p in enumerate(realtime.processes)]
-    return render_to_string("dashboard/_realtime.html", {
-        "tiles": tiles, "chart": chart, "processes": rows, "shared": realtime.shared})
+    columns = [
+        charts.Column(label=_bucket_label(bound, "ms"), value=n)
+        for bound, n in realtime.delay_buckets
+    ]
+    chart = charts.histogram(
+        chart_id="chart-delay",
+        columns=columns,
+        unit=" deliveries",
+        title="Publish-to-delivery delay of live events",
+    )
+    rows = [
+        {
+            "process": p.process,
+            "open_streams": p.open_streams,
+            "polling_clients": p.polling_clients,
+            "reconnects": f"{p.reconnects_per_minute:g}",
+            "delay_p99": _upto(
+                selectors.bucket_quantile(
+                    [*metrics.DELIVERY_DELAY.bounds, math.inf], p.delay_counts, 0.99
+                )
+                if len(p.delay_counts) == len(metrics.DELIVERY_DELAY.bounds) + 1
+                else None
+            ),
+            "this": i == 0,
+        }
+        for i, p in enumerate(realtime.processes)
+    ]
+    return render_to_string(
+        "dashboard/_realtime.html",
+        {"tiles": tiles, "chart": chart, "processes": rows, "shared": realtime.shared},
+    )
 
 
 def queue_panel(*, queue: Queue) -> SafeString:
     """Return the queue panel: how many jobs wait, the oldest wait, and per template."""
     tiles = [
         Tile(key="queued", label="Jobs waiting", value=str(queue.depth)),
-        Tile(key="oldest_wait", label="Oldest has waited",
-             value=_duration(queue.oldest_wait_s) if queue.depth else "—"),
+        Tile(
+            key="oldest_wait",
+            label="Oldest has waited",
+            value=_duration(queue.oldest_wait_s) if queue.depth else "—",
+        ),
         Tile(key="workers_busy", label="Workers busy", value=str(queue.workers_busy)),
     ]
-    bars = [charts.Bar(label=t.template, value=t.queued, key=t.template, text=_jobs(t.queued),
-                       note=f"oldest waiting {_duration(t.oldest_wait_s)}")
-            for t in queue.templates]
-    chart = charts.bar_chart(chart_id="chart-queue", bars=bars,
-                             title="Jobs waiting, per template") if bars else ""
-    return render_to_string("dashboard/_queue.html", {"tiles": tiles, "chart": chart,
-                                                      "queue": queue})
+    bars = [
+        charts.Bar(
+            label=t.template,
+            value=t.queued,
+            key=t.template,
+            text=_jobs(t.queued),
+            note=f"oldest waiting {_duration(t.oldest_wait_s)}",
+        )
+        for t in queue.templates
+    ]
+    chart = (
+        charts.bar_chart(chart_id="chart-queue", bars=bars, title="Jobs waiting, per template")
+        if bars
+        else ""
+    )
+    return render_to_string(
+        "dashboard/_queue.html", {"tiles": tiles, "chart": chart, "queue": queue}
+    )
 
 
 def _bucket_of(value: float, bounds: Sequence[float]) -> int:

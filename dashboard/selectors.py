@@ -32,8 +32,12 @@ from realtime.api import ProcessFigures, metrics, presence_all
 PERIODS = (1, 7, 30)
 """The funnel's periods, in days."""
 DEFAULT_PERIOD = 7
-WIZARD_STEPS = (("basics", "Basics"), ("template", "Template"), ("options", "Options"),
-                ("review", "Review (reached)"))
+WIZARD_STEPS = (
+    ("basics", "Basics"),
+    ("template", "Template"),
+    ("options", "Options"),
+    ("review", "Review (reached)"),
+)
 """The wizard's steps, in order, as recorded in `JourneyEvent.step`."""
 _LIVE = (JobStatus.RUNNING, JobStatus.CANCELLING)
 
@@ -62,16 +66,26 @@ class RunningJob:
 
 def dashboard_running_jobs(*, limit: int = 25) -> list[RunningJob]:
     """Return up to `limit` running (or cancelling) jobs, longest running first."""
-    rows = (Job.objects.filter(status__in=_LIVE).order_by("started_at", "created_at")
-            .values("id", "name", "template", "status", "percent", "step")[:limit])
+    rows = (
+        Job.objects.filter(status__in=_LIVE)
+        .order_by("started_at", "created_at")
+        .values("id", "name", "template", "status", "percent", "step")[:limit]
+    )
     return [_running_job(row) for row in rows]
 
 
 def _running_job(row: Mapping[str, Any]) -> RunningJob:
     step = row["step"] or {}
-    return RunningJob(id=str(row["id"]), name=row["name"], template=row["template"],
-                      status=row["status"], percent=row["percent"], step=step.get("label", ""),
-                      step_index=step.get("index"), step_total=step.get("total"))
+    return RunningJob(
+        id=str(row["id"]),
+        name=row["name"],
+        template=row["template"],
+        status=row["status"],
+        percent=row["percent"],
+        step=step.get("label", ""),
+        step_index=step.get("index"),
+        step_total=step.get("total"),
+    )
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -106,15 +120,34 @@ def dashboard_queue(*, now: datetime) -> Queue:
     queued = Q(status=JobStatus.QUEUED)
     fresh = now - timedelta(seconds=settings.JOBS_STALE_AFTER_S)
     busy = Q(status__in=_LIVE, heartbeat_at__gte=fresh)
-    rows = list(Job.objects.filter(status__in=JobStatus.unfinished()).order_by().values("template")
-            .annotate(n=Count("pk", filter=queued), oldest=Min("created_at", filter=queued),
-                      busy=Count("pk", filter=busy)))
-    templates = sorted((QueuedTemplate(template=row["template"], queued=row["n"],
-                                       oldest_wait_s=_seconds_since(row["oldest"], now))
-                        for row in rows if row["n"]), key=lambda t: (-t.queued, t.template))
-    return Queue(depth=sum(t.queued for t in templates),
-                 oldest_wait_s=max((t.oldest_wait_s for t in templates), default=None),
-                 workers_busy=sum(row["busy"] for row in rows), templates=templates)
+    rows = list(
+        Job.objects.filter(status__in=JobStatus.unfinished())
+        .order_by()
+        .values("template")
+        .annotate(
+            n=Count("pk", filter=queued),
+            oldest=Min("created_at", filter=queued),
+            busy=Count("pk", filter=busy),
+        )
+    )
+    templates = sorted(
+        (
+            QueuedTemplate(
+                template=row["template"],
+                queued=row["n"],
+                oldest_wait_s=_seconds_since(row["oldest"], now),
+            )
+            for row in rows
+            if row["n"]
+        ),
+        key=lambda t: (-t.queued, t.template),
+    )
+    return Queue(
+        depth=sum(t.queued for t in templates),
+        oldest_wait_s=max((t.oldest_wait_s for t in templates), default=None),
+        workers_busy=sum(row["busy"] for row in rows),
+        templates=templates,
+    )
 
 
 def _seconds_since(moment: datetime, now: datetime) -> float:
@@ -166,8 +199,12 @@ class DayCounts:
 
 def dashboard_day_counts(*, since: datetime) -> DayCounts:
     """Return the jobs created since `since`, per status and per template (one query)."""
-    rows = (Job.objects.filter(created_at__gte=since).order_by()
-            .values_list("template", "status").annotate(n=Count("pk")))
+    rows = (
+        Job.objects.filter(created_at__gte=since)
+        .order_by()
+        .values_list("template", "status")
+        .annotate(n=Count("pk"))
+    )
     by_status = dict.fromkeys(JobStatus.values, 0)
     per_template: dict[str, dict[str, int]] = {}
     for template, status, n in rows:
@@ -177,19 +214,32 @@ def dashboard_day_counts(*, since: datetime) -> DayCounts:
 
 
 def _template_stats(per_template: dict[str, dict[str, int]]) -> list[TemplateStats]:
-    stats = [TemplateStats(template=key, started=sum(counts.values()),
-                           succeeded=counts.get(JobStatus.SUCCEEDED, 0),
-                           failed=counts.get(JobStatus.FAILED, 0))
-             for key, counts in per_template.items()]
+    stats = [
+        TemplateStats(
+            template=key,
+            started=sum(counts.values()),
+            succeeded=counts.get(JobStatus.SUCCEEDED, 0),
+            failed=counts.get(JobStatus.FAILED, 0),
+        )
+        for key, counts in per_template.items()
+    ]
     return sorted(stats, key=lambda s: (-s.started, s.template))
 
 
 def dashboard_generation_times(*, since: datetime) -> list[float]:
     """Return, sorted, the seconds from start to success of the jobs created since `since`."""
     took = ExpressionWrapper(F("finished_at") - F("started_at"), output_field=DurationField())
-    rows = (Job.objects.filter(created_at__gte=since, status=JobStatus.SUCCEEDED,
-                               started_at__isnull=False, finished_at__isnull=False)
-            .order_by().annotate(took=took).values_list("took", flat=True))
+    rows = (
+        Job.objects.filter(
+            created_at__gte=since,
+            status=JobStatus.SUCCEEDED,
+            started_at__isnull=False,
+            finished_at__isnull=False,
+        )
+        .order_by()
+        .annotate(took=took)
+        .values_list("took", flat=True)
+    )
     return sorted(max(0.0, took.total_seconds()) for took in rows)
 
 
@@ -201,8 +251,13 @@ def first_hour(*, now: datetime, hours: int = 24) -> datetime:
 def dashboard_jobs_per_hour(*, now: datetime, hours: int = 24) -> list[int]:
     """Return how many jobs were created in each clock hour, oldest first, the current last."""
     start = first_hour(now=now, hours=hours)
-    rows = (Job.objects.filter(created_at__gte=start).order_by()
-            .annotate(hour=TruncHour("created_at")).values_list("hour").annotate(n=Count("pk")))
+    rows = (
+        Job.objects.filter(created_at__gte=start)
+        .order_by()
+        .annotate(hour=TruncHour("created_at"))
+        .values_list("hour")
+        .annotate(n=Count("pk"))
+    )
     counts = [0] * hours
     for hour, n in rows:
         index = int((hour - start).total_seconds() // 3600)
@@ -246,10 +301,17 @@ class Funnel:
 
 def funnel_stage_keys() -> list[tuple[str, str]]:
     """Return the funnel's stages in order, as (key, label)."""
-    steps = [(f"step:{key}", f"Step {i}: {label}")
-             for i, (key, label) in enumerate(WIZARD_STEPS, start=1)]
-    return [("wizard_started", "Wizard started"), *steps, ("submitted", "Submitted"),
-            ("job_succeeded", "Project generated"), ("downloaded", "Downloaded")]
+    steps = [
+        (f"step:{key}", f"Step {i}: {label}")
+        for i, (key, label) in enumerate(WIZARD_STEPS, start=1)
+    ]
+    return [
+        ("wizard_started", "Wizard started"),
+        *steps,
+        ("submitted", "Submitted"),
+        ("job_succeeded", "Project generated"),
+        ("downloaded", "Downloaded"),
+    ]
 
 
 def dashboard_funnels(*, now: datetime, periods: Iterable[int] = PERIODS) -> dict[int, Funnel]:
@@ -258,22 +320,42 @@ def dashboard_funnels(*, now: datetime, periods: Iterable[int] = PERIODS) -> dic
     Counts distinct visitors per stage; the periods are conditional aggregates of one scan.
     """
     periods = sorted(set(periods))
-    counts = {f"d{days}": Count("visitor", distinct=True,
-                                filter=Q(created_at__gte=now - timedelta(days=days)))
-              for days in periods}
-    rows = (JourneyEvent.objects
-            .filter(kind__in=_FUNNEL_KINDS, created_at__gte=now - timedelta(days=periods[-1]),
-                    created_at__lte=now)
-            .order_by().annotate(stage=_STAGE).values("stage").annotate(**counts))
+    counts = {
+        f"d{days}": Count(
+            "visitor", distinct=True, filter=Q(created_at__gte=now - timedelta(days=days))
+        )
+        for days in periods
+    }
+    rows = (
+        JourneyEvent.objects.filter(
+            kind__in=_FUNNEL_KINDS,
+            created_at__gte=now - timedelta(days=periods[-1]),
+            created_at__lte=now,
+        )
+        .order_by()
+        .annotate(stage=_STAGE)
+        .values("stage")
+        .annotate(**counts)
+    )
     by_stage: dict[str, Mapping[str, Any]] = {row["stage"]: row for row in rows}
-    return {days: _funnel(days, {stage: row[f"d{days}"] for stage, row in by_stage.items()})
-            for days in periods}
+    return {
+        days: _funnel(days, {stage: row[f"d{days}"] for stage, row in by_stage.items()})
+        for days in periods
+    }
 
 
-_FUNNEL_KINDS = [JourneyKind.WIZARD_STARTED, JourneyKind.STEP_COMPLETED, JourneyKind.SUBMITTED,
-                 JourneyKind.JOB_SUCCEEDED, JourneyKind.DOWNLOADED]
-_STAGE = Case(When(kind=JourneyKind.STEP_COMPLETED, then=Concat(Value("step:"), F("step"))),
-              default=F("kind"), output_field=CharField())
+_FUNNEL_KINDS = [
+    JourneyKind.WIZARD_STARTED,
+    JourneyKind.STEP_COMPLETED,
+    JourneyKind.SUBMITTED,
+    JourneyKind.JOB_SUCCEEDED,
+    JourneyKind.DOWNLOADED,
+]
+_STAGE = Case(
+    When(kind=JourneyKind.STEP_COMPLETED, then=Concat(Value("step:"), F("step"))),
+    default=F("kind"),
+    output_field=CharField(),
+)
 
 
 def _funnel(days: int, visitors: dict[str, int]) -> Funnel:
@@ -282,8 +364,15 @@ def _funnel(days: int, visitors: dict[str, int]) -> Funnel:
         count = visitors.get(key, 0)
         previous = stages[-1].visitors if stages else None
         lost = None if previous is None else previous - count
-        stages.append(FunnelStage(key=key, label=label, visitors=count, lost=lost,
-                                  drop_off=None if lost is None else _ratio(lost, previous or 0)))
+        stages.append(
+            FunnelStage(
+                key=key,
+                label=label,
+                visitors=count,
+                lost=lost,
+                drop_off=None if lost is None else _ratio(lost, previous or 0),
+            )
+        )
     return Funnel(days=days, stages=stages)
 
 
@@ -318,15 +407,19 @@ def dashboard_realtime() -> Realtime:
     """Return the transport figures summed over every live web process (no query)."""
     processes, shared = presence_all()
     bounds = [*metrics.DELIVERY_DELAY.bounds, math.inf]
-    counts = [sum(column) for column in zip(*(_padded(p.delay_counts, len(bounds))
-                                              for p in processes), strict=True)]
+    counts = [
+        sum(column)
+        for column in zip(*(_padded(p.delay_counts, len(bounds)) for p in processes), strict=True)
+    ]
     return Realtime(
         open_streams=sum(p.open_streams for p in processes),
         polling_clients=sum(p.polling_clients for p in processes),
         reconnects_per_minute=round(sum(p.reconnects_per_minute for p in processes), 1),
         delay_p50_s=bucket_quantile(bounds, counts, 0.5),
         delay_p99_s=bucket_quantile(bounds, counts, 0.99),
-        delay_buckets=list(zip(bounds, counts, strict=True)), processes=processes, shared=shared,
+        delay_buckets=list(zip(bounds, counts, strict=True)),
+        processes=processes,
+        shared=shared,
     )
 
 
@@ -361,8 +454,7 @@ def jobs_count_unfinished_by_status() -> dict[str, int]:
     Read through the partial index of unfinished jobs: cheap however long the history.
     """
     counts: dict[str, int] = dict.fromkeys(sorted(JobStatus.unfinished()), 0)
-    rows = (Job.objects.unfinished().order_by().values_list("status")
-            .annotate(n=Count("pk")))
+    rows = Job.objects.unfinished().order_by().values_list("status").annotate(n=Count("pk"))
     counts.update({status: n for status, n in rows})
     return counts
 
@@ -373,8 +465,9 @@ def jobs_total_estimate() -> int:
     if connection.vendor != "postgresql":
         return Job.objects.count()
     with connection.cursor() as cursor:
-        cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass",
-                       [Job._meta.db_table])
+        cursor.execute(
+            "SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [Job._meta.db_table]
+        )
         row = cursor.fetchone()
     return max(0, int(row[0])) if row else 0
 

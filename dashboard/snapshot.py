@@ -34,8 +34,10 @@ from realtime.api import Message, get_hub, metrics, relay
 logger = logging.getLogger(__name__)
 
 EVENT = "dashboard-snapshot"
-COMPUTED = metrics.Counter("dashboard_snapshots_computed_total",
-                           "Dashboard snapshots computed in this process (one per interval).")
+COMPUTED = metrics.Counter(
+    "dashboard_snapshots_computed_total",
+    "Dashboard snapshots computed in this process (one per interval).",
+)
 
 
 def interval_s() -> float:
@@ -75,8 +77,13 @@ class Snapshot:
 
     def payload(self, *, days: int) -> dict[str, Any]:
         """Return the JSON object sent on the stream and by the fallback poll."""
-        return {"id": self.id, "generated_at": self.generated_at.isoformat(), "days": days,
-                "figures": self.figures, "panels": self.panels_for(days)}
+        return {
+            "id": self.id,
+            "generated_at": self.generated_at.isoformat(),
+            "days": days,
+            "figures": self.figures,
+            "panels": self.panels_for(days),
+        }
 
     def message(self, *, days: int) -> Message:
         """Return the stream message for the `days` funnel, encoded once for every stream."""
@@ -84,7 +91,8 @@ class Snapshot:
         if message is None:
             data = json.dumps(self.payload(days=days), separators=(",", ":"))
             message = self._messages[days] = Message(
-                id=self.id, event=EVENT, data=data, ts=self.generated_at.timestamp())
+                id=self.id, event=EVENT, data=data, ts=self.generated_at.timestamp()
+            )
         return message
 
 
@@ -131,18 +139,27 @@ def _compute(*, previous: Snapshot | None) -> Snapshot:
     realtime = selectors.dashboard_realtime()
     queue = selectors.dashboard_queue(now=now)
     last_day = panels.last_day_panel(
-        counts=counts, times=selectors.dashboard_generation_times(since=day),
+        counts=counts,
+        times=selectors.dashboard_generation_times(since=day),
         per_hour=selectors.dashboard_jobs_per_hour(now=now),
-        first_hour=selectors.first_hour(now=now))
+        first_hour=selectors.first_hour(now=now),
+    )
     COMPUTED.inc()
     return Snapshot(
         id=max(int(now.timestamp() * 1000), previous.id + 1 if previous else 0),
-        generated_at=now, funnels=_funnels(now),
-        panels={"running": panels.running_panel(jobs=running),
-                "queue": panels.queue_panel(queue=queue), "last_day": last_day,
-                "realtime": panels.realtime_panel(realtime=realtime)},
-        figures={**_figures(counts, running, realtime), "queued": queue.depth,
-                 "web_processes": len(realtime.processes)},
+        generated_at=now,
+        funnels=_funnels(now),
+        panels={
+            "running": panels.running_panel(jobs=running),
+            "queue": panels.queue_panel(queue=queue),
+            "last_day": last_day,
+            "realtime": panels.realtime_panel(realtime=realtime),
+        },
+        figures={
+            **_figures(counts, running, realtime),
+            "queued": queue.depth,
+            "web_processes": len(realtime.processes),
+        },
     )
 
 
@@ -150,20 +167,26 @@ def _funnels(now: datetime) -> dict[int, str]:
     slow = _cache.slow
     if slow is None or time.monotonic() - slow.at >= slow_interval_s():
         funnels = selectors.dashboard_funnels(now=now)
-        slow = _cache.slow = _Slow(at=time.monotonic(), funnels={
-            days: panels.funnel_panel(funnel=funnel) for days, funnel in funnels.items()})
+        slow = _cache.slow = _Slow(
+            at=time.monotonic(),
+            funnels={days: panels.funnel_panel(funnel=funnel) for days, funnel in funnels.items()},
+        )
     return slow.funnels
 
 
-def _figures(counts: selectors.DayCounts, running: list[selectors.RunningJob],
-             realtime: selectors.Realtime) -> dict[str, float | int | None]:
+def _figures(
+    counts: selectors.DayCounts, running: list[selectors.RunningJob], realtime: selectors.Realtime
+) -> dict[str, float | int | None]:
     return {
-        "running": min(len(running), panels.RUNNING_SHOWN), "started": counts.started,
+        "running": min(len(running), panels.RUNNING_SHOWN),
+        "started": counts.started,
         **{status: counts[status] for status in JobStatus.finished()},
-        "success_rate": counts.success_rate, "open_streams": realtime.open_streams,
+        "success_rate": counts.success_rate,
+        "open_streams": realtime.open_streams,
         "polling_clients": realtime.polling_clients,
         "reconnects_per_minute": realtime.reconnects_per_minute,
-        "delay_p50_s": _finite(realtime.delay_p50_s), "delay_p99_s": _finite(realtime.delay_p99_s),
+        "delay_p50_s": _finite(realtime.delay_p50_s),
+        "delay_p99_s": _finite(realtime.delay_p99_s),
     }
 
 
@@ -234,7 +257,8 @@ def _snapshot_in_thread() -> Snapshot:
 
 
 _publishers: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Publisher]" = (
-    weakref.WeakKeyDictionary())
+    weakref.WeakKeyDictionary()
+)
 
 
 def get_publisher() -> Publisher:
@@ -261,8 +285,7 @@ async def snapshot_stream(*, days: int) -> AsyncIterator[bytes]:
         return [message] if message.id > after else []
 
     with publisher.watching(days):
-        async for chunk in relay(channel=channel(days), cursor=0, replay=current,
-                                 gapless=False):
+        async for chunk in relay(channel=channel(days), cursor=0, replay=current, gapless=False):
             yield chunk
 
 

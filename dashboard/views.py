@@ -25,11 +25,18 @@ def parse_days(query: QueryDict) -> int:
 def dashboard_page(request: HttpRequest) -> HttpResponse:
     """Render the dashboard with the current snapshot; the client keeps it live."""
     days, snapshot = parse_days(request.GET), snapshot_current()
-    return render(request, "dashboard/page.html", {
-        "days": days, "periods": PERIODS, "panels": snapshot.panels_for(days),
-        "payload": snapshot.payload(days=days), "generated_at": snapshot.generated_at,
-        "interval_ms": round(interval_s() * 1000),
-    })
+    return render(
+        request,
+        "dashboard/page.html",
+        {
+            "days": days,
+            "periods": PERIODS,
+            "panels": snapshot.panels_for(days),
+            "payload": snapshot.payload(days=days),
+            "generated_at": snapshot.generated_at,
+            "interval_ms": round(interval_s() * 1000),
+        },
+    )
 
 
 @require_GET

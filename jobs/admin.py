@@ -98,8 +98,17 @@ class JobEventInline(admin.TabularInline):  # type: ignore[type-arg]
 
 @admin.register(Job)
 class JobAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    list_display = ("name", "template", "status", "percent_done", "owner_name", "created",
-                    "waited", "duration", "short_id")
+    list_display = (
+        "name",
+        "template",
+        "status",
+        "percent_done",
+        "owner_name",
+        "created",
+        "waited",
+        "duration",
+        "short_id",
+    )
     list_filter = ("status", TemplateFilter, "created_at")
     search_fields = ("=id", "name", "owner__username", "=owner__email", "=anon_owner")
     search_help_text = "Job id (exact), project name, owner's user name or e-mail (exact)."
@@ -109,9 +118,29 @@ class JobAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     ordering = ("-created_at",)
     inlines = (JobEventInline,)
     actions = ("cancel_jobs", "retry_failed_jobs")
-    fields = ("id", "name", "template", "status", "percent_done", "step_now", "message", "eta",
-              "error", "parameters", "owner", "anonymous_session", "retry_of", "download", "events",
-              "created", "started", "finished", "last_heartbeat", "waited", "duration")
+    fields = (
+        "id",
+        "name",
+        "template",
+        "status",
+        "percent_done",
+        "step_now",
+        "message",
+        "eta",
+        "error",
+        "parameters",
+        "owner",
+        "anonymous_session",
+        "retry_of",
+        "download",
+        "events",
+        "created",
+        "started",
+        "finished",
+        "last_heartbeat",
+        "waited",
+        "duration",
+    )
     readonly_fields = fields
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -192,29 +221,42 @@ class JobAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     @admin.action(description="Cancel the selected jobs", permissions=["change"])
     def cancel_jobs(self, request: HttpRequest, queryset: QuerySet[Job]) -> None:
         """Ask every selected unfinished job to stop, through the service."""
-        asked = [job for job in queryset.filter(status__in=JobStatus.unfinished())
-                 if services.job_request_cancel(job=job) is not None]
+        asked = [
+            job
+            for job in queryset.filter(status__in=JobStatus.unfinished())
+            if services.job_request_cancel(job=job) is not None
+        ]
         skipped = queryset.count() - len(asked)
-        self.message_user(request, f"Asked {_jobs(len(asked))} to stop; {_jobs(skipped)} "
-                                   "already finished or cancelling left as they were.")
+        self.message_user(
+            request,
+            f"Asked {_jobs(len(asked))} to stop; {_jobs(skipped)} "
+            "already finished or cancelling left as they were.",
+        )
 
-    @admin.action(description="Retry the selected failed jobs (as new attempts)",
-                  permissions=["change"])
+    @admin.action(
+        description="Retry the selected failed jobs (as new attempts)", permissions=["change"]
+    )
     def retry_failed_jobs(self, request: HttpRequest, queryset: QuerySet[Job]) -> None:
         """Create a new attempt of every selected failed job, linked to the one it retries."""
         failed = list(queryset.filter(status=JobStatus.FAILED).select_related("owner"))
         retried = _retry(failed, request=request, admin_=self)
         skipped = queryset.count() - len(failed)
-        self.message_user(request, f"Queued {_jobs(len(retried))} as new attempts; "
-                                   f"{_jobs(skipped)} not failed left as they were.")
+        self.message_user(
+            request,
+            f"Queued {_jobs(len(retried))} as new attempts; "
+            f"{_jobs(skipped)} not failed left as they were.",
+        )
 
 
 def _retry(failed: Sequence[Job], *, request: HttpRequest, admin_: JobAdmin) -> list[Job]:
     retried = []
     for job in failed:
         try:
-            retried.append(services.job_create(owner=job.owner, params=job.params,
-                                               anon_owner=job.anon_owner, retry_of=job))
+            retried.append(
+                services.job_create(
+                    owner=job.owner, params=job.params, anon_owner=job.anon_owner, retry_of=job
+                )
+            )
         except services.InvalidJobParams as exc:
             admin_.message_user(request, f"{job.name}: not retried: {exc}", messages.WARNING)
     return retried

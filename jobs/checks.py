@@ -11,20 +11,28 @@ from django.core.checks import CheckMessage, Error, Warning, register
 
 
 @register()
-def check_generation_settings(app_configs: Sequence[AppConfig] | None, **kwargs: Any
-                              ) -> list[CheckMessage]:
+def check_generation_settings(
+    app_configs: Sequence[AppConfig] | None, **kwargs: Any
+) -> list[CheckMessage]:
     """Return problems that would fail every generation job."""
     problems: list[CheckMessage] = []
     if settings.JOBS_STEP_TIMEOUT_S <= 0:
         problems.append(Error("JOBS_STEP_TIMEOUT_S must be positive.", id="jobs.E001"))
     if shutil.which(settings.JOBS_NODE) is None:
-        problems.append(Warning(
-            f"JOBS_NODE ({settings.JOBS_NODE}) is not an executable: every job will fail.",
-            hint="Install Node.js (apt-get install nodejs npm); scripts/run does.",
-            id="jobs.W001"))
+        problems.append(
+            Warning(
+                f"JOBS_NODE ({settings.JOBS_NODE}) is not an executable: every job will fail.",
+                hint="Install Node.js (apt-get install nodejs npm); scripts/run does.",
+                id="jobs.W001",
+            )
+        )
     if not (Path(settings.JOBS_TOOLCHAIN_DIR) / "node_modules" / "solc").is_dir():
-        problems.append(Warning(
-            f"The generation toolchain is not installed in {settings.JOBS_TOOLCHAIN_DIR}: "
-            "every job will fail.", hint="Run `npm ci` there; scripts/run does.",
-            id="jobs.W002"))
+        problems.append(
+            Warning(
+                f"The generation toolchain is not installed in {settings.JOBS_TOOLCHAIN_DIR}: "
+                "every job will fail.",
+                hint="Run `npm ci` there; scripts/run does.",
+                id="jobs.W002",
+            )
+        )
     return problems

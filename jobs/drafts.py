@@ -36,8 +36,12 @@ from jobs.scaffolds import TEMPLATES
 
 FORM_STEPS = ("basics", "template", "options")
 STEPS = (*FORM_STEPS, "review")
-STEP_LABELS = {"basics": "Project basics", "template": "Template", "options": "Options",
-               "review": "Review"}
+STEP_LABELS = {
+    "basics": "Project basics",
+    "template": "Template",
+    "options": "Options",
+    "review": "Review",
+}
 SUBMITTED = "submitted"
 """The `step` of a draft that became a job; it is no longer anyone's current draft."""
 MAX_TYPED_CHARS = 1000
@@ -119,7 +123,8 @@ def draft_find(*, creator: Creator) -> WizardDraft | None:
     if creator.user is None and not creator.anon_owner:
         return None  # no session yet: nobody's draft, and nothing to look up
     found: WizardDraft | None = (
-        _drafts_of(creator).exclude(step=SUBMITTED).order_by("-updated_at").first())
+        _drafts_of(creator).exclude(step=SUBMITTED).order_by("-updated_at").first()
+    )
     return found
 
 
@@ -132,8 +137,9 @@ def draft_get_or_create(*, creator: Creator) -> WizardDraft:
     """Return the person's current draft, starting one (and their journey) if they have none."""
     draft = draft_find(creator=creator)
     if draft is None:
-        draft = WizardDraft.objects.create(owner_id=creator.user.pk if creator.user else None,
-                                           anon_owner=creator.anon_owner)
+        draft = WizardDraft.objects.create(
+            owner_id=creator.user.pk if creator.user else None, anon_owner=creator.anon_owner
+        )
         journey_record(kind=JourneyKind.WIZARD_STARTED, visitor=creator.visitor())
     return draft
 
@@ -153,8 +159,10 @@ def _values(draft: WizardDraft, step: str) -> dict[str, Any] | None:
 def _store(draft: WizardDraft, step: str, values: dict[str, Any]) -> None:
     # Every rule allows far less; the cap only keeps a pasted novel out of the database.
     # PostgreSQL's jsonb cannot hold U+0000: it is kept as U+FFFD, still refused by the form.
-    values = {k: v[:MAX_TYPED_CHARS].replace("\x00", "\ufffd") if isinstance(v, str) else v
-              for k, v in values.items()}
+    values = {
+        k: v[:MAX_TYPED_CHARS].replace("\x00", "\ufffd") if isinstance(v, str) else v
+        for k, v in values.items()
+    }
     if step == "options":
         if _template_key(draft) not in TEMPLATES:
             return  # options of a template that does not exist would only grow the draft
@@ -163,12 +171,19 @@ def _store(draft: WizardDraft, step: str, values: dict[str, Any]) -> None:
         draft.data[step] = values
     size = len(json.dumps(draft.data, ensure_ascii=False).encode())
     if size > settings.JOBS_DRAFT_MAX_BYTES:
-        raise DraftTooLarge(f"What you typed is too long to keep: the draft would take {size:,} "
-                            f"bytes, at most {settings.JOBS_DRAFT_MAX_BYTES:,}. Shorten it.")
+        raise DraftTooLarge(
+            f"What you typed is too long to keep: the draft would take {size:,} "
+            f"bytes, at most {settings.JOBS_DRAFT_MAX_BYTES:,}. Shorten it."
+        )
 
 
-def _form(draft: WizardDraft, step: str, *, data: Mapping[str, Any] | None = None,
-          initial: Mapping[str, Any] | None = None) -> forms.Form:
+def _form(
+    draft: WizardDraft,
+    step: str,
+    *,
+    data: Mapping[str, Any] | None = None,
+    initial: Mapping[str, Any] | None = None,
+) -> forms.Form:
     if step == "basics":
         return BasicsForm(data=data, initial=initial)
     if step == "template":
@@ -223,13 +238,21 @@ def draft_page(*, draft: WizardDraft, step: str) -> WizardPage:
     if draft.step != step and not draft._state.adding:  # a blank draft is not stored
         draft.step = step
         WizardDraft.objects.filter(pk=draft.pk).update(step=step, updated_at=timezone.now())
-    nav = [NavItem(key=key, label=STEP_LABELS[key], reachable=i <= STEPS.index(reachable),
-                   state="current" if key == step else
-                   "done" if i < STEPS.index(reachable) else "todo")
-           for i, key in enumerate(STEPS)]
+    nav = [
+        NavItem(
+            key=key,
+            label=STEP_LABELS[key],
+            reachable=i <= STEPS.index(reachable),
+            state="current" if key == step else "done" if i < STEPS.index(reachable) else "todo",
+        )
+        for i, key in enumerate(STEPS)
+    ]
     index = STEPS.index(step)
     return WizardPage(
-        step=step, title=_title(draft, step), nav=nav, draft_id=draft.pk,
+        step=step,
+        title=_title(draft, step),
+        nav=nav,
+        draft_id=draft.pk,
         form=None if step == "review" else draft_step_form(draft=draft, step=step),
         back_step=STEPS[index - 1] if index else None,
         summary=_summary(draft_params_form(draft=draft)) if step == "review" else [],
@@ -246,17 +269,23 @@ def draft_note_reviewed(*, draft: WizardDraft) -> None:
         return
     draft.data["reviewed"] = True
     draft.save(update_fields=["data", "updated_at"])
-    journey_record(kind=JourneyKind.STEP_COMPLETED, step="review",
-                   visitor=visitor_id(user_id=draft.owner_id, anon_owner=draft.anon_owner),
-                   template=_template_key(draft))
+    journey_record(
+        kind=JourneyKind.STEP_COMPLETED,
+        step="review",
+        visitor=visitor_id(user_id=draft.owner_id, anon_owner=draft.anon_owner),
+        template=_template_key(draft),
+    )
 
 
 def _title(draft: WizardDraft, step: str) -> str:
     template = TEMPLATES.get(_template_key(draft))
     if step == "options" and template is not None:
         return f"{template.label} options"
-    return {"basics": "Tell us about your project", "template": "Pick a template",
-            "review": "Review and generate"}.get(step, STEP_LABELS[step])
+    return {
+        "basics": "Tell us about your project",
+        "template": "Pick a template",
+        "review": "Review and generate",
+    }.get(step, STEP_LABELS[step])
 
 
 def _summary(form: JobParamsForm) -> list[dict[str, Any]]:
@@ -266,8 +295,9 @@ def _summary(form: JobParamsForm) -> list[dict[str, Any]]:
     for name, field in form.fields.items():
         step = "basics" if name in BASICS else "template" if name == "template" else "options"
         sections[step].append((str(field.label), _shown(field, form.cleaned_data[name])))
-    return [{"step": step, "label": STEP_LABELS[step], "rows": rows}
-            for step, rows in sections.items()]
+    return [
+        {"step": step, "label": STEP_LABELS[step], "rows": rows} for step, rows in sections.items()
+    ]
 
 
 def _shown(field: forms.Field, value: Any) -> str:
@@ -294,8 +324,12 @@ def draft_save_step(*, draft: WizardDraft, step: str, data: Mapping[str, Any]) -
     draft.save(update_fields=["data", "step", "updated_at"])
     visitor = visitor_id(user_id=draft.owner_id, anon_owner=draft.anon_owner)
     if valid:
-        journey_record(kind=JourneyKind.STEP_COMPLETED, visitor=visitor, step=step,
-                       template=_template_key(draft) if step != "basics" else "")
+        journey_record(
+            kind=JourneyKind.STEP_COMPLETED,
+            visitor=visitor,
+            step=step,
+            template=_template_key(draft) if step != "basics" else "",
+        )
     for field in form.errors:
         journey_record(kind=JourneyKind.VALIDATION_ERROR, visitor=visitor, step=step, field=field)
     return draft.step
@@ -321,13 +355,17 @@ def draft_check(*, creator: Creator, data: Mapping[str, Any]) -> dict[str, list[
 
 def draft_params_form(*, draft: WizardDraft) -> JobParamsForm:
     """Return the whole job's form, bound to every step's values."""
-    values = {**(_values(draft, "basics") or {}), **(_values(draft, "template") or {}),
-              **(_values(draft, "options") or {})}
+    values = {
+        **(_values(draft, "basics") or {}),
+        **(_values(draft, "template") or {}),
+        **(_values(draft, "options") or {}),
+    }
     return JobParamsForm(values)
 
 
-def draft_submit(*, creator: Creator, draft_id: str,
-                 admission: services.Admission | None = None) -> Submission:
+def draft_submit(
+    *, creator: Creator, draft_id: str, admission: services.Admission | None = None
+) -> Submission:
     """Turn the person's draft into a job, once: a second press returns the same job.
 
     A job refused by admission (services.AdmissionRefused) leaves the draft as it was.
@@ -343,13 +381,22 @@ def draft_submit(*, creator: Creator, draft_id: str,
         form = draft_params_form(draft=draft)
         if not form.is_valid():
             return Submission(job=None, step=_step_of(next(iter(form.errors))))
-        job = services.job_create(owner=creator.user, params=form.cleaned_data,
-                                  anon_owner=creator.anon_owner, admission=admission)
+        job = services.job_create(
+            owner=creator.user,
+            params=form.cleaned_data,
+            anon_owner=creator.anon_owner,
+            admission=admission,
+        )
         draft.job, draft.step = job, SUBMITTED
         draft.save(update_fields=["job", "step", "updated_at"])
     # Outside the transaction: a journey that fails to record must not undo the job.
-    journey_record(kind=JourneyKind.SUBMITTED, visitor=creator.visitor(), step="review",
-                   template=job.template, job=job)
+    journey_record(
+        kind=JourneyKind.SUBMITTED,
+        visitor=creator.visitor(),
+        step="review",
+        template=job.template,
+        job=job,
+    )
     return Submission(job=job, step=SUBMITTED)
 
 
@@ -361,7 +408,8 @@ def drafts_purge(*, abandoned_after: timedelta, submitted_after: timedelta) -> i
     """Delete drafts untouched for `abandoned_after`, and submitted ones after
     `submitted_after`; return how many were deleted."""
     now = timezone.now()
-    stale = (Q(updated_at__lt=now - abandoned_after)
-             | Q(step=SUBMITTED, updated_at__lt=now - submitted_after))
+    stale = Q(updated_at__lt=now - abandoned_after) | Q(
+        step=SUBMITTED, updated_at__lt=now - submitted_after
+    )
     deleted, _ = WizardDraft.objects.filter(stale).delete()
     return deleted

@@ -81,17 +81,21 @@ def validate_project_name(value: str) -> None:
     """Raise every way in which `value` breaks the project name rules."""
     problems = []
     if len(value) < NAME_MIN:
-        problems.append(f"A project name needs at least {NAME_MIN} characters; "
-                        f"“{value}” has {len(value)}.")
+        problems.append(
+            f"A project name needs at least {NAME_MIN} characters; “{value}” has {len(value)}."
+        )
     if len(value) > NAME_MAX:
-        problems.append(f"A project name can have at most {NAME_MAX} characters; "
-                        f"this one has {len(value)}.")
+        problems.append(
+            f"A project name can have at most {NAME_MAX} characters; this one has {len(value)}."
+        )
     if value and not value[0].isalpha():
         problems.append(f"A project name must start with a letter, not “{value[0]}”.")
     wrong = [c for c in value if not (c.isalnum() or c in " -_")]
     if wrong:
-        problems.append("A project name can only contain letters, digits, spaces, hyphens (-) "
-                        f"and underscores (_); remove {_quoted(wrong)}.")
+        problems.append(
+            "A project name can only contain letters, digits, spaces, hyphens (-) "
+            f"and underscores (_); remove {_quoted(wrong)}."
+        )
     if problems:
         raise ValidationError([ValidationError(p, code="name") for p in problems])
 
@@ -100,14 +104,16 @@ def validate_symbol(value: str) -> None:
     """Raise if `value` is not 2 to 11 letters and digits starting with a letter."""
     problems = []
     if not SYMBOL_MIN <= len(value) <= SYMBOL_MAX:
-        problems.append(f"A symbol has {SYMBOL_MIN} to {SYMBOL_MAX} characters; "
-                        f"“{value}” has {len(value)}.")
+        problems.append(
+            f"A symbol has {SYMBOL_MIN} to {SYMBOL_MAX} characters; “{value}” has {len(value)}."
+        )
     if value and not ("A" <= value[0] <= "Z"):
         problems.append(f"A symbol must start with a letter A to Z, not “{value[0]}”.")
     wrong = [c for c in value if not ("A" <= c <= "Z" or "0" <= c <= "9")]
     if wrong:
-        problems.append(f"A symbol can only contain letters A to Z and digits 0 to 9; "
-                        f"remove {_quoted(wrong)}.")
+        problems.append(
+            f"A symbol can only contain letters A to Z and digits 0 to 9; remove {_quoted(wrong)}."
+        )
     if problems:
         raise ValidationError([ValidationError(p, code="symbol") for p in problems])
 
@@ -115,12 +121,15 @@ def validate_symbol(value: str) -> None:
 def validate_uri(value: str) -> None:
     """Raise if `value` is not a URI the generated contract can prefix token ids with."""
     if not value.startswith(URI_SCHEMES):
-        raise ValidationError(f"The base URI must start with {_either(URI_SCHEMES)}; "
-                              f"“{value}” does not.", code="uri")
+        raise ValidationError(
+            f"The base URI must start with {_either(URI_SCHEMES)}; “{value}” does not.", code="uri"
+        )
     wrong = [c for c in value if c.isspace() or c in "\"'<>\\`"]
     if wrong:
-        raise ValidationError(f"The base URI cannot contain spaces, quotes, <, >, \\ or `; "
-                              f"remove {_quoted(wrong)}.", code="uri")
+        raise ValidationError(
+            f"The base URI cannot contain spaces, quotes, <, >, \\ or `; remove {_quoted(wrong)}.",
+            code="uri",
+        )
 
 
 def validate_no_control_characters(value: str) -> None:
@@ -136,14 +145,20 @@ class TextField(forms.CharField):
     kind: ClassVar[str] = "text"
 
     def __init__(self, *, label: str, max_length: int | None, **kwargs: Any) -> None:
-        super().__init__(max_length=max_length, label=label, error_messages={
-            "required": f"Enter {_escape(label.lower())}.",
-            "max_length": f"{_escape(label)} can have at most {max_length} characters; "
-                          "this has %(show_value)d.",
-        }, **kwargs)
+        super().__init__(
+            max_length=max_length,
+            label=label,
+            error_messages={
+                "required": f"Enter {_escape(label.lower())}.",
+                "max_length": f"{_escape(label)} can have at most {max_length} characters; "
+                "this has %(show_value)d.",
+            },
+            **kwargs,
+        )
         # Ours names every control character, NUL included; Django's would repeat it vaguely.
-        self.validators = [v for v in self.validators
-                           if not isinstance(v, ProhibitNullCharactersValidator)]
+        self.validators = [
+            v for v in self.validators if not isinstance(v, ProhibitNullCharactersValidator)
+        ]
         self.validators.append(validate_no_control_characters)
 
     def to_python(self, value: Any) -> str:
@@ -158,9 +173,14 @@ class NameField(TextField):
     """The project's name: 3 to 60 letters, digits, spaces, - and _, starting with a letter."""
 
     def __init__(self) -> None:
-        super().__init__(label="Project name", max_length=None, help_text=(
-            f"{NAME_MIN} to {NAME_MAX} characters: letters, digits, spaces, - and _, "
-            "starting with a letter."))
+        super().__init__(
+            label="Project name",
+            max_length=None,
+            help_text=(
+                f"{NAME_MIN} to {NAME_MAX} characters: letters, digits, spaces, - and _, "
+                "starting with a letter."
+            ),
+        )
         self.error_messages["required"] = "Give your project a name."
         self.validators = [validate_project_name]  # it names every wrong character
 
@@ -182,16 +202,22 @@ class WholeNumberField(forms.IntegerField):
 
     kind: ClassVar[str] = "int"
 
-    def __init__(self, *, label: str, bounds: tuple[int, int], example: int,
-                 **kwargs: Any) -> None:
+    def __init__(self, *, label: str, bounds: tuple[int, int], example: int, **kwargs: Any) -> None:
         low, high = bounds
         name = _escape(label)
-        super().__init__(min_value=low, max_value=high, label=label, error_messages={
-            "required": f"Enter {name.lower()}: a whole number from {low:,} to {high:,}.",
-            "invalid": f"Enter a whole number, like {example}.",
-            "min_value": f"{name} must be at least {low:,}; %(show_value)s is too small.",
-            "max_value": f"{name} can be at most {high:,}; %(show_value)s is too large.",
-        }, widget=forms.TextInput(attrs={"inputmode": "numeric"}), **kwargs)
+        super().__init__(
+            min_value=low,
+            max_value=high,
+            label=label,
+            error_messages={
+                "required": f"Enter {name.lower()}: a whole number from {low:,} to {high:,}.",
+                "invalid": f"Enter a whole number, like {example}.",
+                "min_value": f"{name} must be at least {low:,}; %(show_value)s is too small.",
+                "max_value": f"{name} can be at most {high:,}; %(show_value)s is too large.",
+            },
+            widget=forms.TextInput(attrs={"inputmode": "numeric"}),
+            **kwargs,
+        )
 
     def to_python(self, value: Any) -> int | None:
         """Return the integer; refuse true/false, fractions, lists and objects."""
@@ -240,18 +266,26 @@ class OptionChoiceField(forms.ChoiceField):
     kind: ClassVar[str] = "choice"
 
     def __init__(self, *, label: str, choices: list[tuple[str, str]], **kwargs: Any) -> None:
-        listed = _escape(_either(f"{value} ({text})" if text != value else value
-                                 for value, text in choices))
-        super().__init__(label=label, choices=choices, widget=forms.RadioSelect, error_messages={
-            "required": f"Choose {_escape(label.lower())}: {listed}.",
-            "invalid_choice": f"Choose one of {listed}; “%(value)s” is not one of them.",
-        }, **kwargs)
+        listed = _escape(
+            _either(f"{value} ({text})" if text != value else value for value, text in choices)
+        )
+        super().__init__(
+            label=label,
+            choices=choices,
+            widget=forms.RadioSelect,
+            error_messages={
+                "required": f"Choose {_escape(label.lower())}: {listed}.",
+                "invalid_choice": f"Choose one of {listed}; “%(value)s” is not one of them.",
+            },
+            **kwargs,
+        )
 
     def to_python(self, value: Any) -> str:
         """Return the chosen value; refuse numbers, lists and objects."""
         if value is not None and not isinstance(value, str):
-            raise ValidationError(f"Give one of the choices as text, not {_describe(value)}.",
-                                  code="type")
+            raise ValidationError(
+                f"Give one of the choices as text, not {_describe(value)}.", code="type"
+            )
         return str(super().to_python(value))
 
 
@@ -263,13 +297,20 @@ def option_field(option: Option) -> forms.Field:
     if option.kind == "int":
         bounds = INT_BOUNDS.get(option.name, DEFAULT_INT_BOUNDS)
         hint = f"A whole number from {bounds[0]:,} to {bounds[1]:,}."
-        return WholeNumberField(label=option.label, bounds=bounds, example=int(option.default),
-                                initial=option.default,
-                                help_text=f"{option.help} {hint}".strip())
+        return WholeNumberField(
+            label=option.label,
+            bounds=bounds,
+            example=int(option.default),
+            initial=option.default,
+            help_text=f"{option.help} {hint}".strip(),
+        )
     if option.kind == "choice" or option.choices:
         labels = _CHOICE_LABELS.get(option.name, {})
-        return OptionChoiceField(label=option.label, choices=[
-            (value, labels.get(value, value)) for value in option.choices], **common)
+        return OptionChoiceField(
+            label=option.label,
+            choices=[(value, labels.get(value, value)) for value in option.choices],
+            **common,
+        )
     return _text_field(option)
 
 
@@ -277,15 +318,24 @@ def _text_field(option: Option) -> TextField:
     max_length = TEXT_MAX_LENGTH.get(option.name, DEFAULT_TEXT_MAX_LENGTH)
     if option.name == "symbol" or option.name.endswith("_symbol"):
         field: TextField = SymbolField(
-            label=option.label, max_length=None, initial=option.default, help_text=option.help or (
-                f"{SYMBOL_MIN} to {SYMBOL_MAX} letters A to Z and digits, like {option.default}."))
+            label=option.label,
+            max_length=None,
+            initial=option.default,
+            help_text=option.help
+            or (f"{SYMBOL_MIN} to {SYMBOL_MAX} letters A to Z and digits, like {option.default}."),
+        )
         field.validators.append(validate_symbol)
         return field
     required = option.name not in {"description", "author"} and option.default != ""
     widget = forms.Textarea(attrs={"rows": 3}) if option.name == "description" else None
-    field = TextField(label=option.label, max_length=max_length, required=required,
-                      initial=option.default, help_text=option.help,
-                      **({"widget": widget} if widget else {}))
+    field = TextField(
+        label=option.label,
+        max_length=max_length,
+        required=required,
+        initial=option.default,
+        help_text=option.help,
+        **({"widget": widget} if widget else {}),
+    )
     if option.name.endswith("_uri"):
         field.validators.append(validate_uri)
     return field
@@ -293,8 +343,9 @@ def _text_field(option: Option) -> TextField:
 
 def template_field() -> OptionChoiceField:
     """Return the field choosing one of the registry's templates."""
-    return OptionChoiceField(label="Template", choices=[
-        (t.key, t.label) for t in TEMPLATES.values()])
+    return OptionChoiceField(
+        label="Template", choices=[(t.key, t.label) for t in TEMPLATES.values()]
+    )
 
 
 def _common(names: Iterable[str]) -> dict[str, forms.Field]:
@@ -356,14 +407,16 @@ class JobParamsForm(_ParamsForm):
     are errors, so a typo is not silently ignored.
     """
 
-    def __init__(self, data: Mapping[str, Any] | None = None, *, template: str = "",
-                 **kwargs: Any) -> None:
+    def __init__(
+        self, data: Mapping[str, Any] | None = None, *, template: str = "", **kwargs: Any
+    ) -> None:
         given = dict(data.items()) if data is not None else None
         key = given.get("template") if given is not None else template
         chosen = TEMPLATES.get(key) if isinstance(key, str) else None
         super().__init__(None if given is None else {**_defaults(chosen), **given}, **kwargs)
-        self.fields.update({**_basics_fields(), "template": template_field(),
-                            **_options_fields(chosen)})
+        self.fields.update(
+            {**_basics_fields(), "template": template_field(), **_options_fields(chosen)}
+        )
         known = set(self.fields) | (set() if chosen else _all_option_names())
         self.unknown = sorted(set(given or {}) - known)
         self.template = chosen
@@ -374,8 +427,9 @@ class JobParamsForm(_ParamsForm):
         for key in self.unknown:
             takes = ", ".join(self.fields)
             where = f"the {self.template.label} template" if self.template else "a job"
-            self.errors[key] = self.error_class([
-                f"“{key}” is not a parameter of {where}; it takes {takes}."])
+            self.errors[key] = self.error_class(
+                [f"“{key}” is not a parameter of {where}; it takes {takes}."]
+            )
         return cleaned if cleaned is not None else {}
 
 
@@ -392,8 +446,11 @@ def _all_option_names() -> set[str]:
 def error_lists(errors: ErrorDict, *, only: Iterable[str] | None = None) -> dict[str, list[str]]:
     """Return {field: [message, …]} from a form's errors, optionally for some fields only."""
     wanted = None if only is None else set(only)
-    return {name: [str(m) for m in messages] for name, messages in errors.items()
-            if wanted is None or name in wanted}
+    return {
+        name: [str(m) for m in messages]
+        for name, messages in errors.items()
+        if wanted is None or name in wanted
+    }
 
 
 def typed_values(form: forms.Form, data: Mapping[str, Any]) -> dict[str, Any]:
@@ -411,9 +468,14 @@ def typed_values(form: forms.Form, data: Mapping[str, Any]) -> dict[str, Any]:
 
 def field_spec(name: str, field: forms.Field) -> dict[str, Any]:
     """Return a JSON description of a field: kind, label, default and limits."""
-    spec: dict[str, Any] = {"name": name, "kind": getattr(field, "kind", "text"),
-                            "label": str(field.label), "required": field.required,
-                            "default": field.initial, "help": str(field.help_text)}
+    spec: dict[str, Any] = {
+        "name": name,
+        "kind": getattr(field, "kind", "text"),
+        "label": str(field.label),
+        "required": field.required,
+        "default": field.initial,
+        "help": str(field.help_text),
+    }
     if isinstance(field, forms.ChoiceField):
         choices = cast(list[tuple[str, str]], field.choices)
         spec["choices"] = [{"value": v, "label": str(t)} for v, t in choices]
@@ -429,11 +491,18 @@ def templates_catalog() -> list[dict[str, Any]]:
     catalog = []
     for template in TEMPLATES.values():
         form = JobParamsForm(template=template.key)
-        catalog.append({
-            "key": template.key, "label": template.label, "description": template.description,
-            "required": ["name", "template"],
-            "options": [field_spec(n, f) for n, f in form.fields.items()
-                        if n not in {"name", "template"}],
-            "defaults": template.defaults(),
-        })
+        catalog.append(
+            {
+                "key": template.key,
+                "label": template.label,
+                "description": template.description,
+                "required": ["name", "template"],
+                "options": [
+                    field_spec(n, f)
+                    for n, f in form.fields.items()
+                    if n not in {"name", "template"}
+                ],
+                "defaults": template.defaults(),
+            }
+        )
     return catalog

@@ -18,17 +18,34 @@ def visitor_id(*, user_id: int | None, anon_owner: str) -> str:
     return hmac.new(settings.SECRET_KEY.encode(), raw.encode(), hashlib.sha256).hexdigest()[:32]
 
 
-def journey_record(*, kind: JourneyKind, visitor: str, step: str = "", field: str = "",
-                   template: str = "", job: Job | None = None) -> None:
+def journey_record(
+    *,
+    kind: JourneyKind,
+    visitor: str,
+    step: str = "",
+    field: str = "",
+    template: str = "",
+    job: Job | None = None,
+) -> None:
     """Store one journey event; a failure is logged, never shown to the person."""
     try:
-        JourneyEvent.objects.create(kind=kind, visitor=visitor, step=step[:32],
-                                    field=field[:64], template=template[:64], job=job)
+        JourneyEvent.objects.create(
+            kind=kind,
+            visitor=visitor,
+            step=step[:32],
+            field=field[:64],
+            template=template[:64],
+            job=job,
+        )
     except DatabaseError:
         logger.exception("journey event %s not recorded", kind)
 
 
 def journey_record_job(*, job: Job, kind: JourneyKind) -> None:
     """Store a journey event about a job, attributed to the job's owner."""
-    journey_record(kind=kind, visitor=visitor_id(user_id=job.owner_id, anon_owner=job.anon_owner),
-                   template=job.template, job=job)
+    journey_record(
+        kind=kind,
+        visitor=visitor_id(user_id=job.owner_id, anon_owner=job.anon_owner),
+        template=job.template,
+        job=job,
+    )

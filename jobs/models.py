@@ -54,18 +54,24 @@ class JobQuerySet(models.QuerySet["Job"]):
 class Job(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
         related_name="composer_jobs",
     )
     anon_owner = models.CharField(
-        max_length=64, blank=True, db_index=True,
+        max_length=64,
+        blank=True,
+        db_index=True,
         help_text="Random id kept in the anonymous visitor's session; not the session key.",
     )
     name = models.CharField(max_length=100)
     template = models.CharField(max_length=64, db_index=True)
     params = models.JSONField(default=dict)
-    status = models.CharField(max_length=16, choices=JobStatus.choices,
-                              default=JobStatus.QUEUED, db_index=True)
+    status = models.CharField(
+        max_length=16, choices=JobStatus.choices, default=JobStatus.QUEUED, db_index=True
+    )
     percent = models.PositiveSmallIntegerField(default=0)
     step = models.JSONField(null=True, blank=True)
     message = models.TextField(blank=True)
@@ -73,8 +79,9 @@ class Job(models.Model):
     last_seq = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
     artifact = models.FileField(upload_to="projects/%Y/%m/", blank=True)
-    retry_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL,
-                                 related_name="retries")
+    retry_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retries"
+    )
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -88,10 +95,14 @@ class Job(models.Model):
             models.Index(fields=["status", "heartbeat_at"], name="job_status_heartbeat"),
             # Only unfinished jobs, a small set however long the history: the admission cap
             # counts an owner's, /metrics counts them by status.
-            models.Index(fields=["owner", "anon_owner"], name="job_owner_unfinished",
-                         condition=models.Q(status__in=_UNFINISHED)),
-            models.Index(fields=["status"], name="job_unfinished",
-                         condition=models.Q(status__in=_UNFINISHED)),
+            models.Index(
+                fields=["owner", "anon_owner"],
+                name="job_owner_unfinished",
+                condition=models.Q(status__in=_UNFINISHED),
+            ),
+            models.Index(
+                fields=["status"], name="job_unfinished", condition=models.Q(status__in=_UNFINISHED)
+            ),
         ]
 
     def __str__(self) -> str:
@@ -158,14 +169,17 @@ class JourneyEvent(models.Model):
     step = models.CharField(max_length=32, blank=True)
     field = models.CharField(max_length=64, blank=True)
     template = models.CharField(max_length=64, blank=True)
-    job = models.ForeignKey(Job, null=True, blank=True, on_delete=models.SET_NULL,
-                            related_name="journey_events")
+    job = models.ForeignKey(
+        Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="journey_events"
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["kind", "created_at"], name="journey_kind_created"),
-                   models.Index(fields=["created_at"], name="journey_created")]
+        indexes = [
+            models.Index(fields=["kind", "created_at"], name="journey_kind_created"),
+            models.Index(fields=["created_at"], name="journey_created"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.step or self.field or self.template}".strip()
@@ -175,13 +189,24 @@ class WizardDraft(models.Model):
     """A wizard in progress, kept server-side so refresh, back and a new tab lose nothing."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                              on_delete=models.CASCADE, related_name="wizard_drafts")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="wizard_drafts",
+    )
     anon_owner = models.CharField(max_length=64, blank=True, db_index=True)
     step = models.CharField(max_length=32, default="basics")
     data = models.JSONField(default=dict)
-    job = models.ForeignKey(Job, null=True, blank=True, on_delete=models.SET_NULL,
-                            related_name="+", help_text="The job this draft was submitted as.")
+    job = models.ForeignKey(
+        Job,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The job this draft was submitted as.",
+    )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
 

@@ -65,8 +65,13 @@ class Reporter:
         share = 100 / self.step.total
         percent = round(share * (self.step.index - 1 + min(max(done, 0.0), 1.0)))
         self.last_percent = max(self.last_percent, percent)
-        progress.job_report_progress(job=self.job, percent=self.last_percent, step=self.step,
-                                     message=message, eta_s=self.eta_s(done))
+        progress.job_report_progress(
+            job=self.job,
+            percent=self.last_percent,
+            step=self.step,
+            message=message,
+            eta_s=self.eta_s(done),
+        )
 
     def eta_s(self, done: float) -> int | None:
         """Return the seconds left by the medians, or None before every step was measured."""
@@ -74,7 +79,7 @@ class Reporter:
         if any(key not in self.medians for key in keys):
             return None
         mine = self.medians[self.step.key]
-        later = sum(self.medians[key] for key in keys[self.step.index:])
+        later = sum(self.medians[key] for key in keys[self.step.index :])
         current = max(mine * (1 - done), mine - self.elapsed(), 0.0)
         return round(current + later)
 
@@ -108,8 +113,7 @@ def _render(ws: Workspace, report: Reporter) -> str:
     params = ws.job.params
     ws.files = render_project(params)
     ws.contracts = names.generated_contracts(params["name"], TEMPLATES[params["template"]])
-    report.say(f"rendered {len(ws.files)} files; contracts {', '.join(ws.contracts.values())}",
-               0.5)
+    report.say(f"rendered {len(ws.files)} files; contracts {', '.join(ws.contracts.values())}", 0.5)
     for key, label, check in CHECKS:
         errors = check(ws.files)
         if errors:
@@ -124,8 +128,13 @@ def _compile(ws: Workspace, report: Reporter) -> str:
     for index, path in enumerate(sources, start=1):
         name = PurePosixPath(path).name
         report.say(f"compiling {index}/{len(sources)}: {name}", (index - 1) / len(sources))
-        result = compile_file(path, ws.files[path], toolchain=ws.toolchain,
-                              should_stop=ws.should_stop, timeout_s=report.time_left())
+        result = compile_file(
+            path,
+            ws.files[path],
+            toolchain=ws.toolchain,
+            should_stop=ws.should_stop,
+            timeout_s=report.time_left(),
+        )
         for warning in result.warnings:
             report.say(f"compiler warning: {warning}", (index - 0.5) / len(sources))
         if result.errors:
@@ -133,15 +142,18 @@ def _compile(ws: Workspace, report: Reporter) -> str:
         warnings += len(result.warnings)
         ws.artifacts.extend(result.artifacts.values())
         how = " (cached)" if result.cached else ""
-        report.say(f"compiled {name} in {result.seconds:.1f} s{how}, "
-                   f"{len(result.warnings)} warning(s)", index / len(sources))
+        report.say(
+            f"compiled {name} in {result.seconds:.1f} s{how}, {len(result.warnings)} warning(s)",
+            index / len(sources),
+        )
     return f"{len(sources)} file(s), {warnings} warning(s)"
 
 
 def _deploy(ws: Workspace, report: Reporter) -> str:
     template = TEMPLATES[ws.job.template]
-    ws.chain = chain = Chain(toolchain=ws.toolchain, should_stop=ws.should_stop,
-                             timeout_s=report.time_left())
+    ws.chain = chain = Chain(
+        toolchain=ws.toolchain, should_stop=ws.should_stop, timeout_s=report.time_left()
+    )
     chain.reset()
     by_name = {a.contract: a for a in ws.artifacts}
     order = [ws.contracts[path] for path, _ in template.contracts]
@@ -149,8 +161,9 @@ def _deploy(ws: Workspace, report: Reporter) -> str:
         report.say(f"deploying {index}/{len(order)}: {contract}", (index - 1) / len(order))
         chain.timeout_s = report.time_left()
         try:
-            address, gas = chain.deploy(by_name[contract],
-                                        constructor_args(template, contract, chain, ws.contracts))
+            address, gas = chain.deploy(
+                by_name[contract], constructor_args(template, contract, chain, ws.contracts)
+            )
         except Reverted as exc:
             raise SmokeTestFailed(f"deploying {contract} reverted: {exc}") from None
         report.say(f"deployed {contract} at {address} ({gas:,} gas)", index / len(order))
@@ -166,10 +179,10 @@ def _smoke(ws: Workspace, report: Reporter) -> str:
         try:
             detail = check(ws.chain, project)
         except (SmokeFailed, Reverted) as exc:
-            raise SmokeTestFailed(f"smoke test {index}/{len(checks)} ({label}) failed: "
-                                  f"{exc}") from None
-        report.say(f"smoke test {index}/{len(checks)}: {label} ✓ ({detail})",
-                   index / len(checks))
+            raise SmokeTestFailed(
+                f"smoke test {index}/{len(checks)} ({label}) failed: {exc}"
+            ) from None
+        report.say(f"smoke test {index}/{len(checks)}: {label} ✓ ({detail})", index / len(checks))
     return f"{len(checks)} check(s) passed"
 
 
@@ -205,9 +218,13 @@ def run(*, job_id: str | uuid.UUID) -> None:
     with heartbeat(job.pk):
         _run_steps(job, toolchain)
     recycled = toolchain.recycle_if_large()
-    logger.info("job %s done: worker RSS %s MB, toolchain RSS %s MB%s", job.pk,
-                _mb(process_rss_bytes()), _mb(toolchain.rss_bytes()),
-                " (recycled)" if recycled else "")
+    logger.info(
+        "job %s done: worker RSS %s MB, toolchain RSS %s MB%s",
+        job.pk,
+        _mb(process_rss_bytes()),
+        _mb(toolchain.rss_bytes()),
+        " (recycled)" if recycled else "",
+    )
 
 
 def _mb(size: int | None) -> str:
@@ -222,8 +239,11 @@ def _run_steps(job: Job, toolchain: Toolchain) -> None:
         for index, (key, label, fn) in enumerate(STEPS, start=1):
             if _cancel_requested(job):
                 raise Cancelled
-            report = Reporter(job=job, step=Step(key=key, label=label, index=index,
-                                                 total=len(STEPS)), medians=medians)
+            report = Reporter(
+                job=job,
+                step=Step(key=key, label=label, index=index, total=len(STEPS)),
+                medians=medians,
+            )
             report.say(f"{label}…")
             detail = fn(ws, report)
             durations[key] = report.elapsed()

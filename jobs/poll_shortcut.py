@@ -124,12 +124,17 @@ class NotModifiedShortcut:
         if not self._prefix:
             probe = "00000000-0000-0000-0000-000000000000"
             self._prefix, self._suffix = reverse("jobs:status", args=[probe]).split(probe)
-        if (scope["method"] != "GET" or not path.startswith(self._prefix)
-                or not path.endswith(self._suffix) or scope.get("root_path")
-                or settings.FORCE_SCRIPT_NAME or settings.DISALLOWED_USER_AGENTS
-                or settings.REALTIME_POLL_SHORTCUT_S <= 0):
+        if (
+            scope["method"] != "GET"
+            or not path.startswith(self._prefix)
+            or not path.endswith(self._suffix)
+            or scope.get("root_path")
+            or settings.FORCE_SCRIPT_NAME
+            or settings.DISALLOWED_USER_AGENTS
+            or settings.REALTIME_POLL_SHORTCUT_S <= 0
+        ):
             return None
-        job_id = path[len(self._prefix):len(path) - len(self._suffix)]
+        job_id = path[len(self._prefix) : len(path) - len(self._suffix)]
         if not _is_canonical_uuid(job_id):
             return None
         found: dict[bytes, bytes] = {}
@@ -145,26 +150,40 @@ class NotModifiedShortcut:
         if host is None or cookies is None or offered is None:
             return None
         try:
-            query = parse_qsl(scope.get("query_string", b"").decode("latin-1"),
-                              keep_blank_values=True, max_num_fields=100)
+            query = parse_qsl(
+                scope.get("query_string", b"").decode("latin-1"),
+                keep_blank_values=True,
+                max_num_fields=100,
+            )
             session_key = parse_cookie(cookies.decode("latin-1")).get(
-                settings.SESSION_COOKIE_NAME, "")
+                settings.SESSION_COOKIE_NAME, ""
+            )
         except ValueError:
             return None
         since = next((v for k, v in reversed(query) if k == "since"), "")
         proto = found.get(_proxy_header(), b"") if settings.SECURE_PROXY_SSL_HEADER else b""
-        return Poll(job_id=job_id, since=parse_seq(since), offered=offered.decode("latin-1"),
-                    session_key=session_key, origin=(host, proto),
-                    fallback=_FALLBACK in found)
+        return Poll(
+            job_id=job_id,
+            since=parse_seq(since),
+            offered=offered.decode("latin-1"),
+            session_key=session_key,
+            origin=(host, proto),
+            fallback=_FALLBACK in found,
+        )
 
-    async def _answered(self, poll: Poll, known: KnownJob, hub: Hub, now: float,
-                        send: Send) -> bool:
+    async def _answered(
+        self, poll: Poll, known: KnownJob, hub: Hub, now: float, send: Send
+    ) -> bool:
         """Send a 304 when the answer is known and unchanged; return False to go to Django."""
         viewer = VIEWERS.get(poll.session_key) if poll.session_key else None
         headers = self._headers.get(poll.origin)
-        if (viewer is None or headers is None or known.trusted_until <= now
-                or known.viewers.get(viewer, 0.0) <= now
-                or hub.confirmed_epoch(known.channel) != known.trusted_epoch):
+        if (
+            viewer is None
+            or headers is None
+            or known.trusted_until <= now
+            or known.viewers.get(viewer, 0.0) <= now
+            or hub.confirmed_epoch(known.channel) != known.trusted_epoch
+        ):
             return False
         if now >= known.refresh_at and not known.refreshing:
             return False  # this one renews the trust; the others meanwhile need not wait
@@ -172,19 +191,30 @@ class NotModifiedShortcut:
         tag = etag_of(poll.job_id, head or 0, poll.since)
         if head is None or not offers(poll.offered, tag):
             return False
-        verdict = await ahit(scope="poll", key=viewer.key,
-                                       limit=settings.REALTIME_POLL_RATE)
+        verdict = await ahit(scope="poll", key=viewer.key, limit=settings.REALTIME_POLL_RATE)
         if not verdict.allowed:
             return False  # Django answers the 429 (and counts this hit once more)
         count_poll(client=viewer.key, fallback=poll.fallback, not_modified=True)
         metrics.POLLS_SHORTCUT.inc()
-        await send({"type": "http.response.start", "status": 304,
-                    "headers": [*headers, (b"etag", tag.encode())]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 304,
+                "headers": [*headers, (b"etag", tag.encode())],
+            }
+        )
         await send({"type": "http.response.body", "body": b""})
         return True
 
-    async def _through_django(self, poll: Poll, known: KnownJob | None, hub: Hub,
-                              scope: Scope, receive: Receive, send: Send) -> None:
+    async def _through_django(
+        self,
+        poll: Poll,
+        known: KnownJob | None,
+        hub: Hub,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+    ) -> None:
         """Let Django answer, and learn from its answer."""
         # Taken before Django reads the database: the read then sees every event the
         # watch may have missed.
@@ -207,8 +237,9 @@ class NotModifiedShortcut:
         if answer.get("status") in (200, 304):
             self._learn(poll, answer["status"], answer["headers"], epoch, hub)
 
-    def _learn(self, poll: Poll, status: int, headers: Headers, epoch: int | None,
-               hub: Hub) -> None:
+    def _learn(
+        self, poll: Poll, status: int, headers: Headers, epoch: int | None, hub: Hub
+    ) -> None:
         tags = [value for name, value in headers if name.lower() == b"etag"]
         parsed = parse_etag(tags[0].decode("latin-1")) if len(tags) == 1 else None
         viewer = VIEWERS.get(poll.session_key) if poll.session_key else None
@@ -221,8 +252,9 @@ class NotModifiedShortcut:
         if known is None:
             if len(self._jobs) >= MAX_JOBS:
                 return
-            known = self._jobs[poll.job_id] = KnownJob(channel=job_channel(poll.job_id),
-                                                        used_at=now)
+            known = self._jobs[poll.job_id] = KnownJob(
+                channel=job_channel(poll.job_id), used_at=now
+            )
         trust_s = settings.REALTIME_POLL_SHORTCUT_S
         known.viewers[viewer] = now + trust_s
         if status == 304 and (poll.origin in self._headers or len(self._headers) < _MAX_HOSTS):

@@ -27,19 +27,34 @@ class JobFinishedError(Exception):
 def job_start(*, job: Job) -> JobEvent:
     """Mark a queued job running (the worker picked it up)."""
     now = timezone.now()
-    return record_event(job, EventType.JOB_UPDATE, status=JobStatus.RUNNING, message="Started",
-                   started_at=now, heartbeat_at=now, allowed={JobStatus.QUEUED})
+    return record_event(
+        job,
+        EventType.JOB_UPDATE,
+        status=JobStatus.RUNNING,
+        message="Started",
+        started_at=now,
+        heartbeat_at=now,
+        allowed={JobStatus.QUEUED},
+    )
 
 
 def job_report_progress(
-    *, job: Job, percent: int, step: Step | None = None, message: str = "",
+    *,
+    job: Job,
+    percent: int,
+    step: Step | None = None,
+    message: str = "",
     eta_s: int | None = None,
 ) -> JobEvent:
     """Record progress on an unfinished job without changing its status."""
     if not 0 <= percent <= 100:
         raise ValueError(f"percent must be between 0 and 100, not {percent!r}")
-    changes: dict[str, Any] = {"percent": percent, "message": message, "eta_s": eta_s,
-                               "heartbeat_at": timezone.now()}
+    changes: dict[str, Any] = {
+        "percent": percent,
+        "message": message,
+        "eta_s": eta_s,
+        "heartbeat_at": timezone.now(),
+    }
     if step is not None:
         changes["step"] = step.as_dict()
     if connection.vendor == "postgresql":
@@ -70,17 +85,27 @@ RETURNING id, seq, payload
 
 def _progress_in_one_statement(job: Job, changes: dict[str, Any]) -> JobEvent:
     step = changes.get("step")
-    params = {**changes, "now": changes["heartbeat_at"], "job_id": job.pk,
-              "step": json.dumps(step) if step is not None else None,
-              "unfinished": sorted(JobStatus.unfinished()),
-              "type": EventType.PROGRESS_UPDATE.value}
+    params = {
+        **changes,
+        "now": changes["heartbeat_at"],
+        "job_id": job.pk,
+        "step": json.dumps(step) if step is not None else None,
+        "unfinished": sorted(JobStatus.unfinished()),
+        "type": EventType.PROGRESS_UPDATE.value,
+    }
     row = prepared.fetchone(_PROGRESS_SQL, params)
     if row is None:
         raise JobFinishedError(f"job {job.pk} is finished (or gone); it takes no more events")
     event_id, seq, payload = row
     payload = json.loads(payload) if isinstance(payload, str) else payload
-    event = JobEvent(id=event_id, job_id=job.pk, seq=seq, type=EventType.PROGRESS_UPDATE,
-                     payload=payload, created_at=changes["heartbeat_at"])
+    event = JobEvent(
+        id=event_id,
+        job_id=job.pk,
+        seq=seq,
+        type=EventType.PROGRESS_UPDATE,
+        payload=payload,
+        created_at=changes["heartbeat_at"],
+    )
     for name in ("status", "percent", "step", "message", "eta_s"):
         setattr(job, name, payload[name])
     job.last_seq = seq
@@ -91,16 +116,24 @@ def _progress_in_one_statement(job: Job, changes: dict[str, Any]) -> JobEvent:
 def job_heartbeat(*, job_id: uuid.UUID) -> bool:
     """Note that the worker is alive; return False if the job is no longer running."""
     return bool(
-        Job.objects.filter(pk=job_id, status__in=[JobStatus.RUNNING, JobStatus.CANCELLING])
-        .update(heartbeat_at=timezone.now())
+        Job.objects.filter(pk=job_id, status__in=[JobStatus.RUNNING, JobStatus.CANCELLING]).update(
+            heartbeat_at=timezone.now()
+        )
     )
 
 
 def job_complete(*, job: Job, artifact_name: str) -> JobEvent:
     """Finish a job successfully with its stored artifact."""
-    event = record_event(job, EventType.COMPLETION_STATUS, status=JobStatus.SUCCEEDED,
-                         percent=100, message="Your project is ready", eta_s=0,
-                         artifact=artifact_name, finished_at=timezone.now())
+    event = record_event(
+        job,
+        EventType.COMPLETION_STATUS,
+        status=JobStatus.SUCCEEDED,
+        percent=100,
+        message="Your project is ready",
+        eta_s=0,
+        artifact=artifact_name,
+        finished_at=timezone.now(),
+    )
     journey_record_job(job=job, kind=JourneyKind.JOB_SUCCEEDED)
     return event
 
@@ -109,23 +142,35 @@ def job_fail(*, job: Job, error: str) -> JobEvent:
     """Finish a job as failed: an error-notification, then the completion-status."""
     with transaction.atomic():
         record_event(job, EventType.ERROR_NOTIFICATION, message=error, error=error)
-        event = record_event(job, EventType.COMPLETION_STATUS, status=JobStatus.FAILED,
-                             message="Generation failed", eta_s=None,
-                             finished_at=timezone.now())
+        event = record_event(
+            job,
+            EventType.COMPLETION_STATUS,
+            status=JobStatus.FAILED,
+            message="Generation failed",
+            eta_s=None,
+            finished_at=timezone.now(),
+        )
     journey_record_job(job=job, kind=JourneyKind.JOB_FAILED)
     return event
 
 
 def job_finish_cancelled(*, job: Job) -> JobEvent:
     """End a job as cancelled (the pipeline stopped)."""
-    event = record_event(job, EventType.COMPLETION_STATUS, status=JobStatus.CANCELLED,
-                         message="Cancelled", eta_s=None, finished_at=timezone.now())
+    event = record_event(
+        job,
+        EventType.COMPLETION_STATUS,
+        status=JobStatus.CANCELLED,
+        message="Cancelled",
+        eta_s=None,
+        finished_at=timezone.now(),
+    )
     journey_record_job(job=job, kind=JourneyKind.JOB_CANCELLED)
     return event
 
 
-def record_event(job: Job, type_: EventType, *, allowed: set[JobStatus] | None = None,
-                 **changes: Any) -> JobEvent:
+def record_event(
+    job: Job, type_: EventType, *, allowed: set[JobStatus] | None = None, **changes: Any
+) -> JobEvent:
     """Lock the job, apply `changes` to its snapshot and append one event."""
     with transaction.atomic():
         locked = Job.objects.select_for_update().get(pk=job.pk)
@@ -141,17 +186,25 @@ def record_event(job: Job, type_: EventType, *, allowed: set[JobStatus] | None =
     return event
 
 
-def append_event(job: Job, type_: EventType, *, message: str | None = None,
-                 changed: list[str] | None = None) -> JobEvent:
+def append_event(
+    job: Job, type_: EventType, *, message: str | None = None, changed: list[str] | None = None
+) -> JobEvent:
     """Append the next event to a locked (or new) job and publish it after commit."""
     if message is not None:
         job.message = message
     job.last_seq += 1
     job.save(update_fields=sorted({"last_seq", "message", *(changed or [])}))
     event = JobEvent.objects.create(
-        job=job, seq=job.last_seq, type=type_,
-        payload={"status": job.status, "percent": job.percent, "step": job.step,
-                 "message": job.message, "eta_s": job.eta_s},
+        job=job,
+        seq=job.last_seq,
+        type=type_,
+        payload={
+            "status": job.status,
+            "percent": job.percent,
+            "step": job.step,
+            "message": job.message,
+            "eta_s": job.eta_s,
+        },
     )
     _publish_after_commit(job, event)
     return event

@@ -45,8 +45,11 @@ class Viewer:
         user = requester.user
         if not user.is_authenticated:
             return cls(user_id=None, is_staff=False, anon_owner=requester.anon_owner)
-        return cls(user_id=user.pk, is_staff=bool(getattr(user, "is_staff", False)),
-                   anon_owner=requester.anon_owner)
+        return cls(
+            user_id=user.pk,
+            is_staff=bool(getattr(user, "is_staff", False)),
+            anon_owner=requester.anon_owner,
+        )
 
     @property
     def key(self) -> str:
@@ -58,8 +61,18 @@ class Viewer:
 
 STREAM_FIELDS = ("id", "status", "last_seq")
 """What a stream needs of its job: whether it is over, and where."""
-SNAPSHOT_FIELDS = ("id", "name", "template", "status", "percent", "step", "message", "eta_s",
-                   "last_seq", "error")
+SNAPSHOT_FIELDS = (
+    "id",
+    "name",
+    "template",
+    "status",
+    "percent",
+    "step",
+    "message",
+    "eta_s",
+    "last_seq",
+    "error",
+)
 """What the status endpoint shows of a job."""
 
 
@@ -68,8 +81,9 @@ def job_get_visible(*, job_id: uuid.UUID | str, requester: Requester) -> Job | N
     return _visible(requester).filter(pk=job_id).first()
 
 
-def job_get_visible_to(*, job_id: uuid.UUID | str, viewer: Viewer,
-                       fields: Sequence[str] = ()) -> Job | None:
+def job_get_visible_to(
+    *, job_id: uuid.UUID | str, viewer: Viewer, fields: Sequence[str] = ()
+) -> Job | None:
     """Return the job, with only `fields` loaded if given, when `viewer` may see it."""
     jobs = _visible_to(viewer).filter(pk=job_id).order_by()
     if fields:
@@ -91,8 +105,9 @@ class StreamStart:
         return self.status in JobStatus.finished()
 
 
-def job_stream_start(*, job_id: uuid.UUID | str, viewer: Viewer, after: int,
-                     limit: int = 1000) -> StreamStart | None:
+def job_stream_start(
+    *, job_id: uuid.UUID | str, viewer: Viewer, after: int, limit: int = 1000
+) -> StreamStart | None:
     """Return the job's status, last seq and events after `after` (at most `limit`) if
     `viewer` may see it, else None. One statement on PostgreSQL: every stream open and every
     reconnect runs this."""
@@ -100,19 +115,33 @@ def job_stream_start(*, job_id: uuid.UUID | str, viewer: Viewer, after: int,
         return _stream_start_orm(job_id=job_id, viewer=viewer, after=after, limit=limit)
     key = uuid.UUID(str(job_id))
     with connection.cursor() as cursor:
-        cursor.execute(_stream_start_sql(staff=viewer.is_staff,
-                                         user=viewer.user_id is not None,
-                                         anon=bool(viewer.anon_owner)),
-                       {"job_id": key, "after": after, "limit": limit,
-                        "user_id": viewer.user_id, "anon_owner": viewer.anon_owner})
+        cursor.execute(
+            _stream_start_sql(
+                staff=viewer.is_staff, user=viewer.user_id is not None, anon=bool(viewer.anon_owner)
+            ),
+            {
+                "job_id": key,
+                "after": after,
+                "limit": limit,
+                "user_id": viewer.user_id,
+                "anon_owner": viewer.anon_owner,
+            },
+        )
         rows = cursor.fetchall()
     if not rows:
         return None
     name = str(key)
-    return StreamStart(status=rows[0][0], last_seq=rows[0][1], events=[
-        WireEvent.from_values(job=name, seq=seq, type=kind, created_at=created_at,
-                              payload=payload)
-        for _, _, seq, kind, payload, created_at in rows if seq is not None])
+    return StreamStart(
+        status=rows[0][0],
+        last_seq=rows[0][1],
+        events=[
+            WireEvent.from_values(
+                job=name, seq=seq, type=kind, created_at=created_at, payload=payload
+            )
+            for _, _, seq, kind, payload, created_at in rows
+            if seq is not None
+        ],
+    )
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -129,15 +158,23 @@ def job_stream_starts(asks: Sequence[StartAsk]) -> list[StreamStart | None]:
     """Return `job_stream_start` of every ask, in order, in one statement on PostgreSQL:
     streams that open together (a reconnect storm) read the database together."""
     if connection.vendor != "postgresql" or len(asks) == 1:
-        return [job_stream_start(job_id=a.job_id, viewer=a.viewer, after=a.after,
-                                 limit=a.limit) for a in asks]
+        return [
+            job_stream_start(job_id=a.job_id, viewer=a.viewer, after=a.after, limit=a.limit)
+            for a in asks
+        ]
     found: list[StreamStart | None] = [None] * len(asks)
     with connection.cursor() as cursor:
-        cursor.execute(_STREAM_STARTS_SQL, {
-            "ids": [a.job_id for a in asks], "afters": [a.after for a in asks],
-            "limits": [a.limit for a in asks], "staff": [a.viewer.is_staff for a in asks],
-            "users": [a.viewer.user_id for a in asks],
-            "anons": [a.viewer.anon_owner for a in asks]})
+        cursor.execute(
+            _STREAM_STARTS_SQL,
+            {
+                "ids": [a.job_id for a in asks],
+                "afters": [a.after for a in asks],
+                "limits": [a.limit for a in asks],
+                "staff": [a.viewer.is_staff for a in asks],
+                "users": [a.viewer.user_id for a in asks],
+                "anons": [a.viewer.anon_owner for a in asks],
+            },
+        )
         rows = cursor.fetchall()
     for number, status, last_seq, seq, kind, payload, created_at in rows:
         index = number - 1
@@ -145,9 +182,15 @@ def job_stream_starts(asks: Sequence[StartAsk]) -> list[StreamStart | None]:
         if start is None:
             start = found[index] = StreamStart(status=status, last_seq=last_seq, events=[])
         if seq is not None:
-            start.events.append(WireEvent.from_values(
-                job=str(asks[index].job_id), seq=seq, type=kind, created_at=created_at,
-                payload=payload))
+            start.events.append(
+                WireEvent.from_values(
+                    job=str(asks[index].job_id),
+                    seq=seq,
+                    type=kind,
+                    created_at=created_at,
+                    payload=payload,
+                )
+            )
     return found
 
 
@@ -168,14 +211,16 @@ SELECT r.n, j.status, j.last_seq, e.seq, e.type, e.payload, e.created_at
  ORDER BY r.n, e.seq"""  # noqa: S608 - table names from the models; values are bound parameters
 
 
-def _stream_start_orm(*, job_id: uuid.UUID | str, viewer: Viewer, after: int,
-                      limit: int) -> StreamStart | None:
+def _stream_start_orm(
+    *, job_id: uuid.UUID | str, viewer: Viewer, after: int, limit: int
+) -> StreamStart | None:
     """`job_stream_start` in two ORM queries, for the other databases."""
     job = job_get_visible_to(job_id=job_id, viewer=viewer, fields=STREAM_FIELDS)
     if job is None:
         return None
-    events = (job_events_tail(job_id=job.pk, after=after, limit=limit)
-              if job.last_seq > after else [])
+    events = (
+        job_events_tail(job_id=job.pk, after=after, limit=limit) if job.last_seq > after else []
+    )
     return StreamStart(status=job.status, last_seq=job.last_seq, events=events)
 
 
@@ -183,10 +228,15 @@ def _stream_start_orm(*, job_id: uuid.UUID | str, viewer: Viewer, after: int,
 def _stream_start_sql(*, staff: bool, user: bool, anon: bool) -> str:
     # The job row if visible, with its events after the cursor (none when it has none:
     # `last_seq` says so without touching the event index).
-    rules = ["TRUE"] if staff else [
-        *(["j.owner_id = %(user_id)s"] if user else []),
-        *(["(j.owner_id IS NULL AND j.anon_owner = %(anon_owner)s)"] if anon else []),
-    ] or ["FALSE"]
+    rules = (
+        ["TRUE"]
+        if staff
+        else [
+            *(["j.owner_id = %(user_id)s"] if user else []),
+            *(["(j.owner_id IS NULL AND j.anon_owner = %(anon_owner)s)"] if anon else []),
+        ]
+        or ["FALSE"]
+    )
     return f"""
 SELECT j.status, j.last_seq, e.seq, e.type, e.payload, e.created_at
   FROM {Job._meta.db_table} j
@@ -213,15 +263,13 @@ def _visible_to(viewer: Viewer) -> JobQuerySet:
     return Job.objects.filter(rule)
 
 
-
 def job_events_after(*, job_id: uuid.UUID | str, after: int, limit: int = 1000) -> list[WireEvent]:
     """Return the job's events with seq > `after`, in order."""
     rows = JobEvent.objects.filter(job_id=job_id, seq__gt=after).order_by("seq")[:limit]
     return [WireEvent.from_row(row) for row in rows]
 
 
-def job_events_tail(*, job_id: uuid.UUID | str, after: int,
-                    limit: int = 1000) -> list[WireEvent]:
+def job_events_tail(*, job_id: uuid.UUID | str, after: int, limit: int = 1000) -> list[WireEvent]:
     """Return the job's events with seq > `after`, in order: `job_events_after` for the hot
     paths (every stream open, every poll that changed), with SQL the ORM compiled once."""
     rows = JobEvent.objects.raw(_events_after_sql(limit), [_job_key(job_id), after])

@@ -33,10 +33,21 @@ from jobs.tasks import generate_project
 from realtime.api import hit
 
 __all__ = [
-    "Admission", "AdmissionRefused", "InvalidJobParams", "JobFinishedError", "job_complete",
-    "job_create", "job_fail",
-    "job_finish_cancelled", "job_heartbeat", "job_report_progress", "job_request_cancel",
-    "job_start", "jobs_purge_finished", "jobs_reap_stale", "journeys_anonymize",
+    "Admission",
+    "AdmissionRefused",
+    "InvalidJobParams",
+    "JobFinishedError",
+    "job_complete",
+    "job_create",
+    "job_fail",
+    "job_finish_cancelled",
+    "job_heartbeat",
+    "job_report_progress",
+    "job_request_cancel",
+    "job_start",
+    "jobs_purge_finished",
+    "jobs_reap_stale",
+    "journeys_anonymize",
 ]
 
 
@@ -65,8 +76,12 @@ UNFINISHED_RETRY_S = 30
 
 
 def job_create(
-    *, owner: AbstractBaseUser | AnonymousUser | None, params: dict[str, Any],
-    anon_owner: str = "", retry_of: Job | None = None, admission: Admission | None = None,
+    *,
+    owner: AbstractBaseUser | AnonymousUser | None,
+    params: dict[str, Any],
+    anon_owner: str = "",
+    retry_of: Job | None = None,
+    admission: Admission | None = None,
 ) -> Job:
     """Persist a queued job with its first event and enqueue its generation, atomically.
 
@@ -78,17 +93,20 @@ def job_create(
     user = owner if owner is not None and owner.is_authenticated else None
     anon = "" if user else anon_owner
     if admission is not None:
-        _admit_rate(owner_key(user_id=user.pk if user else None, anon_owner=anon),
-                    admission.address)
+        _admit_rate(
+            owner_key(user_id=user.pk if user else None, anon_owner=anon), admission.address
+        )
     with transaction.atomic():
-        unfinished = _lock_and_count_unfinished(user_id=user.pk if user else None,
-                                                anon_owner=anon)
+        unfinished = _lock_and_count_unfinished(user_id=user.pk if user else None, anon_owner=anon)
         if admission is not None:
             _admit_unfinished(unfinished)
         job = Job.objects.create(
-            owner_id=user.pk if user else None, anon_owner=anon,
+            owner_id=user.pk if user else None,
+            anon_owner=anon,
             name=full["name"],
-            template=full["template"], params=full, retry_of=retry_of,
+            template=full["template"],
+            params=full,
+            retry_of=retry_of,
         )
         append_event(job, EventType.JOB_UPDATE, message="Queued")
         generate_project.using(priority=fair_priority(unfinished)).enqueue(job_id=str(job.id))
@@ -112,13 +130,16 @@ def fair_priority(unfinished: int) -> int:
 
 def _admit_rate(owner: str, address: str) -> None:
     for scope, key, limit in (
-            ("create:owner", owner, settings.JOBS_CREATE_RATE_PER_OWNER),
-            ("create:addr", address, settings.JOBS_CREATE_RATE_PER_ADDRESS)):
+        ("create:owner", owner, settings.JOBS_CREATE_RATE_PER_OWNER),
+        ("create:addr", address, settings.JOBS_CREATE_RATE_PER_ADDRESS),
+    ):
         verdict = hit(scope=scope, key=key, limit=limit)
         if not verdict.allowed:
             raise AdmissionRefused(
                 f"Too many new jobs from you in the last minute; try again in "
-                f"{verdict.retry_after_s} s.", retry_after_s=verdict.retry_after_s)
+                f"{verdict.retry_after_s} s.",
+                retry_after_s=verdict.retry_after_s,
+            )
 
 
 def _admit_unfinished(unfinished: int) -> None:
@@ -126,7 +147,9 @@ def _admit_unfinished(unfinished: int) -> None:
     if cap and unfinished >= cap:
         raise AdmissionRefused(
             f"You already have {unfinished} unfinished jobs (at most {cap}); wait for one to "
-            "finish, or cancel one, then try again.", retry_after_s=UNFINISHED_RETRY_S)
+            "finish, or cancel one, then try again.",
+            retry_after_s=UNFINISHED_RETRY_S,
+        )
 
 
 def _lock_and_count_unfinished(*, user_id: int | None, anon_owner: str) -> int:
@@ -137,10 +160,15 @@ def _lock_and_count_unfinished(*, user_id: int | None, anon_owner: str) -> int:
     """
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 13))",
-                           [owner_key(user_id=user_id, anon_owner=anon_owner)])
-    owned = (Job.objects.filter(owner_id=user_id) if user_id is not None
-             else Job.objects.filter(owner__isnull=True, anon_owner=anon_owner))
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended(%s, 13))",
+                [owner_key(user_id=user_id, anon_owner=anon_owner)],
+            )
+    owned = (
+        Job.objects.filter(owner_id=user_id)
+        if user_id is not None
+        else Job.objects.filter(owner__isnull=True, anon_owner=anon_owner)
+    )
     return owned.unfinished().count()
 
 
@@ -165,8 +193,9 @@ def job_request_cancel(*, job: Job) -> JobEvent | None:
             return job_finish_cancelled(job=job)
         if locked.status == JobStatus.CANCELLING:
             return None
-        return record_event(job, EventType.JOB_UPDATE, status=JobStatus.CANCELLING,
-                            message="Cancelling…")
+        return record_event(
+            job, EventType.JOB_UPDATE, status=JobStatus.CANCELLING, message="Cancelling…"
+        )
 
 
 def jobs_reap_stale(*, stale_after_s: float | None = None) -> list[Job]:
@@ -199,5 +228,8 @@ def jobs_purge_finished(*, older_than_days: int) -> int:
 def journeys_anonymize(*, older_than_days: int) -> int:
     """Cut the link between old journey records and the person; return how many changed."""
     before = timezone.now() - timedelta(days=older_than_days)
-    return JourneyEvent.objects.filter(created_at__lt=before).exclude(visitor="").update(
-        visitor="", job=None)
+    return (
+        JourneyEvent.objects.filter(created_at__lt=before)
+        .exclude(visitor="")
+        .update(visitor="", job=None)
+    )

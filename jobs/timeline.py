@@ -26,14 +26,22 @@ class StepState(models.TextChoices):
     STOPPED = "stopped", "Stopped"
 
 
-ICONS: dict[str, str] = {StepState.PENDING: "○", StepState.RUNNING: "◔", StepState.DONE: "✓",
-                         StepState.FAILED: "✕", StepState.STOPPED: "■"}
+ICONS: dict[str, str] = {
+    StepState.PENDING: "○",
+    StepState.RUNNING: "◔",
+    StepState.DONE: "✓",
+    StepState.FAILED: "✕",
+    StepState.STOPPED: "■",
+}
 """A shape per state, so that no state is told by colour alone."""
 
 STATUS_STATES: dict[str, str] = {
-    JobStatus.QUEUED: StepState.PENDING, JobStatus.RUNNING: StepState.RUNNING,
-    JobStatus.CANCELLING: StepState.RUNNING, JobStatus.SUCCEEDED: StepState.DONE,
-    JobStatus.FAILED: StepState.FAILED, JobStatus.CANCELLED: StepState.STOPPED,
+    JobStatus.QUEUED: StepState.PENDING,
+    JobStatus.RUNNING: StepState.RUNNING,
+    JobStatus.CANCELLING: StepState.RUNNING,
+    JobStatus.SUCCEEDED: StepState.DONE,
+    JobStatus.FAILED: StepState.FAILED,
+    JobStatus.CANCELLED: StepState.STOPPED,
 }
 """The look (state) of the job as a whole, and of its current step, by job status."""
 
@@ -95,8 +103,9 @@ def duration_text(seconds: float | None) -> str:
     return f"{whole} s" if whole < 60 else f"{whole // 60} min {whole % 60:02d} s"
 
 
-def timeline_build(*, steps: Iterable[tuple[str, str]], events: Sequence[WireEvent],
-                   status: str) -> list[StepView]:
+def timeline_build(
+    *, steps: Iterable[tuple[str, str]], events: Sequence[WireEvent], status: str
+) -> list[StepView]:
     """Return the steps (key, label, in order) with what `events` say of each."""
     views = [StepView(key=key, label=label, index=i) for i, (key, label) in enumerate(steps, 1)]
     current: StepView | None = None
@@ -106,8 +115,11 @@ def timeline_build(*, steps: Iterable[tuple[str, str]], events: Sequence[WireEve
             _end(current, event.ts, StepState.DONE)
             current = None
             break
-        if index is not None and (current is None or index > current.index) \
-                and 0 < index <= len(views):
+        if (
+            index is not None
+            and (current is None or index > current.index)
+            and 0 < index <= len(views)
+        ):
             _end(current, event.ts, StepState.DONE)
             current = views[index - 1]
             current.started, current.state = event.ts, StepState.RUNNING
@@ -144,6 +156,8 @@ def vocabulary() -> dict[str, Any]:
     """Return the words and shapes the page's script uses, from the one definition here."""
     return {
         "steps": {state.value: {"label": state.label, "icon": ICONS[state]} for state in StepState},
-        "statuses": {status.value: {"label": status.label, "state": STATUS_STATES[status]}
-                     for status in JobStatus},
+        "statuses": {
+            status.value: {"label": status.label, "state": STATUS_STATES[status]}
+            for status in JobStatus
+        },
     }

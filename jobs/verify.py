@@ -35,8 +35,9 @@ def check_names(files: Files) -> list[str]:
     package = json.loads(files.get("package.json", "{}"))
     if package.get("name") != manifest["slug"]:
         errors.append(f"package.json name {package.get('name')!r} != {manifest['slug']!r}")
-    declared = {m for path, text in files.items() if path.endswith(".sol")
-                for m in _CONTRACT.findall(text)}
+    declared = {
+        m for path, text in files.items() if path.endswith(".sol") for m in _CONTRACT.findall(text)
+    }
     if manifest["contract"] not in declared:
         errors.append(f"no contract named {manifest['contract']!r} in contracts/")
     deploy = files.get("scripts/deploy.js", "")
@@ -49,10 +50,16 @@ def check_readme(files: Files) -> list[str]:
     """Return an error for every README command or file that the project lacks."""
     readme = files.get("README.md", "")
     scripts = json.loads(files.get("package.json", "{}")).get("scripts", {})
-    errors = [f"README runs `npm run {name}` but package.json has no such script"
-              for name in _NPM_RUN.findall(readme) if name not in scripts]
-    errors += [f"README mentions {path}, which the project lacks"
-               for path in _FILE_REF.findall(readme) if path not in files]
+    errors = [
+        f"README runs `npm run {name}` but package.json has no such script"
+        for name in _NPM_RUN.findall(readme)
+        if name not in scripts
+    ]
+    errors += [
+        f"README mentions {path}, which the project lacks"
+        for path in _FILE_REF.findall(readme)
+        if path not in files
+    ]
     return errors
 
 

@@ -35,8 +35,11 @@ def job_queue_place(*, job_id: uuid.UUID | str, created_at: datetime) -> QueuePl
     (its position over the busy workers). A worker runs one job at a time, so while there is a
     queue the busy workers are all the workers there are.
     """
-    ahead = (Job.objects.filter(status=JobStatus.QUEUED, created_at__lt=created_at)
-             .exclude(pk=job_id).count())
+    ahead = (
+        Job.objects.filter(status=JobStatus.QUEUED, created_at__lt=created_at)
+        .exclude(pk=job_id)
+        .count()
+    )
     workers = job_workers_busy()
     median = jobs_median_duration_s()
     position = ahead + 1
@@ -47,15 +50,20 @@ def job_queue_place(*, job_id: uuid.UUID | str, created_at: datetime) -> QueuePl
 def job_workers_busy() -> int:
     """Return how many started jobs have a worker that beat recently."""
     fresh = timezone.now() - timedelta(seconds=settings.JOBS_STALE_AFTER_S)
-    return (Job.objects.filter(status__in=[JobStatus.RUNNING, JobStatus.CANCELLING],
-                               heartbeat_at__gte=fresh).count())
+    return Job.objects.filter(
+        status__in=[JobStatus.RUNNING, JobStatus.CANCELLING], heartbeat_at__gte=fresh
+    ).count()
 
 
 def jobs_median_duration_s() -> float | None:
     """Return the median run time of the last finished jobs, None if there is none."""
-    rows = (Job.objects.filter(status=JobStatus.SUCCEEDED, started_at__isnull=False,
-                               finished_at__isnull=False)
-            .order_by("-finished_at").annotate(took=F("finished_at") - F("started_at"))
-            .values_list("took", flat=True)[:RECENT_DURATIONS])
+    rows = (
+        Job.objects.filter(
+            status=JobStatus.SUCCEEDED, started_at__isnull=False, finished_at__isnull=False
+        )
+        .order_by("-finished_at")
+        .annotate(took=F("finished_at") - F("started_at"))
+        .values_list("took", flat=True)[:RECENT_DURATIONS]
+    )
     durations = [took.total_seconds() for took in rows]
     return statistics.median(durations) if durations else None

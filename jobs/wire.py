@@ -53,22 +53,33 @@ class WireEvent:
     @classmethod
     def from_row(cls, event: JobEvent) -> "WireEvent":
         """Return the wire form of a stored event."""
-        return cls.from_values(job=str(event.job_id), seq=event.seq, type=event.type,
-                               created_at=event.created_at, payload=event.payload)
+        return cls.from_values(
+            job=str(event.job_id),
+            seq=event.seq,
+            type=event.type,
+            created_at=event.created_at,
+            payload=event.payload,
+        )
 
     @classmethod
-    def from_values(cls, *, job: str, seq: int, type: str, created_at: datetime,
-                    payload: dict[str, Any] | str) -> "WireEvent":
+    def from_values(
+        cls, *, job: str, seq: int, type: str, created_at: datetime, payload: dict[str, Any] | str
+    ) -> "WireEvent":
         """Return the wire form of an event read as plain columns (`payload` as JSON text
         or decoded)."""
         if isinstance(payload, str):
             payload = json.loads(payload)
         assert isinstance(payload, dict)
         return cls(
-            job=job, seq=seq, type=type, ts=created_at,
-            status=payload["status"], percent=payload["percent"],
+            job=job,
+            seq=seq,
+            type=type,
+            ts=created_at,
+            status=payload["status"],
+            percent=payload["percent"],
             step=_canonical_step(payload.get("step")),
-            message=payload.get("message", ""), eta_s=payload.get("eta_s"),
+            message=payload.get("message", ""),
+            eta_s=payload.get("eta_s"),
         )
 
     @property
@@ -79,10 +90,15 @@ class WireEvent:
     def as_dict(self) -> dict[str, Any]:
         """Return the JSON object, every key present, `ts` in UTC with microseconds."""
         return {
-            "job": self.job, "seq": self.seq, "type": self.type,
+            "job": self.job,
+            "seq": self.seq,
+            "type": self.type,
             "ts": self.ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-            "status": self.status, "percent": self.percent, "step": self.step,
-            "message": self.message, "eta_s": self.eta_s,
+            "status": self.status,
+            "percent": self.percent,
+            "step": self.step,
+            "message": self.message,
+            "eta_s": self.eta_s,
         }
 
     def to_json(self) -> str:
@@ -91,16 +107,25 @@ class WireEvent:
 
     def to_message(self) -> Message:
         """Return the transport message carrying this event."""
-        return Message(id=self.seq, event=self.type, data=self.to_json(),
-                       ts=self.ts.timestamp(), final=self.is_final)
+        return Message(
+            id=self.seq,
+            event=self.type,
+            data=self.to_json(),
+            ts=self.ts.timestamp(),
+            final=self.is_final,
+        )
 
 
 def _canonical_step(step: dict[str, Any] | None) -> dict[str, Any] | None:
     """Return the step with keys in wire order (jsonb does not keep insertion order)."""
     if step is None:
         return None
-    return {"key": step["key"], "label": step["label"], "index": step["index"],
-            "total": step["total"]}
+    return {
+        "key": step["key"],
+        "label": step["label"],
+        "index": step["index"],
+        "total": step["total"],
+    }
 
 
 MAX_SEQ = 10**9

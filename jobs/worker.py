@@ -37,8 +37,12 @@ class ResilientWorker(Worker):
             except CONNECTION_ERRORS as exc:
                 if time.monotonic() - started > HEALTHY_AFTER_S:
                     delay = RETRY_FIRST_S
-                logger.warning("database unavailable (%s: %s); polling again in %.1f s",
-                               type(exc).__name__, exc, delay)
+                logger.warning(
+                    "database unavailable (%s: %s); polling again in %.1f s",
+                    type(exc).__name__,
+                    exc,
+                    delay,
+                )
                 _drop_connections()
                 time.sleep(delay)
                 delay = min(2 * delay, RETRY_MAX_S)

@@ -21,8 +21,10 @@ UNKNOWN = ""
 
 def client_address(request: HttpRequest) -> str:
     """Return the client address of a Django request."""
-    return pick_address(peer=request.META.get("REMOTE_ADDR") or "",
-                        forwarded=request.META.get("HTTP_X_FORWARDED_FOR", ""))
+    return pick_address(
+        peer=request.META.get("REMOTE_ADDR") or "",
+        forwarded=request.META.get("HTTP_X_FORWARDED_FOR", ""),
+    )
 
 
 def pick_address(*, peer: str, forwarded: str) -> str:

@@ -12,8 +12,9 @@ from realtime.broker import clients
 
 
 @register()
-def check_realtime_settings(app_configs: Sequence[AppConfig] | None, **kwargs: Any
-                            ) -> list[CheckMessage]:
+def check_realtime_settings(
+    app_configs: Sequence[AppConfig] | None, **kwargs: Any
+) -> list[CheckMessage]:
     """Return errors for knobs that would break streaming."""
     problems: list[CheckMessage] = []
     if settings.REALTIME_HEARTBEAT_S <= 0:
@@ -21,18 +22,28 @@ def check_realtime_settings(app_configs: Sequence[AppConfig] | None, **kwargs: A
     if settings.REALTIME_QUEUE_SIZE < 1:
         problems.append(Error("REALTIME_QUEUE_SIZE must be at least 1.", id="realtime.E002"))
     if settings.REALTIME_MAX_STREAM_AGE_S <= settings.REALTIME_HEARTBEAT_S:
-        problems.append(Error("REALTIME_MAX_STREAM_AGE_S must exceed REALTIME_HEARTBEAT_S.",
-                              id="realtime.E003"))
+        problems.append(
+            Error("REALTIME_MAX_STREAM_AGE_S must exceed REALTIME_HEARTBEAT_S.", id="realtime.E003")
+        )
     if settings.REALTIME_SYNC_THREADS < 1:
         problems.append(Error("REALTIME_SYNC_THREADS must be at least 1.", id="realtime.E004"))
     if not _networks_valid(settings.REALTIME_OPS_ALLOW):
-        problems.append(Error("REALTIME_OPS_ALLOW must be a list of CIDRs or addresses.",
-                              hint="e.g. 127.0.0.1/32,::1/128,10.0.0.0/8", id="realtime.E005"))
+        problems.append(
+            Error(
+                "REALTIME_OPS_ALLOW must be a list of CIDRs or addresses.",
+                hint="e.g. 127.0.0.1/32,::1/128,10.0.0.0/8",
+                id="realtime.E005",
+            )
+        )
     problems += _redis_url_problems(settings.REDIS_URL)
     if not settings.DEBUG and not settings.REDIS_URL:
-        problems.append(Warning(
-            "REDIS_URL is not set: every web process polls the database for new events.",
-            hint="Set REDIS_URL in production for sub-100 ms delivery.", id="realtime.W001"))
+        problems.append(
+            Warning(
+                "REDIS_URL is not set: every web process polls the database for new events.",
+                hint="Set REDIS_URL in production for sub-100 ms delivery.",
+                id="realtime.W001",
+            )
+        )
     return problems
 
 
@@ -53,10 +64,19 @@ def _redis_url_problems(url: str) -> list[CheckMessage]:
         if clients.cluster_nodes(url) is not None:
             return []
     except ValueError as exc:
-        return [Error(f"REDIS_URL names a Redis Cluster badly: {exc}.",
-                      hint="Write redis+cluster://host:port,host:port (any of its nodes).",
-                      id="realtime.E006")]
+        return [
+            Error(
+                f"REDIS_URL names a Redis Cluster badly: {exc}.",
+                hint="Write redis+cluster://host:port,host:port (any of its nodes).",
+                id="realtime.E006",
+            )
+        ]
     if url.partition("://")[0] not in {"redis", "rediss", "unix"}:
-        return [Error(f"REDIS_URL {url!r} is neither redis://, rediss://, unix:// nor "
-                      f"{clients.CLUSTER_SCHEME}://.", id="realtime.E007")]
+        return [
+            Error(
+                f"REDIS_URL {url!r} is neither redis://, rediss://, unix:// nor "
+                f"{clients.CLUSTER_SCHEME}://.",
+                id="realtime.E007",
+            )
+        ]
     return []

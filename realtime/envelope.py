@@ -30,7 +30,11 @@ def unpack(payload: bytes | str) -> Message:
         message = Message(id=int(id_), event=event, ts=float(ts), final=final == "1", data=data)
     except (UnicodeDecodeError, ValueError) as exc:
         raise MalformedEnvelope(f"not an envelope: {payload[:80]!r}") from exc
-    if (message.id < 0 or final not in {"0", "1"} or not _EVENT_NAME.fullmatch(event)
-            or not math.isfinite(message.ts)):
+    if (
+        message.id < 0
+        or final not in {"0", "1"}
+        or not _EVENT_NAME.fullmatch(event)
+        or not math.isfinite(message.ts)
+    ):
         raise MalformedEnvelope(f"not an envelope: {payload[:80]!r}")
     return message

@@ -167,7 +167,8 @@ class _Alarms:
 
 
 _loop_alarms: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Alarms]" = (
-    weakref.WeakKeyDictionary())
+    weakref.WeakKeyDictionary()
+)
 
 
 def _alarms(loop: asyncio.AbstractEventLoop) -> _Alarms:
@@ -180,8 +181,9 @@ def _alarms(loop: asyncio.AbstractEventLoop) -> _Alarms:
 class Hub:
     """Fan-out from one doorbell to every local subscription; one per process and loop."""
 
-    def __init__(self, *, redis_url: str, queue_size: int, poll_s: float,
-                 source: DoorbellSource) -> None:
+    def __init__(
+        self, *, redis_url: str, queue_size: int, poll_s: float, source: DoorbellSource
+    ) -> None:
         self._queue_size = queue_size
         self._poll_s = poll_s
         self._source = source
@@ -203,18 +205,25 @@ class Hub:
         self._link: Link | None = None
         if redis_url:
             self._link = open_link(
-                url=redis_url, wanted=self._wanted, on_message=self._on_redis_message,
-                on_subscribed=self._on_subscribed, on_state=self._on_redis_state,
+                url=redis_url,
+                wanted=self._wanted,
+                on_message=self._on_redis_message,
+                on_subscribed=self._on_subscribed,
+                on_state=self._on_redis_state,
                 on_lost=self._on_redis_lost,
             )
 
     def start(self) -> None:
         """Start the background tasks, supervised, on the running loop."""
-        self._tasks.append(asyncio.create_task(
-            _supervised("database doorbell", lambda: self._doorbell.run(self)), name="hub-db"))
+        self._tasks.append(
+            asyncio.create_task(
+                _supervised("database doorbell", lambda: self._doorbell.run(self)), name="hub-db"
+            )
+        )
         if self._link is not None:
-            self._tasks.append(asyncio.create_task(
-                _supervised("redis link", self._run_link), name="hub-redis"))
+            self._tasks.append(
+                asyncio.create_task(_supervised("redis link", self._run_link), name="hub-redis")
+            )
 
     async def close(self) -> None:
         """Stop the background tasks (tests and shutdown)."""
@@ -313,8 +322,12 @@ class Hub:
         this call reaches `head`.
         """
         confirmed = self._confirmed.get(channel)
-        if (channel not in self._watched or confirmed is None or not confirmed.is_set()
-                or not self._redis_up):
+        if (
+            channel not in self._watched
+            or confirmed is None
+            or not confirmed.is_set()
+            or not self._redis_up
+        ):
             return None
         return self._epoch
 
@@ -438,8 +451,11 @@ class Hub:
         away; the others are still live): read the database for them until confirmed again.
         """
         self._epoch += 1  # what `head` knows of them may miss messages from now on
-        logger.warning("redis link lost for %d channel(s) (%s…): reading them from the database",
-                       len(channels), next(iter(channels), ""))
+        logger.warning(
+            "redis link lost for %d channel(s) (%s…): reading them from the database",
+            len(channels),
+            next(iter(channels), ""),
+        )
         for channel in channels:
             confirmed = self._confirmed.get(channel)
             if confirmed is not None:
@@ -474,6 +490,7 @@ class Hub:
             for subs in self._channels.values():
                 for sub in subs:
                     sub.mark_resync()
+
 
 _hubs: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub]" = weakref.WeakKeyDictionary()
 
@@ -512,6 +529,10 @@ async def _supervised(name: str, run: Callable[[], Awaitable[None]]) -> None:
 
 @receiver(setting_changed)
 def _reset_on_setting_change(*, setting: str, **kwargs: object) -> None:
-    if setting in {"REDIS_URL", "REALTIME_QUEUE_SIZE", "REALTIME_DB_POLL_S",
-                   "REALTIME_DB_DOORBELL_SOURCE"}:
+    if setting in {
+        "REDIS_URL",
+        "REALTIME_QUEUE_SIZE",
+        "REALTIME_DB_POLL_S",
+        "REALTIME_DB_DOORBELL_SOURCE",
+    }:
         _hubs.clear()

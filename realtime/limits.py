@@ -57,11 +57,15 @@ def raise_descriptor_limit() -> int:
 def log_process_cap() -> None:
     """Raise the descriptor limit and log the stream caps this process will apply."""
     soft = raise_descriptor_limit()
-    logger.info("streams: at most %s in this process (setting %s, open-file limit %s), "
-                "%s per client, %s per address", process_cap(),
-                settings.REALTIME_MAX_STREAMS_PER_PROCESS, soft,
-                settings.REALTIME_MAX_STREAMS_PER_CLIENT or "no cap",
-                settings.REALTIME_MAX_STREAMS_PER_ADDRESS or "no cap")
+    logger.info(
+        "streams: at most %s in this process (setting %s, open-file limit %s), "
+        "%s per client, %s per address",
+        process_cap(),
+        settings.REALTIME_MAX_STREAMS_PER_PROCESS,
+        soft,
+        settings.REALTIME_MAX_STREAMS_PER_CLIENT or "no cap",
+        settings.REALTIME_MAX_STREAMS_PER_ADDRESS or "no cap",
+    )
 
 
 class StreamSlots:
@@ -75,10 +79,14 @@ class StreamSlots:
     def acquire(self, key: str, address: str = "") -> bool:
         """Take a slot for `key` from `address` ("" = unknown, not capped per address);
         return False when the client, its address or the process is at its cap."""
-        if (_full(self._by_key, key, settings.REALTIME_MAX_STREAMS_PER_CLIENT)
-                or (address and _full(self._by_address, address,
-                                      settings.REALTIME_MAX_STREAMS_PER_ADDRESS))
-                or self.total >= process_cap()):
+        if (
+            _full(self._by_key, key, settings.REALTIME_MAX_STREAMS_PER_CLIENT)
+            or (
+                address
+                and _full(self._by_address, address, settings.REALTIME_MAX_STREAMS_PER_ADDRESS)
+            )
+            or self.total >= process_cap()
+        ):
             metrics.RATE_LIMITED.inc()
             return False
         self._by_key[key] = self._by_key.get(key, 0) + 1
@@ -116,8 +124,11 @@ def busy_response() -> HttpResponse:
     A 503 would stop a browser's EventSource for good; this keeps it retrying, slowly.
     """
     retry_s = 20 + random.randint(0, 20)  # noqa: S311 - jitter, not security
-    body = encode_event(event="busy", retry_ms=retry_s * 1000,
-                        data=json.dumps({"error": "too_many_streams", "retry_after_s": retry_s}))
+    body = encode_event(
+        event="busy",
+        retry_ms=retry_s * 1000,
+        data=json.dumps({"error": "too_many_streams", "retry_after_s": retry_s}),
+    )
     response = HttpResponse(body, content_type=CONTENT_TYPE)
     response["Cache-Control"] = "no-cache"
     return response

@@ -163,8 +163,9 @@ class Samples:
 
     kind = "gauge"
 
-    def __init__(self, name: str, help_text: str,
-                 values: Iterable[tuple[dict[str, str], float]]) -> None:
+    def __init__(
+        self, name: str, help_text: str, values: Iterable[tuple[dict[str, str], float]]
+    ) -> None:
         self.name, self.help, self.values = name, help_text, list(values)
 
     def samples(self) -> Iterable[tuple[str, float]]:
@@ -198,37 +199,51 @@ def collect() -> list[Metric]:
 
 STREAMS_OPEN = Gauge("realtime_streams_open", "Server-sent event streams open in this process.")
 STREAMS_OPENED = Counter("realtime_streams_opened_total", "Streams opened.")
-STREAMS_RESUMED = RecentCounter("realtime_streams_resumed_total",
-                                "Streams opened with a cursor (reconnects).")
+STREAMS_RESUMED = RecentCounter(
+    "realtime_streams_resumed_total", "Streams opened with a cursor (reconnects)."
+)
 EVENTS_PUBLISHED = Counter("realtime_events_published_total", "Events handed to Redis.")
-EVENTS_DELIVERED = Counter("realtime_events_delivered_total",
-                           "Events handed to local stream queues.")
-QUEUE_OVERFLOWS = Counter("realtime_queue_overflows_total",
-                          "Times a stream's queue overflowed (the stream then resyncs).")
-STREAM_RESYNCS = Counter("realtime_stream_resyncs_total",
-                         "Times a stream caught up from the database.")
+EVENTS_DELIVERED = Counter(
+    "realtime_events_delivered_total", "Events handed to local stream queues."
+)
+QUEUE_OVERFLOWS = Counter(
+    "realtime_queue_overflows_total", "Times a stream's queue overflowed (the stream then resyncs)."
+)
+STREAM_RESYNCS = Counter(
+    "realtime_stream_resyncs_total", "Times a stream caught up from the database."
+)
 DELIVERY_DELAY = Histogram(
-    "realtime_delivery_delay_seconds", "From an event's record time to its write on a stream.",
+    "realtime_delivery_delay_seconds",
+    "From an event's record time to its write on a stream.",
     [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0],
 )
 POLLS = Counter("realtime_polls_total", "Status polls answered.")
 POLLS_NOT_MODIFIED = Counter("realtime_polls_not_modified_total", "Polls answered with 304.")
-POLLS_SHORTCUT = Counter("realtime_polls_shortcut_total",
-                         "Polls answered 304 in front of Django (also counted above).")
+POLLS_SHORTCUT = Counter(
+    "realtime_polls_shortcut_total", "Polls answered 304 in front of Django (also counted above)."
+)
 RATE_LIMITED = Counter("realtime_rate_limited_total", "Requests refused by a rate limit or cap.")
 FALLBACKS = Counter("realtime_fallbacks_total", "Clients that reported falling back to polling.")
-MESSAGES_MALFORMED = Counter("realtime_messages_malformed_total",
-                             "Messages on a subscribed channel that were not envelopes (dropped).")
-LINK_FAILURES = Counter("realtime_redis_link_failures_total",
-                        "Times the Redis link failed on something other than a lost connection "
-                        "(restarted, streams resynced).")
-HUB_TASK_FAILURES = Counter("realtime_hub_task_failures_total",
-                            "Times a hub background task died and was restarted.")
-SLOW_CLIENTS_DROPPED = Counter("realtime_slow_clients_dropped_total",
-                               "Streams dropped because the client stopped reading.")
-REDIS_LINK_ERRORS = Counter("realtime_redis_link_errors_total",
-                            "Redis Cluster shard connections ended by a loss or an error (the "
-                            "shard reconnects, its channels catch up from the database).")
+MESSAGES_MALFORMED = Counter(
+    "realtime_messages_malformed_total",
+    "Messages on a subscribed channel that were not envelopes (dropped).",
+)
+LINK_FAILURES = Counter(
+    "realtime_redis_link_failures_total",
+    "Times the Redis link failed on something other than a lost connection "
+    "(restarted, streams resynced).",
+)
+HUB_TASK_FAILURES = Counter(
+    "realtime_hub_task_failures_total", "Times a hub background task died and was restarted."
+)
+SLOW_CLIENTS_DROPPED = Counter(
+    "realtime_slow_clients_dropped_total", "Streams dropped because the client stopped reading."
+)
+REDIS_LINK_ERRORS = Counter(
+    "realtime_redis_link_errors_total",
+    "Redis Cluster shard connections ended by a loss or an error (the "
+    "shard reconnects, its channels catch up from the database).",
+)
 POLLING_CLIENTS = RecentClients(window_s=60.0)
 
 
@@ -238,8 +253,11 @@ def note_poll(*, client: str) -> None:
 
 
 def _polling_clients() -> Iterable[Metric]:
-    yield Samples("realtime_polling_clients", "Distinct clients that polled in the last minute.",
-                  [({}, POLLING_CLIENTS.count())])
+    yield Samples(
+        "realtime_polling_clients",
+        "Distinct clients that polled in the last minute.",
+        [({}, POLLING_CLIENTS.count())],
+    )
 
 
 register_collector(_polling_clients)

@@ -51,20 +51,26 @@ class ProcessFigures:
 
     def encode(self) -> dict[str, str]:
         """Return the figures as a Redis hash."""
-        return {"open_streams": str(self.open_streams),
-                "polling_clients": str(self.polling_clients),
-                "reconnects_per_minute": repr(self.reconnects_per_minute),
-                "delay_counts": ",".join(map(str, self.delay_counts)), "at": repr(self.at)}
+        return {
+            "open_streams": str(self.open_streams),
+            "polling_clients": str(self.polling_clients),
+            "reconnects_per_minute": repr(self.reconnects_per_minute),
+            "delay_counts": ",".join(map(str, self.delay_counts)),
+            "at": repr(self.at),
+        }
 
     @classmethod
     def decode(cls, process: str, stored: dict[str, str]) -> "ProcessFigures":
         """Return the figures read back from a Redis hash."""
         counts = stored.get("delay_counts", "")
-        return cls(process=process, open_streams=int(stored["open_streams"]),
-                   polling_clients=int(stored["polling_clients"]),
-                   reconnects_per_minute=float(stored["reconnects_per_minute"]),
-                   delay_counts=tuple(int(n) for n in counts.split(",")) if counts else (),
-                   at=float(stored["at"]))
+        return cls(
+            process=process,
+            open_streams=int(stored["open_streams"]),
+            polling_clients=int(stored["polling_clients"]),
+            reconnects_per_minute=float(stored["reconnects_per_minute"]),
+            delay_counts=tuple(int(n) for n in counts.split(",")) if counts else (),
+            at=float(stored["at"]),
+        )
 
 
 def process_name() -> str:
@@ -75,10 +81,13 @@ def process_name() -> str:
 def presence_local() -> ProcessFigures:
     """Return this process's figures now, from its metrics."""
     return ProcessFigures(
-        process=process_name(), open_streams=max(0, int(metrics.STREAMS_OPEN.value)),
+        process=process_name(),
+        open_streams=max(0, int(metrics.STREAMS_OPEN.value)),
         polling_clients=metrics.POLLING_CLIENTS.count(),
         reconnects_per_minute=metrics.STREAMS_RESUMED.recent(),
-        delay_counts=tuple(metrics.DELIVERY_DELAY.counts), at=time.time())
+        delay_counts=tuple(metrics.DELIVERY_DELAY.counts),
+        at=time.time(),
+    )
 
 
 def presence_all() -> tuple[list[ProcessFigures], bool]:
@@ -91,15 +100,22 @@ def presence_all() -> tuple[list[ProcessFigures], bool]:
         stored = figures_all(namespace=_namespace(), within_s=STALE_S)
     except clients.RedisError:
         return [local], False
-    others = [ProcessFigures.decode(process, figures) for process, figures in sorted(stored.items())
-              if process != local.process]
+    others = [
+        ProcessFigures.decode(process, figures)
+        for process, figures in sorted(stored.items())
+        if process != local.process
+    ]
     return [local, *others], True
 
 
 def presence_report() -> None:
     """Write this process's figures to Redis; raise RedisError."""
-    figures_put(namespace=_namespace(), member=process_name(),
-                figures=presence_local().encode(), ttl_s=int(STALE_S))
+    figures_put(
+        namespace=_namespace(),
+        member=process_name(),
+        figures=presence_local().encode(),
+        ttl_s=int(STALE_S),
+    )
 
 
 def _namespace() -> str:

@@ -39,8 +39,9 @@ class Publisher:
         """Queue `payload` for `channel`; never waits for Redis."""
         with self._cond:
             if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="redis-publisher",
-                                                daemon=True)
+                self._thread = threading.Thread(
+                    target=self._run, name="redis-publisher", daemon=True
+                )
                 self._thread.start()
             if len(self._pending) >= self.MAX_PENDING:
                 self._pending.popleft()
@@ -69,8 +70,11 @@ class Publisher:
                 self._dropped, self._busy = 0, True
             try:
                 if dropped:
-                    logger.warning("%d message(s) dropped unpublished (Redis too slow); "
-                                   "listeners will catch up from the database", dropped)
+                    logger.warning(
+                        "%d message(s) dropped unpublished (Redis too slow); "
+                        "listeners will catch up from the database",
+                        dropped,
+                    )
                 _send(batch)
             finally:
                 with self._cond:
@@ -83,8 +87,13 @@ def _send(batch: list[tuple[str, str]]) -> None:
         clients.publish_batch(batch)
     except clients.PublishFailed as failed:
         metrics.EVENTS_PUBLISHED.inc(len(batch) - len(failed.unsent))
-        logger.warning("publishing %d message(s) (first on %s) failed, listeners will catch up "
-                       "from the database: %s", len(failed.unsent), failed.unsent[0][0], failed)
+        logger.warning(
+            "publishing %d message(s) (first on %s) failed, listeners will catch up "
+            "from the database: %s",
+            len(failed.unsent),
+            failed.unsent[0][0],
+            failed,
+        )
         return
     metrics.EVENTS_PUBLISHED.inc(len(batch))
 

@@ -88,8 +88,7 @@ def hit(*, scope: str, key: str, limit: int, window_s: int = 60) -> Verdict:
         return ALLOWED
     current, previous, fraction = _window(scope, key, window_s)
     hits, before = _count(current, previous, window_s * 2)
-    return verdict(current=hits, previous=before, fraction=fraction, limit=limit,
-                   window_s=window_s)
+    return verdict(current=hits, previous=before, fraction=fraction, limit=limit, window_s=window_s)
 
 
 async def ahit(*, scope: str, key: str, limit: int, window_s: int = 60) -> Verdict:
@@ -98,8 +97,7 @@ async def ahit(*, scope: str, key: str, limit: int, window_s: int = 60) -> Verdi
         return ALLOWED
     current, previous, fraction = _window(scope, key, window_s)
     hits, before = await _acount(current, previous, window_s * 2)
-    return verdict(current=hits, previous=before, fraction=fraction, limit=limit,
-                   window_s=window_s)
+    return verdict(current=hits, previous=before, fraction=fraction, limit=limit, window_s=window_s)
 
 
 def _window(scope: str, key: str, window_s: int) -> tuple[str, str, float]:
@@ -121,8 +119,7 @@ def namespace() -> str:
     return f"{_PREFIX}{settings.DATABASES['default']['NAME']}:"
 
 
-def verdict(*, current: int, previous: int, fraction: float, limit: int,
-            window_s: int) -> Verdict:
+def verdict(*, current: int, previous: int, fraction: float, limit: int, window_s: int) -> Verdict:
     """Return the verdict for the counts, `fraction` of the current window having passed."""
     if previous * (1 - fraction) + current <= limit:
         return ALLOWED
@@ -149,8 +146,7 @@ async def _acount(current: str, previous: str, ttl_s: int) -> tuple[int, int]:
     """`_count` on the event loop."""
     if _redis_usable():
         try:
-            return await clients.awindow_hit(current=current, previous=previous,
-                                                ttl_s=ttl_s)
+            return await clients.awindow_hit(current=current, previous=previous, ttl_s=ttl_s)
         except clients.FAILURES as exc:
             _redis_failed(exc)
     return local_counter.window_hit(current=current, previous=previous, ttl_s=ttl_s)
@@ -163,8 +159,9 @@ def _redis_usable() -> bool:
 def _redis_failed(exc: Exception) -> None:
     global _redis_retry_at
     _redis_retry_at = time.monotonic() + _REDIS_COOLDOWN_S
-    logger.warning("rate limits counted in-process for %.0f s, Redis failed: %s",
-                   _REDIS_COOLDOWN_S, exc)
+    logger.warning(
+        "rate limits counted in-process for %.0f s, Redis failed: %s", _REDIS_COOLDOWN_S, exc
+    )
 
 
 @receiver(setting_changed)

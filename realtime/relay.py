@@ -48,8 +48,11 @@ def drain_retry_ms() -> int:
 
 def ready_event() -> bytes:
     """Return the `ready` control event that opens every stream, `retry:` in its block."""
-    return encode_event(event="ready", retry_ms=retry_ms(),
-                        data=json.dumps({"heartbeat_s": settings.REALTIME_HEARTBEAT_S}))
+    return encode_event(
+        event="ready",
+        retry_ms=retry_ms(),
+        data=json.dumps({"heartbeat_s": settings.REALTIME_HEARTBEAT_S}),
+    )
 
 
 def closing_event() -> bytes:
@@ -67,8 +70,9 @@ class Head:
     backlog: list[Message]
 
 
-async def relay(*, channel: str, cursor: int, replay: Replay, head: Head | None = None,
-                gapless: bool = True) -> AsyncIterator[bytes]:
+async def relay(
+    *, channel: str, cursor: int, replay: Replay, head: Head | None = None, gapless: bool = True
+) -> AsyncIterator[bytes]:
     """Yield SSE text for every message after `cursor` on `channel`, once and in order.
 
     Subscribes before reading the truth so nothing falls between the two (or takes both from
@@ -120,8 +124,9 @@ async def relay(*, channel: str, cursor: int, replay: Replay, head: Head | None 
         hub.unsubscribe(sub)
 
 
-async def _next_batch(item: Message | str, cursor: int, replay: Replay,
-                      gapless: bool) -> list[Message]:
+async def _next_batch(
+    item: Message | str, cursor: int, replay: Replay, gapless: bool
+) -> list[Message]:
     """Return what to send for a queue item: itself, nothing, or a catch-up from the truth."""
     if isinstance(item, Message):
         if item.id <= cursor:

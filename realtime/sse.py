@@ -23,15 +23,17 @@ def _field(name: str, value: str) -> str:
     return f"{name}: {value}\n"
 
 
-def encode_event(*, data: str, event: str = "", id: str = "", retry_ms: int | None = None
-                 ) -> bytes:
+def encode_event(*, data: str, event: str = "", id: str = "", retry_ms: int | None = None) -> bytes:
     """Return one SSE block; multi-line data becomes several `data:` lines.
 
     `retry_ms` rides in the same block: clients that only look at dispatched events
     (sseclient-py, httpx-sse) never see a block without data.
     """
-    head = (f"retry: {int(retry_ms)}\n" if retry_ms is not None else "") + (
-        _field("id", id) if id else "") + (_field("event", event) if event else "")
+    head = (
+        (f"retry: {int(retry_ms)}\n" if retry_ms is not None else "")
+        + (_field("id", id) if id else "")
+        + (_field("event", event) if event else "")
+    )
     body = "".join(f"data: {line}\n" for line in _LINE_BREAK.split(data))
     return (head + body + "\n").encode()
 

@@ -65,8 +65,10 @@ def _test_database_url(application_name: str) -> str:
     db = connection.settings_dict
     user, host, port = db["USER"] or "postgres", db["HOST"] or "127.0.0.1", db["PORT"] or 5432
     password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-    return (f"postgres://{user}{password}@{host}:{port}/{db['NAME']}"
-            f"?application_name={application_name}")
+    return (
+        f"postgres://{user}{password}@{host}:{port}/{db['NAME']}"
+        f"?application_name={application_name}"
+    )
 
 
 @pytest.fixture
@@ -112,12 +114,14 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
 
 
 @pytest.fixture
-def start_web(server_env: Callable[..., dict[str, str]], artifacts_dir: Path,
-              processes: list[Proc]) -> Callable[..., WebServer]:
+def start_web(
+    server_env: Callable[..., dict[str, str]], artifacts_dir: Path, processes: list[Proc]
+) -> Callable[..., WebServer]:
     """Start a uvicorn web server on the test database and wait until it answers."""
 
-    def start(*, port: int | None = None, application_name: str = "composer-web",
-              **env: str) -> WebServer:
+    def start(
+        *, port: int | None = None, application_name: str = "composer-web", **env: str
+    ) -> WebServer:
         server = make_web(server_env(application_name, **env), artifacts_dir, port=port)
         processes.append(server.proc.start())
         server.wait_ready()
@@ -127,16 +131,18 @@ def start_web(server_env: Callable[..., dict[str, str]], artifacts_dir: Path,
 
 
 @pytest.fixture
-def start_worker(server_env: Callable[..., dict[str, str]], artifacts_dir: Path,
-                 processes: list[Proc]) -> Callable[..., Proc]:
+def start_worker(
+    server_env: Callable[..., dict[str, str]], artifacts_dir: Path, processes: list[Proc]
+) -> Callable[..., Proc]:
     """Start a `manage.py run_worker` process (the task worker) on the test database."""
     count = 0
 
     def start(**env: str) -> Proc:
         nonlocal count
         count += 1
-        proc = make_worker(server_env("composer-worker", **env), artifacts_dir,
-                           name=f"worker-{count}")
+        proc = make_worker(
+            server_env("composer-worker", **env), artifacts_dir, name=f"worker-{count}"
+        )
         processes.append(proc.start())
         return proc
 
@@ -144,8 +150,9 @@ def start_worker(server_env: Callable[..., dict[str, str]], artifacts_dir: Path,
 
 
 @pytest.fixture
-def start_reaper(server_env: Callable[..., dict[str, str]], artifacts_dir: Path,
-                 processes: list[Proc]) -> Callable[..., Proc]:
+def start_reaper(
+    server_env: Callable[..., dict[str, str]], artifacts_dir: Path, processes: list[Proc]
+) -> Callable[..., Proc]:
     """Start `manage.py reap_jobs --every 0.3` on the test database."""
 
     def start(**env: str) -> Proc:
@@ -159,7 +166,8 @@ def start_reaper(server_env: Callable[..., dict[str, str]], artifacts_dir: Path,
 @pytest.fixture
 def staff_user(django_user_model: Any) -> Any:
     return django_user_model.objects.create_user(
-        username="staff", password="pw-staff-123", is_staff=True)
+        username="staff", password="pw-staff-123", is_staff=True
+    )
 
 
 @pytest.fixture
@@ -181,7 +189,8 @@ def session_cookies() -> Callable[[Any], dict[str, str]]:
 
 
 @pytest.fixture
-def private_redis(server_env: Callable[..., dict[str, str]], artifacts_dir: Path,
-                  processes: list[Proc]) -> PrivateRedis:
+def private_redis(
+    server_env: Callable[..., dict[str, str]], artifacts_dir: Path, processes: list[Proc]
+) -> PrivateRedis:
     """Return a Redis server of this test's own (not started), to stop and restart at will."""
     return PrivateRedis(env=server_env(), log_dir=artifacts_dir, started=processes)

@@ -15,9 +15,24 @@ RESTARTING = "tests/composer_realtime/test_postgres_restart.py"
 @pytest.mark.parametrize("selection", [[], ["-m", "not browser"]])
 def test_a_run_that_did_not_ask_skips_the_disruptive_tests(selection):
     env = {k: v for k, v in os.environ.items() if k != "RUN_DISRUPTIVE"}
-    done = subprocess.run([sys.executable, "-m", "pytest", RESTARTING, "-q", "-rs",
-                           "-p", "no:cacheprovider", *selection],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            RESTARTING,
+            "-q",
+            "-rs",
+            "-p",
+            "no:cacheprovider",
+            *selection,
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert "RUN_DISRUPTIVE=1 runs it" in done.stdout
     assert " skipped" in done.stdout and " passed" not in done.stdout, done.stdout[-2000:]

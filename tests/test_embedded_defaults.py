@@ -16,16 +16,28 @@ from tests.support.sse import read_stream
 
 
 def _manage(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=120, check=False)
+    done = subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     return done.stdout.strip()
 
 
 def test_sqlite_without_redis_runs_a_job_end_to_end(tmp_path: Path) -> None:
-    env = base_env(DATABASE_URL=f"sqlite:///{tmp_path / 'composer.sqlite3'}", REDIS_URL="",
-                   DEBUG="true", MEDIA_ROOT=str(tmp_path / "media"), JOBS_STEP_PACE_S="0.1",
-                   LOG_LEVEL="WARNING")
+    env = base_env(
+        DATABASE_URL=f"sqlite:///{tmp_path / 'composer.sqlite3'}",
+        REDIS_URL="",
+        DEBUG="true",
+        MEDIA_ROOT=str(tmp_path / "media"),
+        JOBS_STEP_PACE_S="0.1",
+        LOG_LEVEL="WARNING",
+    )
     _manage(env, "migrate", "--noinput", "-v0")
     web = make_web(env, tmp_path)
     worker = make_worker(env, tmp_path)

@@ -33,8 +33,12 @@ def _imports(path: Path, modules: set[str]) -> set[str]:
 
 
 def _graph() -> dict[str, set[str]]:
-    paths = [p for package in PACKAGES for p in (ROOT / package).rglob("*.py")
-             if "migrations" not in p.parts]
+    paths = [
+        p
+        for package in PACKAGES
+        for p in (ROOT / package).rglob("*.py")
+        if "migrations" not in p.parts
+    ]
     modules = {_module_name(p) for p in paths}
     graph = {_module_name(p): _imports(p, modules) for p in paths}
     # A package's __init__ runs before its submodules: importing `a.b` imports `a` too.
@@ -53,7 +57,7 @@ def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
         stack.append(name)
         for dep in sorted(graph.get(name, ())):
             if state.get(dep) == 1:
-                return [*stack[stack.index(dep):], dep]
+                return [*stack[stack.index(dep) :], dep]
             if dep not in state and (found := visit(dep)):
                 return found
         stack.pop()
@@ -73,13 +77,20 @@ def test_no_import_cycles():
 @pytest.mark.parametrize("other", ["jobs", "dashboard", "composer_realtime"])
 def test_the_transport_imports_nothing_of_the_project(other):
     graph = _graph()
-    offenders = {name: deps for name, deps in graph.items() if name.startswith("realtime")
-                 and any(dep == other or dep.startswith(f"{other}.") for dep in deps)}
+    offenders = {
+        name: deps
+        for name, deps in graph.items()
+        if name.startswith("realtime")
+        and any(dep == other or dep.startswith(f"{other}.") for dep in deps)
+    }
     assert offenders == {}
 
 
 def test_the_domain_uses_the_transport_through_its_front_door():
     graph = _graph()
-    offenders = {name: {d for d in deps if d.startswith("realtime.") and d != "realtime.api"}
-                 for name, deps in graph.items() if name.split(".")[0] in {"jobs", "dashboard"}}
+    offenders = {
+        name: {d for d in deps if d.startswith("realtime.") and d != "realtime.api"}
+        for name, deps in graph.items()
+        if name.split(".")[0] in {"jobs", "dashboard"}
+    }
     assert {name: deps for name, deps in offenders.items() if deps} == {}

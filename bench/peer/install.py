@@ -23,12 +23,25 @@ def peer_python() -> Path:
     log = VENV / "pip-install.log"
     with log.open("wb") as out:
         done = subprocess.run(
-            [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-             "-r", str(REQUIREMENTS)], stdout=out, stderr=subprocess.STDOUT,
-            timeout=PIP_TIMEOUT_S, check=False)
+            [
+                str(python),
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "-r",
+                str(REQUIREMENTS),
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            timeout=PIP_TIMEOUT_S,
+            check=False,
+        )
     if done.returncode != 0:
-        raise RuntimeError(f"installing the peer failed; see {log}:\n"
-                           f"{log.read_text(errors='replace')[-2000:]}")
+        raise RuntimeError(
+            f"installing the peer failed; see {log}:\n{log.read_text(errors='replace')[-2000:]}"
+        )
     stamp_file.write_text(stamp + "\n")
     return python
 

@@ -29,11 +29,21 @@ def peer_emitter(job_ids: list[str], *, with_step: bool) -> Emit:
     def emit(job_id: str, n: int) -> int:
         seqs[job_id] += 1
         ts = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-        send_event(f"job-{job_id}", "progress-update", {
-            "job": job_id, "seq": seqs[job_id], "type": "progress-update", "ts": ts,
-            "status": "running", "percent": n % 101, "step": STEP if with_step else None,
-            "message": f"bench event {n}", "eta_s": None,
-        })
+        send_event(
+            f"job-{job_id}",
+            "progress-update",
+            {
+                "job": job_id,
+                "seq": seqs[job_id],
+                "type": "progress-update",
+                "ts": ts,
+                "status": "running",
+                "percent": n % 101,
+                "step": STEP if with_step else None,
+                "message": f"bench event {n}",
+                "eta_s": None,
+            },
+        )
         return seqs[job_id]
 
     return emit
@@ -48,8 +58,9 @@ def main(argv: list[str] | None = None) -> int:
     with open(args.spec) as handle:
         spec: dict[str, Any] = json.load(handle)
     emit = peer_emitter(spec["jobs"], with_step=bool(spec.get("step", True)))
-    run_loop(emit=emit, jobs=spec["jobs"], rate=float(spec["rate"]), seed=int(spec["seed"]),
-             out=args.out)
+    run_loop(
+        emit=emit, jobs=spec["jobs"], rate=float(spec["rate"]), seed=int(spec["seed"]), out=args.out
+    )
     return 0
 
 

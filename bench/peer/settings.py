@@ -15,18 +15,25 @@ def _database(url: str) -> dict[str, object]:
     parts = urlsplit(url)
     options: dict[str, object] = dict(parse_qsl(parts.query))
     return {
-        "ENGINE": "django.db.backends.postgresql", "NAME": parts.path.lstrip("/"),
-        "USER": parts.username or "postgres", "PASSWORD": parts.password or "",
-        "HOST": parts.hostname or "127.0.0.1", "PORT": str(parts.port or 5432),
-        "OPTIONS": options, "CONN_MAX_AGE": 0,
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": parts.path.lstrip("/"),
+        "USER": parts.username or "postgres",
+        "PASSWORD": parts.password or "",
+        "HOST": parts.hostname or "127.0.0.1",
+        "PORT": str(parts.port or 5432),
+        "OPTIONS": options,
+        "CONN_MAX_AGE": 0,
     }
 
 
 def _redis(url: str) -> dict[str, object]:
     """Return EVENTSTREAM_REDIS (keyword arguments of redis.Redis) for a redis:// URL."""
     parts = urlsplit(url)
-    return {"host": parts.hostname or "127.0.0.1", "port": parts.port or 6379,
-            "db": int(parts.path.lstrip("/") or 0)}
+    return {
+        "host": parts.hostname or "127.0.0.1",
+        "port": parts.port or 6379,
+        "db": int(parts.path.lstrip("/") or 0),
+    }
 
 
 SECRET_KEY = os.environ["SECRET_KEY"]
@@ -57,7 +64,8 @@ EVENTSTREAM_REDIS = _redis(os.environ["PEER_REDIS_URL"])
 if os.environ.get("PEER_STORAGE", "db") == "db":
     EVENTSTREAM_STORAGE_CLASS = "django_eventstream.storage.DjangoModelStorage"
 LOGGING = {
-    "version": 1, "disable_existing_loggers": False,
+    "version": 1,
+    "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": "WARNING"},
 }

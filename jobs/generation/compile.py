@@ -56,9 +56,14 @@ class Artifact:
 
     def as_json(self, *, compiler: str) -> dict[str, Any]:
         """Return the artifact as the JSON file the project ships."""
-        return {"contractName": self.contract, "sourceName": self.source, "compiler": compiler,
-                "abi": self.abi, "bytecode": f"0x{self.bytecode}",
-                "deployedBytecode": f"0x{self.deployed_bytecode}"}
+        return {
+            "contractName": self.contract,
+            "sourceName": self.source,
+            "compiler": compiler,
+            "abi": self.abi,
+            "bytecode": f"0x{self.bytecode}",
+            "deployedBytecode": f"0x{self.deployed_bytecode}",
+        }
 
 
 @dataclass(kw_only=True)
@@ -98,8 +103,9 @@ def standard_input(path: str, source: str) -> dict[str, Any]:
         "settings": {
             "evmVersion": versions.evm,
             "optimizer": {"enabled": True, "runs": 200},
-            "outputSelection": {path: {"*": ["abi", "evm.bytecode.object",
-                                              "evm.deployedBytecode.object"]}},
+            "outputSelection": {
+                path: {"*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object"]}
+            },
         },
     }
 
@@ -127,14 +133,21 @@ def _store_output(key: str, output: dict[str, Any]) -> None:
     path = _cache_path(key)
     path.parent.mkdir(parents=True, exist_ok=True)
     # Write then rename: a reader in another worker sees the whole file or none.
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False,
-                                     encoding="utf-8", suffix=".tmp") as handle:
+    with tempfile.NamedTemporaryFile(
+        "w", dir=path.parent, delete=False, encoding="utf-8", suffix=".tmp"
+    ) as handle:
         json.dump(output, handle)
     os.replace(handle.name, path)
 
 
-def compile_file(path: str, source: str, *, toolchain: Toolchain,
-                 should_stop: Callable[[], bool], timeout_s: float) -> FileResult:
+def compile_file(
+    path: str,
+    source: str,
+    *,
+    toolchain: Toolchain,
+    should_stop: Callable[[], bool],
+    timeout_s: float,
+) -> FileResult:
     """Compile one source file (from the cache when the same input compiled before)."""
     started = time.monotonic()
     compiler_input = standard_input(path, source)
@@ -142,8 +155,9 @@ def compile_file(path: str, source: str, *, toolchain: Toolchain,
     output = _cached_output(key)
     cached = output is not None
     if output is None:
-        answer = toolchain.request("compile", input=compiler_input, should_stop=should_stop,
-                                   timeout_s=timeout_s)
+        answer = toolchain.request(
+            "compile", input=compiler_input, should_stop=should_stop, timeout_s=timeout_s
+        )
         output = answer["output"]
         if not any(d.severity == "error" for d in _diagnostics(output)):
             _store_output(key, output)  # failures are cheap to redo and worth seeing afresh
@@ -154,13 +168,19 @@ def compile_file(path: str, source: str, *, toolchain: Toolchain,
 
 def _file_result(path: str, output: dict[str, Any]) -> FileResult:
     diagnostics = list(_diagnostics(output))
-    result = FileResult(path=path, errors=[d for d in diagnostics if d.severity == "error"],
-                        warnings=[d for d in diagnostics if d.severity != "error"])
+    result = FileResult(
+        path=path,
+        errors=[d for d in diagnostics if d.severity == "error"],
+        warnings=[d for d in diagnostics if d.severity != "error"],
+    )
     for name, compiled in output.get("contracts", {}).get(path, {}).items():
         result.artifacts[name] = Artifact(
-            contract=name, source=path, abi=compiled["abi"],
+            contract=name,
+            source=path,
+            abi=compiled["abi"],
             bytecode=compiled["evm"]["bytecode"]["object"],
-            deployed_bytecode=compiled["evm"]["deployedBytecode"]["object"])
+            deployed_bytecode=compiled["evm"]["deployedBytecode"]["object"],
+        )
     return result
 
 
@@ -170,5 +190,8 @@ def _diagnostics(output: dict[str, Any]) -> Iterator[Diagnostic]:
         found = _LOCATION.search(formatted)
         location = entry.get("sourceLocation", {})
         where = f"{found[1]}:{found[2]}" if found else str(location.get("file", "<input>"))
-        yield Diagnostic(severity=str(entry.get("severity", "error")), where=where,
-                         message=f"{entry.get('type', 'Error')}: {entry.get('message', '')}")
+        yield Diagnostic(
+            severity=str(entry.get("severity", "error")),
+            where=where,
+            message=f"{entry.get('type', 'Error')}: {entry.get('message', '')}",
+        )

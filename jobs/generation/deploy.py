@@ -34,8 +34,9 @@ class Chain:
 
     def _op(self, op: str, **fields: Any) -> dict[str, Any]:
         try:
-            return self.toolchain.request(op, should_stop=self.should_stop,
-                                          timeout_s=self.timeout_s, **fields)
+            return self.toolchain.request(
+                op, should_stop=self.should_stop, timeout_s=self.timeout_s, **fields
+            )
         except ToolchainError as exc:
             if str(exc).startswith("reverted: "):
                 raise Reverted(str(exc).removeprefix("reverted: ")) from None
@@ -56,19 +57,28 @@ class Chain:
         """Return where a deployed contract lives."""
         return self.contracts[contract][0]
 
-    def send(self, contract: str, method: str, *args: Any, sender: int = 0,
-             value: int = 0) -> list[Any]:
+    def send(
+        self, contract: str, method: str, *args: Any, sender: int = 0, value: int = 0
+    ) -> list[Any]:
         """Send a transaction; return the method's decoded return values."""
         address, abi = self.contracts[contract]
-        answer = self._op("send", address=address, abi=abi, method=method, args=list(args),
-                          value=str(value), **{"from": sender})
+        answer = self._op(
+            "send",
+            address=address,
+            abi=abi,
+            method=method,
+            args=list(args),
+            value=str(value),
+            **{"from": sender},
+        )
         return list(answer["result"])
 
     def call(self, contract: str, method: str, *args: Any, sender: int = 0) -> Any:
         """Call a view function; return its one value (or the list of several)."""
         address, abi = self.contracts[contract]
-        result = self._op("call", address=address, abi=abi, method=method, args=list(args),
-                          **{"from": sender})["result"]
+        result = self._op(
+            "call", address=address, abi=abi, method=method, args=list(args), **{"from": sender}
+        )["result"]
         return result[0] if len(result) == 1 else result
 
     def mine(self, blocks: int) -> None:
@@ -80,8 +90,9 @@ class Chain:
         return int(self._op("balance", address=address)["balance"])
 
 
-def constructor_args(template: DappTemplate, contract: str, chain: Chain,
-                     contracts: dict[str, str]) -> list[Any]:
+def constructor_args(
+    template: DappTemplate, contract: str, chain: Chain, contracts: dict[str, str]
+) -> list[Any]:
     """Return a contract's constructor arguments: the DAO's governor takes its token."""
     if template.key == "dao" and contract == contracts["contracts/DaoGovernor.sol"]:
         return [chain.address(contracts["contracts/DaoToken.sol"])]

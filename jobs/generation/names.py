@@ -13,7 +13,8 @@ from functools import cache
 from jobs.scaffolds import FILES_DIR, TEMPLATES, DappTemplate
 
 # Keywords, reserved words and global names of Solidity 0.8 (the language reference's lists).
-SOLIDITY_RESERVED = frozenset("""
+SOLIDITY_RESERVED = frozenset(
+    """
 abstract after alias anonymous apply as assembly auto break byte bytes calldata case catch
 constant constructor continue contract copyof default define delete do else emit enum error
 event external fallback false final for function global if immutable implements import in
@@ -24,11 +25,13 @@ switch this throw true try type typedef typeof unchecked unicode using var view 
 abi block blockhash gasleft msg now selfdestruct tx wei gwei ether seconds minutes hours days
 weeks years address bool int uint fixed ufixed assert require keccak256 sha256 ripemd160
 ecrecover addmod mulmod
-""".split())
+""".split()
+)
 
 _IMPORTED = re.compile(r"^\s*import\s*\{([^}]*)\}", re.MULTILINE)
 _DECLARED = re.compile(
-    r"\b(?:contract|interface|library|struct|enum|error|event|function|modifier)\s+([A-Za-z_]\w*)")
+    r"\b(?:contract|interface|library|struct|enum|error|event|function|modifier)\s+([A-Za-z_]\w*)"
+)
 _WHOLE_IMPORT = re.compile(r"^\s*import\s+\"([^\"]+)\"", re.MULTILINE)
 
 
@@ -48,7 +51,7 @@ def project_slug(name: str) -> str:
     slug = "-".join(w.lower() for w in ascii_words(name)) or "dapp"
     if len(slug) <= SLUG_MAX:
         return slug
-    head = slug[:SLUG_MAX + 1]
+    head = slug[: SLUG_MAX + 1]
     return head.rsplit("-", 1)[0] if "-" in head else slug[:SLUG_MAX]
 
 

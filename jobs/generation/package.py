@@ -15,8 +15,11 @@ ARTIFACTS_DIR = "build/contracts"
 
 def artifact_files(artifacts: list[Artifact], *, compiler: str) -> dict[str, str]:
     """Return {path: JSON text} of each compiled contract's artifact."""
-    return {f"{ARTIFACTS_DIR}/{a.contract}.json":
-            json.dumps(a.as_json(compiler=compiler), indent=2) + "\n" for a in artifacts}
+    return {
+        f"{ARTIFACTS_DIR}/{a.contract}.json": json.dumps(a.as_json(compiler=compiler), indent=2)
+        + "\n"
+        for a in artifacts
+    }
 
 
 def zip_project(files: dict[str, str], *, root: str) -> bytes:

@@ -19,8 +19,9 @@ Files = dict[str, str]
 
 @cache
 def _engine(key: str) -> Engine:
-    return Engine(dirs=[str(FILES_DIR / key)], builtins=["jobs.generation.filters"],
-                  autoescape=False)
+    return Engine(
+        dirs=[str(FILES_DIR / key)], builtins=["jobs.generation.filters"], autoescape=False
+    )
 
 
 def render_project(params: dict[str, Any]) -> Files:
@@ -30,7 +31,8 @@ def render_project(params: dict[str, Any]) -> Files:
     values = project_context(params)
     return {
         str(path): engine.get_template(str(path)).render(
-            Context(values, autoescape=path.suffix == ".html"))
+            Context(values, autoescape=path.suffix == ".html")
+        )
         for path in template.files()
     }
 

@@ -54,6 +54,7 @@ def expect_revert(what: str, attempt: Callable[[], object]) -> str:
 
 # --- token ---------------------------------------------------------------------------------
 
+
 def _token(p: Project) -> str:
     return p.contract("contracts/Token.sol")
 
@@ -72,8 +73,10 @@ def token_transfer(chain: Chain, p: Project) -> str:
     amount = 10 ** int(p.params["decimals"])
     chain.send(_token(p), "transfer", chain.accounts[1], str(amount))
     expect("receiver balance", chain.call(_token(p), "balanceOf", chain.accounts[1]), amount)
-    reason = expect_revert("overdraft", lambda: chain.send(
-        _token(p), "transfer", chain.accounts[2], str(amount + 1), sender=1))
+    reason = expect_revert(
+        "overdraft",
+        lambda: chain.send(_token(p), "transfer", chain.accounts[2], str(amount + 1), sender=1),
+    )
     return f"sent {amount} base units; overdraft reverted ({reason})"
 
 
@@ -87,6 +90,7 @@ def token_burn(chain: Chain, p: Project) -> str:
 
 
 # --- nft -----------------------------------------------------------------------------------
+
 
 def _nft(p: Project) -> str:
     return p.contract("contracts/Collection.sol")
@@ -112,8 +116,9 @@ def nft_token_uri(chain: Chain, p: Project) -> str:
 def nft_wrong_payment(chain: Chain, p: Project) -> str:
     """Check a mint paying the wrong amount reverts."""
     price = int(p.params["mint_price_wei"])
-    return expect_revert("mint paying too much", lambda: chain.send(
-        _nft(p), "mint", sender=2, value=price + 1))
+    return expect_revert(
+        "mint paying too much", lambda: chain.send(_nft(p), "mint", sender=2, value=price + 1)
+    )
 
 
 def nft_royalties(chain: Chain, p: Project) -> str:
@@ -125,6 +130,7 @@ def nft_royalties(chain: Chain, p: Project) -> str:
 
 
 # --- dao -----------------------------------------------------------------------------------
+
 
 def _governor(p: Project) -> str:
     return p.contract("contracts/DaoGovernor.sol")
@@ -154,8 +160,9 @@ def dao_propose(chain: Chain, p: Project) -> str:
 
 
 def _proposal_id(chain: Chain, p: Project) -> Any:
-    return chain.call(_governor(p), "hashProposal", *_proposal(chain, p),
-                      _keccak_text(chain, SIGNAL))
+    return chain.call(
+        _governor(p), "hashProposal", *_proposal(chain, p), _keccak_text(chain, SIGNAL)
+    )
 
 
 def _keccak_text(chain: Chain, text: str) -> str:
@@ -168,8 +175,7 @@ def dao_vote(chain: Chain, p: Project) -> str:
     chain.mine(int(chain.call(_governor(p), "votingDelay")) + 1)
     expect("state when voting opens", chain.call(_governor(p), "state", proposal_id), 1)
     chain.send(_governor(p), "castVote", proposal_id, 1)
-    expect("hasVoted", chain.call(_governor(p), "hasVoted", proposal_id, chain.accounts[0]),
-           True)
+    expect("hasVoted", chain.call(_governor(p), "hasVoted", proposal_id, chain.accounts[0]), True)
     return "voted For"
 
 
@@ -184,6 +190,7 @@ def dao_tally(chain: Chain, p: Project) -> str:
 
 
 # --- escrow --------------------------------------------------------------------------------
+
 
 def _escrow(p: Project) -> str:
     return p.contract("contracts/Escrow.sol")
@@ -234,13 +241,19 @@ def smoke_checks(params: dict[str, Any]) -> list[tuple[str, Check]]:
         checks = [("supply", token_supply), ("transfer", token_transfer)]
         return [*checks, ("burn", token_burn)] if params.get("burnable") else checks
     if key == "nft":
-        checks = [("mint", nft_mint), ("tokenURI", nft_token_uri),
-                  ("wrong payment", nft_wrong_payment)]
+        checks = [
+            ("mint", nft_mint),
+            ("tokenURI", nft_token_uri),
+            ("wrong payment", nft_wrong_payment),
+        ]
         return [*checks, ("royalties", nft_royalties)] if params.get("royalties") else checks
     if key == "dao":
-        return [("delegate", dao_delegate), ("propose", dao_propose), ("vote", dao_vote),
-                ("tally and execute", dao_tally)]
+        return [
+            ("delegate", dao_delegate),
+            ("propose", dao_propose),
+            ("vote", dao_vote),
+            ("tally and execute", dao_tally),
+        ]
     if key == "escrow":
-        return [("deposit", escrow_deposit), ("release", escrow_release),
-                ("refund", escrow_refund)]
+        return [("deposit", escrow_deposit), ("release", escrow_release), ("refund", escrow_refund)]
     raise KeyError(f"no smoke test for template {key!r}")

@@ -31,8 +31,11 @@ def _load() -> dict[str, dict[str, list[float]]]:
 
 def median_durations(template: str) -> dict[str, float]:
     """Return the running median duration of each step of a template, in seconds."""
-    return {step: statistics.median(samples)
-            for step, samples in _load().get(template, {}).items() if samples}
+    return {
+        step: statistics.median(samples)
+        for step, samples in _load().get(template, {}).items()
+        if samples
+    }
 
 
 def record_durations(template: str, durations: dict[str, float]) -> None:
@@ -43,7 +46,8 @@ def record_durations(template: str, durations: dict[str, float]) -> None:
         steps[step] = [*steps.get(step, []), round(seconds, 3)][-KEEP:]
     path = _path()
     path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, encoding="utf-8",
-                                     suffix=".tmp") as handle:
+    with tempfile.NamedTemporaryFile(
+        "w", dir=path.parent, delete=False, encoding="utf-8", suffix=".tmp"
+    ) as handle:
         json.dump(data, handle)
     os.replace(handle.name, path)

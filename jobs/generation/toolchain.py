@@ -74,9 +74,12 @@ def lockfile_bytes() -> bytes:
 @cache
 def _versions(lockfile: bytes) -> Versions:
     packages = json.loads(lockfile)["packages"]
-    return Versions(solc=packages["node_modules/solc"]["version"],
-                    openzeppelin=packages["node_modules/@openzeppelin/contracts"]["version"],
-                    evm=EVM_VERSION, **PROJECT_DEV_DEPENDENCIES)
+    return Versions(
+        solc=packages["node_modules/solc"]["version"],
+        openzeppelin=packages["node_modules/@openzeppelin/contracts"]["version"],
+        evm=EVM_VERSION,
+        **PROJECT_DEV_DEPENDENCIES,
+    )
 
 
 def toolchain_versions() -> Versions:
@@ -94,8 +97,14 @@ class Toolchain:
         self._buffer = b""
         self._lock = threading.Lock()
 
-    def request(self, op: str, *, should_stop: Callable[[], bool] = lambda: False,
-                timeout_s: float | None = None, **fields: Any) -> dict[str, Any]:
+    def request(
+        self,
+        op: str,
+        *,
+        should_stop: Callable[[], bool] = lambda: False,
+        timeout_s: float | None = None,
+        **fields: Any,
+    ) -> dict[str, Any]:
         """Send one request and return its answer; raise if it fails, is cancelled or times out."""
         with self._lock:
             process = self._ensure_started()
@@ -115,20 +124,27 @@ class Toolchain:
             return self._process
         server = self.directory / "server.mjs"
         if not (self.directory / "node_modules" / "solc").is_dir():
-            raise ToolchainError(f"the toolchain is not installed: run `npm ci` in {self.directory}"
-                                 " (scripts/run and scripts/test do)")
+            raise ToolchainError(
+                f"the toolchain is not installed: run `npm ci` in {self.directory}"
+                " (scripts/run and scripts/test do)"
+            )
         self._stderr = tempfile.TemporaryFile()  # lives as long as the child
         try:
             self._process = subprocess.Popen(  # noqa: S603 - our own script, no shell
-                [self.node, str(server)], cwd=self.directory, stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE, stderr=self._stderr)
+                [self.node, str(server)],
+                cwd=self.directory,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=self._stderr,
+            )
         except OSError as exc:
             raise ToolchainError(f"cannot start {self.node}: {exc}") from exc
         self._buffer = b""
         return self._process
 
-    def _read_answer(self, should_stop: Callable[[], bool],
-                     timeout_s: float | None) -> dict[str, Any]:
+    def _read_answer(
+        self, should_stop: Callable[[], bool], timeout_s: float | None
+    ) -> dict[str, Any]:
         assert self._process is not None and self._process.stdout is not None
         fd = self._process.stdout.fileno()
         deadline = None if timeout_s is None else time.monotonic() + timeout_s

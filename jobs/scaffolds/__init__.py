@@ -12,8 +12,11 @@ from typing import Any
 FILES_DIR = Path(__file__).resolve().parent / "files"
 NETWORKS = {
     "devnet": {"label": "Local devnet", "rpc_url": "http://127.0.0.1:8545", "chain_id": 31337},
-    "testnet": {"label": "Public testnet", "rpc_url": "https://rpc.testnet.example",
-                "chain_id": 11155111},
+    "testnet": {
+        "label": "Public testnet",
+        "rpc_url": "https://rpc.testnet.example",
+        "chain_id": 11155111,
+    },
     "mainnet": {"label": "Mainnet", "rpc_url": "https://rpc.mainnet.example", "chain_id": 1},
 }
 FRONTENDS = {"vanilla": "Plain HTML + JavaScript", "react": "React (via CDN, no build step)"}
@@ -67,10 +70,14 @@ class DappTemplate:
 COMMON_OPTIONS = (
     Option(name="description", label="Description", default="", kind="text"),
     Option(name="author", label="Author", default="", kind="text"),
-    Option(name="network", label="Target network", default="devnet",
-           choices=tuple(NETWORKS), help="Where the contracts will be deployed first."),
-    Option(name="frontend", label="Frontend flavour", default="vanilla",
-           choices=tuple(FRONTENDS)),
+    Option(
+        name="network",
+        label="Target network",
+        default="devnet",
+        choices=tuple(NETWORKS),
+        help="Where the contracts will be deployed first.",
+    ),
+    Option(name="frontend", label="Frontend flavour", default="vanilla", choices=tuple(FRONTENDS)),
 )
 
 TEMPLATES: dict[str, DappTemplate] = {}
@@ -82,63 +89,117 @@ def register(template: DappTemplate) -> DappTemplate:
     return template
 
 
-register(DappTemplate(
-    key="token", contracts=(("contracts/Token.sol", "{}"),), suffix="Token",
-    label="Fungible token",
-    description="An ERC-20 style token with a fixed supply minted to the deployer, "
-                "and a page to check balances and send tokens.",
-    options=(
-        Option(name="symbol", label="Token symbol", default="TKN", kind="text"),
-        Option(name="initial_supply", label="Initial supply", default=1_000_000, kind="int"),
-        Option(name="decimals", label="Decimals", default=18, kind="int"),
-        Option(name="burnable", label="Holders can burn tokens", default=False, kind="bool"),
-    ),
-))
+register(
+    DappTemplate(
+        key="token",
+        contracts=(("contracts/Token.sol", "{}"),),
+        suffix="Token",
+        label="Fungible token",
+        description="An ERC-20 style token with a fixed supply minted to the deployer, "
+        "and a page to check balances and send tokens.",
+        options=(
+            Option(name="symbol", label="Token symbol", default="TKN", kind="text"),
+            Option(name="initial_supply", label="Initial supply", default=1_000_000, kind="int"),
+            Option(name="decimals", label="Decimals", default=18, kind="int"),
+            Option(name="burnable", label="Holders can burn tokens", default=False, kind="bool"),
+        ),
+    )
+)
 
-register(DappTemplate(
-    key="nft", contracts=(("contracts/Collection.sol", "{}"),), suffix="Collection",
-    label="NFT collection",
-    description="An ERC-721 collection that anyone can mint from at a fixed price up to a maximum "
-                "supply, and a page to connect a wallet and mint.",
-    options=(
-        Option(name="symbol", label="Collection symbol", default="NFT", kind="text"),
-        Option(name="max_supply", label="Maximum supply", default=10_000, kind="int"),
-        Option(name="mint_price_wei", label="Mint price (wei)", default=0, kind="int",
-               help="What each mint costs, in wei; 0 makes minting free."),
-        Option(name="base_uri", label="Metadata base URI", default="ipfs://", kind="text",
-               help="Token URIs are this followed by the token id."),
-        Option(name="royalties", label="Report 5% royalties (ERC-2981)", default=False,
-               kind="bool"),
-    ),
-))
+register(
+    DappTemplate(
+        key="nft",
+        contracts=(("contracts/Collection.sol", "{}"),),
+        suffix="Collection",
+        label="NFT collection",
+        description=(
+            "An ERC-721 collection that anyone can mint from at a fixed price up to a maximum "
+            "supply, and a page to connect a wallet and mint."
+        ),
+        options=(
+            Option(name="symbol", label="Collection symbol", default="NFT", kind="text"),
+            Option(name="max_supply", label="Maximum supply", default=10_000, kind="int"),
+            Option(
+                name="mint_price_wei",
+                label="Mint price (wei)",
+                default=0,
+                kind="int",
+                help="What each mint costs, in wei; 0 makes minting free.",
+            ),
+            Option(
+                name="base_uri",
+                label="Metadata base URI",
+                default="ipfs://",
+                kind="text",
+                help="Token URIs are this followed by the token id.",
+            ),
+            Option(
+                name="royalties", label="Report 5% royalties (ERC-2981)", default=False, kind="bool"
+            ),
+        ),
+    )
+)
 
-register(DappTemplate(
-    key="dao", suffix="Dao",
-    contracts=(("contracts/DaoToken.sol", "{}Token"), ("contracts/DaoGovernor.sol", "{}")),
-    label="DAO voting",
-    description="A governance token with vote delegation and an OpenZeppelin Governor to propose, "
-                "vote on and execute decisions, and a page to do all three.",
-    options=(
-        Option(name="token_symbol", label="Governance token symbol", default="GOV", kind="text"),
-        Option(name="voting_period_blocks", label="Voting period (blocks)", default=45_818,
-               kind="int", help="How long a vote stays open; 45818 blocks is about a week."),
-        Option(name="quorum_percent", label="Quorum (%)", default=4, kind="int",
-               help="The share of the token supply that must vote for a proposal to pass."),
-    ),
-))
+register(
+    DappTemplate(
+        key="dao",
+        suffix="Dao",
+        contracts=(("contracts/DaoToken.sol", "{}Token"), ("contracts/DaoGovernor.sol", "{}")),
+        label="DAO voting",
+        description=(
+            "A governance token with vote delegation and an OpenZeppelin Governor to propose, "
+            "vote on and execute decisions, and a page to do all three."
+        ),
+        options=(
+            Option(
+                name="token_symbol", label="Governance token symbol", default="GOV", kind="text"
+            ),
+            Option(
+                name="voting_period_blocks",
+                label="Voting period (blocks)",
+                default=45_818,
+                kind="int",
+                help="How long a vote stays open; 45818 blocks is about a week.",
+            ),
+            Option(
+                name="quorum_percent",
+                label="Quorum (%)",
+                default=4,
+                kind="int",
+                help="The share of the token supply that must vote for a proposal to pass.",
+            ),
+        ),
+    )
+)
 
-register(DappTemplate(
-    key="escrow", contracts=(("contracts/Escrow.sol", "{}"),), suffix="Escrow",
-    label="Escrow marketplace",
-    description="Sellers list items; a buyer's payment is held in escrow until the buyer confirms "
-                "delivery, or an arbiter settles a dispute.",
-    options=(
-        Option(name="fee_basis_points", label="Marketplace fee (basis points)", default=100,
-               kind="int", help="Taken from each completed sale; 100 basis points is 1%."),
-        Option(name="arbiter_required", label="Every listing needs an arbiter", default=True,
-               kind="bool", help="Without an arbiter, a sale cannot be disputed."),
-    ),
-))
+register(
+    DappTemplate(
+        key="escrow",
+        contracts=(("contracts/Escrow.sol", "{}"),),
+        suffix="Escrow",
+        label="Escrow marketplace",
+        description=(
+            "Sellers list items; a buyer's payment is held in escrow until the buyer confirms "
+            "delivery, or an arbiter settles a dispute."
+        ),
+        options=(
+            Option(
+                name="fee_basis_points",
+                label="Marketplace fee (basis points)",
+                default=100,
+                kind="int",
+                help="Taken from each completed sale; 100 basis points is 1%.",
+            ),
+            Option(
+                name="arbiter_required",
+                label="Every listing needs an arbiter",
+                default=True,
+                kind="bool",
+                help="Without an arbiter, a sale cannot be disputed.",
+            ),
+        ),
+    )
+)
 
 
 def template_defaults(key: str) -> dict[str, Any]:

@@ -45,21 +45,32 @@ def api_jobs_create(request: HttpRequest) -> JsonResponse:
     try:
         payload = read_json_object(request)
     except BodyError as exc:
-        return _error(exc.status, BODY_ERRORS[exc.status], str(exc),
-                      errors={"__all__": [str(exc)]})
+        return _error(exc.status, BODY_ERRORS[exc.status], str(exc), errors={"__all__": [str(exc)]})
     form = JobParamsForm(payload)
     if not form.is_valid():
-        return _error(400, "invalid_params", "Some parameters are wrong; `errors` says which.",
-                      errors=error_lists(form.errors))
+        return _error(
+            400,
+            "invalid_params",
+            "Some parameters are wrong; `errors` says which.",
+            errors=error_lists(form.errors),
+        )
     creator = creator_of(request)
     try:
-        job = services.job_create(owner=creator.user, params=form.cleaned_data,
-                                  anon_owner=creator.anon_owner,
-                                  admission=services.Admission(address=client_address(request)))
+        job = services.job_create(
+            owner=creator.user,
+            params=form.cleaned_data,
+            anon_owner=creator.anon_owner,
+            admission=services.Admission(address=client_address(request)),
+        )
     except services.AdmissionRefused as refused:
         return too_many_jobs(refused)
-    journey_record(kind=JourneyKind.SUBMITTED, visitor=creator.visitor(), step="api",
-                   template=job.template, job=job)
+    journey_record(
+        kind=JourneyKind.SUBMITTED,
+        visitor=creator.visitor(),
+        step="api",
+        template=job.template,
+        job=job,
+    )
     urls = job_urls(request, job)
     return JsonResponse(urls, status=201, headers={"Location": urls["page_url"]})
 
@@ -76,8 +87,13 @@ def _error(status: int, code: str, detail: str, /, **more: Any) -> JsonResponse:
 def too_many_jobs(refused: services.AdmissionRefused) -> JsonResponse:
     """Return the 429 answer of a refused job, with Retry-After."""
     metrics.RATE_LIMITED.inc()
-    response = _error(429, "too_many_jobs", str(refused), errors={"__all__": [str(refused)]},
-                      retry_after_s=refused.retry_after_s)
+    response = _error(
+        429,
+        "too_many_jobs",
+        str(refused),
+        errors={"__all__": [str(refused)]},
+        retry_after_s=refused.retry_after_s,
+    )
     response["Retry-After"] = str(refused.retry_after_s)
     return response
 
@@ -96,20 +112,29 @@ def read_json_object(request: HttpRequest) -> dict[str, Any]:
     except (ValueError, RecursionError) as exc:
         raise BodyError(400, f"The body is not valid JSON: {exc}.") from None
     if not isinstance(payload, dict):
-        raise BodyError(400, "The body must be a JSON object of parameters, like "
-                             '{"name": "My Coin", "template": "token"}.')
+        raise BodyError(
+            400,
+            "The body must be a JSON object of parameters, like "
+            '{"name": "My Coin", "template": "token"}.',
+        )
     return payload
 
 
 def job_urls(request: HttpRequest, job: Job) -> dict[str, str]:
     """Return the job's id and the absolute URLs of its page, stream, status, download and
     cancel (the API's, which take a token as well as the session cookie)."""
+
     def url(name: str) -> str:
         return request.build_absolute_uri(reverse(name, kwargs={"job_id": job.pk}))
 
-    return {"id": str(job.pk), "page_url": url("jobs:page"), "events_url": url("jobs:events"),
-            "status_url": url("jobs:status"), "download_url": url("jobs:api-download"),
-            "cancel_url": url("jobs:api-cancel")}
+    return {
+        "id": str(job.pk),
+        "page_url": url("jobs:page"),
+        "events_url": url("jobs:events"),
+        "status_url": url("jobs:status"),
+        "download_url": url("jobs:api-download"),
+        "cancel_url": url("jobs:api-cancel"),
+    }
 
 
 @require_GET
@@ -130,7 +155,12 @@ def api_job_cancel(request: HttpRequest, job_id: uuid.UUID) -> JsonResponse:
     if job is None:
         raise Http404("No such job.")
     if services.job_request_cancel(job=job) is None and job.is_finished:
-        return _error(409, "already_finished", f"Nothing to cancel: the job {job.status}.",
-                      id=str(job.pk), status=job.status)
+        return _error(
+            409,
+            "already_finished",
+            f"Nothing to cancel: the job {job.status}.",
+            id=str(job.pk),
+            status=job.status,
+        )
     job.refresh_from_db(fields=["status"])
     return JsonResponse({"id": str(job.pk), "status": job.status}, status=202)

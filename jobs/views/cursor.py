@@ -26,8 +26,9 @@ def query_value(request: HttpRequest, name: str) -> str:
     """Return the last value of `name` in the query string, "" when absent."""
     limit = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
     try:
-        pairs = parse_qsl(request.META.get("QUERY_STRING", ""), keep_blank_values=True,
-                          max_num_fields=limit)
+        pairs = parse_qsl(
+            request.META.get("QUERY_STRING", ""), keep_blank_values=True, max_num_fields=limit
+        )
     except ValueError:
         raise TooManyFields(f"more than {limit} query parameters") from None
     return next((value for key, value in reversed(pairs) if key == name), "")

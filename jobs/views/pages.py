@@ -33,12 +33,22 @@ def job_page(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
     """Render the job's progress page: a timeline the script keeps live (a snapshot without)."""
     job = _visible_or_404(request, job_id)
     events = selectors.job_events_after(job_id=job.pk, after=0)
-    steps = timeline_build(steps=[(key, label) for key, label, _ in STEPS], events=events,
-                           status=job.status)
-    return render(request, "jobs/job_page.html", {
-        "job": job, "steps": steps, "events": events, "vocabulary_json": json.dumps(vocabulary()),
-        "look": STATUS_STATES[job.status], "queue": _queue(job), "took": _took(job),
-    })
+    steps = timeline_build(
+        steps=[(key, label) for key, label, _ in STEPS], events=events, status=job.status
+    )
+    return render(
+        request,
+        "jobs/job_page.html",
+        {
+            "job": job,
+            "steps": steps,
+            "events": events,
+            "vocabulary_json": json.dumps(vocabulary()),
+            "look": STATUS_STATES[job.status],
+            "queue": _queue(job),
+            "took": _took(job),
+        },
+    )
 
 
 def _took(job: Job) -> str:
@@ -96,8 +106,12 @@ def job_download(request: HttpRequest, job_id: uuid.UUID) -> FileResponse:
     if job.status != JobStatus.SUCCEEDED or not job.artifact:
         raise Http404("This job has no project to download (yet).")
     journey_record_job(job=job, kind=JourneyKind.DOWNLOADED)
-    response = ArtifactResponse(job.artifact.open("rb"), as_attachment=True,
-                                filename=job.download_name(), content_type="application/zip")
+    response = ArtifactResponse(
+        job.artifact.open("rb"),
+        as_attachment=True,
+        filename=job.download_name(),
+        content_type="application/zip",
+    )
     response["Cache-Control"] = "private, no-store"
     return response
 

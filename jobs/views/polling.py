@@ -19,8 +19,11 @@ from realtime.api import Verdict, hit, metrics
 
 MAX_EVENTS = 500
 """Events per answer at most; the client comes straight back for the rest."""
-POLL_MS: dict[str, int] = {JobStatus.QUEUED: 3000, JobStatus.RUNNING: 1000,
-                           JobStatus.CANCELLING: 1000}
+POLL_MS: dict[str, int] = {
+    JobStatus.QUEUED: 3000,
+    JobStatus.RUNNING: 1000,
+    JobStatus.CANCELLING: 1000,
+}
 """When to poll again, by stage: a queued job moves slowly, a running one every second."""
 CATCH_UP_MS = 1
 """`next_poll_ms` while more events remain (positive, as the contract says, yet at once)."""
@@ -42,14 +45,12 @@ def job_status(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
     verdict = hit(scope="poll", key=who.key, limit=settings.REALTIME_POLL_RATE)
     if not verdict.allowed:
         return _too_many(verdict)
-    job = selectors.job_get_visible_to(job_id=job_id, viewer=who,
-                                       fields=selectors.SNAPSHOT_FIELDS)
+    job = selectors.job_get_visible_to(job_id=job_id, viewer=who, fields=selectors.SNAPSHOT_FIELDS)
     if job is None:
         raise Http404("No such job.")
     tag = etag(job, since)
     unchanged = offers(request.headers.get("If-None-Match", ""), tag)
-    count_poll(client=who.key, fallback=FALLBACK_HEADER in request.headers,
-               not_modified=unchanged)
+    count_poll(client=who.key, fallback=FALLBACK_HEADER in request.headers, not_modified=unchanged)
     if unchanged:
         return _with_validators(HttpResponse(status=304), tag)
     return _with_validators(JsonResponse(status_payload(job, since)), tag)
@@ -79,7 +80,7 @@ def parse_etag(tag: str) -> tuple[str, int, int] | None:
     """Return (job id, last seq, since) of a validator made by `etag_of`, else None."""
     if not tag.startswith(_TAG_PREFIX) or not tag.endswith('"'):
         return None
-    body = tag[len(_TAG_PREFIX):-1]
+    body = tag[len(_TAG_PREFIX) : -1]
     job_id, dash, rest = body[:36], body[36:37], body[37:]
     last, _, since = rest.partition("-")
     if dash != "-" or not last.isdigit() or not since.isdigit():
@@ -110,9 +111,15 @@ def snapshot(job: Job) -> dict[str, Any]:
     """Return the job as the page shows it (not an event: events go through WireEvent)."""
     succeeded = job.status == JobStatus.SUCCEEDED
     return {
-        "id": str(job.pk), "name": job.name, "template": job.template, "status": job.status,
-        "percent": job.percent, "step": Step(**job.step).as_dict() if job.step else None,
-        "message": job.message, "eta_s": job.eta_s, "last_seq": job.last_seq,
+        "id": str(job.pk),
+        "name": job.name,
+        "template": job.template,
+        "status": job.status,
+        "percent": job.percent,
+        "step": Step(**job.step).as_dict() if job.step else None,
+        "message": job.message,
+        "eta_s": job.eta_s,
+        "last_seq": job.last_seq,
         "error": job.error,
         "download_url": reverse("jobs:api-download", args=[job.pk]) if succeeded else None,
     }
@@ -134,8 +141,14 @@ def _with_validators(response: HttpResponse, tag: str) -> HttpResponse:
 def _too_many(verdict: Verdict) -> HttpResponse:
     metrics.RATE_LIMITED.inc()
     wait = verdict.retry_after_s
-    response = JsonResponse({"error": "rate_limited", "retry_after_s": wait,
-                             "detail": f"Too many polls: retry after {wait} s."}, status=429)
+    response = JsonResponse(
+        {
+            "error": "rate_limited",
+            "retry_after_s": wait,
+            "detail": f"Too many polls: retry after {wait} s.",
+        },
+        status=429,
+    )
     response["Retry-After"] = str(wait)
     response["Cache-Control"] = "no-store"
     return response

@@ -53,7 +53,8 @@ class _Starts:
 
 
 _by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Starts] = (
-    weakref.WeakKeyDictionary())
+    weakref.WeakKeyDictionary()
+)
 
 
 async def start_stream(ask: selectors.StartAsk) -> selectors.StreamStart | None:
@@ -95,8 +96,12 @@ async def _flush(starts: _Starts) -> None:
         starts.waiting.clear()
 
 
-def _settle(batch: list[_Waiting], *, found: list[selectors.StreamStart | None] | None = None,
-            error: BaseException | None = None) -> None:
+def _settle(
+    batch: list[_Waiting],
+    *,
+    found: list[selectors.StreamStart | None] | None = None,
+    error: BaseException | None = None,
+) -> None:
     """Answer each waiting ask: its start, or the error, or (neither) cancelled."""
     for number, (_, answer) in enumerate(batch):
         if answer.done():

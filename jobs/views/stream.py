@@ -43,15 +43,18 @@ async def job_events(request: HttpRequest, job_id: uuid.UUID) -> HttpResponseBas
         return too_many_fields(error)
     viewer = await aviewer(request)
     if request.method == "HEAD":
-        return _head(await read(selectors.job_stream_start, job_id=job_id, viewer=viewer,
-                                after=cursor, limit=0), cursor)
+        return _head(
+            await read(
+                selectors.job_stream_start, job_id=job_id, viewer=viewer, after=cursor, limit=0
+            ),
+            cursor,
+        )
     hub = get_hub()
     # Subscribed before the one read of the database that both checks the request and
     # replays, so that no event falls between the replay and the live ones.
     sub = await hub.subscribe(job_channel(job_id))
     try:
-        start = await start_stream(selectors.StartAsk(job_id=job_id, viewer=viewer,
-                                                      after=cursor))
+        start = await start_stream(selectors.StartAsk(job_id=job_id, viewer=viewer, after=cursor))
         client = (viewer.key, client_address(request))  # the slot's (client, address)
         answer = _refusal(start, cursor, client)
     except BaseException:
@@ -66,8 +69,14 @@ async def job_events(request: HttpRequest, job_id: uuid.UUID) -> HttpResponseBas
     head = Head(subscription=sub, backlog=[event.to_message() for event in start.events])
     # A cursor past the job's end (a client that was told more than there is) counts as
     # caught up: otherwise the final event, below the cursor, would never end the stream.
-    response = event_stream_response(relay(channel=sub.channel, cursor=min(cursor, start.last_seq),
-                                           replay=partial(_replay, job_id), head=head))
+    response = event_stream_response(
+        relay(
+            channel=sub.channel,
+            cursor=min(cursor, start.last_seq),
+            replay=partial(_replay, job_id),
+            head=head,
+        )
+    )
     # Django closes the response in a sync thread, and may close one whose stream never
     # started (the client left first): the slot and the subscription go back on the loop.
     # A partial, not a closure: one object instead of a function and four cells per stream.
@@ -84,8 +93,9 @@ def _head(start: selectors.StreamStart | None, cursor: int) -> HttpResponseBase:
     return event_stream_head()
 
 
-def _refusal(start: selectors.StreamStart | None, cursor: int,
-             client: tuple[str, str]) -> HttpResponseBase | None:
+def _refusal(
+    start: selectors.StreamStart | None, cursor: int, client: tuple[str, str]
+) -> HttpResponseBase | None:
     """Return the answer when no stream is to be served (taking a slot when one is)."""
     if start is None:
         raise Http404("No such job.")
@@ -96,8 +106,9 @@ def _refusal(start: selectors.StreamStart | None, cursor: int,
     return None
 
 
-def _hand_back(loop: asyncio.AbstractEventLoop, hub: Hub, sub: Subscription,
-               client: tuple[str, str]) -> None:
+def _hand_back(
+    loop: asyncio.AbstractEventLoop, hub: Hub, sub: Subscription, client: tuple[str, str]
+) -> None:
     # From Django's sync thread, where the loop's objects are not to be touched. A loop
     # already closed (a sync test client's, a process ending) runs nothing: release here.
     if not loop.is_closed():

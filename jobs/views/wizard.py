@@ -23,8 +23,12 @@ from jobs.access import anon_owner_for, anon_owner_of
 from jobs.models import WizardDraft
 from realtime.api import client_address
 
-TEMPLATE_NAMES = {"basics": "wizard/step.html", "template": "wizard/template.html",
-                  "options": "wizard/step.html", "review": "wizard/review.html"}
+TEMPLATE_NAMES = {
+    "basics": "wizard/step.html",
+    "template": "wizard/template.html",
+    "options": "wizard/step.html",
+    "review": "wizard/review.html",
+}
 
 
 def creator_of(request: HttpRequest, *, create: bool = True) -> drafts.Creator:
@@ -56,24 +60,25 @@ def wizard_step(request: HttpRequest, step: str) -> HttpResponse:
             return HttpResponseNotAllowed(["GET"])
         draft = drafts.draft_get_or_create(creator=creator_of(request))
         try:
-            return redirect("jobs:wizard-step",
-                            step=drafts.draft_save_step(draft=draft, step=step, data=request.POST))
+            return redirect(
+                "jobs:wizard-step",
+                step=drafts.draft_save_step(draft=draft, step=step, data=request.POST),
+            )
         except drafts.DraftTooLarge as error:
             return HttpResponseBadRequest(str(error), content_type="text/plain; charset=utf-8")
-    draft = (drafts.draft_find(creator=creator_of(request, create=False))
-             or drafts.draft_blank())
+    draft = drafts.draft_find(creator=creator_of(request, create=False)) or drafts.draft_blank()
     return _show(request, draft, step)
 
 
-def _show(request: HttpRequest, draft: WizardDraft, step: str, *,
-          refusal: str = "", status: int = 200) -> HttpResponse:
+def _show(
+    request: HttpRequest, draft: WizardDraft, step: str, *, refusal: str = "", status: int = 200
+) -> HttpResponse:
     page = drafts.draft_page(draft=draft, step=step)
     if page.step != step:
         return redirect("jobs:wizard-step", step=page.step)
     if step == "review" and draft.pk is not None and not refusal:
         drafts.draft_note_reviewed(draft=draft)
-    return render(request, TEMPLATE_NAMES[step], {"page": page, "refusal": refusal},
-                  status=status)
+    return render(request, TEMPLATE_NAMES[step], {"page": page, "refusal": refusal}, status=status)
 
 
 @require_POST
@@ -86,8 +91,10 @@ def wizard_generate(request: HttpRequest) -> HttpResponse:
     creator = creator_of(request)
     try:
         submission = drafts.draft_submit(
-            creator=creator, draft_id=request.POST.get("draft", ""),
-            admission=services.Admission(address=client_address(request)))
+            creator=creator,
+            draft_id=request.POST.get("draft", ""),
+            admission=services.Admission(address=client_address(request)),
+        )
     except services.AdmissionRefused as refused:
         draft = drafts.draft_find(creator=creator) or drafts.draft_blank()
         response = _show(request, draft, "review", refusal=str(refused), status=429)

@@ -75,8 +75,9 @@ class SharedThreadsASGIHandler(ASGIHandler):
             settings.MIDDLEWARE = stock
 
     @inspect.markcoroutinefunction  # servers and asgiref tell ASGI 3 from 2 by this
-    def __call__(self, scope: dict[str, Any], receive: Any, send: Any  # type: ignore[override]
-                 ) -> Awaitable[None]:
+    def __call__(  # type: ignore[override]
+        self, scope: dict[str, Any], receive: Any, send: Any
+    ) -> Awaitable[None]:
         # Not a coroutine itself: an open stream keeps no frame of it, only `handle`'s.
         if scope["type"] == "lifespan":
             return _lifespan(receive, send)
@@ -138,8 +139,9 @@ class SharedThreadsASGIHandler(ASGIHandler):
             else:
                 await sync_to_async(response.close)()
 
-    async def _answer(self, scope: dict[str, Any], body_file: Any
-                      ) -> tuple[HttpRequest | None, HttpResponseBase]:
+    async def _answer(
+        self, scope: dict[str, Any], body_file: Any
+    ) -> tuple[HttpRequest | None, HttpResponseBase]:
         """Return the request and the response to it (or None and the error response)."""
         set_script_prefix(get_script_prefix(scope))
         await signals.request_started.asend(sender=self.__class__, scope=scope)
@@ -154,7 +156,8 @@ class SharedThreadsASGIHandler(ASGIHandler):
         """Return the body as Django's `read_body` does; raise BodyTooLarge past `limit`
         bytes and TimeoutError when it takes longer than REALTIME_BODY_TIMEOUT_S."""
         body_file = tempfile.SpooledTemporaryFile(
-            max_size=settings.FILE_UPLOAD_MAX_MEMORY_SIZE, mode="w+b")
+            max_size=settings.FILE_UPLOAD_MAX_MEMORY_SIZE, mode="w+b"
+        )
         try:
             async with asyncio.timeout(settings.REALTIME_BODY_TIMEOUT_S):
                 await _fill(body_file, receive, limit)
@@ -223,10 +226,17 @@ async def _write(body_file: Any, chunk: bytes) -> None:
 
 async def _refuse(send: Send, status: int, message: str) -> None:
     body = json.dumps({"errors": {"__all__": [message]}}).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"),
-                            (b"content-length", str(len(body)).encode()),
-                            (b"connection", b"close")]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
@@ -309,8 +319,10 @@ class _DisconnectWatch:
 def _start_message(response: HttpResponseBase) -> dict[str, Any]:
     """Return the `http.response.start` message of `response` (headers as Django sends them)."""
     headers = [(_bytes(name, "ascii"), _bytes(value, "latin1")) for name, value in response.items()]
-    headers.extend((b"Set-Cookie", cookie.OutputString().encode("ascii"))
-                   for cookie in response.cookies.values())
+    headers.extend(
+        (b"Set-Cookie", cookie.OutputString().encode("ascii"))
+        for cookie in response.cookies.values()
+    )
     return {"type": "http.response.start", "status": response.status_code, "headers": headers}
 
 

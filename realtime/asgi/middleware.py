@@ -84,8 +84,7 @@ class SessionMiddleware(InlineHooks, sessions.SessionMiddleware):
 
     def response_may_block(self, request: HttpRequest, response: HttpResponseBase) -> bool:
         session = getattr(request, "session", None)
-        return session is not None and bool(
-            session.modified or settings.SESSION_SAVE_EVERY_REQUEST)
+        return session is not None and bool(session.modified or settings.SESSION_SAVE_EVERY_REQUEST)
 
 
 class MessageMiddleware(InlineHooks, messages.MessageMiddleware):
@@ -115,29 +114,34 @@ class CsrfViewMiddleware(InlineHooks, csrf.CsrfViewMiddleware):
     def response_may_block(self, request: HttpRequest, response: HttpResponseBase) -> bool:
         return bool(settings.CSRF_USE_SESSIONS)
 
-    async def _aprocess_view(self, request: HttpRequest, callback: Any, callback_args: Any,
-                             callback_kwargs: Any) -> HttpResponseBase | None:
+    async def _aprocess_view(
+        self, request: HttpRequest, callback: Any, callback_args: Any, callback_kwargs: Any
+    ) -> HttpResponseBase | None:
         # Unsafe methods read the form body (maybe a file on disk) and, under
         # CSRF_USE_SESSIONS, the session: Django's own way, in the thread.
-        blocks = not (request.method in _SAFE_METHODS or getattr(callback, "csrf_exempt", False)
-                      or getattr(request, "csrf_processing_done", False))
+        blocks = not (
+            request.method in _SAFE_METHODS
+            or getattr(callback, "csrf_exempt", False)
+            or getattr(request, "csrf_processing_done", False)
+        )
         response: HttpResponseBase | None = await _run(
-            self._check_view, blocks, request, callback, callback_args, callback_kwargs)
+            self._check_view, blocks, request, callback, callback_args, callback_kwargs
+        )
         return response
 
 
+_EQUIVALENT_NAMES: dict[str, str] = {
+    "django.middleware.security.SecurityMiddleware": "SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware": "ContentSecurityPolicyMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware": "SessionMiddleware",
+    "django.middleware.common.CommonMiddleware": "CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware": "CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware": "AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware": "MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware": "XFrameOptionsMiddleware",
+}
 EQUIVALENTS: dict[str, str] = {
-    "django.middleware.security.SecurityMiddleware": f"{__name__}.SecurityMiddleware",
-    "django.middleware.csp.ContentSecurityPolicyMiddleware":
-        f"{__name__}.ContentSecurityPolicyMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware": f"{__name__}.SessionMiddleware",
-    "django.middleware.common.CommonMiddleware": f"{__name__}.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware": f"{__name__}.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware":
-        f"{__name__}.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware": f"{__name__}.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware":
-        f"{__name__}.XFrameOptionsMiddleware",
+    stock: f"{__name__}.{name}" for stock, name in _EQUIVALENT_NAMES.items()
 }
 """Maps the dotted path of each Django middleware to its equivalent here."""
 

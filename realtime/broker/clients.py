@@ -36,7 +36,8 @@ AsyncClient = aredis.Redis | aredis.RedisCluster
 Batch = list[tuple[str, str]]
 _sync_client: SyncClient | None = None
 _async_clients: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncClient]" = (
-    weakref.WeakKeyDictionary())
+    weakref.WeakKeyDictionary()
+)
 
 
 class PublishFailed(Exception):
@@ -80,14 +81,21 @@ def sync_client() -> SyncClient:
         nodes = cluster_nodes(settings.REDIS_URL)
         if nodes is None:
             _sync_client = redis.Redis.from_url(
-                settings.REDIS_URL, socket_timeout=TIMEOUT_S, socket_connect_timeout=TIMEOUT_S,
-                retry=SyncRetry(NoBackoff(), 1))
+                settings.REDIS_URL,
+                socket_timeout=TIMEOUT_S,
+                socket_connect_timeout=TIMEOUT_S,
+                retry=SyncRetry(NoBackoff(), 1),
+            )
         else:
             _sync_client = redis.RedisCluster(
-                startup_nodes=[redis.cluster.ClusterNode(host, port)  # type: ignore[no-untyped-call]
-                               for host, port in nodes],
-                socket_timeout=TIMEOUT_S, socket_connect_timeout=TIMEOUT_S,
-                retry=SyncRetry(ExponentialBackoff(cap=0.5, base=0.05), 2))
+                startup_nodes=[
+                    redis.cluster.ClusterNode(host, port)  # type: ignore[no-untyped-call]
+                    for host, port in nodes
+                ],
+                socket_timeout=TIMEOUT_S,
+                socket_connect_timeout=TIMEOUT_S,
+                retry=SyncRetry(ExponentialBackoff(cap=0.5, base=0.05), 2),
+            )
     return _sync_client
 
 
@@ -104,12 +112,17 @@ def _new_async_client() -> AsyncClient:
     nodes = cluster_nodes(settings.REDIS_URL)
     if nodes is None:
         return aredis.Redis.from_url(
-            settings.REDIS_URL, socket_timeout=TIMEOUT_S, socket_connect_timeout=TIMEOUT_S,
-            retry=AsyncRetry(NoBackoff(), 1))
+            settings.REDIS_URL,
+            socket_timeout=TIMEOUT_S,
+            socket_connect_timeout=TIMEOUT_S,
+            retry=AsyncRetry(NoBackoff(), 1),
+        )
     return aredis.RedisCluster(
         startup_nodes=[aredis.cluster.ClusterNode(host, port) for host, port in nodes],
-        socket_timeout=TIMEOUT_S, socket_connect_timeout=TIMEOUT_S,
-        retry=AsyncRetry(ExponentialBackoff(cap=0.5, base=0.05), 2))
+        socket_timeout=TIMEOUT_S,
+        socket_connect_timeout=TIMEOUT_S,
+        retry=AsyncRetry(ExponentialBackoff(cap=0.5, base=0.05), 2),
+    )
 
 
 def publish_batch(batch: Batch) -> None:
@@ -152,8 +165,9 @@ def _publish_sharded(client: redis.RedisCluster, batch: Batch) -> None:
         raise PublishFailed(unsent, cause)
 
 
-def _publish_one_by_one(client: redis.RedisCluster, items: Batch
-                        ) -> tuple[Batch, BaseException | None]:
+def _publish_one_by_one(
+    client: redis.RedisCluster, items: Batch
+) -> tuple[Batch, BaseException | None]:
     """Send through the cluster client, which re-reads the slot map after a connection error
     or MOVED and tries again: a master that failed over is replaced by its replica. When one
     still fails, it and the rest (same master) are returned unsent with the error."""
@@ -186,8 +200,7 @@ def window_hit(*, current: str, previous: str, ttl_s: int) -> tuple[int, int]:
 async def awindow_hit(*, current: str, previous: str, ttl_s: int) -> tuple[int, int]:
     """`window_hit` through the running loop's client."""
     async with async_client().pipeline(transaction=True) as pipe:
-        return _window_counts(await _queue_window_hit(pipe, current, previous,
-                                                      ttl_s).execute())
+        return _window_counts(await _queue_window_hit(pipe, current, previous, ttl_s).execute())
 
 
 def _queue_window_hit(pipe: Any, current: str, previous: str, ttl_s: int) -> Any:

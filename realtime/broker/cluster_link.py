@@ -236,8 +236,9 @@ class ClusterLink:
             except FAILURES as exc:
                 logger.warning("redis cluster shard %s:%d lost: %s", *shard.address, exc)
             except Exception:
-                logger.exception("redis cluster shard %s:%d link failed; reconnecting",
-                                 *shard.address)
+                logger.exception(
+                    "redis cluster shard %s:%d link failed; reconnecting", *shard.address
+                )
             metrics.REDIS_LINK_ERRORS.inc()
             if shard.connected:
                 delay = 0.1
@@ -253,10 +254,14 @@ class ClusterLink:
         host, port = shard.address
         # RESP2: every pub/sub reply is a plain array read in order (RESP3 would hand them
         # to a push handler instead).
-        connection = aredis.Connection(host=host, port=port, protocol=2,
-                                       socket_connect_timeout=TIMEOUT_S,
-                                       socket_timeout=TIMEOUT_S,
-                                       retry=AsyncRetry(NoBackoff(), 0))
+        connection = aredis.Connection(
+            host=host,
+            port=port,
+            protocol=2,
+            socket_connect_timeout=TIMEOUT_S,
+            socket_timeout=TIMEOUT_S,
+            retry=AsyncRetry(NoBackoff(), 0),
+        )
         try:
             await connection.connect()  # type: ignore[no-untyped-call]
             shard.connected, shard.failing = True, False
@@ -303,8 +308,9 @@ class ClusterLink:
         self._on_message(channel, data)  # raw: the hub checks the envelope in its guard
 
     def _confirm(self, shard: _Shard, channel: str) -> None:
-        if take_confirmation(channel, pending=shard.pending, subscribed=shard.subscribed,
-                             live=shard.live):
+        if take_confirmation(
+            channel, pending=shard.pending, subscribed=shard.subscribed, live=shard.live
+        ):
             self._on_subscribed(channel)
 
     def _dropped(self, shard: _Shard, channel: str) -> None:
@@ -315,8 +321,9 @@ class ClusterLink:
             shard.dropping[channel] = ours - 1
         if ours or channel not in shard.subscribed:
             return
-        logger.warning("redis cluster shard %s:%d dropped %s (its slot moved)",
-                       *shard.address, channel)
+        logger.warning(
+            "redis cluster shard %s:%d dropped %s (its slot moved)", *shard.address, channel
+        )
         shard.subscribed.discard(channel)
         shard.live.discard(channel)
         shard.pending.pop(channel, None)
@@ -330,8 +337,13 @@ def _cancel(shard: _Shard) -> None:
 
 
 async def _cluster_slots(address: Address) -> object:
-    client = aredis.Redis(host=address[0], port=address[1], socket_timeout=TIMEOUT_S,
-                          socket_connect_timeout=TIMEOUT_S, retry=AsyncRetry(NoBackoff(), 0))
+    client = aredis.Redis(
+        host=address[0],
+        port=address[1],
+        socket_timeout=TIMEOUT_S,
+        socket_connect_timeout=TIMEOUT_S,
+        retry=AsyncRetry(NoBackoff(), 0),
+    )
     try:
         return await client.execute_command("CLUSTER SLOTS")  # type: ignore[no-untyped-call]
     finally:
@@ -347,7 +359,7 @@ def _parse_slots(reply: object) -> tuple[list[Address | None], list[Address]]:
         raise redis.ResponseError(f"unexpected CLUSTER SLOTS reply: {reply!r:.200}")
     for start, end, primary, *replicas in reply:
         owner = _address(primary)
-        owners[int(start):int(end) + 1] = [owner] * (int(end) - int(start) + 1)
+        owners[int(start) : int(end) + 1] = [owner] * (int(end) - int(start) + 1)
         nodes += [owner, *(_address(replica) for replica in replicas)]
     return owners, nodes
 
@@ -366,8 +378,12 @@ def _by_slot(channels: Iterable[str]) -> list[list[str]]:
 
 def _unpack(response: object) -> tuple[bytes, str, bytes]:
     """Return (kind, channel, data) of a raw pub/sub reply; other replies give kind b''."""
-    if (isinstance(response, list) and len(response) == 3 and isinstance(response[0], bytes)
-            and isinstance(response[1], bytes)):
+    if (
+        isinstance(response, list)
+        and len(response) == 3
+        and isinstance(response[0], bytes)
+        and isinstance(response[1], bytes)
+    ):
         kind, channel, data = response
         return kind, channel.decode(errors="replace"), data if isinstance(data, bytes) else b""
     return b"", "", b""

@@ -35,13 +35,17 @@ def figures_put(*, namespace: str, member: str, figures: dict[str, str], ttl_s: 
 def figures_all(*, namespace: str, within_s: float) -> dict[str, dict[str, str]]:
     """Return the figures of every member that wrote within `within_s`; raise RedisError."""
     client = sync_client()
-    found: list[bytes] = client.zrangebyscore(_members_key(namespace),
-                                              time.time() - within_s, "+inf")  # type: ignore[assignment]
+    found: list[bytes] = client.zrangebyscore(
+        _members_key(namespace), time.time() - within_s, "+inf"
+    )  # type: ignore[assignment]
     members = [member.decode() for member in found]
     if not members:
         return {}
     pipe = client.pipeline(transaction=False)
     for member in members:
         pipe.hgetall(_figures_key(namespace, member))
-    return {member: {k.decode(): v.decode() for k, v in figures.items()}
-            for member, figures in zip(members, pipe.execute(), strict=True) if figures}
+    return {
+        member: {k.decode(): v.decode() for k, v in figures.items()}
+        for member, figures in zip(members, pipe.execute(), strict=True)
+        if figures
+    }

@@ -30,8 +30,15 @@ _MAX_BACKOFF_S = 2.0
 class PubSubLink:
     """One pub/sub connection for a whole process (see the module docstring)."""
 
-    def __init__(self, *, url: str, wanted: Callable[[], Iterable[str]], on_message: OnMessage,
-                 on_subscribed: OnSubscribed, on_state: OnState) -> None:
+    def __init__(
+        self,
+        *,
+        url: str,
+        wanted: Callable[[], Iterable[str]],
+        on_message: OnMessage,
+        on_subscribed: OnSubscribed,
+        on_state: OnState,
+    ) -> None:
         self._url = url
         self._wanted = wanted
         self._on_message = on_message
@@ -74,7 +81,8 @@ class PubSubLink:
 
     async def _session(self) -> None:
         client = aredis.Redis.from_url(
-            self._url, socket_connect_timeout=TIMEOUT_S, retry=AsyncRetry(NoBackoff(), 0))
+            self._url, socket_connect_timeout=TIMEOUT_S, retry=AsyncRetry(NoBackoff(), 0)
+        )
         pubsub = client.pubsub()
         try:
             await pubsub.ping()  # connects, or raises while Redis is down
@@ -119,8 +127,9 @@ class PubSubLink:
                 self._confirm(channel)
 
     def _confirm(self, channel: str) -> None:
-        if take_confirmation(channel, pending=self._pending, subscribed=self._subscribed,
-                             live=self._live):
+        if take_confirmation(
+            channel, pending=self._pending, subscribed=self._subscribed, live=self._live
+        ):
             self._on_subscribed(channel)
 
 

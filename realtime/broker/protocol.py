@@ -26,8 +26,9 @@ class Link(Protocol):
         """Stay connected until cancelled."""
 
 
-def take_confirmation(channel: str, *, pending: dict[str, int], subscribed: set[str],
-                      live: set[str]) -> bool:
+def take_confirmation(
+    channel: str, *, pending: dict[str, int], subscribed: set[str], live: set[str]
+) -> bool:
     """Count one (S)SUBSCRIBE reply for `channel`; return True when it makes the channel live.
 
     Only the reply to the last subscribe sent counts: an earlier one may precede an

@@ -20,15 +20,19 @@ def admin_client_(django_user_model) -> Client:
     return client
 
 
-def test_adding_a_token_shows_its_secret_once_and_stores_only_its_digest(admin_client_,
-                                                                        owner) -> None:
-    response = admin_client_.post(reverse("admin:api_apitoken_add"), {
-        "user": owner.pk, "name": "CI", "expires_at_0": "", "expires_at_1": ""})
+def test_adding_a_token_shows_its_secret_once_and_stores_only_its_digest(
+    admin_client_, owner
+) -> None:
+    response = admin_client_.post(
+        reverse("admin:api_apitoken_add"),
+        {"user": owner.pk, "name": "CI", "expires_at_0": "", "expires_at_1": ""},
+    )
 
     assert response.status_code == 200
     assert "no-store" in response["Cache-Control"]
-    secret = re.search(r'<code id="api-token-secret">([^<]+)</code>',
-                       response.content.decode()).group(1)
+    secret = re.search(
+        r'<code id="api-token-secret">([^<]+)</code>', response.content.decode()
+    ).group(1)
     assert tokens.is_well_formed(secret)
     token = ApiToken.objects.get()
     assert (token.user, token.name, token.digest) == (owner, "CI", tokens.digest(secret))
@@ -45,8 +49,11 @@ def test_the_revoke_action_revokes(admin_client_, owner) -> None:
     from api import services
 
     token, _ = services.token_create(user=owner, name="CI")
-    response = admin_client_.post(reverse("admin:api_apitoken_changelist"), {
-        "action": "revoke", "_selected_action": [token.pk]}, follow=True)
+    response = admin_client_.post(
+        reverse("admin:api_apitoken_changelist"),
+        {"action": "revoke", "_selected_action": [token.pk]},
+        follow=True,
+    )
 
     assert "Revoked 1 token(s)." in response.content.decode()
     token.refresh_from_db()

@@ -38,11 +38,14 @@ def test_revoke_stops_the_token(owner) -> None:
     assert "revoked" in run("list", "--user", owner.username)
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (("create", "nobody"), "No user named"),
-    (("create", "owner", "--expires-in-days", "0"), "must be more than 0"),
-    (("revoke", "999"), "No token with id 999"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("create", "nobody"), "No user named"),
+        (("create", "owner", "--expires-in-days", "0"), "must be more than 0"),
+        (("revoke", "999"), "No token with id 999"),
+    ],
+)
 def test_mistakes_say_what_was_wrong(owner, args, message) -> None:
     with pytest.raises(CommandError, match=message):
         run(*args)

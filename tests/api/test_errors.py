@@ -54,8 +54,10 @@ def test_405_is_json_and_keeps_allow(debug) -> None:
 
 def test_403_for_csrf_is_json_and_says_what_to_send(debug) -> None:
     response = Client(enforce_csrf_checks=True).post(
-        reverse("jobs:api-jobs"), json.dumps({"name": "Api Coin", "template": "token"}),
-        content_type="application/json")
+        reverse("jobs:api-jobs"),
+        json.dumps({"name": "Api Coin", "template": "token"}),
+        content_type="application/json",
+    )
     body = assert_json_error(response, 403, "csrf_failed")
     assert "X-CSRFToken" in body["detail"] and "Bearer" in body["detail"]
 
@@ -67,26 +69,35 @@ def test_401_is_json_with_a_challenge(debug) -> None:
 
 
 @pytest.mark.parametrize("with_token", [False, True], ids=["cookie", "token"])
-def test_413_past_djangos_upload_limit_is_json_and_reads_nothing(debug, owner, token_of,
-                                                                 with_token) -> None:
+def test_413_past_djangos_upload_limit_is_json_and_reads_nothing(
+    debug, owner, token_of, with_token
+) -> None:
     headers = bearer(token_of(owner)) if with_token else {}
     body = "name=" + "x" * OVERSIZE  # a form: CSRF would read it, were it not refused first
     response = Client(enforce_csrf_checks=True).post(
-        reverse("jobs:api-jobs"), body, content_type="application/x-www-form-urlencoded",
-        headers=headers)
+        reverse("jobs:api-jobs"),
+        body,
+        content_type="application/x-www-form-urlencoded",
+        headers=headers,
+    )
     assert "larger than" in assert_json_error(response, 413)["detail"]
     assert not Job.objects.exists()
 
 
 def test_400s_of_the_api_itself_carry_the_error_object_and_the_field_errors(debug) -> None:
-    response = Client().post(reverse("jobs:api-jobs"), json.dumps({"template": "token"}),
-                             content_type="application/json")
+    response = Client().post(
+        reverse("jobs:api-jobs"), json.dumps({"template": "token"}), content_type="application/json"
+    )
     body = assert_json_error(response, 400, "invalid_params")
     assert body["errors"]["name"] == ["Give your project a name."]
-    assert_json_error(Client().post(reverse("jobs:api-jobs"), "{",
-                                    content_type="application/json"), 400, "invalid_json")
-    assert_json_error(Client().post(reverse("jobs:api-jobs"), "x=1",
-                                    content_type="text/plain"), 415)
+    assert_json_error(
+        Client().post(reverse("jobs:api-jobs"), "{", content_type="application/json"),
+        400,
+        "invalid_json",
+    )
+    assert_json_error(
+        Client().post(reverse("jobs:api-jobs"), "x=1", content_type="text/plain"), 415
+    )
 
 
 def test_a_host_django_refuses_is_a_json_400(debug) -> None:
@@ -112,8 +123,7 @@ def test_a_crash_is_a_json_500_and_still_logged(debug, caplog) -> None:
     response = Client(raise_request_exception=False).get("/api/crash")
     body = assert_json_error(response, 500)
     assert "a bug" not in json.dumps(body)  # nothing of the crash leaks, even in DEBUG
-    assert any(r.levelname == "ERROR" and "/api/crash" in r.getMessage()
-               for r in caplog.records)
+    assert any(r.levelname == "ERROR" and "/api/crash" in r.getMessage() for r in caplog.records)
 
 
 def test_pages_keep_djangos_html_errors(debug) -> None:

@@ -29,12 +29,17 @@ PARAMS = {"name": "Token Coin", "template": "token"}
 
 
 def create(client: Client, secret: str, params: dict[str, Any] = PARAMS) -> Any:
-    return client.post(reverse("jobs:api-jobs"), json.dumps(params),
-                       content_type="application/json", headers=bearer(secret))
+    return client.post(
+        reverse("jobs:api-jobs"),
+        json.dumps(params),
+        content_type="application/json",
+        headers=bearer(secret),
+    )
 
 
-def test_a_token_creates_a_job_of_its_user_without_any_csrf_token(csrf_client, owner,
-                                                                  token_of) -> None:
+def test_a_token_creates_a_job_of_its_user_without_any_csrf_token(
+    csrf_client, owner, token_of
+) -> None:
     response = create(csrf_client, token_of(owner))
 
     assert response.status_code == 201, response.content
@@ -44,20 +49,28 @@ def test_a_token_creates_a_job_of_its_user_without_any_csrf_token(csrf_client, o
 
 def test_the_session_cookie_still_needs_its_csrf_token(csrf_client, owner) -> None:
     csrf_client.force_login(owner)
-    response = csrf_client.post(reverse("jobs:api-jobs"), json.dumps(PARAMS),
-                                content_type="application/json")
+    response = csrf_client.post(
+        reverse("jobs:api-jobs"), json.dumps(PARAMS), content_type="application/json"
+    )
     assert response.status_code == 403
     assert response.json()["error"] == "csrf_failed"
     assert not Job.objects.exists()
 
 
-@pytest.mark.parametrize("state", ["revoked", "expired", "inactive user", "unknown", "junk",
-                                   "empty"])
+@pytest.mark.parametrize(
+    "state", ["revoked", "expired", "inactive user", "unknown", "junk", "empty"]
+)
 def test_a_bad_token_is_401_with_a_challenge_and_never_falls_back_to_the_cookie(
-        csrf_client, owner, token_of, state) -> None:
+    csrf_client, owner, token_of, state
+) -> None:
     made_up = {"unknown": "crt_" + "A" * 43, "junk": "hunter2", "empty": ""}
-    secret = made_up[state] if state in made_up else token_of(
-        owner, expires_at=timezone.now() - timedelta(seconds=1) if state == "expired" else None)
+    secret = (
+        made_up[state]
+        if state in made_up
+        else token_of(
+            owner, expires_at=timezone.now() - timedelta(seconds=1) if state == "expired" else None
+        )
+    )
     if state == "revoked":
         services.token_revoke(token=selectors.token_find(raw=secret))
     if state == "inactive user":
@@ -68,8 +81,10 @@ def test_a_bad_token_is_401_with_a_challenge_and_never_falls_back_to_the_cookie(
     csrf_client.cookies = session.cookies  # a valid session comes along
     job = job_services.job_create(owner=owner, params=PARAMS)
 
-    answers = [create(csrf_client, secret),
-               csrf_client.get(reverse("jobs:status", args=[job.pk]), headers=bearer(secret))]
+    answers = [
+        create(csrf_client, secret),
+        csrf_client.get(reverse("jobs:status", args=[job.pk]), headers=bearer(secret)),
+    ]
 
     for response in answers:
         assert response.status_code == 401
@@ -90,7 +105,8 @@ def test_a_revoked_token_stops_at_the_next_request(client, owner, token_of) -> N
 
 
 def test_strangers_tokens_get_404_on_every_endpoint_and_the_owners_get_through(
-        client, owner, django_user_model, token_of) -> None:
+    client, owner, django_user_model, token_of
+) -> None:
     job = succeeded_job(owner=owner)
     stranger = token_of(django_user_model.objects.create_user(username="x", password="pw-1"))
     mine = token_of(owner)
@@ -110,32 +126,37 @@ def test_strangers_tokens_get_404_on_every_endpoint_and_the_owners_get_through(
 
 def test_staff_tokens_see_every_job(client, owner, staff_user, token_of) -> None:
     job = job_services.job_create(owner=owner, params=PARAMS)
-    response = client.get(reverse("jobs:status", args=[job.pk]), headers=bearer(
-        token_of(staff_user)))
+    response = client.get(
+        reverse("jobs:status", args=[job.pk]), headers=bearer(token_of(staff_user))
+    )
     assert response.status_code == 200
 
 
 def test_cancel_over_the_api_answers_202_with_the_status(csrf_client, owner, token_of) -> None:
     job = job_services.job_create(owner=owner, params=PARAMS)
-    response = csrf_client.post(reverse("jobs:api-cancel", args=[job.pk]),
-                                headers=bearer(token_of(owner)))
+    response = csrf_client.post(
+        reverse("jobs:api-cancel", args=[job.pk]), headers=bearer(token_of(owner))
+    )
     assert response.status_code == 202
     assert response.json() == {"id": str(job.pk), "status": JobStatus.CANCELLED}
 
 
 def test_a_token_is_read_under_api_only_and_other_schemes_are_left_alone(
-        client, owner, token_of) -> None:
+    client, owner, token_of
+) -> None:
     job = succeeded_job(owner=owner)
     secret = token_of(owner)
-    assert client.get(reverse("jobs:page", args=[job.pk]),
-                      headers=bearer(secret)).status_code == 404  # pages: the session only
+    assert (
+        client.get(reverse("jobs:page", args=[job.pk]), headers=bearer(secret)).status_code == 404
+    )  # pages: the session only
     assert client.get("/admin/", headers=bearer(secret)).status_code == 302  # to the login
     status = reverse("jobs:status", args=[job.pk])
     assert client.get(status, headers={"Authorization": "Basic b3duZXI6eA=="}).status_code == 404
 
 
 def test_a_tokens_user_counts_under_the_same_key_as_their_session(
-        owner, token_of, settings) -> None:
+    owner, token_of, settings
+) -> None:
     settings.REALTIME_POLL_RATE = 3
     clear_rate_limits()
     job = job_services.job_create(owner=owner, params=PARAMS)
@@ -145,16 +166,21 @@ def test_a_tokens_user_counts_under_the_same_key_as_their_session(
     secret = token_of(owner)
     tokens = Client()
 
-    codes = [session.get(url).status_code, tokens.get(url, headers=bearer(secret)).status_code,
-             session.get(url).status_code, tokens.get(url, headers=bearer(secret)).status_code]
+    codes = [
+        session.get(url).status_code,
+        tokens.get(url, headers=bearer(secret)).status_code,
+        session.get(url).status_code,
+        tokens.get(url, headers=bearer(secret)).status_code,
+    ]
 
     assert codes == [200, 200, 200, 429]  # one limit for the person, however they ask
     clear_rate_limits()
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_async_chain_authenticates_the_stream_and_the_poll(owner, django_user_model,
-                                                               token_of) -> None:
+def test_the_async_chain_authenticates_the_stream_and_the_poll(
+    owner, django_user_model, token_of
+) -> None:
     job = succeeded_job(owner=owner)
     secret = token_of(owner)
     stranger = token_of(django_user_model.objects.create_user(username="x", password="pw-1"))
@@ -164,10 +190,12 @@ def test_the_async_chain_authenticates_the_stream_and_the_poll(owner, django_use
         client = AsyncClient()
         at_end = {"Last-Event-ID": str(job.last_seq)}
         try:
-            return [await client.get(status, headers=bearer(secret)),
-                    await client.get(events, headers={**bearer(secret), **at_end}),
-                    await client.get(events, headers={**bearer(stranger), **at_end}),
-                    await client.get(events, headers=bearer("crt_" + "B" * 43))]
+            return [
+                await client.get(status, headers=bearer(secret)),
+                await client.get(events, headers={**bearer(secret), **at_end}),
+                await client.get(events, headers={**bearer(stranger), **at_end}),
+                await client.get(events, headers=bearer("crt_" + "B" * 43)),
+            ]
         finally:  # the test client keeps the sync thread's connection (Django would close it)
             await sync_to_async(connections.close_all)()
 
@@ -179,8 +207,9 @@ def test_the_async_chain_authenticates_the_stream_and_the_poll(owner, django_use
     assert unknown.status_code == 401
 
 
-def test_finding_a_token_is_one_query_and_junk_costs_none(owner, token_of,
-                                                         django_assert_num_queries) -> None:
+def test_finding_a_token_is_one_query_and_junk_costs_none(
+    owner, token_of, django_assert_num_queries
+) -> None:
     secret = token_of(owner)
     with django_assert_num_queries(1):
         found = selectors.token_find(raw=secret)
@@ -199,7 +228,8 @@ def test_bearer_of_reads_the_header_under_api_only(rf) -> None:
 
 
 def test_a_token_request_is_the_token_user_whatever_session_comes_along(
-        rf, owner, token_of) -> None:
+    rf, owner, token_of
+) -> None:
     from django.contrib.sessions.backends.db import SessionStore
 
     from api.middleware import BearerTokenMiddleware

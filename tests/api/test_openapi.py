@@ -31,6 +31,7 @@ DOC = document()
 
 def api_routes() -> Iterator[str]:
     """Yield every route of the project under /api/, in OpenAPI's spelling."""
+
     def walk(patterns: list[Any], prefix: str) -> Iterator[str]:
         for pattern in patterns:
             route = prefix + str(pattern.pattern)
@@ -76,8 +77,11 @@ def test_each_route_answers_exactly_the_documented_methods(owner, token_of) -> N
     headers = bearer(token_of(owner))
     for route, item in DOC["paths"].items():
         path = route.replace("{job_id}", str(uuid.uuid4()))
-        answered = {method for method in METHODS
-                    if getattr(client, method)(path, headers=headers).status_code != 405}
+        answered = {
+            method
+            for method in METHODS
+            if getattr(client, method)(path, headers=headers).status_code != 405
+        }
         assert answered == {m for m in item if m in METHODS}, route
 
 
@@ -155,11 +159,15 @@ def test_real_answers_match_the_document(owner, token_of) -> None:
     answers = {
         "Status": status,
         "Templates": client.get(reverse("jobs:api-templates"), headers=auth).json(),
-        "JobCreated": client.post(reverse("jobs:api-jobs"), {"name": "Doc Coin",
-                                  "template": "dao"}, content_type="application/json",
-                                  headers=auth).json(),
-        "CancelAccepted": client.post(reverse("jobs:api-cancel", args=[queued.pk]),
-                                      headers=auth).json(),
+        "JobCreated": client.post(
+            reverse("jobs:api-jobs"),
+            {"name": "Doc Coin", "template": "dao"},
+            content_type="application/json",
+            headers=auth,
+        ).json(),
+        "CancelAccepted": client.post(
+            reverse("jobs:api-cancel", args=[queued.pk]), headers=auth
+        ).json(),
         "Error": client.get(reverse("jobs:status", args=[uuid.uuid4()]), headers=auth).json(),
     }
 

@@ -18,7 +18,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_a_program_creates_follows_polls_and_downloads_a_job_with_only_a_token(
-        start_web, start_worker, owner) -> None:
+    start_web, start_worker, owner
+) -> None:
     web = start_web()
     start_worker()
     _, secret = token_services.token_create(user=owner, name="e2e")
@@ -39,8 +40,11 @@ def test_a_program_creates_follows_polls_and_downloads_a_job_with_only_a_token(
         last_seq = first.json()["last_seq"]
         assert last_seq == stream.events[-1].seq
         assert [e for e in first.json()["events"]] == [e.json for e in stream.events]
-        unchanged = http.get(urls["status_url"], params={"since": 0},
-                             headers={"If-None-Match": first.headers["ETag"]})
+        unchanged = http.get(
+            urls["status_url"],
+            params={"since": 0},
+            headers={"If-None-Match": first.headers["ETag"]},
+        )
         assert unchanged.status_code == 304
 
         download = http.get(first.json()["job"]["download_url"])
@@ -54,8 +58,9 @@ async def _read(url: str, headers: dict[str, str]) -> StreamResult:
         return await read_stream(client, url, headers=headers, timeout=60)
 
 
-def test_a_tokens_streams_share_the_cap_of_the_users_browser(start_web, owner,
-                                                             session_cookies) -> None:
+def test_a_tokens_streams_share_the_cap_of_the_users_browser(
+    start_web, owner, session_cookies
+) -> None:
     # Streams end after a few seconds, so that a stream wrongly served cannot hang the test.
     web = start_web(REALTIME_MAX_STREAMS_PER_CLIENT="1", REALTIME_MAX_STREAM_AGE_S="3")
     job = services.job_create(owner=owner, params={"name": "Capped Coin", "template": "token"})
@@ -73,8 +78,9 @@ def test_a_tokens_streams_share_the_cap_of_the_users_browser(start_web, owner,
         _wait_until_not_busy(http, url, auth)
 
 
-def _wait_until_not_busy(http: httpx.Client, url: str, auth: dict[str, str],
-                         timeout: float = 10) -> None:
+def _wait_until_not_busy(
+    http: httpx.Client, url: str, auth: dict[str, str], timeout: float = 10
+) -> None:
     """Open the token's stream until it is served (the browser's slot comes back)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

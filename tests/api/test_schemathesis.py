@@ -19,38 +19,61 @@ from tests.support.jobs import succeeded_job
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-CHECKS = ("not_a_server_error,status_code_conformance,content_type_conformance,"
-          "response_headers_conformance,response_schema_conformance")
+CHECKS = (
+    "not_a_server_error,status_code_conformance,content_type_conformance,"
+    "response_headers_conformance,response_schema_conformance"
+)
 MAX_EXAMPLES = 15
 SEED = 15
 
 
-def schemathesis_run(url: str, token: str, workdir: Path, *, max_examples: int = MAX_EXAMPLES,
-                     timeout: float = 300) -> subprocess.CompletedProcess[str]:
+def schemathesis_run(
+    url: str, token: str, workdir: Path, *, max_examples: int = MAX_EXAMPLES, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
     """Run Schemathesis's CLI against `url`'s document, as a person would from a shell."""
-    command = [str(Path(sys.executable).with_name("st")), "--config-file",
-               str(workdir / "schemathesis.toml"), "run", f"{url}/api/openapi.json",
-               "--checks", CHECKS, "--max-examples", str(max_examples), "--seed", str(SEED),
-               "--workers", "1", "--request-timeout", "10", "--no-shrink",
-               "--header", f"Authorization: Bearer {token}"]
-    return subprocess.run(command, cwd=workdir, capture_output=True, text=True,
-                          timeout=timeout, check=False)
+    command = [
+        str(Path(sys.executable).with_name("st")),
+        "--config-file",
+        str(workdir / "schemathesis.toml"),
+        "run",
+        f"{url}/api/openapi.json",
+        "--checks",
+        CHECKS,
+        "--max-examples",
+        str(max_examples),
+        "--seed",
+        str(SEED),
+        "--workers",
+        "1",
+        "--request-timeout",
+        "10",
+        "--no-shrink",
+        "--header",
+        f"Authorization: Bearer {token}",
+    ]
+    return subprocess.run(
+        command, cwd=workdir, capture_output=True, text=True, timeout=timeout, check=False
+    )
 
 
 def write_config(workdir: Path, *, download_job_id: str) -> None:
     """Give the download operation the id of a job that has a zip (else it only meets 404s)."""
     (workdir / "schemathesis.toml").write_text(
         '[[operations]]\ninclude-operation-id = "downloadJob"\n'
-        f'parameters = {{ job_id = "{download_job_id}" }}\n')
+        f'parameters = {{ job_id = "{download_job_id}" }}\n'
+    )
 
 
 def test_schemathesis_finds_no_server_error_and_nothing_off_the_document(
-        start_web, owner, tmp_path: Path) -> None:
+    start_web, owner, tmp_path: Path
+) -> None:
     # Polls unlimited: the rate limit is not what is fuzzed. Streams end after a second: the
     # fuzzer reads each answer to its end, and a job without a worker never ends.
     web = start_web(REALTIME_POLL_RATE="0", REALTIME_MAX_STREAM_AGE_S="1")
-    media = {"BACKEND": "django.core.files.storage.FileSystemStorage",
-             "OPTIONS": {"location": str(tmp_path / "media")}}  # the server's (server_env)
+    media = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(tmp_path / "media")},
+    }  # the server's (server_env)
     with override_settings(STORAGES={"default": media, "staticfiles": media}):
         job = succeeded_job(owner=owner)
     _, secret = token_services.token_create(user=owner, name="schemathesis")

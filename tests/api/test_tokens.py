@@ -13,8 +13,16 @@ def test_tokens_are_random_well_formed_and_recognisable() -> None:
 
 def test_text_that_is_not_a_token_is_recognised_as_such() -> None:
     good = tokens.generate()
-    for junk in ("", "crt_", good[:-1], good + "x", "xyz_" + good[4:], good[:-1] + "é",
-                 good[:-1] + "+", good.upper().replace("CRT_", "crt_")[:-1] + " "):
+    for junk in (
+        "",
+        "crt_",
+        good[:-1],
+        good + "x",
+        "xyz_" + good[4:],
+        good[:-1] + "é",
+        good[:-1] + "+",
+        good.upper().replace("CRT_", "crt_")[:-1] + " ",
+    ):
         assert not tokens.is_well_formed(junk), junk
 
 

@@ -29,11 +29,25 @@ def run_smoke_result(tmp_path: Path, *args: str) -> tuple[dict[str, Any], str]:
     # Its own database, next to this run's test database: parallel runs must not share one.
     database = f"{os.environ.get('TEST_DATABASE_NAME') or 'test_composer'}_bench"
     done = subprocess.run(
-        [sys.executable, "-m", "bench", "--smoke", *args, "--database", database,
-         "--json", str(out), "--run-dir", str(tmp_path / "run")],
+        [
+            sys.executable,
+            "-m",
+            "bench",
+            "--smoke",
+            *args,
+            "--database",
+            database,
+            "--json",
+            str(out),
+            "--run-dir",
+            str(tmp_path / "run"),
+        ],
         cwd=ROOT,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"}, capture_output=True, text=True,
-        timeout=TIMEOUT_S, check=False,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_S,
+        check=False,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     result = json.loads(out.read_text())
@@ -85,11 +99,16 @@ def test_scale_runs_real_jobs_across_processes_and_profiles_are_kept(tmp_path: P
 
 
 def test_both_servers_run_side_by_side_and_granian_survives_the_storm(tmp_path: Path) -> None:
-    result, printed = run_smoke_result(tmp_path, "--workloads", "W1,W4",
-                                       "--servers", "gunicorn,granian")
+    result, printed = run_smoke_result(
+        tmp_path, "--workloads", "W1,W4", "--servers", "gunicorn,granian"
+    )
     runs = {(run["system"], run["workload"]): run for run in result["runs"]}
     assert [(r["system"], r["workload"]) for r in result["runs"]] == [
-        ("ours", "W1"), ("ours-granian", "W1"), ("ours", "W4"), ("ours-granian", "W4")]
+        ("ours", "W1"),
+        ("ours-granian", "W1"),
+        ("ours", "W4"),
+        ("ours-granian", "W4"),
+    ]
     for (system, _), run in runs.items():
         assert run["http_server"] == ("granian" if system == "ours-granian" else "gunicorn")
         assert run["events"]["delivered"] == run["events"]["expected"] > 0
@@ -111,10 +130,24 @@ def test_the_census_counts_what_each_extra_stream_keeps(tmp_path: Path) -> None:
     out = tmp_path / "census.json"
     database = f"{os.environ.get('TEST_DATABASE_NAME') or 'test_composer'}_census"
     done = subprocess.run(
-        [sys.executable, "-m", "bench.census", "--sizes", "20,100", "--database", database,
-         "--json", str(out)],
-        cwd=ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1"}, capture_output=True, text=True,
-        timeout=TIMEOUT_S, check=False)
+        [
+            sys.executable,
+            "-m",
+            "bench.census",
+            "--sizes",
+            "20,100",
+            "--database",
+            database,
+            "--json",
+            str(out),
+        ],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_S,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     result = json.loads(out.read_text())
     assert result["sizes"] == [20, 100]

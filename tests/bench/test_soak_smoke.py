@@ -15,15 +15,30 @@ ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT_S = 120
 
 
-def test_smoke_soak_churns_streams_loses_nothing_and_leaves_no_stream_open(
-        tmp_path: Path) -> None:
+def test_smoke_soak_churns_streams_loses_nothing_and_leaves_no_stream_open(tmp_path: Path) -> None:
     out = tmp_path / "soak.json"
     database = f"{os.environ.get('TEST_DATABASE_NAME') or 'test_composer'}_soak"
     done = subprocess.run(
-        [sys.executable, "-m", "bench", "--smoke", "--workloads", "SOAK", "--database",
-         database, "--json", str(out), "--run-dir", str(tmp_path / "run")],
-        cwd=ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1"}, capture_output=True, text=True,
-        timeout=TIMEOUT_S, check=False,
+        [
+            sys.executable,
+            "-m",
+            "bench",
+            "--smoke",
+            "--workloads",
+            "SOAK",
+            "--database",
+            database,
+            "--json",
+            str(out),
+            "--run-dir",
+            str(tmp_path / "run"),
+        ],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_S,
+        check=False,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     result = json.loads(out.read_text())

@@ -74,8 +74,10 @@ def browser_context(browser: Browser) -> Iterator[BrowserContext]:
 
 
 @pytest.fixture
-def open_job_page(browser_context: BrowserContext, session_cookies: Callable[[Any], dict[str, str]],
-                  ) -> Callable[..., Page]:
+def open_job_page(
+    browser_context: BrowserContext,
+    session_cookies: Callable[[Any], dict[str, str]],
+) -> Callable[..., Page]:
     """Return a function that opens a job's page as `user`, failing the test on any JS error."""
     errors: list[str] = []
     sessions: dict[Any, dict[str, str]] = {}  # one session per user: tabs share it
@@ -83,8 +85,10 @@ def open_job_page(browser_context: BrowserContext, session_cookies: Callable[[An
     def open_page(base_url: str, job: Any, user: Any) -> Page:
         if user.pk not in sessions:
             sessions[user.pk] = session_cookies(user)
-        cookies = [{"name": name, "value": value, "url": base_url}
-                   for name, value in sessions[user.pk].items()]
+        cookies = [
+            {"name": name, "value": value, "url": base_url}
+            for name, value in sessions[user.pk].items()
+        ]
         browser_context.add_cookies(cookies)  # type: ignore[arg-type]
         page = browser_context.new_page()
         page.on("pageerror", lambda error: errors.append(str(error)))
@@ -99,14 +103,21 @@ OpenDashboard = Callable[[str], Page]
 
 
 @pytest.fixture
-def open_dashboard(browser_context: BrowserContext, staff_user: Any,
-                   session_cookies: Callable[[Any], dict[str, str]]) -> Iterator[OpenDashboard]:
+def open_dashboard(
+    browser_context: BrowserContext,
+    staff_user: Any,
+    session_cookies: Callable[[Any], dict[str, str]],
+) -> Iterator[OpenDashboard]:
     """Return a function that opens /dashboard/ as staff, failing the test on any JS error."""
     errors: list[str] = []
 
     def open_page(base_url: str) -> Page:
-        browser_context.add_cookies([{"name": name, "value": value, "url": base_url}
-                                     for name, value in session_cookies(staff_user).items()])
+        browser_context.add_cookies(
+            [
+                {"name": name, "value": value, "url": base_url}
+                for name, value in session_cookies(staff_user).items()
+            ]
+        )
         page = browser_context.new_page()
         page.on("pageerror", lambda error: errors.append(str(error)))
         page.goto(f"{base_url}/dashboard/")

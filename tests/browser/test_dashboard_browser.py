@@ -4,7 +4,6 @@ Runs a real uvicorn server and db_worker on Postgres and Redis, drives Debian's 
 `browser_context` fixture of tests/browser/conftest.py) and keeps a screenshot as an artifact.
 """
 
-
 import pytest
 from playwright.sync_api import Page, Route
 
@@ -22,15 +21,22 @@ JOB_MS = 60_000
 
 def _record_journeys() -> None:
     """Record a plausible week of developer journeys, so the funnel has something to show."""
-    stages = [(kind, step) for kind, step in [
-        (JourneyKind.WIZARD_STARTED, ""), *((JourneyKind.STEP_COMPLETED, s) for s, _ in
-                                            WIZARD_STEPS),
-        (JourneyKind.SUBMITTED, ""), (JourneyKind.JOB_SUCCEEDED, ""),
-        (JourneyKind.DOWNLOADED, "")]]
+    stages = [
+        (kind, step)
+        for kind, step in [
+            (JourneyKind.WIZARD_STARTED, ""),
+            *((JourneyKind.STEP_COMPLETED, s) for s, _ in WIZARD_STEPS),
+            (JourneyKind.SUBMITTED, ""),
+            (JourneyKind.JOB_SUCCEEDED, ""),
+            (JourneyKind.DOWNLOADED, ""),
+        ]
+    ]
     reached = [10, 8, 7, 5, 5, 4, 4, 3]  # visitors per stage
     JourneyEvent.objects.bulk_create(
         JourneyEvent(kind=kind, step=step, visitor=f"visitor-{v}")
-        for (kind, step), count in zip(stages, reached, strict=True) for v in range(count))
+        for (kind, step), count in zip(stages, reached, strict=True)
+        for v in range(count)
+    )
 
 
 def _stat(page: Page, key: str) -> str:
@@ -40,23 +46,29 @@ def _stat(page: Page, key: str) -> str:
 def _wait_stat(page: Page, key: str, value: str, timeout_ms: float = JOB_MS) -> None:
     page.wait_for_function(
         "([key, value]) => document.querySelector(`[data-stat='${key}'] dd`)"
-        "?.textContent === value", arg=[key, value], timeout=timeout_ms)
+        "?.textContent === value",
+        arg=[key, value],
+        timeout=timeout_ms,
+    )
 
 
 def _job_percent(page: Page, job_id: str) -> float:
-    return float(page.get_attribute(f'[data-panel="running"] g.bar[data-key="{job_id}"]',
-                                    "data-value") or 0)
+    return float(
+        page.get_attribute(f'[data-panel="running"] g.bar[data-key="{job_id}"]', "data-value") or 0
+    )
 
 
 def test_staff_watch_a_job_run_and_the_counters_move_without_a_reload(
-        start_web, start_worker, open_dashboard, owner):
+    start_web, start_worker, open_dashboard, owner
+):
     _record_journeys()
     web = start_web()
     page = open_dashboard(web.url)
     page.wait_for_selector('#dash-connection[data-state="live"]')
     assert page.text_content("#dash-connection") == "Live"
-    assert page.get_attribute('[data-panel="funnel"] g[data-key="step:basics"]',
-                              "data-value") == "8"
+    assert (
+        page.get_attribute('[data-panel="funnel"] g[data-key="step:basics"]', "data-value") == "8"
+    )
     assert _stat(page, "started") == "0"
     assert page.is_visible('[data-panel="running"] .empty')
 
@@ -69,7 +81,9 @@ def test_staff_watch_a_job_run_and_the_counters_move_without_a_reload(
     page.wait_for_function(
         "([id, first]) => Number(document.querySelector("
         "`[data-panel='running'] g.bar[data-key='${id}']`)?.dataset.value) > first",
-        arg=[job_id, first], timeout=JOB_MS)
+        arg=[job_id, first],
+        timeout=JOB_MS,
+    )
     assert "Dashboard Coin (token)" in page.text_content('[data-panel="running"] svg')
     assert "step " in page.text_content(f'g.bar[data-key="{job_id}"]')
     assert int(_stat(page, "open_streams")) >= 1  # this very dashboard's stream
@@ -84,7 +98,8 @@ def test_staff_watch_a_job_run_and_the_counters_move_without_a_reload(
 
 
 def test_when_the_stream_is_refused_the_dashboard_polls_and_says_so(
-        start_web, browser_context, open_dashboard, owner):
+    start_web, browser_context, open_dashboard, owner
+):
     web = start_web()
 
     def bad_gateway(route: Route) -> None:

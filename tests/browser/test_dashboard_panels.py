@@ -36,13 +36,20 @@ def _jobs_that_took(seconds: float, count: int) -> None:
     for _ in range(count):
         job = services.job_create(owner=None, params={"name": "Even Coin", "template": "token"})
         Job.objects.filter(pk=job.pk).update(
-            status=JobStatus.SUCCEEDED, percent=100, started_at=now - timedelta(seconds=seconds),
-            finished_at=now)
+            status=JobStatus.SUCCEEDED,
+            percent=100,
+            started_at=now - timedelta(seconds=seconds),
+            finished_at=now,
+        )
 
 
 def _overlap(a: dict[str, float], b: dict[str, float]) -> bool:
-    return not (a["right"] <= b["left"] or b["right"] <= a["left"]
-                or a["bottom"] <= b["top"] or b["bottom"] <= a["top"])
+    return not (
+        a["right"] <= b["left"]
+        or b["right"] <= a["left"]
+        or a["bottom"] <= b["top"]
+        or b["bottom"] <= a["top"]
+    )
 
 
 def _screenshots(page: Page, name: str) -> None:
@@ -53,8 +60,7 @@ def _screenshots(page: Page, name: str) -> None:
     page.set_viewport_size(SIZES["desktop"])
 
 
-def test_the_queue_the_whole_funnel_clear_labels_and_every_web_process(
-        start_web, open_dashboard):
+def test_the_queue_the_whole_funnel_clear_labels_and_every_web_process(start_web, open_dashboard):
     _record_journeys()
     _jobs_that_took(9.0, 5)
     for template in ("nft", "nft", "dao"):
@@ -75,16 +81,20 @@ def test_the_queue_the_whole_funnel_clear_labels_and_every_web_process(
     width = page.eval_on_selector("#chart-timing", "svg => svg.viewBox.baseVal.width")
     for i, a in enumerate(labels):
         assert 0 <= a["left"] and a["right"] <= width, a
-        assert not any(_overlap(a, b) for b in labels[i + 1:]), labels
+        assert not any(_overlap(a, b) for b in labels[i + 1 :]), labels
 
     names = {f"{socket.gethostname()}:{web.proc.pid}" for web in (first, second)}
     rows = '[data-panel="realtime"] tr[data-process]'
     page.wait_for_function(
         "([rows, names]) => names.every(n => [...document.querySelectorAll(rows)]"
-        ".some(r => r.dataset.process === n))", arg=[rows, sorted(names)], timeout=20_000)
+        ".some(r => r.dataset.process === n))",
+        arg=[rows, sorted(names)],
+        timeout=20_000,
+    )
     heading = page.text_content("#realtime-heading") or ""
     assert "web processes" in heading and "this web process only" not in heading
-    streams = page.eval_on_selector_all(f"{rows} td:first-of-type",
-                                        "cells => cells.map(c => Number(c.textContent))")
+    streams = page.eval_on_selector_all(
+        f"{rows} td:first-of-type", "cells => cells.map(c => Number(c.textContent))"
+    )
     assert int(page.text_content('[data-stat="open_streams"] dd') or 0) == sum(streams)
     _screenshots(page, "dashboard-panels")

@@ -27,7 +27,8 @@ def _log(page: Page) -> list[dict[str, Any]]:
     return page.eval_on_selector_all(
         "#job-log li",
         "items => items.map(li => ({seq: Number(li.dataset.seq), via: li.dataset.via,"
-        " text: li.querySelector('.text').textContent}))")
+        " text: li.querySelector('.text').textContent}))",
+    )
 
 
 def _timeline(page: Page) -> list[dict[str, Any]]:
@@ -39,8 +40,9 @@ def _wait_state(page: Page, state: str, timeout_ms: float = 20_000) -> None:
 
 
 def _wait_log(page: Page, length: int, timeout_ms: float = 20_000) -> None:
-    page.wait_for_function("n => document.querySelectorAll('#job-log li').length >= n",
-                           arg=length, timeout=timeout_ms)
+    page.wait_for_function(
+        "n => document.querySelectorAll('#job-log li').length >= n", arg=length, timeout=timeout_ms
+    )
 
 
 def _assert_every_event_exactly_once(page: Page, job: Job) -> list[dict[str, Any]]:
@@ -53,8 +55,9 @@ def _assert_every_event_exactly_once(page: Page, job: Job) -> list[dict[str, Any
 def _assert_finished_with_download(page: Page) -> None:
     assert page.text_content("#job-percent") == "100 %"
     assert page.eval_on_selector("#job-progress", "bar => bar.value") == 100
-    assert page.eval_on_selector_all("#job-steps > li", "items => items.map(li => li.className)"
-                                     ) == ["step done"] * len(STEPS)
+    assert page.eval_on_selector_all(
+        "#job-steps > li", "items => items.map(li => li.className)"
+    ) == ["step done"] * len(STEPS)
     assert page.is_visible("#job-download a")
     assert page.text_content("#connection") == "Finished"
 
@@ -64,7 +67,8 @@ def _states(page: Page, after: float = 0) -> list[str]:
 
 
 def test_the_page_shows_every_step_live_reaches_100_and_offers_the_download(
-        start_web, start_worker, owner, open_job_page: OpenPage):
+    start_web, start_worker, owner, open_job_page: OpenPage
+):
     web = start_web()
     job = services.job_create(owner=owner, params=TOKEN)
     page = open_job_page(web.url, job, owner)
@@ -95,14 +99,20 @@ def proxy(start_web) -> Iterator[Proxy]:
 
 def _first(page: Page, after: float = 0, **match: str) -> float:
     """Return when the page first showed something matching `match`, as time.time()."""
-    return next(e["t"] for e in _timeline(page)
-                if e["t"] >= after * 1000 and all(e.get(k) == v for k, v in match.items())
-                ) / 1000
+    return (
+        next(
+            e["t"]
+            for e in _timeline(page)
+            if e["t"] >= after * 1000 and all(e.get(k) == v for k, v in match.items())
+        )
+        / 1000
+    )
 
 
 @pytest.mark.parametrize("failure", ["503", "refuse"])
 def test_with_the_stream_failing_from_the_start_the_page_completes_by_polling_and_says_so(
-        failure, proxy: Proxy, start_worker, owner, open_job_page: OpenPage, capsys):
+    failure, proxy: Proxy, start_worker, owner, open_job_page: OpenPage, capsys
+):
     proxy.streams = failure
     job = services.job_create(owner=owner, params=TOKEN)
     page = open_job_page(proxy.url, job, owner)
@@ -117,12 +127,15 @@ def test_with_the_stream_failing_from_the_start_the_page_completes_by_polling_an
     assert {item["via"] for item in log[1:]} == {"poll"}
     polled = _first(page, state="polling") - proxy.spoiled_at[0]
     with capsys.disabled():
-        print(f"\nSSE failing from the start ({failure}): first polled update "
-              f"{polled * 1000:.0f} ms after the failed stream request")
+        print(
+            f"\nSSE failing from the start ({failure}): first polled update "
+            f"{polled * 1000:.0f} ms after the failed stream request"
+        )
 
 
 def test_a_stream_failing_mid_job_hands_over_to_polling_without_a_gap(
-        proxy: Proxy, start_worker, owner, open_job_page: OpenPage, capsys):
+    proxy: Proxy, start_worker, owner, open_job_page: OpenPage, capsys
+):
     job = services.job_create(owner=owner, params=TOKEN)
     page = open_job_page(proxy.url, job, owner)
     _wait_state(page, "live")
@@ -141,12 +154,15 @@ def test_a_stream_failing_mid_job_hands_over_to_polling_without_a_gap(
     reconnect = proxy.spoiled_at[0] - failed
     polled = _first(page, after=failed, state="polling") - failed
     with capsys.disabled():
-        print(f"\nSSE failing mid-job: first polled update {polled * 1000:.0f} ms after the "
-              f"stream dropped ({reconnect * 1000:.0f} ms of it the browser's reconnect delay)")
+        print(
+            f"\nSSE failing mid-job: first polled update {polled * 1000:.0f} ms after the "
+            f"stream dropped ({reconnect * 1000:.0f} ms of it the browser's reconnect delay)"
+        )
 
 
 def test_while_polling_the_client_probes_the_stream_again_and_switches_back(
-        proxy: Proxy, start_worker, owner, open_job_page: OpenPage):
+    proxy: Proxy, start_worker, owner, open_job_page: OpenPage
+):
     proxy.streams = "503"
     job = services.job_create(owner=owner, params=TOKEN)
     page = open_job_page(proxy.url, job, owner)
@@ -164,8 +180,8 @@ def test_while_polling_the_client_probes_the_stream_again_and_switches_back(
 
 
 def test_offline_while_polling_is_said_in_words_and_the_page_catches_up_when_back(
-        proxy: Proxy, start_worker, owner, open_job_page: OpenPage,
-        browser_context: BrowserContext):
+    proxy: Proxy, start_worker, owner, open_job_page: OpenPage, browser_context: BrowserContext
+):
     proxy.streams = "503"
     job = services.job_create(owner=owner, params=TOKEN)
     page = open_job_page(proxy.url, job, owner)
@@ -193,7 +209,8 @@ def _wait_for_job(job: Job, predicate: Callable[[Job], bool], timeout: float = 3
 
 
 def test_behind_a_buffering_proxy_the_client_notices_and_falls_back(
-        proxy: Proxy, start_worker, owner, open_job_page: OpenPage, capsys):
+    proxy: Proxy, start_worker, owner, open_job_page: OpenPage, capsys
+):
     proxy.streams = "buffer"
     job = services.job_create(owner=owner, params=TOKEN)
     opened = time.time()
@@ -208,13 +225,16 @@ def test_behind_a_buffering_proxy_the_client_notices_and_falls_back(
     log = _assert_every_event_exactly_once(page, job)
     assert {item["via"] for item in log[1:]} == {"poll"}
     with capsys.disabled():
-        print(f"\nbuffering proxy noticed {_first(page, state='polling') - opened:.1f} s "
-              "after the page was requested")
+        print(
+            f"\nbuffering proxy noticed {_first(page, state='polling') - opened:.1f} s "
+            "after the page was requested"
+        )
 
 
 @pytest.mark.parametrize("how", ["graceful", "crash"])
 def test_after_a_server_restart_mid_job_no_step_is_missing_or_shown_twice(
-        how, start_web, start_worker, owner, open_job_page: OpenPage, capsys):
+    how, start_web, start_worker, owner, open_job_page: OpenPage, capsys
+):
     web = start_web()
     job = services.job_create(owner=owner, params=TOKEN)
     page = open_job_page(web.url, job, owner)
@@ -236,9 +256,11 @@ def test_after_a_server_restart_mid_job_no_step_is_missing_or_shown_twice(
     assert len(log) > seen_while_down, "events recorded during the restart reached the page"
     resumed = next(e["t"] for e in _timeline(page) if e.get("seq", 0) > seen_while_down)
     with capsys.disabled():
-        print(f"\nserver restart ({how}): first event after it shown "
-              f"{resumed / 1000 - stopped:.1f} s after the stop; states "
-              f"{_dedupe(_states(page, after=stopped))}")
+        print(
+            f"\nserver restart ({how}): first event after it shown "
+            f"{resumed / 1000 - stopped:.1f} s after the stop; states "
+            f"{_dedupe(_states(page, after=stopped))}"
+        )
 
 
 def _dedupe(states: list[str]) -> list[str]:
@@ -246,13 +268,15 @@ def _dedupe(states: list[str]) -> list[str]:
 
 
 def test_two_tabs_on_one_job_use_one_stream_between_them(
-        proxy: Proxy, start_worker, owner, open_job_page: OpenPage):
+    proxy: Proxy, start_worker, owner, open_job_page: OpenPage
+):
     job = services.job_create(owner=owner, params=TOKEN)
     first = open_job_page(proxy.url, job, owner)
     _wait_state(first, "live")
     second = open_job_page(proxy.url, job, owner)
     second.wait_for_function(
-        "document.getElementById('connection').textContent === 'Live (via another tab)'")
+        "document.getElementById('connection').textContent === 'Live (via another tab)'"
+    )
 
     start_worker(JOBS_STEP_PACE_S="0.3")
     for page in (first, second):
@@ -269,13 +293,15 @@ def test_two_tabs_on_one_job_use_one_stream_between_them(
 
 
 def test_when_the_leading_tab_closes_another_takes_over_without_losing_an_event(
-        proxy: Proxy, start_worker, owner, open_job_page: OpenPage):
+    proxy: Proxy, start_worker, owner, open_job_page: OpenPage
+):
     job = services.job_create(owner=owner, params=TOKEN)
     first = open_job_page(proxy.url, job, owner)
     _wait_state(first, "live")
     second = open_job_page(proxy.url, job, owner)
     second.wait_for_function(
-        "document.getElementById('connection').textContent.endsWith('(via another tab)')")
+        "document.getElementById('connection').textContent.endsWith('(via another tab)')"
+    )
     start_worker(JOBS_STEP_PACE_S="0.5")
     _wait_log(second, 4)
 

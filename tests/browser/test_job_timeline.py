@@ -82,18 +82,25 @@ def _step(index: int) -> Step:
 def _begin(job: Job, index: int) -> None:
     """Report a step the way the pipeline does: its opening line first."""
     step = _step(index)
-    services.job_report_progress(job=job, percent=round(100 * (index - 1) / len(STEPS)),
-                                 step=step, message=f"{step.label}…", eta_s=5)
+    services.job_report_progress(
+        job=job,
+        percent=round(100 * (index - 1) / len(STEPS)),
+        step=step,
+        message=f"{step.label}…",
+        eta_s=5,
+    )
 
 
 def _detail(job: Job, index: int, message: str) -> None:
-    services.job_report_progress(job=job, percent=round(100 * (index - 1) / len(STEPS)),
-                                 step=_step(index), message=message)
+    services.job_report_progress(
+        job=job, percent=round(100 * (index - 1) / len(STEPS)), step=_step(index), message=message
+    )
 
 
 def _states(page: Page) -> list[str]:
-    return page.eval_on_selector_all("#job-steps > li",
-                                     "items => items.map(li => li.dataset.state)")
+    return page.eval_on_selector_all(
+        "#job-steps > li", "items => items.map(li => li.dataset.state)"
+    )
 
 
 def _step_text(page: Page, index: int, part: str) -> str:
@@ -105,7 +112,8 @@ def _wait_step(page: Page, index: int, state: str) -> None:
 
 
 def test_a_queued_job_shows_its_place_then_runs_as_a_timeline_and_a_cancel_stops_the_step(
-        start_web, owner, open_job_page: OpenPage):
+    start_web, owner, open_job_page: OpenPage
+):
     web = start_web()
     first = services.job_create(owner=owner, params={**TOKEN, "name": "First in line"})
     job = services.job_create(owner=owner, params=TOKEN)
@@ -119,7 +127,8 @@ def test_a_queued_job_shows_its_place_then_runs_as_a_timeline_and_a_cancel_stops
     services.job_start(job=first)
     page.wait_for_function(
         "() => document.getElementById('job-queue').textContent.includes('Number 1 in the queue')",
-        timeout=15_000)  # looked up again every 5 s while queued
+        timeout=15_000,
+    )  # looked up again every 5 s while queued
     _screenshots(page, "queued")
 
     services.job_start(job=job)
@@ -128,8 +137,10 @@ def test_a_queued_job_shows_its_place_then_runs_as_a_timeline_and_a_cancel_stops
     _begin(job, 2)
     _detail(job, 2, "compiling 2/3: Token.sol")
     _wait_step(page, 2, "running")
-    page.wait_for_function("() => document.querySelector('#job-steps > li[data-index=\"2\"] "
-                           ".details').textContent.includes('compiling 2/3')")
+    page.wait_for_function(
+        '() => document.querySelector(\'#job-steps > li[data-index="2"] '
+        ".details').textContent.includes('compiling 2/3')"
+    )
 
     assert page.is_hidden("#job-queue")
     assert page.text_content("#job-status") == "Running"
@@ -143,7 +154,8 @@ def test_a_queued_job_shows_its_place_then_runs_as_a_timeline_and_a_cancel_stops
     page.wait_for_function("t => document.title.startsWith(t)", arg=f"{SECOND} % · Timeline Coin")
     page.wait_for_function(  # the running step's duration counts, every second
         "() => document.querySelector('#job-steps > li[data-index=\"2\"] .took')"
-        ".textContent.endsWith('…')")
+        ".textContent.endsWith('…')"
+    )
     assert (page.text_content("#job-announce") or "").startswith("Step 2 of")
     _assert_readable(page)
     _screenshots(page, "running")
@@ -173,13 +185,15 @@ def test_a_failed_step_opens_with_what_went_wrong(start_web, owner, open_job_pag
     failing = len(STEPS) - 1  # the last but one step fails
     for index in range(1, failing + 1):
         _begin(job, index)
-    services.job_fail(job=job, error="The contracts do not compile: contracts/Token.sol:9: "
-                                     "DeclarationError: Identifier already declared.")
+    services.job_fail(
+        job=job,
+        error="The contracts do not compile: contracts/Token.sol:9: "
+        "DeclarationError: Identifier already declared.",
+    )
     page.wait_for_selector('#connection[data-state="finished"]')
 
     assert _states(page) == ["done"] * (failing - 1) + ["failed", "pending"]
-    assert page.eval_on_selector(f'#job-steps > li[data-index="{failing}"] details',
-                                 "d => d.open")
+    assert page.eval_on_selector(f'#job-steps > li[data-index="{failing}"] details', "d => d.open")
     assert "Identifier already declared" in _step_text(page, failing, "details")
     assert page.is_visible("#job-error") and page.title().startswith("✕ Failed")
     _assert_readable(page)
@@ -187,7 +201,8 @@ def test_a_failed_step_opens_with_what_went_wrong(start_web, owner, open_job_pag
 
 
 def test_a_whole_run_shows_every_step_done_with_times_and_durations(
-        start_web, start_worker, owner, open_job_page: OpenPage):
+    start_web, start_worker, owner, open_job_page: OpenPage
+):
     web = start_web()
     job = services.job_create(owner=owner, params=TOKEN)
     page = open_job_page(web.url, job, owner)
@@ -197,8 +212,9 @@ def test_a_whole_run_shows_every_step_done_with_times_and_durations(
 
     assert _states(page) == ["done"] * len(STEPS)
     for index in range(1, len(STEPS) + 1):
-        assert page.get_attribute(f'#job-steps > li[data-index="{index}"] .when time',
-                                  "datetime"), index
+        assert page.get_attribute(
+            f'#job-steps > li[data-index="{index}"] .when time', "datetime"
+        ), index
         assert _step_text(page, index, "took").endswith(" s"), index
     assert page.title().startswith("✓ Succeeded · Timeline Coin")
     assert (page.text_content("#job-eta") or "").startswith("took ")
@@ -219,15 +235,20 @@ def no_script_context(browser: Browser) -> Iterator[BrowserContext]:
 
 
 def test_without_javascript_the_page_is_a_true_snapshot(
-        start_web, owner, session_cookies, no_script_context: BrowserContext):
+    start_web, owner, session_cookies, no_script_context: BrowserContext
+):
     web = start_web()
     job = services.job_create(owner=owner, params=TOKEN)
     services.job_start(job=job)
     _begin(job, 1)
     _detail(job, 1, "template token: 14 files to write")
     _begin(job, 2)
-    no_script_context.add_cookies([{"name": name, "value": value, "url": web.url}
-                                   for name, value in session_cookies(owner).items()])
+    no_script_context.add_cookies(
+        [
+            {"name": name, "value": value, "url": web.url}
+            for name, value in session_cookies(owner).items()
+        ]
+    )
     page = no_script_context.new_page()
     page.goto(f"{web.url}/jobs/{job.pk}/")
 

@@ -51,11 +51,13 @@ def wizard_page(wizard_context: BrowserContext) -> Iterator[Page]:
 def autosaved(page: Page, text: str) -> object:
     """Wait for the validation request that carries `text` (autosave) to be answered."""
     return page.expect_response(
-        lambda r: r.url.endswith("/wizard/validate") and text in (r.request.post_data or ""))
+        lambda r: r.url.endswith("/wizard/validate") and text in (r.request.post_data or "")
+    )
 
 
-def test_walk_the_wizard_to_the_download(wizard_page, wizard_context, start_web, start_worker,
-                                         tmp_path):
+def test_walk_the_wizard_to_the_download(
+    wizard_page, wizard_context, start_web, start_worker, tmp_path
+):
     web: WebServer = start_web()
     start_worker()
     page = wizard_page
@@ -117,8 +119,7 @@ def test_walk_the_wizard_to_the_download(wizard_page, wizard_context, start_web,
     page.get_by_role("button", name="Next").click()
     expect(page).to_have_url(f"{web.url}/wizard/review/")
     review = page.locator("section.wizard")
-    for shown in ("Harbor Coin", "Ada L.", "Fungible token", "Public testnet", "HBR",
-                  "21,000,000"):
+    for shown in ("Harbor Coin", "Ada L.", "Fungible token", "Public testnet", "HBR", "21,000,000"):
         expect(review).to_contain_text(shown)
     page.get_by_role("button", name="Generate project").click()
 

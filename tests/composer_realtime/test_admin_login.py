@@ -9,8 +9,11 @@ LOGIN = "/admin/login/"
 
 
 def attempt(client: Client, password: str) -> int:
-    return int(client.post(LOGIN, {"username": "staff", "password": password,
-                                   "next": "/admin/"}).status_code)
+    return int(
+        client.post(
+            LOGIN, {"username": "staff", "password": password, "next": "/admin/"}
+        ).status_code
+    )
 
 
 def test_wrong_passwords_lock_the_admin_login_out_even_for_the_right_one(staff_user, settings):
@@ -53,9 +56,15 @@ def test_the_lockout_holds_under_the_asgi_server(start_web, staff_user):
         assert token
 
         def post(password: str) -> int:
-            return client.post(LOGIN, data={"username": "staff", "password": password,
-                                            "csrfmiddlewaretoken": token.group(1),
-                                            "next": "/admin/"}).status_code
+            return client.post(
+                LOGIN,
+                data={
+                    "username": "staff",
+                    "password": password,
+                    "csrfmiddlewaretoken": token.group(1),
+                    "next": "/admin/",
+                },
+            ).status_code
 
         statuses = [post(f"guess-{i}") for i in range(3)]
         assert statuses == [200, 200, 429]

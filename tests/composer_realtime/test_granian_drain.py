@@ -28,19 +28,32 @@ HEAD_TIMEOUT_S = 1.0
 
 
 @pytest.fixture
-def granian(server_env: Callable[..., dict[str, str]], artifacts_dir: Path,
-            processes: list[Proc]) -> WebServer:
+def granian(
+    server_env: Callable[..., dict[str, str]], artifacts_dir: Path, processes: list[Proc]
+) -> WebServer:
     port = free_port()
-    env = server_env("composer-granian", BIND=f"127.0.0.1:{port}", WEB_CONCURRENCY="1",
-                     GRACEFUL_TIMEOUT=str(GRACEFUL_TIMEOUT_S),
-                     REQUEST_HEAD_TIMEOUT=str(HEAD_TIMEOUT_S),
-                     REALTIME_DRAIN_SPREAD_S="4", REALTIME_RETRY_MS="1000")
-    return serve("granian", python_command("-m", "composer_realtime.granian_serve"), env, port,
-                 artifacts_dir / "granian.log", processes)
+    env = server_env(
+        "composer-granian",
+        BIND=f"127.0.0.1:{port}",
+        WEB_CONCURRENCY="1",
+        GRACEFUL_TIMEOUT=str(GRACEFUL_TIMEOUT_S),
+        REQUEST_HEAD_TIMEOUT=str(HEAD_TIMEOUT_S),
+        REALTIME_DRAIN_SPREAD_S="4",
+        REALTIME_RETRY_MS="1000",
+    )
+    return serve(
+        "granian",
+        python_command("-m", "composer_realtime.granian_serve"),
+        env,
+        port,
+        artifacts_dir / "granian.log",
+        processes,
+    )
 
 
 def test_sigterm_drains_an_open_stream_and_granian_exits_within_the_graceful_timeout(
-        granian, owner, session_cookies):
+    granian, owner, session_cookies
+):
     cookies = session_cookies(owner)
     job = services.job_create(owner=owner, params={"name": "Granian Coin", "template": "token"})
     services.job_start(job=job)
@@ -86,16 +99,24 @@ def _exchange(server: WebServer, head: bytes) -> tuple[bytes, float]:
 
 def test_request_heads_what_granian_bounds_and_what_it_does_not(granian):
     fields = b"".join(b"X-%d: a\r\n" % i for i in range(120))
-    too_many, _ = _exchange(granian, b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n" + fields
-                            + b"\r\n")
+    too_many, _ = _exchange(
+        granian, b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n" + fields + b"\r\n"
+    )
     assert too_many.startswith(b"HTTP/1.1 431 ")  # hyper's fixed cap of 100 fields
     # No request-line limit (our worker: 414 beyond 4,094 bytes) and no per-field limit
     # (ours: 431 beyond 8,190 bytes): both reach the application.
-    long_line, _ = _exchange(granian, b"GET /healthz?" + b"a" * 10_000 + b" HTTP/1.1\r\n"
-                             b"Host: 127.0.0.1\r\nConnection: close\r\n\r\n")
+    long_line, _ = _exchange(
+        granian,
+        b"GET /healthz?" + b"a" * 10_000 + b" HTTP/1.1\r\n"
+        b"Host: 127.0.0.1\r\nConnection: close\r\n\r\n",
+    )
     assert long_line.startswith(b"HTTP/1.1 200 ")
-    long_field, _ = _exchange(granian, b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-A: "
-                              + b"a" * 9_000 + b"\r\nConnection: close\r\n\r\n")
+    long_field, _ = _exchange(
+        granian,
+        b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-A: "
+        + b"a" * 9_000
+        + b"\r\nConnection: close\r\n\r\n",
+    )
     assert long_field.startswith(b"HTTP/1.1 200 ")
     # A slow head is cut at the head timeout, without the 408 our worker answers.
     slow, took = _exchange(granian, b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")

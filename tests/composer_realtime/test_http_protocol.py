@@ -23,14 +23,19 @@ UVICORN_VERSION = "0.54.0"
 """The uvicorn whose internals the protocol replaces (requirements.txt pins it)."""
 
 FINGERPRINTS: dict[str, tuple[Any, str]] = {
-    "HttpToolsProtocol.__init__": (
-        httptools_impl.HttpToolsProtocol.__init__, "4f08999410347141"),
+    "HttpToolsProtocol.__init__": (httptools_impl.HttpToolsProtocol.__init__, "4f08999410347141"),
     "HttpToolsProtocol.connection_made": (
-        httptools_impl.HttpToolsProtocol.connection_made, "6efb565ff3d36b91"),
+        httptools_impl.HttpToolsProtocol.connection_made,
+        "6efb565ff3d36b91",
+    ),
     "HttpToolsProtocol.on_headers_complete": (
-        httptools_impl.HttpToolsProtocol.on_headers_complete, "1ea8589acfad92d8"),
+        httptools_impl.HttpToolsProtocol.on_headers_complete,
+        "1ea8589acfad92d8",
+    ),
     "HttpToolsProtocol.on_response_complete": (
-        httptools_impl.HttpToolsProtocol.on_response_complete, "64e254f28e389e76"),
+        httptools_impl.HttpToolsProtocol.on_response_complete,
+        "64e254f28e389e76",
+    ),
     "FlowControl": (flow_control.FlowControl, "126debcdaa894c83"),
 }
 """What the protocol swaps (the pipeline's deque, the two events) is set up and used here:
@@ -47,17 +52,29 @@ async def _app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         await send({"type": "lifespan.shutdown.complete"})
         return
     body = b"x" * BIG if scope["path"] == "/big" else scope["path"].encode()
-    await send({"type": "http.response.start", "status": 200,
-                "headers": [(b"content-length", str(len(body)).encode())]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-length", str(len(body)).encode())],
+        }
+    )
     for start in range(0, len(body), 65536):  # many writes, as a stream makes
-        await send({"type": "http.response.body", "body": body[start:start + 65536],
-                    "more_body": True})
+        await send(
+            {"type": "http.response.body", "body": body[start : start + 65536], "more_body": True}
+        )
     await send({"type": "http.response.body"})
 
 
 async def _serving() -> tuple[uvicorn.Server, asyncio.Task[None], int]:
-    config = uvicorn.Config(_app, host="127.0.0.1", port=0, loop="asyncio",
-                            http=BoundedHttpToolsProtocol, log_level="warning")
+    config = uvicorn.Config(
+        _app,
+        host="127.0.0.1",
+        port=0,
+        loop="asyncio",
+        http=BoundedHttpToolsProtocol,
+        log_level="warning",
+    )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:  # uvicorn offers no event for it  # noqa: ASYNC110
@@ -68,8 +85,11 @@ async def _serving() -> tuple[uvicorn.Server, asyncio.Task[None], int]:
 
 async def _response(reader: asyncio.StreamReader) -> bytes:
     head = await reader.readuntil(b"\r\n\r\n")
-    length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n")
-                  if line.lower().startswith(b"content-length:"))
+    length = next(
+        int(line.split(b":")[1])
+        for line in head.split(b"\r\n")
+        if line.lower().startswith(b"content-length:")
+    )
     return await reader.readexactly(length)
 
 
@@ -78,8 +98,9 @@ def test_pipelined_requests_are_answered_in_order():
         server, task, port = await _serving()
         try:
             reader, writer = await asyncio.open_connection("127.0.0.1", port)
-            writer.write(b"".join(f"GET /{n} HTTP/1.1\r\nHost: x\r\n\r\n".encode()
-                                  for n in range(3)))
+            writer.write(
+                b"".join(f"GET /{n} HTTP/1.1\r\nHost: x\r\n\r\n".encode() for n in range(3))
+            )
             answers = [await asyncio.wait_for(_response(reader), 10) for _ in range(3)]
             writer.close()
             return answers
@@ -98,9 +119,11 @@ def test_a_client_that_reads_slowly_gets_the_whole_body_through_flow_control():
             writer.write(b"GET /big HTTP/1.1\r\nHost: x\r\n\r\n")
             await asyncio.sleep(0.5)  # the server fills the buffers and pauses
             (protocol,) = server.server_state.connections
-            kinds = [type(protocol.pipeline).__name__,
-                     type(protocol.flow._is_writable_event).__name__,
-                     type(protocol.cycle.message_event).__name__]
+            kinds = [
+                type(protocol.pipeline).__name__,
+                type(protocol.flow._is_writable_event).__name__,
+                type(protocol.cycle.message_event).__name__,
+            ]
             paused = protocol.flow.write_paused
             attributes = sys.getsizeof(protocol.__dict__)
             body = await asyncio.wait_for(_response(reader), 30)
@@ -128,4 +151,5 @@ def test_the_uvicorn_code_the_protocol_relies_on_has_not_changed(name):
     found = hashlib.sha256(inspect.getsource(thing).encode()).hexdigest()[:16]
     assert found == recorded, (
         f"uvicorn's {name} changed: check composer_realtime/http_protocol.py still replaces "
-        f"what it means to, and record the new fingerprint {found!r}")
+        f"what it means to, and record the new fingerprint {found!r}"
+    )

@@ -15,8 +15,10 @@ def _writers(name: str) -> list[logging.Handler]:
     return found
 
 
-@pytest.mark.parametrize("name", ["django.tasks", "django_tasks_db", "jobs.pipeline",
-                                  "realtime.presence", "django.request"])
+@pytest.mark.parametrize(
+    "name",
+    ["django.tasks", "django_tasks_db", "jobs.pipeline", "realtime.presence", "django.request"],
+)
 def test_a_log_line_reaches_one_console_handler(name):
     writers = [h for h in _writers(name) if isinstance(h, logging.StreamHandler)]
     assert len(writers) == 1, writers

@@ -17,11 +17,17 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 PARAMS = {"name": "Ops Coin", "template": "token"}
 REQUIRED = [
-    "realtime_streams_open", "realtime_events_published_total",
-    "realtime_events_delivered_total", "realtime_delivery_delay_seconds_bucket",
-    "realtime_delivery_delay_seconds_count", "realtime_polls_total",
-    "realtime_polling_clients", "realtime_fallbacks_total", "realtime_rate_limited_total",
-    "realtime_streams_resumed_total", "composer_jobs",
+    "realtime_streams_open",
+    "realtime_events_published_total",
+    "realtime_events_delivered_total",
+    "realtime_delivery_delay_seconds_bucket",
+    "realtime_delivery_delay_seconds_count",
+    "realtime_polls_total",
+    "realtime_polling_clients",
+    "realtime_fallbacks_total",
+    "realtime_rate_limited_total",
+    "realtime_streams_resumed_total",
+    "composer_jobs",
 ]
 
 
@@ -58,13 +64,14 @@ def test_readyz_names_redis_as_degraded_when_it_does_not_answer(settings):
     settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there
     response = Client().get(reverse("readyz"))
     assert response.status_code == 200  # still serving: the hub polls the database
-    assert response.json() == {"status": "degraded",
-                               "checks": {"database": "ok", "redis": "unreachable"}}
+    assert response.json() == {
+        "status": "degraded",
+        "checks": {"database": "ok", "redis": "unreachable"},
+    }
 
 
 def test_readyz_refuses_traffic_when_the_database_does_not_answer(start_web):
-    web = start_web(DATABASE_URL="postgres://postgres@127.0.0.1:1/composer",
-                    DATABASE_POOL_SIZE="1")
+    web = start_web(DATABASE_URL="postgres://postgres@127.0.0.1:1/composer", DATABASE_POOL_SIZE="1")
     response = httpx.get(f"{web.url}/readyz", timeout=30)
     assert response.status_code == 503
     body = response.json()
@@ -80,8 +87,9 @@ def test_metrics_expose_every_named_family_with_help_and_type():
         assert any(name == family or name.startswith(family + "{") for name in samples), family
         base = family.removesuffix("_bucket").removesuffix("_count")
         assert f"# TYPE {base} " in text
-    assert {f'composer_jobs{{status="{s}"}}' for s in
-            ("queued", "running", "cancelling")} <= set(samples)
+    assert {f'composer_jobs{{status="{s}"}}' for s in ("queued", "running", "cancelling")} <= set(
+        samples
+    )
     assert "composer_jobs_estimate" in samples
 
 
@@ -99,8 +107,10 @@ def test_running_a_job_moves_published_events_and_jobs_by_status(owner, settings
     assert after['composer_jobs{status="queued"}'] == before['composer_jobs{status="queued"}']
     assert after['composer_jobs{status="running"}'] == before['composer_jobs{status="running"}']
     assert 'composer_jobs{status="succeeded"}' not in after  # finished jobs: no table scan
-    assert after["realtime_events_published_total"] - before[
-        "realtime_events_published_total"] == job.last_seq
+    assert (
+        after["realtime_events_published_total"] - before["realtime_events_published_total"]
+        == job.last_seq
+    )
 
 
 def test_polls_fallbacks_and_refusals_are_counted(owner, settings):
@@ -111,8 +121,9 @@ def test_polls_fallbacks_and_refusals_are_counted(owner, settings):
     client.force_login(owner)
     before = _scrape(Client())
     url = reverse("jobs:status", args=[job.pk])
-    statuses = [client.get(url, headers={"X-Realtime-Fallback": "stalled"}).status_code
-                for _ in range(3)]
+    statuses = [
+        client.get(url, headers={"X-Realtime-Fallback": "stalled"}).status_code for _ in range(3)
+    ]
     after = _scrape(Client())
     clear_rate_limits()
 
@@ -131,7 +142,8 @@ def _wait_for(predicate, timeout: float = 10) -> None:
 
 
 def test_a_job_watched_over_sse_moves_the_stream_metrics_of_the_web_process(
-        start_web, start_worker, owner, session_cookies):
+    start_web, start_worker, owner, session_cookies
+):
     web = start_web()
     start_worker()
     cookies = session_cookies(owner)
@@ -153,8 +165,10 @@ def test_a_job_watched_over_sse_moves_the_stream_metrics_of_the_web_process(
 
     assert live.ended_by_server and resumed.events[0].seq == 4
     delivered = after["realtime_events_delivered_total"] - before["realtime_events_delivered_total"]
-    delays = (after["realtime_delivery_delay_seconds_count"]
-              - before["realtime_delivery_delay_seconds_count"])
+    delays = (
+        after["realtime_delivery_delay_seconds_count"]
+        - before["realtime_delivery_delay_seconds_count"]
+    )
     assert delivered >= 1 and delays >= 1, "some events came live through the hub"
     assert after["realtime_streams_resumed_total"] - before["realtime_streams_resumed_total"] == 1
     assert after['composer_jobs{status="queued"}'] == before['composer_jobs{status="queued"}']

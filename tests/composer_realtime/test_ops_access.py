@@ -20,8 +20,10 @@ def test_ops_endpoints_refuse_an_outside_address_with_403(path):
 def test_the_bearer_token_opens_them_from_anywhere_and_a_wrong_one_does_not(path, settings):
     settings.REALTIME_OPS_TOKEN = "s3cret-scrape-token"
     outsider = Client(REMOTE_ADDR=OUTSIDER)
-    assert outsider.get(path, headers={"Authorization": "Bearer s3cret-scrape-token"}
-                        ).status_code == 200
+    assert (
+        outsider.get(path, headers={"Authorization": "Bearer s3cret-scrape-token"}).status_code
+        == 200
+    )
     assert outsider.get(path, headers={"Authorization": "Bearer wrong"}).status_code == 403
     assert outsider.get(path).status_code == 403
 

@@ -35,8 +35,12 @@ def restart_postgres() -> float:
     versions = sorted(p.name for p in Path("/etc/postgresql").iterdir())
     assert versions, "no PostgreSQL cluster under /etc/postgresql"
     started = time.monotonic()
-    subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", versions[-1], "main",
-                    "restart"], check=True, capture_output=True, timeout=120)
+    subprocess.run(
+        ["pg_ctlcluster", "--skip-systemctl-redirect", versions[-1], "main", "restart"],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     return time.monotonic() - started
 
 
@@ -76,7 +80,8 @@ def job_state(job_id: Any) -> Job:
 
 
 def test_postgres_restart_mid_job_everything_recovers_and_nothing_stays_running(
-        start_web, start_worker, start_reaper, owner, session_cookies, capsys):
+    start_web, start_worker, start_reaper, owner, session_cookies, capsys
+):
     web = start_web()
     worker = start_worker(JOBS_STEP_PACE_S="1.0")
     reaper = start_reaper()
@@ -88,12 +93,17 @@ def test_postgres_restart_mid_job_everything_recovers_and_nothing_stays_running(
     async def scenario() -> tuple[Followed, dict[str, float]]:
         async with httpx.AsyncClient(cookies=cookies) as client:
             watcher = asyncio.create_task(follow(client, url, give_up_s=2 * RECOVERY_S))
-            await asyncio.to_thread(wait_for, "the job is mid-pipeline",
-                                    lambda: in_thread(interrupted.pk).last_seq >= 4, 30)
+            await asyncio.to_thread(
+                wait_for,
+                "the job is mid-pipeline",
+                lambda: in_thread(interrupted.pk).last_seq >= 4,
+                30,
+            )
             took = {"restart": await asyncio.to_thread(restart_postgres)}
             restarted = time.monotonic()
-            took["web"] = await asyncio.to_thread(wait_for, "/readyz answers 200 again",
-                                                  lambda: ready(web))
+            took["web"] = await asyncio.to_thread(
+                wait_for, "/readyz answers 200 again", lambda: ready(web)
+            )
             followed = await watcher
             took["ended"] = time.monotonic() - restarted
             return followed, took
@@ -103,16 +113,20 @@ def test_postgres_restart_mid_job_everything_recovers_and_nothing_stays_running(
 
     started = time.monotonic()
     fresh = with_database(lambda: services.job_create(owner=owner, params=TOKEN))
-    wait_for("a job made after the restart succeeds",
-             lambda: job_state(fresh.pk).status == JobStatus.SUCCEEDED)
+    wait_for(
+        "a job made after the restart succeeds",
+        lambda: job_state(fresh.pk).status == JobStatus.SUCCEEDED,
+    )
     fresh_s = time.monotonic() - started
 
     events = followed.events
     with capsys.disabled():
-        print(f"\npostgres restart ({took['restart']:.1f} s): /readyz 200 again "
-              f"{took['web']:.1f} s after; the interrupted job {final.status} "
-              f"{took['ended']:.1f} s after ({events[-2].json['message']!r}); stream answers "
-              f"{followed.answers}; a new job succeeded in {fresh_s:.1f} s")
+        print(
+            f"\npostgres restart ({took['restart']:.1f} s): /readyz 200 again "
+            f"{took['web']:.1f} s after; the interrupted job {final.status} "
+            f"{took['ended']:.1f} s after ({events[-2].json['message']!r}); stream answers "
+            f"{followed.answers}; a new job succeeded in {fresh_s:.1f} s"
+        )
     assert final.is_finished, "nothing stays running"
     assert followed.seqs == list(range(1, final.last_seq + 1)), "every event exactly once"
     assert events[-1].event == EventType.COMPLETION_STATUS

@@ -22,13 +22,20 @@ HEAD_TIMEOUT_S = 1.0
 
 
 @pytest.fixture
-def gunicorn(server_env: Callable[..., dict[str, str]], artifacts_dir: Path,
-             processes: list[Proc]) -> WebServer:
+def gunicorn(
+    server_env: Callable[..., dict[str, str]], artifacts_dir: Path, processes: list[Proc]
+) -> WebServer:
     port = free_port()
-    env = server_env("composer-gunicorn", BIND=f"127.0.0.1:{port}", WEB_CONCURRENCY="1",
-                     REQUEST_HEAD_TIMEOUT=str(HEAD_TIMEOUT_S), REALTIME_BODY_TIMEOUT_S="1")
-    return serve("gunicorn", gunicorn_command(), env, port, artifacts_dir / "gunicorn.log",
-                 processes)
+    env = server_env(
+        "composer-gunicorn",
+        BIND=f"127.0.0.1:{port}",
+        WEB_CONCURRENCY="1",
+        REQUEST_HEAD_TIMEOUT=str(HEAD_TIMEOUT_S),
+        REALTIME_BODY_TIMEOUT_S="1",
+    )
+    return serve(
+        "gunicorn", gunicorn_command(), env, port, artifacts_dir / "gunicorn.log", processes
+    )
 
 
 def _connect(server: WebServer) -> socket.socket:
@@ -68,8 +75,9 @@ def _status(answer: bytes) -> int:
 
 def test_a_20_mb_header_is_refused_431_without_being_read(gunicorn):
     with _connect(gunicorn) as sock:
-        sent = _send_until_refused(sock, b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ",
-                                   b"a" * 65536, 20 * 1024 * 1024)
+        sent = _send_until_refused(
+            sock, b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ", b"a" * 65536, 20 * 1024 * 1024
+        )
         answer = _answer(sock)
     assert _status(answer) == 431
     assert sent < 20 * 1024 * 1024, "the server closed the connection before the end"
@@ -119,8 +127,9 @@ def test_a_head_sent_in_time_is_served_after_the_worker_stopped_past_the_timeout
             time.sleep(0.3)  # the worker has accepted the connection: its head timer runs
             os.kill(worker, signal.SIGSTOP)
             try:
-                sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                             b"Connection: close\r\n\r\n")
+                sock.sendall(
+                    b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+                )
                 time.sleep(HEAD_TIMEOUT_S + 0.5)
             finally:
                 os.kill(worker, signal.SIGCONT)
@@ -130,8 +139,10 @@ def test_a_head_sent_in_time_is_served_after_the_worker_stopped_past_the_timeout
 
 def test_a_300_mb_body_is_refused_413_before_it_is_read(gunicorn):
     with _connect(gunicorn) as sock:
-        head = (b"POST /api/jobs HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                b"Content-Type: application/json\r\nContent-Length: 314572800\r\n\r\n")
+        head = (
+            b"POST /api/jobs HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            b"Content-Type: application/json\r\nContent-Length: 314572800\r\n\r\n"
+        )
         sock.sendall(head + b"{" * 65536)
         answer = _answer(sock)
     assert _status(answer) == 413
@@ -140,8 +151,10 @@ def test_a_300_mb_body_is_refused_413_before_it_is_read(gunicorn):
 
 def test_a_chunked_body_that_grows_past_the_limit_is_refused_413(gunicorn):
     with _connect(gunicorn) as sock:
-        sock.sendall(b"POST /api/jobs HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                     b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n")
+        sock.sendall(
+            b"POST /api/jobs HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+        )
         chunk = b"%x\r\n%s\r\n" % (65536, b"x" * 65536)
         _send_until_refused(sock, b"", chunk, 4 * 1024 * 1024)
         assert _status(_answer(sock)) == 413
@@ -149,8 +162,10 @@ def test_a_chunked_body_that_grows_past_the_limit_is_refused_413(gunicorn):
 
 def test_a_body_that_arrives_too_slowly_is_refused_408(gunicorn):
     with _connect(gunicorn) as sock:
-        sock.sendall(b"POST /api/jobs HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                     b"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{")
+        sock.sendall(
+            b"POST /api/jobs HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            b"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{"
+        )
         started = time.monotonic()
         answer = _answer(sock)
     assert _status(answer) == 408
@@ -158,15 +173,27 @@ def test_a_body_that_arrives_too_slowly_is_refused_408(gunicorn):
 
 
 def test_a_forged_forwarded_for_from_loopback_is_not_the_client_address(
-        server_env: Callable[..., dict[str, str]], artifacts_dir: Path, processes: list[Proc]):
+    server_env: Callable[..., dict[str, str]], artifacts_dir: Path, processes: list[Proc]
+):
     """The address every limit and allowlist counts comes from realtime/address.py alone:
     uvicorn's proxy-headers middleware (on by default, trusting 127.0.0.1) would take a
     loopback client's X-Forwarded-For as its address whatever REALTIME_TRUSTED_PROXIES says."""
     port = free_port()
-    env = server_env("composer-gunicorn", BIND=f"127.0.0.1:{port}", WEB_CONCURRENCY="1",
-                     REALTIME_OPS_ALLOW="10.0.0.0/8", REALTIME_TRUSTED_PROXIES="0")
-    server = serve("gunicorn", gunicorn_command(), env, port,
-                   artifacts_dir / "gunicorn-forwarded.log", processes)
+    env = server_env(
+        "composer-gunicorn",
+        BIND=f"127.0.0.1:{port}",
+        WEB_CONCURRENCY="1",
+        REALTIME_OPS_ALLOW="10.0.0.0/8",
+        REALTIME_TRUSTED_PROXIES="0",
+    )
+    server = serve(
+        "gunicorn",
+        gunicorn_command(),
+        env,
+        port,
+        artifacts_dir / "gunicorn-forwarded.log",
+        processes,
+    )
     forged = httpx.get(f"{server.url}/metrics", headers={"X-Forwarded-For": "10.1.2.3"})
     assert forged.status_code == 403
     assert httpx.get(f"{server.url}/healthz").status_code == 200

@@ -10,8 +10,17 @@ from jobs import services
 
 pytestmark = pytest.mark.django_db
 
-BAD_KEYS = ["a" * 31 + "\x00", "\x00" * 32, "A" * 32, "a" * 31, "a" * 33, "a" * 30 + "é1",
-            "a" * 31 + "\ufffd", "../../etc/passwd" + "a" * 16, "a" * 31 + ";"]
+BAD_KEYS = [
+    "a" * 31 + "\x00",
+    "\x00" * 32,
+    "A" * 32,
+    "a" * 31,
+    "a" * 33,
+    "a" * 30 + "é1",
+    "a" * 31 + "\ufffd",
+    "../../etc/passwd" + "a" * 16,
+    "a" * 31 + ";",
+]
 
 
 @pytest.mark.parametrize("key", BAD_KEYS)
@@ -27,9 +36,17 @@ def test_every_page_answers_a_malformed_session_cookie_without_a_500(key, owner)
     job = services.job_create(owner=owner, params={"name": "Cookie Coin", "template": "token"})
     client = Client(raise_request_exception=False)
     client.cookies[settings.SESSION_COOKIE_NAME] = key
-    statuses = [client.get(path).status_code for path in
-                ("/", "/wizard/basics/", f"/jobs/{job.pk}/", f"/api/jobs/{job.pk}/status",
-                 "/dashboard/", "/admin/login/")]
+    statuses = [
+        client.get(path).status_code
+        for path in (
+            "/",
+            "/wizard/basics/",
+            f"/jobs/{job.pk}/",
+            f"/api/jobs/{job.pk}/status",
+            "/dashboard/",
+            "/admin/login/",
+        )
+    ]
     assert statuses == [302, 200, 404, 404, 302, 200]
     assert client.post("/wizard/basics/", {"name": "Cookie Coin"}).status_code == 302
     assert Session.objects.count() == 1, "the POST got a session of its own, with a new key"

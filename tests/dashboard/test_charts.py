@@ -25,8 +25,10 @@ def _assert_accessible(svg: str) -> ET.Element:
 
 
 def test_a_bar_chart_names_every_bar_and_value_in_its_text_alternative():
-    bars = [charts.Bar(label="token", value=7, text="7 jobs", key="token"),
-            charts.Bar(label="nft", value=2, text="2 jobs", note="1 failed", tone="bad")]
+    bars = [
+        charts.Bar(label="token", value=7, text="7 jobs", key="token"),
+        charts.Bar(label="nft", value=2, text="2 jobs", note="1 failed", tone="bad"),
+    ]
     root = _assert_accessible(charts.bar_chart(chart_id="c1", title="Popularity", bars=bars))
 
     assert root.find(f"{SVG}title").text == "Popularity"
@@ -37,19 +39,27 @@ def test_a_bar_chart_names_every_bar_and_value_in_its_text_alternative():
 
 def test_text_from_developers_is_escaped_everywhere():
     bar = charts.Bar(label=NASTY, value=1, text=NASTY, note=NASTY, key=NASTY)
-    for svg in (charts.bar_chart(chart_id="c", title=NASTY, bars=[bar]),
-                charts.funnel_chart(chart_id="c", title=NASTY, stages=[bar]),
-                charts.histogram(chart_id="c", title=NASTY,
-                                 columns=[charts.Column(label=NASTY, value=1)],
-                                 markers=[charts.Marker(at=0, label=NASTY)])):
+    for svg in (
+        charts.bar_chart(chart_id="c", title=NASTY, bars=[bar]),
+        charts.funnel_chart(chart_id="c", title=NASTY, stages=[bar]),
+        charts.histogram(
+            chart_id="c",
+            title=NASTY,
+            columns=[charts.Column(label=NASTY, value=1)],
+            markers=[charts.Marker(at=0, label=NASTY)],
+        ),
+    ):
         assert "<script>" not in svg
         root = _parse(svg)
         assert root.find(f"{SVG}title").text == NASTY
 
 
 def test_a_bad_bar_is_hatched_not_only_coloured():
-    svg = charts.bar_chart(chart_id="fails", title="t", bars=[
-        charts.Bar(label="nft", value=50, text="50 %", tone="bad")])
+    svg = charts.bar_chart(
+        chart_id="fails",
+        title="t",
+        bars=[charts.Bar(label="nft", value=50, text="50 %", tone="bad")],
+    )
     root = _parse(svg)
     assert root.find(f".//{SVG}pattern").get("id") == "fails-hatch"
     assert root.find(f".//{SVG}rect[@fill='url(#fails-hatch)']") is not None
@@ -57,37 +67,54 @@ def test_a_bad_bar_is_hatched_not_only_coloured():
 
 def test_bars_scale_to_the_longest_or_to_a_given_maximum():
     def widths(svg: str) -> list[float]:
-        return [float(r.get("width")) for r in _parse(svg).iter(f"{SVG}rect")
-                if r.get("height") == "14"]
+        return [
+            float(r.get("width")) for r in _parse(svg).iter(f"{SVG}rect") if r.get("height") == "14"
+        ]
+
     bars = [charts.Bar(label="a", value=10, text="10"), charts.Bar(label="b", value=5, text="5")]
     assert widths(charts.bar_chart(chart_id="c", title="t", bars=bars)) == [490, 245]
     assert widths(charts.bar_chart(chart_id="c", title="t", bars=bars, max_value=100)) == [49, 24.5]
 
 
 def test_a_funnel_states_each_stage_and_its_drop_off_in_words():
-    stages = [charts.Bar(label="Wizard started", value=10, text="10 visitors"),
-              charts.Bar(label="Submitted", value=4, text="4 visitors",
-                         note="6 dropped off (60 %)")]
+    stages = [
+        charts.Bar(label="Wizard started", value=10, text="10 visitors"),
+        charts.Bar(label="Submitted", value=4, text="4 visitors", note="6 dropped off (60 %)"),
+    ]
     root = _assert_accessible(charts.funnel_chart(chart_id="f", title="Journey", stages=stages))
     assert root.find(f"{SVG}desc").text == (
-        "Wizard started: 10 visitors; Submitted: 4 visitors — 6 dropped off (60 %)")
+        "Wizard started: 10 visitors; Submitted: 4 visitors — 6 dropped off (60 %)"
+    )
 
 
 def test_a_histogram_labels_its_columns_and_markers():
     columns = [charts.Column(label=f"≤{i} s", value=i) for i in range(4)]
-    root = _assert_accessible(charts.histogram(
-        chart_id="h", title="Timing", columns=columns, unit=" jobs",
-        markers=[charts.Marker(at=2, label="p50 2.0 s")]))
+    root = _assert_accessible(
+        charts.histogram(
+            chart_id="h",
+            title="Timing",
+            columns=columns,
+            unit=" jobs",
+            markers=[charts.Marker(at=2, label="p50 2.0 s")],
+        )
+    )
     assert root.find(f"{SVG}desc").text == (
-        "≤0 s: 0 jobs; ≤1 s: 1 jobs; ≤2 s: 2 jobs; ≤3 s: 3 jobs; p50 2.0 s")
+        "≤0 s: 0 jobs; ≤1 s: 1 jobs; ≤2 s: 2 jobs; ≤3 s: 3 jobs; p50 2.0 s"
+    )
     assert [g.get("data-value") for g in root.iter(f"{SVG}g") if g.get("class") == "column"] == [
-        "0", "1", "2", "3"]
+        "0",
+        "1",
+        "2",
+        "3",
+    ]
     assert root.find(f".//{SVG}line[@stroke-dasharray]") is not None
 
 
 def test_an_empty_chart_says_so():
-    for svg in (charts.bar_chart(chart_id="e", title="t", bars=[]),
-                charts.histogram(chart_id="e", title="t", columns=[])):
+    for svg in (
+        charts.bar_chart(chart_id="e", title="t", bars=[]),
+        charts.histogram(chart_id="e", title="t", columns=[]),
+    ):
         root = _assert_accessible(svg)
         assert root.find(f"{SVG}desc").text == "No data yet."
         assert "No data yet." in [t.text for t in root.iter(f"{SVG}text")]
@@ -96,8 +123,11 @@ def test_an_empty_chart_says_so():
 def _marker_labels(svg: str) -> list[tuple[float, float, str]]:
     import re
 
-    found = re.findall(r'<text x="([\d.]+)" y="(\d+)" class="marker-label" '
-                       r'text-anchor="(start|end)">([^<]*)</text>', svg)
+    found = re.findall(
+        r'<text x="([\d.]+)" y="(\d+)" class="marker-label" '
+        r'text-anchor="(start|end)">([^<]*)</text>',
+        svg,
+    )
     return [(float(x), float(y), f"{anchor}:{label}") for x, y, anchor, label in found]
 
 
@@ -114,15 +144,24 @@ def _spans(labels: list[tuple[float, float, str]]) -> list[tuple[float, float, f
 @pytest.mark.parametrize("at", [(3, 3), (3, 4), (0, 1), (10, 10), (9, 10), (0, 10)])
 def test_marker_labels_never_overlap_or_leave_the_chart_even_for_equal_values(at):
     columns = [charts.Column(label=f"≤{i} s", value=i) for i in range(11)]
-    svg = str(charts.histogram(chart_id="t", title="t", columns=columns, markers=[
-        charts.Marker(at=at[0], label="p50 9.1 s"), charts.Marker(at=at[1], label="p95 9.4 s")]))
+    svg = str(
+        charts.histogram(
+            chart_id="t",
+            title="t",
+            columns=columns,
+            markers=[
+                charts.Marker(at=at[0], label="p50 9.1 s"),
+                charts.Marker(at=at[1], label="p95 9.4 s"),
+            ],
+        )
+    )
 
     spans = _spans(_marker_labels(svg))
     assert "p50 9.1 s" in svg and "p95 9.4 s" in svg
     for _, left, right in spans:
         assert 0 <= left and right <= charts.WIDTH, (left, right)
     for i, (y1, l1, r1) in enumerate(spans):
-        for y2, l2, r2 in spans[i + 1:]:
+        for y2, l2, r2 in spans[i + 1 :]:
             assert y1 != y2 or r1 <= l2 or r2 <= l1, spans
     if at[0] == at[1]:
         assert "p50 9.1 s · p95 9.4 s" in svg  # one line, one label

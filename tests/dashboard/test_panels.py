@@ -8,9 +8,16 @@ from dashboard.selectors import DayCounts, Funnel, FunnelStage, RunningJob, Temp
 
 
 def _running(i: int) -> RunningJob:
-    return RunningJob(id=str(uuid.UUID(int=i)), name=f"Coin {i}", template="token",
-                      status="running", percent=i, step="Render contracts", step_index=2,
-                      step_total=9)
+    return RunningJob(
+        id=str(uuid.UUID(int=i)),
+        name=f"Coin {i}",
+        template="token",
+        status="running",
+        percent=i,
+        step="Render contracts",
+        step_index=2,
+        step_total=9,
+    )
 
 
 def test_the_running_panel_draws_each_job_with_its_step():
@@ -29,11 +36,22 @@ def test_the_running_panel_says_when_more_jobs_run_than_it_draws():
 
 def test_the_last_day_panel_states_rates_and_times_in_words():
     counts = DayCounts(
-        by_status={"queued": 1, "running": 0, "cancelling": 0, "succeeded": 3, "failed": 1,
-                   "cancelled": 0},
-        templates=[TemplateStats(template="token", started=5, succeeded=3, failed=1)])
-    html = panels.last_day_panel(counts=counts, times=[0.5, 12.0, 130.0], per_hour=[0] * 24,
-                                 first_hour=datetime(2026, 1, 1, tzinfo=UTC))
+        by_status={
+            "queued": 1,
+            "running": 0,
+            "cancelling": 0,
+            "succeeded": 3,
+            "failed": 1,
+            "cancelled": 0,
+        },
+        templates=[TemplateStats(template="token", started=5, succeeded=3, failed=1)],
+    )
+    html = panels.last_day_panel(
+        counts=counts,
+        times=[0.5, 12.0, 130.0],
+        per_hour=[0] * 24,
+        first_hour=datetime(2026, 1, 1, tzinfo=UTC),
+    )
     assert 'data-stat="success_rate"><dt>Success rate</dt><dd>75 %</dd>' in html
     assert "<dd>12.0 s</dd>" in html and "<dd>2 min 10 s</dd>" in html
     assert "25 % — 1 of 4 failed" in html
@@ -41,10 +59,15 @@ def test_the_last_day_panel_states_rates_and_times_in_words():
 
 
 def test_the_funnel_panel_names_its_period_and_each_drop_off():
-    funnel = Funnel(days=30, stages=[
-        FunnelStage(key="wizard_started", label="Wizard started", visitors=10, lost=None,
-                    drop_off=None),
-        FunnelStage(key="submitted", label="Submitted", visitors=4, lost=6, drop_off=0.6)])
+    funnel = Funnel(
+        days=30,
+        stages=[
+            FunnelStage(
+                key="wizard_started", label="Wizard started", visitors=10, lost=None, drop_off=None
+            ),
+            FunnelStage(key="submitted", label="Submitted", visitors=4, lost=6, drop_off=0.6),
+        ],
+    )
     html = panels.funnel_panel(funnel=funnel)
     assert "Developer journey, last 30 days" in html
     assert "4 visitors — 6 dropped off (60 %)" in html
@@ -53,13 +76,20 @@ def test_the_funnel_panel_names_its_period_and_each_drop_off():
 def test_the_queue_panel_says_depth_oldest_wait_per_template_and_warns_without_workers():
     from dashboard.selectors import Queue, QueuedTemplate
 
-    queue = Queue(depth=3, oldest_wait_s=75.0, workers_busy=0, templates=[
-        QueuedTemplate(template="nft", queued=2, oldest_wait_s=75.0),
-        QueuedTemplate(template="dao", queued=1, oldest_wait_s=4.0)])
+    queue = Queue(
+        depth=3,
+        oldest_wait_s=75.0,
+        workers_busy=0,
+        templates=[
+            QueuedTemplate(template="nft", queued=2, oldest_wait_s=75.0),
+            QueuedTemplate(template="dao", queued=1, oldest_wait_s=4.0),
+        ],
+    )
     html = panels.queue_panel(queue=queue)
     assert 'data-stat="queued">3<' in html
     assert "<dd>75.0 s</dd>" in html and 'data-key="nft" data-value="2"' in html
     assert "no worker is at work" in html
-    empty = panels.queue_panel(queue=Queue(depth=0, oldest_wait_s=None, workers_busy=1,
-                                           templates=[]))
+    empty = panels.queue_panel(
+        queue=Queue(depth=0, oldest_wait_s=None, workers_busy=1, templates=[])
+    )
     assert "No job is waiting." in empty and "no worker" not in empty

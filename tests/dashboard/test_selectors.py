@@ -14,15 +14,23 @@ K = JourneyKind
 
 
 def _journey(visitor: str, kind: str, *, step: str = "", days_ago: float = 0.1) -> None:
-    JourneyEvent.objects.create(visitor=visitor, kind=kind, step=step,
-                                created_at=timezone.now() - timedelta(days=days_ago))
+    JourneyEvent.objects.create(
+        visitor=visitor, kind=kind, step=step, created_at=timezone.now() - timedelta(days=days_ago)
+    )
 
 
 def _walk(visitor: str, stages: int, *, days_ago: float = 0.1) -> None:
     """Record a visitor who got through the first `stages` stages of the journey."""
-    path = [(K.WIZARD_STARTED, ""), (K.STEP_COMPLETED, "basics"), (K.STEP_COMPLETED, "template"),
-            (K.STEP_COMPLETED, "options"), (K.STEP_COMPLETED, "review"), (K.SUBMITTED, ""),
-            (K.JOB_SUCCEEDED, ""), (K.DOWNLOADED, "")]
+    path = [
+        (K.WIZARD_STARTED, ""),
+        (K.STEP_COMPLETED, "basics"),
+        (K.STEP_COMPLETED, "template"),
+        (K.STEP_COMPLETED, "options"),
+        (K.STEP_COMPLETED, "review"),
+        (K.SUBMITTED, ""),
+        (K.JOB_SUCCEEDED, ""),
+        (K.DOWNLOADED, ""),
+    ]
     for kind, step in path[:stages]:
         _journey(visitor, kind, step=step, days_ago=days_ago)
 
@@ -47,13 +55,21 @@ def _visitors(funnel: selectors.Funnel) -> list[int]:
 
 
 def test_the_funnel_counts_distinct_visitors_per_stage_for_each_period(
-        journeys, django_assert_num_queries):
+    journeys, django_assert_num_queries
+):
     with django_assert_num_queries(1):
         funnels = selectors.dashboard_funnels(now=timezone.now())
 
     assert [s.key for s in funnels[1].stages] == [
-        "wizard_started", "step:basics", "step:template", "step:options", "step:review",
-        "submitted", "job_succeeded", "downloaded"]
+        "wizard_started",
+        "step:basics",
+        "step:template",
+        "step:options",
+        "step:review",
+        "submitted",
+        "job_succeeded",
+        "downloaded",
+    ]
     assert _visitors(funnels[1]) == [5, 4, 3, 3, 2, 2, 1, 1]
     assert _visitors(funnels[7]) == [6, 5, 4, 3, 2, 2, 1, 1]
     assert _visitors(funnels[30]) == [7, 6, 5, 4, 3, 2, 1, 1]
@@ -71,17 +87,23 @@ def test_an_empty_funnel_has_zeros_and_no_drop_off_rate():
     assert {s.drop_off for s in stages} == {None}
 
 
-def _job(*, status: str, template: str = "token", hours_ago: float = 1,
-         took_s: float | None = None, **fields) -> Job:
+def _job(
+    *,
+    status: str,
+    template: str = "token",
+    hours_ago: float = 1,
+    took_s: float | None = None,
+    **fields,
+) -> Job:
     created = timezone.now() - timedelta(hours=hours_ago)
     if took_s is not None:
         fields.update(started_at=created, finished_at=created + timedelta(seconds=took_s))
-    return Job.objects.create(name=f"{template} {status}", template=template, status=status,
-                              created_at=created, **fields)
+    return Job.objects.create(
+        name=f"{template} {status}", template=template, status=status, created_at=created, **fields
+    )
 
 
-def test_the_last_day_counts_jobs_per_status_and_template_in_one_query(
-        django_assert_num_queries):
+def test_the_last_day_counts_jobs_per_status_and_template_in_one_query(django_assert_num_queries):
     for status in ["succeeded"] * 3 + ["failed", "cancelled", "running", "queued"]:
         _job(status=status)
     _job(status="succeeded", template="nft")
@@ -92,8 +114,14 @@ def test_the_last_day_counts_jobs_per_status_and_template_in_one_query(
         counts = selectors.dashboard_day_counts(since=timezone.now() - timedelta(hours=24))
 
     assert counts.started == 9
-    assert counts.by_status == {"queued": 1, "running": 1, "cancelling": 0, "succeeded": 4,
-                                "failed": 2, "cancelled": 1}
+    assert counts.by_status == {
+        "queued": 1,
+        "running": 1,
+        "cancelling": 0,
+        "succeeded": 4,
+        "failed": 2,
+        "cancelled": 1,
+    }
     assert counts.success_rate == 4 / 6
     token, nft = counts.templates
     assert (token.template, token.started, token.failure_rate) == ("token", 7, 1 / 4)
@@ -137,7 +165,11 @@ def test_running_jobs_carry_their_percent_and_step_longest_running_first():
 
     assert [j.id for j in jobs] == [str(early.pk), str(late.pk)]
     assert (jobs[1].percent, jobs[1].step, jobs[1].step_index, jobs[1].step_total) == (
-        10, "Render contracts", 2, 12)
+        10,
+        "Render contracts",
+        2,
+        12,
+    )
     assert jobs[0].step == "" and jobs[0].status == "cancelling"
 
 
@@ -164,8 +196,7 @@ def test_realtime_figures_come_from_this_process_metrics():
     assert len(realtime.delay_buckets) == len(metrics.DELIVERY_DELAY.bounds) + 1
 
 
-def test_the_queue_counts_queued_jobs_per_template_with_the_oldest_wait(
-        django_assert_num_queries):
+def test_the_queue_counts_queued_jobs_per_template_with_the_oldest_wait(django_assert_num_queries):
     from jobs import services
 
     for template in ("nft", "nft", "dao"):

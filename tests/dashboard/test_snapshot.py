@@ -46,7 +46,8 @@ def test_the_snapshot_is_recomputed_once_it_is_an_interval_old(settings):
 
 
 def test_a_snapshot_costs_five_queries_and_the_funnels_one_more_now_and_then(
-        settings, django_assert_num_queries):
+    settings, django_assert_num_queries
+):
     settings.DASHBOARD_INTERVAL_S = 0
     with django_assert_num_queries(6):
         snapshot_current()
@@ -93,8 +94,11 @@ def test_many_viewers_cost_one_computation_per_interval(settings):
     assert len(ids) <= 12
     by_days = {json.loads(e.data)["days"] for events in results for e in events}
     assert by_days == {7, 30}
-    assert all("Seen by all" in json.loads(e.data)["panels"]["running"]
-               for events in results for e in events)
+    assert all(
+        "Seen by all" in json.loads(e.data)["panels"]["running"]
+        for events in results
+        for e in events
+    )
 
 
 def test_nothing_is_computed_while_nobody_watches(settings):

@@ -33,6 +33,7 @@ def _client_for(user, client_class=Client):
 
 def _first_events(client: AsyncClient, url: str, count: int) -> tuple[int, list]:
     """Read `count` events from a stream that never ends by itself, then hang up."""
+
     async def go() -> tuple[int, list]:
         response = await client.get(url)
         if not response.streaming:
@@ -45,6 +46,7 @@ def _first_events(client: AsyncClient, url: str, count: int) -> tuple[int, list]
                 events = parse_lines(text.split("\n"))[0]
         await chunks.aclose()
         return response.status_code, events
+
     return asyncio.run(go())
 
 
@@ -77,8 +79,9 @@ def test_staff_see_the_page_with_every_panel_drawn_as_svg(staff_user):
 
 def test_staff_stream_starts_with_the_current_snapshot_then_sends_new_ones(staff_user, settings):
     settings.DASHBOARD_INTERVAL_S = 0.2
-    status, events = _first_events(_client_for(staff_user, AsyncClient),
-                                   reverse("dashboard:events") + "?days=30", 3)
+    status, events = _first_events(
+        _client_for(staff_user, AsyncClient), reverse("dashboard:events") + "?days=30", 3
+    )
     assert status == 200
     assert [e.event for e in events] == ["dashboard-snapshot"] * 3
     payloads = [json.loads(e.data) for e in events]
@@ -97,8 +100,9 @@ def test_the_poll_returns_the_same_snapshot_and_when_to_come_back(staff_user):
     assert body["figures"]["started"] == 0
 
 
-@pytest.mark.parametrize(("query", "days"), [("", 7), ("?days=1", 1), ("?days=30", 30),
-                                             ("?days=2", 7), ("?days=x", 7)])
+@pytest.mark.parametrize(
+    ("query", "days"), [("", 7), ("?days=1", 1), ("?days=30", 30), ("?days=2", 7), ("?days=x", 7)]
+)
 def test_the_period_is_one_of_the_three_offered(query, days, staff_user):
     body = _client_for(staff_user).get(reverse("dashboard:snapshot") + query).json()
     assert body["days"] == days
@@ -106,12 +110,15 @@ def test_the_period_is_one_of_the_three_offered(query, days, staff_user):
 
 def test_the_funnel_panel_shows_the_journey_records_of_its_period(staff_user):
     now = timezone.now()
-    for visitor, kinds, days_ago in [("a", ["wizard_started", "submitted"], 0),
-                                     ("b", ["wizard_started"], 0),
-                                     ("c", ["wizard_started", "submitted"], 3)]:
+    for visitor, kinds, days_ago in [
+        ("a", ["wizard_started", "submitted"], 0),
+        ("b", ["wizard_started"], 0),
+        ("c", ["wizard_started", "submitted"], 3),
+    ]:
         for kind in kinds:
-            JourneyEvent.objects.create(visitor=visitor, kind=kind,
-                                        created_at=now - timedelta(days=days_ago, minutes=1))
+            JourneyEvent.objects.create(
+                visitor=visitor, kind=kind, created_at=now - timedelta(days=days_ago, minutes=1)
+            )
     client = _client_for(staff_user)
 
     for days, started, submitted in [(1, 2, 1), (7, 3, 2)]:

@@ -30,32 +30,54 @@ def nginx_block() -> str:
 
 def _certificate(folder: Path) -> tuple[Path, Path]:
     cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-                    "-subj", "/CN=127.0.0.1", "-keyout", str(key), "-out", str(cert)],
-                   check=True, capture_output=True, timeout=60)
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
     return cert, key
 
 
 def _nginx_conf(folder: Path, *, listen: int, upstream: int) -> Path:
     cert, key = _certificate(folder)
-    site = (nginx_block()
-            .replace("server 127.0.0.1:8000;", f"server 127.0.0.1:{upstream};")
-            .replace("listen 443 ssl http2;", f"listen 127.0.0.1:{listen} ssl http2;")
-            .replace("/etc/ssl/composer/fullchain.pem", str(cert))
-            .replace("/etc/ssl/composer/privkey.pem", str(key))
-            .replace("/srv/composer/staticfiles/", f"{ROOT / 'static'}/"))
+    site = (
+        nginx_block()
+        .replace("server 127.0.0.1:8000;", f"server 127.0.0.1:{upstream};")
+        .replace("listen 443 ssl http2;", f"listen 127.0.0.1:{listen} ssl http2;")
+        .replace("/etc/ssl/composer/fullchain.pem", str(cert))
+        .replace("/etc/ssl/composer/privkey.pem", str(key))
+        .replace("/srv/composer/staticfiles/", f"{ROOT / 'static'}/")
+    )
     conf = folder / "nginx.conf"
     conf.write_text(
         f"pid {folder}/nginx.pid;\nerror_log {folder}/error.log;\ndaemon off;\n"
         "events { worker_connections 1024; }\n"
         f"http {{\n access_log off;\n client_body_temp_path {folder}/body;\n"
         f" proxy_temp_path {folder}/proxy;\n fastcgi_temp_path {folder}/fcgi;\n"
-        f" uwsgi_temp_path {folder}/uwsgi;\n scgi_temp_path {folder}/scgi;\n{site}\n}}\n")
+        f" uwsgi_temp_path {folder}/uwsgi;\n scgi_temp_path {folder}/scgi;\n{site}\n}}\n"
+    )
     return conf
 
 
 def test_events_pass_through_the_documented_nginx_config_live(
-        start_web, owner, session_cookies, tmp_path, processes, capsys):
+    start_web, owner, session_cookies, tmp_path, processes, capsys
+):
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     assert Path(nginx).exists(), "nginx is needed (scripts/test installs Debian's nginx-light)"
     web = start_web()
@@ -93,21 +115,26 @@ def test_events_pass_through_the_documented_nginx_config_live(
 
 
 def test_the_documented_nginx_config_keeps_ops_endpoints_private_and_bounds_requests(
-        start_web, tmp_path, processes):
+    start_web, tmp_path, processes
+):
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     web = start_web()
     port = free_port()
     conf = _nginx_conf(tmp_path, listen=port, upstream=web.port)
-    processes.append(Proc("nginx", [nginx, "-c", str(conf), "-p", str(tmp_path)], {},
-                          tmp_path / "n.log").start())
+    processes.append(
+        Proc("nginx", [nginx, "-c", str(conf), "-p", str(tmp_path)], {}, tmp_path / "n.log").start()
+    )
     _wait_listening(port)
     base = f"https://127.0.0.1:{port}"
     with httpx.Client(verify=False, timeout=10) as client:
         ops = [client.get(f"{base}{path}").status_code for path in ("/metrics", "/readyz")]
         direct = httpx.get(f"{web.url}/metrics", timeout=10).status_code  # the scraper's way
         static = client.get(f"{base}/static/composer/job.js")
-        big_body = client.post(f"{base}/api/jobs", content=b"x" * (2 * 1024 * 1024),
-                               headers={"Content-Type": "application/json"}).status_code
+        big_body = client.post(
+            f"{base}/api/jobs",
+            content=b"x" * (2 * 1024 * 1024),
+            headers={"Content-Type": "application/json"},
+        ).status_code
         big_header = client.get(f"{base}/", headers={"X-Big": "x" * 20_000}).status_code
 
     assert ops == [403, 403], "probes and scrapers call the processes, not the proxy"

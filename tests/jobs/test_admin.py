@@ -35,15 +35,23 @@ def _add_jobs(count: int, django_user_model) -> list[Job]:
     start = Job.objects.count()
     owners = django_user_model.objects.bulk_create(
         django_user_model(username=f"dev{start + i}", email=f"dev{start + i}@example.com")
-        for i in range(count))
+        for i in range(count)
+    )
     jobs = Job.objects.bulk_create(
-        Job(name=f"Project {start + i}", template=("token", "nft")[i % 2], owner=owner,
-            status=JobStatus.values[i % len(JobStatus.values)])
-        for i, owner in enumerate(owners))
+        Job(
+            name=f"Project {start + i}",
+            template=("token", "nft")[i % 2],
+            owner=owner,
+            status=JobStatus.values[i % len(JobStatus.values)],
+        )
+        for i, owner in enumerate(owners)
+    )
     for job in jobs:
         job.events.create(seq=1, type="job-update", payload={"status": job.status, "percent": 0})
-    JourneyEvent.objects.bulk_create(JourneyEvent(kind=JourneyKind.SUBMITTED, visitor=j.pk.hex,
-                                                  job=j, template=j.template) for j in jobs)
+    JourneyEvent.objects.bulk_create(
+        JourneyEvent(kind=JourneyKind.SUBMITTED, visitor=j.pk.hex, job=j, template=j.template)
+        for j in jobs
+    )
     WizardDraft.objects.bulk_create(WizardDraft(owner=o, step="review") for o in owners)
     return jobs
 
@@ -66,7 +74,8 @@ CHANGELISTS = [
 @pytest.mark.parametrize("name", CHANGELISTS)
 @pytest.mark.parametrize("query", ["", "?q=dev1", "?status__exact=running&template=nft"])
 def test_a_changelist_costs_the_same_queries_for_5_or_50_rows(
-        name, query, admin, django_user_model):
+    name, query, admin, django_user_model
+):
     url = reverse(name) + (query if name == CHANGELISTS[0] or not query else "")
     _add_jobs(5, django_user_model)
     with_5 = _queries(admin, url)
@@ -92,8 +101,9 @@ def test_filters_narrow_the_job_list(admin, django_user_model):
 def test_search_finds_a_job_by_id_name_or_owner(term, admin, django_user_model):
     jobs = _add_jobs(12, django_user_model)
     target = next(j for j in jobs if j.name == "Project 3")
-    response = admin.get(reverse("admin:jobs_job_changelist"),
-                         {"q": str(target.pk) if term == "id" else term})
+    response = admin.get(
+        reverse("admin:jobs_job_changelist"), {"q": str(target.pk) if term == "id" else term}
+    )
     assert target in list(response.context["cl"].result_list)
 
 
@@ -125,9 +135,11 @@ def test_cancel_action_cancels_unfinished_jobs_through_the_service(admin, owner,
     done = services.job_create(owner=owner, params=PARAMS)
     services.job_request_cancel(job=done)
 
-    response = admin.post(reverse("admin:jobs_job_changelist"), {
-        "action": "cancel_jobs", "_selected_action": [queued.pk, running.pk, done.pk]},
-        follow=True)
+    response = admin.post(
+        reverse("admin:jobs_job_changelist"),
+        {"action": "cancel_jobs", "_selected_action": [queued.pk, running.pk, done.pk]},
+        follow=True,
+    )
 
     statuses = {j.pk: j.status for j in Job.objects.all()}
     assert statuses == {queued.pk: "cancelled", running.pk: "cancelling", done.pk: "cancelled"}
@@ -141,8 +153,11 @@ def test_retry_action_makes_a_new_attempt_of_each_failed_job(admin, owner):
     services.job_fail(job=failed, error="boom")
     other = services.job_create(owner=owner, params=PARAMS)
 
-    response = admin.post(reverse("admin:jobs_job_changelist"), {
-        "action": "retry_failed_jobs", "_selected_action": [failed.pk, other.pk]}, follow=True)
+    response = admin.post(
+        reverse("admin:jobs_job_changelist"),
+        {"action": "retry_failed_jobs", "_selected_action": [failed.pk, other.pk]},
+        follow=True,
+    )
 
     retry = Job.objects.get(retry_of=failed)
     assert (retry.status, retry.owner, retry.params) == ("queued", owner, failed.params)
@@ -155,8 +170,10 @@ def test_an_anonymous_job_is_retried_for_the_same_session(admin):
     failed = services.job_create(owner=None, params=PARAMS, anon_owner="session-123")
     services.job_start(job=failed)
     services.job_fail(job=failed, error="boom")
-    admin.post(reverse("admin:jobs_job_changelist"),
-               {"action": "retry_failed_jobs", "_selected_action": [failed.pk]})
+    admin.post(
+        reverse("admin:jobs_job_changelist"),
+        {"action": "retry_failed_jobs", "_selected_action": [failed.pk]},
+    )
     retry = Job.objects.get(retry_of=failed)
     assert (retry.owner, retry.anon_owner) == (None, "session-123")
 
@@ -178,7 +195,8 @@ def test_people_outside_the_team_cannot_act(owner, django_user_model):
 
 
 def test_a_succeeded_job_links_its_download_through_the_checked_view_and_times_have_seconds(
-        admin, owner):
+    admin, owner
+):
     from tests.support.jobs import succeeded_job
 
     job = succeeded_job(owner=owner, params=PARAMS)

@@ -26,7 +26,8 @@ def post_job(client: Client, **extra: Any) -> Any:
 
 
 def test_the_api_refuses_a_job_beyond_the_unfinished_cap_with_429_json_and_retry_after(
-        client, settings):
+    client, settings
+):
     settings.JOBS_MAX_UNFINISHED_PER_OWNER = 3
     statuses = [post_job(client).status_code for _ in range(3)]
     refused = post_job(client)
@@ -82,8 +83,9 @@ def test_two_creates_at_once_cannot_both_pass_the_cap(owner, settings):
     def create() -> None:
         start.wait(timeout=10)
         try:
-            services.job_create(owner=owner, params=PARAMS,
-                                admission=services.Admission(address="192.0.2.9"))
+            services.job_create(
+                owner=owner, params=PARAMS, admission=services.Admission(address="192.0.2.9")
+            )
             outcomes.append("created")
         except services.AdmissionRefused:
             outcomes.append("refused")

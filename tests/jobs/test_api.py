@@ -19,8 +19,13 @@ from tests.support.wizard import bad_value
 pytestmark = pytest.mark.django_db
 
 URL = "/api/jobs"
-VALID = {"name": "Api Coin", "template": "token", "decimals": 6, "burnable": True,
-         "network": "testnet"}
+VALID = {
+    "name": "Api Coin",
+    "template": "token",
+    "decimals": 6,
+    "burnable": True,
+    "network": "testnet",
+}
 
 
 def post_json(client: Client, payload: Any, **kwargs: Any) -> Any:
@@ -66,13 +71,15 @@ def test_a_users_job_is_theirs(client, owner):
 @pytest.mark.parametrize("template", sorted(TEMPLATES))
 def test_left_out_options_take_their_defaults(client, template):
     assert post_json(client, {"name": "Api Coin", "template": template}).status_code == 201
-    assert Job.objects.get().params == {"name": "Api Coin", "template": template,
-                                        **template_defaults(template)}
+    assert Job.objects.get().params == {
+        "name": "Api Coin",
+        "template": template,
+        **template_defaults(template),
+    }
 
 
 def _every_field() -> list[tuple[str, str]]:
-    return [(key, name) for key in TEMPLATES
-            for name in JobParamsForm(template=key).fields]
+    return [(key, name) for key in TEMPLATES for name in JobParamsForm(template=key).fields]
 
 
 @pytest.mark.parametrize(("template", "field"), _every_field())
@@ -105,8 +112,9 @@ def test_non_json_is_415(client):
 
 @pytest.mark.parametrize("body", ["{", " ", "[1,", "\ud800", "[" * 30_000])
 def test_malformed_json_is_400(client, body):
-    response = client.post(URL, body.encode("utf-8", "surrogatepass"),
-                           content_type="application/json")
+    response = client.post(
+        URL, body.encode("utf-8", "surrogatepass"), content_type="application/json"
+    )
     assert response.status_code == 400
     assert response.json()["errors"]["__all__"][0].startswith("The body is not valid JSON")
 

@@ -15,8 +15,11 @@ def test_job_page_status_and_download_say_private_no_store(owner, settings):
     run_pipeline(job_id=job.pk)
     client = Client()
     client.force_login(owner)
-    answers = [client.get(f"/jobs/{job.pk}/"), client.get(f"/api/jobs/{job.pk}/status"),
-               client.get(f"/jobs/{job.pk}/download")]
+    answers = [
+        client.get(f"/jobs/{job.pk}/"),
+        client.get(f"/api/jobs/{job.pk}/status"),
+        client.get(f"/jobs/{job.pk}/download"),
+    ]
     answers[-1].close()  # the download streams its file
     assert [a.status_code for a in answers] == [200, 200, 200]
     for answer in answers:

@@ -14,5 +14,11 @@ def test_an_installed_toolchain_passes(settings):
 
 
 def test_a_missing_toolchain_or_node_or_timeout_is_reported(settings, tmp_path):
-    assert ids({"JOBS_TOOLCHAIN_DIR": str(tmp_path), "JOBS_NODE": "no-such-node",
-                "JOBS_STEP_TIMEOUT_S": 0}, settings) == ["jobs.E001", "jobs.W001", "jobs.W002"]
+    assert ids(
+        {
+            "JOBS_TOOLCHAIN_DIR": str(tmp_path),
+            "JOBS_NODE": "no-such-node",
+            "JOBS_STEP_TIMEOUT_S": 0,
+        },
+        settings,
+    ) == ["jobs.E001", "jobs.W001", "jobs.W002"]

@@ -22,8 +22,10 @@ def test_cycling_through_made_up_templates_does_not_grow_the_draft(client):
     for i in range(300):
         client.post(step_url("template"), {"template": f"made-up-{i}"})
         client.post(step_url("options"), {"network": "testnet", f"extra_{i}": "x" * 500})
-        client.post(reverse("jobs:wizard-validate"),
-                    {"step": "options", "network": "testnet", f"more_{i}": "y" * 500})
+        client.post(
+            reverse("jobs:wizard-validate"),
+            {"step": "options", "network": "testnet", f"more_{i}": "y" * 500},
+        )
     for template in TEMPLATES:  # the real ones are all kept, as before
         client.post(step_url("template"), {"template": template})
         client.post(step_url("options"), as_post(typed_step("options", template)))

@@ -23,8 +23,10 @@ def kinds() -> list[str]:
 
 def complete(draft: WizardDraft, template: str = "token") -> None:
     for step in drafts.FORM_STEPS:
-        assert drafts.draft_save_step(draft=draft, step=step,
-                                      data=as_post(typed_step(step, template))) != step
+        assert (
+            drafts.draft_save_step(draft=draft, step=step, data=as_post(typed_step(step, template)))
+            != step
+        )
 
 
 def test_the_current_draft_is_created_once_per_person(owner):
@@ -34,15 +36,19 @@ def test_the_current_draft_is_created_once_per_person(owner):
     other = drafts.draft_get_or_create(creator=user)
     assert other != first and other.owner == owner and other.anon_owner == ""
     assert drafts.draft_get_or_create(creator=Creator(user=None, anon_owner="anon-2")) not in {
-        first, other}
+        first,
+        other,
+    }
     assert kinds() == [JourneyKind.WIZARD_STARTED] * 3
     assert len(set(JourneyEvent.objects.values_list("visitor", flat=True))) == 3
 
 
 def test_a_valid_step_moves_on_and_is_journeyed_as_completed():
     draft = drafts.draft_get_or_create(creator=ANON)
-    assert drafts.draft_save_step(draft=draft, step="basics",
-                                  data=as_post(typed_step("basics"))) == "template"
+    assert (
+        drafts.draft_save_step(draft=draft, step="basics", data=as_post(typed_step("basics")))
+        == "template"
+    )
     draft.refresh_from_db()
     assert draft.step == "template" and draft.data["basics"] == typed_step("basics")
     assert kinds()[-1] == JourneyKind.STEP_COMPLETED

@@ -37,10 +37,14 @@ def _wait_running(count: int, timeout: float = 30) -> None:
         time.sleep(0.02)
 
 
-@pytest.mark.parametrize(("backlog", "fair"), [(3, True), (8, True), (8, False)],
-                         ids=["default-cap", "backlog-8", "backlog-8-fifo-baseline"])
+@pytest.mark.parametrize(
+    ("backlog", "fair"),
+    [(3, True), (8, True), (8, False)],
+    ids=["default-cap", "backlog-8", "backlog-8-fifo-baseline"],
+)
 def test_a_second_owners_job_waits_about_one_job_not_the_first_owners_backlog(
-        backlog, fair, owner, django_user_model, start_worker, capsys, monkeypatch):
+    backlog, fair, owner, django_user_model, start_worker, capsys, monkeypatch
+):
     if not fair:  # what django-tasks-db does with one priority for all: first come, first served
         monkeypatch.setattr(services, "fair_priority", lambda unfinished: 0)
     other = django_user_model.objects.create_user(username="b", password="x")
@@ -58,10 +62,12 @@ def test_a_second_owners_job_waits_about_one_job_not_the_first_owners_backlog(
     b_wait = (b.started_at - b.created_at).total_seconds()
     a_after_b = sum(j.started_at > b.started_at for j in a)
     with capsys.disabled():
-        print(f"\n{'fair' if fair else 'FIFO'}, 2 workers, A backlog {backlog}: "
-              f"one job {duration:.2f} s; "
-              f"B's job waited {b_wait:.2f} s ({b_wait / duration:.2f} jobs); "
-              f"{a_after_b} of A's {backlog - 2} queued jobs started after it")
+        print(
+            f"\n{'fair' if fair else 'FIFO'}, 2 workers, A backlog {backlog}: "
+            f"one job {duration:.2f} s; "
+            f"B's job waited {b_wait:.2f} s ({b_wait / duration:.2f} jobs); "
+            f"{a_after_b} of A's {backlog - 2} queued jobs started after it"
+        )
 
     assert all(j.status == JobStatus.SUCCEEDED for j in done)
     # The order is the behaviour; how long that is in seconds is the printed figure (a busy

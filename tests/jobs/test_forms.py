@@ -32,7 +32,10 @@ def clean(params: dict[str, Any]) -> dict[str, Any]:
 @pytest.mark.parametrize("template", sorted(TEMPLATES))
 def test_every_template_default_passes_its_own_rules(template):
     assert clean({"name": NAME, "template": template}) == {
-        "name": NAME, "template": template, **template_defaults(template)}
+        "name": NAME,
+        "template": template,
+        **template_defaults(template),
+    }
 
 
 @pytest.mark.parametrize("template", sorted(TEMPLATES))
@@ -41,17 +44,30 @@ def test_every_registry_option_has_a_field(template):
     assert {o.name for o in TEMPLATES[template].options} <= set(form.fields)
 
 
-@pytest.mark.parametrize(("name", "messages"), [
-    ("", ["Give your project a name."]),
-    ("ab", ["A project name needs at least 3 characters; “ab” has 2."]),
-    ("a" * 61, ["A project name can have at most 60 characters; this one has 61."]),
-    ("1st Coin", ["A project name must start with a letter, not “1”."]),
-    ("-Coin", ["A project name must start with a letter, not “-”."]),
-    ("Coin! v2?", ["A project name can only contain letters, digits, spaces, hyphens (-) and "
-                   "underscores (_); remove “!”, “?”."]),
-    ("Coin\x00x", ["A project name can only contain letters, digits, spaces, hyphens (-) and "
-                   "underscores (_); remove U+0000."]),
-])
+@pytest.mark.parametrize(
+    ("name", "messages"),
+    [
+        ("", ["Give your project a name."]),
+        ("ab", ["A project name needs at least 3 characters; “ab” has 2."]),
+        ("a" * 61, ["A project name can have at most 60 characters; this one has 61."]),
+        ("1st Coin", ["A project name must start with a letter, not “1”."]),
+        ("-Coin", ["A project name must start with a letter, not “-”."]),
+        (
+            "Coin! v2?",
+            [
+                "A project name can only contain letters, digits, spaces, hyphens (-) and "
+                "underscores (_); remove “!”, “?”."
+            ],
+        ),
+        (
+            "Coin\x00x",
+            [
+                "A project name can only contain letters, digits, spaces, hyphens (-) and "
+                "underscores (_); remove U+0000."
+            ],
+        ),
+    ],
+)
 def test_project_name_rules_say_exactly_what_is_wrong(name, messages):
     assert errors_of({"name": name, "template": "token"}) == {"name": messages}
 
@@ -69,106 +85,147 @@ def test_decomposed_accents_count_as_letters():
     assert clean({"name": "Cafe\u0301", "template": "token"})["name"] == "Café"
 
 
-@pytest.mark.parametrize(("template", "field", "value", "message"), [
-    ("token", "decimals", 37, "Decimals can be at most 36; 37 is too large."),
-    ("token", "decimals", -1, "Decimals must be at least 0; -1 is too small."),
-    ("token", "initial_supply", 0, "Initial supply must be at least 1; 0 is too small."),
-    ("token", "initial_supply", "1.5", "Enter a whole number, like 1000000."),
-    ("token", "initial_supply", 1.5, "Give a whole number, not 1.5."),
-    ("token", "initial_supply", True, "Give a whole number, not true/false."),
-    ("escrow", "fee_basis_points", 10_001,
-     "Marketplace fee (basis points) can be at most 10,000; 10001 is too large."),
-    ("dao", "quorum_percent", 101, "Quorum (%) can be at most 100; 101 is too large."),
-    ("nft", "max_supply", 0, "Maximum supply must be at least 1; 0 is too small."),
-])
+@pytest.mark.parametrize(
+    ("template", "field", "value", "message"),
+    [
+        ("token", "decimals", 37, "Decimals can be at most 36; 37 is too large."),
+        ("token", "decimals", -1, "Decimals must be at least 0; -1 is too small."),
+        ("token", "initial_supply", 0, "Initial supply must be at least 1; 0 is too small."),
+        ("token", "initial_supply", "1.5", "Enter a whole number, like 1000000."),
+        ("token", "initial_supply", 1.5, "Give a whole number, not 1.5."),
+        ("token", "initial_supply", True, "Give a whole number, not true/false."),
+        (
+            "escrow",
+            "fee_basis_points",
+            10_001,
+            "Marketplace fee (basis points) can be at most 10,000; 10001 is too large.",
+        ),
+        ("dao", "quorum_percent", 101, "Quorum (%) can be at most 100; 101 is too large."),
+        ("nft", "max_supply", 0, "Maximum supply must be at least 1; 0 is too small."),
+    ],
+)
 def test_numbers_have_sensible_bounds(template, field, value, message):
     assert errors_of({"name": NAME, "template": template, field: value}) == {field: [message]}
 
 
-@pytest.mark.parametrize(("typed", "value"), [("1_000_000", 1_000_000), (" 2 500 ", 2500),
-                                              (7.0, 7), ("42", 42)])
+@pytest.mark.parametrize(
+    ("typed", "value"), [("1_000_000", 1_000_000), (" 2 500 ", 2500), (7.0, 7), ("42", 42)]
+)
 def test_numbers_accept_what_people_type(typed, value):
-    assert clean({"name": NAME, "template": "token", "initial_supply": typed})[
-        "initial_supply"] == value
+    assert (
+        clean({"name": NAME, "template": "token", "initial_supply": typed})["initial_supply"]
+        == value
+    )
 
 
-@pytest.mark.parametrize(("typed", "value"), [(True, True), (False, False), ("on", True),
-                                              ("true", True), ("false", False), ("0", False)])
+@pytest.mark.parametrize(
+    ("typed", "value"),
+    [(True, True), (False, False), ("on", True), ("true", True), ("false", False), ("0", False)],
+)
 def test_booleans_accept_form_and_json_values(typed, value):
     assert clean({"name": NAME, "template": "token", "burnable": typed})["burnable"] is value
 
 
-@pytest.mark.parametrize(("typed", "message"), [("maybe", "Give true or false, not “maybe”."),
-                                                ("no", "Give true or false, not “no”."),
-                                                (1, "Give true or false, not a number.")])
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        ("maybe", "Give true or false, not “maybe”."),
+        ("no", "Give true or false, not “no”."),
+        (1, "Give true or false, not a number."),
+    ],
+)
 def test_booleans_refuse_anything_unclear(typed, message):
     assert errors_of({"name": NAME, "template": "token", "burnable": typed}) == {
-        "burnable": [message]}
+        "burnable": [message]
+    }
 
 
-@pytest.mark.parametrize(("symbol", "message"), [
-    ("T", "A symbol has 2 to 11 characters; “T” has 1."),
-    ("9TK", "A symbol must start with a letter A to Z, not “9”."),
-    ("TK$", "A symbol can only contain letters A to Z and digits 0 to 9; remove “$”."),
-])
+@pytest.mark.parametrize(
+    ("symbol", "message"),
+    [
+        ("T", "A symbol has 2 to 11 characters; “T” has 1."),
+        ("9TK", "A symbol must start with a letter A to Z, not “9”."),
+        ("TK$", "A symbol can only contain letters A to Z and digits 0 to 9; remove “$”."),
+    ],
+)
 def test_symbols_are_short_upper_case_codes(symbol, message):
-    assert errors_of({"name": NAME, "template": "token", "symbol": symbol}) == {
-        "symbol": [message]}
+    assert errors_of({"name": NAME, "template": "token", "symbol": symbol}) == {"symbol": [message]}
 
 
 def test_a_lower_case_symbol_is_raised():
     assert clean({"name": NAME, "template": "dao", "token_symbol": "vote"})["token_symbol"] == (
-        "VOTE")
+        "VOTE"
+    )
 
 
-@pytest.mark.parametrize(("uri", "fragment"), [("ftp://x", "must start with ipfs://"),
-                                               ("ipfs://a b", "remove “ ”"),
-                                               ('https://x/"', "remove “\"”")])
+@pytest.mark.parametrize(
+    ("uri", "fragment"),
+    [
+        ("ftp://x", "must start with ipfs://"),
+        ("ipfs://a b", "remove “ ”"),
+        ('https://x/"', 'remove “"”'),
+    ],
+)
 def test_base_uri_rules(uri, fragment):
     [message] = errors_of({"name": NAME, "template": "nft", "base_uri": uri})["base_uri"]
     assert fragment in message
 
 
 def test_long_texts_are_refused_with_their_length():
-    errors = errors_of({"name": NAME, "template": "token", "description": "d" * 281,
-                        "author": "a" * 101})
+    errors = errors_of(
+        {"name": NAME, "template": "token", "description": "d" * 281, "author": "a" * 101}
+    )
     assert errors == {
         "description": ["Description can have at most 280 characters; this has 281."],
-        "author": ["Author can have at most 100 characters; this has 101."]}
+        "author": ["Author can have at most 100 characters; this has 101."],
+    }
 
 
 def test_control_characters_are_named():
     assert errors_of({"name": NAME, "template": "token", "author": "A\x00\x1b"}) == {
-        "author": ["Remove the control characters U+0000, U+001B."]}
+        "author": ["Remove the control characters U+0000, U+001B."]
+    }
 
 
 def test_description_lines_become_one():
-    assert clean({"name": NAME, "template": "token", "description": "one\r\ntwo"})[
-        "description"] == "one two"
+    assert (
+        clean({"name": NAME, "template": "token", "description": "one\r\ntwo"})["description"]
+        == "one two"
+    )
 
 
 def test_choices_list_what_is_allowed():
-    assert errors_of({"name": NAME, "template": "token", "network": "moon"}) == {"network": [
-        "Choose one of devnet (Local devnet), testnet (Public testnet) or mainnet (Mainnet); "
-        "“moon” is not one of them."]}
-    assert "“bogus” is not one of them" in errors_of({"name": NAME, "template": "bogus"})[
-        "template"][0]
+    assert errors_of({"name": NAME, "template": "token", "network": "moon"}) == {
+        "network": [
+            "Choose one of devnet (Local devnet), testnet (Public testnet) or mainnet (Mainnet); "
+            "“moon” is not one of them."
+        ]
+    }
+    assert (
+        "“bogus” is not one of them"
+        in errors_of({"name": NAME, "template": "bogus"})["template"][0]
+    )
 
 
 def test_json_values_of_the_wrong_type_are_named():
-    errors = errors_of({"name": 12, "template": "token", "description": ["x"],
-                        "network": 3, "author": {"a": 1}})
-    assert errors == {"name": ["Give text, not a number."],
-                      "description": ["Give text, not a list."],
-                      "author": ["Give text, not an object."],
-                      "network": ["Give one of the choices as text, not a number."]}
+    errors = errors_of(
+        {"name": 12, "template": "token", "description": ["x"], "network": 3, "author": {"a": 1}}
+    )
+    assert errors == {
+        "name": ["Give text, not a number."],
+        "description": ["Give text, not a list."],
+        "author": ["Give text, not an object."],
+        "network": ["Give one of the choices as text, not a number."],
+    }
 
 
 def test_unknown_parameters_are_errors_not_ignored():
     errors = errors_of({"name": NAME, "template": "token", "decimal": 8, "max_supply": 5})
     assert set(errors) == {"decimal", "max_supply"}
-    assert errors["decimal"][0].startswith("“decimal” is not a parameter of the Fungible token "
-                                           "template; it takes name, description, author")
+    assert errors["decimal"][0].startswith(
+        "“decimal” is not a parameter of the Fungible token "
+        "template; it takes name, description, author"
+    )
 
 
 def test_with_an_unknown_template_only_the_template_is_wrong():
@@ -176,22 +233,34 @@ def test_with_an_unknown_template_only_the_template_is_wrong():
 
 
 def test_missing_required_parameters():
-    assert errors_of({}) == {"name": ["Give your project a name."], "template": [
-        "Choose template: token (Fungible token), nft (NFT collection), dao (DAO voting) or "
-        "escrow (Escrow marketplace)."]}
+    assert errors_of({}) == {
+        "name": ["Give your project a name."],
+        "template": [
+            "Choose template: token (Fungible token), nft (NFT collection), dao (DAO voting) or "
+            "escrow (Escrow marketplace)."
+        ],
+    }
 
 
 def test_left_out_options_take_the_template_defaults_even_true_ones():
     assert clean({"name": NAME, "template": "escrow"})["arbiter_required"] is True
-    assert clean({"name": NAME, "template": "escrow", "arbiter_required": False})[
-        "arbiter_required"] is False
+    assert (
+        clean({"name": NAME, "template": "escrow", "arbiter_required": False})["arbiter_required"]
+        is False
+    )
 
 
 def test_typed_values_keep_text_as_typed_and_boxes_as_booleans():
     form = OptionsForm(template="token")
     typed = typed_values(form, {"symbol": "b@d", "decimals": "x", "network": "moon"})
-    assert typed == {"network": "moon", "frontend": "", "symbol": "b@d", "initial_supply": "",
-                     "decimals": "x", "burnable": False}
+    assert typed == {
+        "network": "moon",
+        "frontend": "",
+        "symbol": "b@d",
+        "initial_supply": "",
+        "decimals": "x",
+        "burnable": False,
+    }
 
 
 def test_step_forms_and_the_whole_form_share_their_rules():
@@ -208,8 +277,7 @@ def test_catalog_lists_each_template_with_options_defaults_and_limits():
     options = {o["name"]: o for o in token["options"]}
     assert (options["decimals"]["min"], options["decimals"]["max"]) == (0, 36)
     assert options["decimals"]["kind"] == "int" and options["decimals"]["default"] == 18
-    assert [c["value"] for c in options["network"]["choices"]] == ["devnet", "testnet",
-                                                                   "mainnet"]
+    assert [c["value"] for c in options["network"]["choices"]] == ["devnet", "testnet", "mainnet"]
     assert options["burnable"]["kind"] == "bool"
     assert options["description"]["max_length"] == 280
     for entry in catalog.values():

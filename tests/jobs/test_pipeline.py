@@ -65,10 +65,16 @@ def test_every_template_compiles_deploys_passes_its_smoke_test_and_ships_artifac
     assert any(name.startswith(f"{root}test/") for name in files)
 
 
-@pytest.mark.parametrize(("name", "key"), [
-    ("ERC20", "token"), ("Governor", "dao"), ("ERC721", "nft"), ("Élan Vital", "nft"),
-    ("Don't <b>break</b> \"quotes\" & */", "escrow"),
-])
+@pytest.mark.parametrize(
+    ("name", "key"),
+    [
+        ("ERC20", "token"),
+        ("Governor", "dao"),
+        ("ERC721", "nft"),
+        ("Élan Vital", "nft"),
+        ('Don\'t <b>break</b> "quotes" & */', "escrow"),
+    ],
+)
 def test_names_that_broke_generation_now_build(name, key):
     job = run({"name": name, "template": key, "description": name})
     assert job.status == JobStatus.SUCCEEDED, job.error
@@ -82,7 +88,8 @@ def test_a_compile_error_fails_the_job_with_the_first_diagnostic(monkeypatch):
     def broken(params: dict[str, Any]) -> dict[str, str]:
         files = render(params)
         files["contracts/Token.sol"] = files["contracts/Token.sol"].replace(
-            "_mint(msg.sender", "_mintt(msg.sender")
+            "_mint(msg.sender", "_mintt(msg.sender"
+        )
         return files
 
     monkeypatch.setattr(pipeline, "render_project", broken)
@@ -97,16 +104,22 @@ def test_a_compile_error_fails_the_job_with_the_first_diagnostic(monkeypatch):
 def test_progress_carries_an_eta_once_the_template_was_measured():
     run({"name": "Eta Coin", "template": "token"})
     second = run({"name": "Eta Coin", "template": "token"})
-    etas = [e.payload["eta_s"] for e in JobEvent.objects.filter(
-        job=second, type=EventType.PROGRESS_UPDATE)]
+    etas = [
+        e.payload["eta_s"]
+        for e in JobEvent.objects.filter(job=second, type=EventType.PROGRESS_UPDATE)
+    ]
     assert etas and all(isinstance(eta, int) and eta >= 0 for eta in etas), etas
 
 
 @pytest.mark.django_db(transaction=True)
 def test_cancel_during_a_compile_ends_the_job_cancelled():
-    params = {**template_defaults("dao"), "name": f"Cancel {uuid.uuid4().hex[:8]}",
-              "template": "dao"}  # a fresh name: nothing cached
+    params = {
+        **template_defaults("dao"),
+        "name": f"Cancel {uuid.uuid4().hex[:8]}",
+        "template": "dao",
+    }  # a fresh name: nothing cached
     job = services.job_create(owner=None, params=params)
+
     def work() -> None:
         try:
             pipeline.run(job_id=job.pk)
@@ -127,13 +140,14 @@ def test_cancel_during_a_compile_ends_the_job_cancelled():
     assert not any(m.startswith("compiled DaoGovernor") for m in messages(job))
 
 
-HOSTILE = ("1st \"quoted\" 'single' back\\slash \\\" </script><script>alert(1)</script> "
-           "ünïcødé ☃ 日本 {{ not_a_variable }} {% comment %}\nsecond line */")
+HOSTILE = (
+    '1st "quoted" \'single\' back\\slash \\" </script><script>alert(1)</script> '
+    "ünïcødé ☃ 日本 {{ not_a_variable }} {% comment %}\nsecond line */"
+)
 
 
 @pytest.mark.parametrize("key", TEMPLATES)
 def test_hostile_text_through_the_service_still_builds(key):
     """The service takes any name (the forms are stricter): it must still compile and pass."""
-    job = run({"name": HOSTILE[:100], "template": key, "description": HOSTILE,
-               "author": HOSTILE})
+    job = run({"name": HOSTILE[:100], "template": key, "description": HOSTILE, "author": HOSTILE})
     assert job.status == JobStatus.SUCCEEDED, job.error

@@ -72,8 +72,9 @@ def poller() -> Iterator[Callable[..., Poller]]:
 
 
 @pytest.fixture
-def polled(start_web, poller, owner,
-           session_cookies) -> Callable[..., tuple[WebServer, Job, Poller]]:
+def polled(
+    start_web, poller, owner, session_cookies
+) -> Callable[..., tuple[WebServer, Job, Poller]]:
     """Return a function starting a web server (with `env`), a job of `owner` and its poller."""
 
     def make(**env: str) -> tuple[WebServer, Job, Poller]:
@@ -85,16 +86,16 @@ def polled(start_web, poller, owner,
 
 
 def _headers(response: httpx.Response) -> list[tuple[str, str]]:
-    return sorted((k, v) for k, v in response.headers.multi_items()
-                  if k not in {"date", "server"})
+    return sorted((k, v) for k, v in response.headers.multi_items() if k not in {"date", "server"})
 
 
 def test_the_etag_round_trips_and_only_an_offered_tag_matches() -> None:
     tag = etag_of("0b0e7f2e-6f1c-4c3b-9d55-2a0f1b4c1a7e", 12, 3)
     assert parse_etag(tag) == ("0b0e7f2e-6f1c-4c3b-9d55-2a0f1b4c1a7e", 12, 3)
     assert offers(f'"x", {tag}', tag) and offers(tag.removeprefix("W/"), tag)
-    assert not offers("*", tag) and not offers(etag_of("0b0e7f2e-6f1c-4c3b-9d55-2a0f1b4c1a7e",
-                                                       12, 4), tag)
+    assert not offers("*", tag) and not offers(
+        etag_of("0b0e7f2e-6f1c-4c3b-9d55-2a0f1b4c1a7e", 12, 4), tag
+    )
     for junk in ('W/"short-1-2"', 'W/"0b0e7f2e-6f1c-4c3b-9d55-2a0f1b4c1a7e-x-2"', "", '"a"'):
         assert parse_etag(junk) is None
 
@@ -130,7 +131,8 @@ def test_a_new_event_ends_the_304s_within_a_second_and_arrives_whole(polled) -> 
 
 
 def test_strangers_and_anonymous_visitors_get_404_however_they_poll(
-        start_web, poller, owner, django_user_model, session_cookies) -> None:
+    start_web, poller, owner, django_user_model, session_cookies
+) -> None:
     web = start_web()
     job = services.job_create(owner=owner, params=PARAMS)
     client = poller(web, job, session_cookies(owner))
@@ -145,7 +147,8 @@ def test_strangers_and_anonymous_visitors_get_404_however_they_poll(
 
 
 def test_a_lost_redis_link_sends_every_poll_back_to_django_until_it_is_back(
-        start_web, poller, owner, session_cookies, private_redis, settings) -> None:
+    start_web, poller, owner, session_cookies, private_redis, settings
+) -> None:
     private_redis.start()
     settings.REDIS_URL = private_redis.url
     web = start_web(REDIS_URL=private_redis.url)
@@ -216,7 +219,8 @@ def _wait_redis(web: WebServer, state: str, timeout: float = 10) -> None:
 
 
 def test_a_poll_bearing_a_token_is_never_answered_by_the_shortcut_for_the_cookie(
-        polled, django_user_model) -> None:
+    polled, django_user_model
+) -> None:
     """The shortcut knows the cookie's viewer; with a token, the token says who is asking."""
     from api import services as token_services
 
@@ -228,9 +232,14 @@ def test_a_poll_bearing_a_token_is_never_answered_by_the_shortcut_for_the_cookie
     token_services.token_revoke(token=revoked)
     before = metric(web.url, SHORTCUT)
 
-    with_token = [client.http.get(client.url, params={"since": client.since}, headers={
-        "If-None-Match": client.etag, "Authorization": f"Bearer {secret}"})
-        for secret in (strangers, revoked_secret, "not-a-token")]
+    with_token = [
+        client.http.get(
+            client.url,
+            params={"since": client.since},
+            headers={"If-None-Match": client.etag, "Authorization": f"Bearer {secret}"},
+        )
+        for secret in (strangers, revoked_secret, "not-a-token")
+    ]
 
     assert [r.status_code for r in with_token] == [404, 401, 401]
     assert all(r.headers["content-type"] == "application/json" for r in with_token)

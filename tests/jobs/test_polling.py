@@ -52,10 +52,17 @@ def test_status_has_the_snapshot_every_event_and_no_next_poll_once_finished(fini
     body = response.json()
     assert set(body) == {"job", "events", "last_seq", "more", "next_poll_ms"}
     assert body["job"] == {
-        "id": str(finished_job.pk), "name": "Poll Coin", "template": "token",
-        "status": "succeeded", "percent": 100, "step": body["job"]["step"],
-        "message": "Your project is ready", "eta_s": 0, "last_seq": finished_job.last_seq,
-        "error": "", "download_url": reverse("jobs:api-download", args=[finished_job.pk]),
+        "id": str(finished_job.pk),
+        "name": "Poll Coin",
+        "template": "token",
+        "status": "succeeded",
+        "percent": 100,
+        "step": body["job"]["step"],
+        "message": "Your project is ready",
+        "eta_s": 0,
+        "last_seq": finished_job.last_seq,
+        "error": "",
+        "download_url": reverse("jobs:api-download", args=[finished_job.pk]),
     }
     assert list(body["job"]["step"]) == ["key", "label", "index", "total"]
     assert [e["seq"] for e in body["events"]] == list(range(1, finished_job.last_seq + 1))
@@ -75,8 +82,9 @@ def test_status_events_are_the_very_objects_the_stream_sends(finished_job, owner
     polled = _client(owner).get(_status_url(finished_job)).json()["events"]
 
     assert polled == asyncio.run(stream())
-    assert polled == [e.as_dict() for e in
-                      selectors.job_events_after(job_id=finished_job.pk, after=0)]
+    assert polled == [
+        e.as_dict() for e in selectors.job_events_after(job_id=finished_job.pk, after=0)
+    ]
 
 
 def test_next_poll_is_slow_while_queued_and_about_a_second_while_running(owner):
@@ -97,8 +105,7 @@ def test_since_returns_only_later_events(finished_job, owner):
     assert [e["seq"] for e in body["events"]] == list(range(6, finished_job.last_seq + 1))
 
 
-@pytest.mark.parametrize("since", ["abc", "-1", "-5", "1e3", "٣", " ",
-                                   "5;", "", "0x10"])
+@pytest.mark.parametrize("since", ["abc", "-1", "-5", "1e3", "٣", " ", "5;", "", "0x10"])
 def test_malformed_or_negative_since_means_from_the_start(finished_job, owner, since):
     response = _client(owner).get(_status_url(finished_job, since=since))
     assert response.status_code == 200
@@ -133,8 +140,7 @@ def test_an_unchanged_poll_is_a_304_only_when_the_client_has_everything(owner):
     assert star.status_code == 200
 
 
-def test_a_long_history_comes_in_bounded_pages_with_an_immediate_next_poll(
-        owner, monkeypatch):
+def test_a_long_history_comes_in_bounded_pages_with_an_immediate_next_poll(owner, monkeypatch):
     monkeypatch.setattr(polling, "MAX_EVENTS", 4)
     job = services.job_create(owner=owner, params=PARAMS)
     for percent in range(1, 10):
@@ -155,7 +161,8 @@ def test_a_long_history_comes_in_bounded_pages_with_an_immediate_next_poll(
 
 
 def test_strangers_get_404_like_a_missing_job_and_staff_and_the_session_see_it(
-        finished_job, django_user_model, staff_user):
+    finished_job, django_user_model, staff_user
+):
     stranger = django_user_model.objects.create_user(username="stranger", password="x")
     for client in (_client(), _client(stranger)):
         assert client.get(_status_url(finished_job)).status_code == 404
@@ -173,7 +180,8 @@ def test_strangers_get_404_like_a_missing_job_and_staff_and_the_session_see_it(
 
 
 def test_polls_beyond_the_rate_get_429_with_retry_after_and_304s_count(
-        owner, django_user_model, settings):
+    owner, django_user_model, settings
+):
     settings.REALTIME_POLL_RATE = 3
     job = services.job_create(owner=owner, params=PARAMS)
     client = _client(owner)
@@ -186,8 +194,11 @@ def test_polls_beyond_the_rate_get_429_with_retry_after_and_304s_count(
 
     assert refused.status_code == 429
     wait = int(refused["Retry-After"])
-    assert refused.json() == {"error": "rate_limited", "retry_after_s": wait,
-                              "detail": f"Too many polls: retry after {wait} s."}
+    assert refused.json() == {
+        "error": "rate_limited",
+        "retry_after_s": wait,
+        "detail": f"Too many polls: retry after {wait} s.",
+    }
     assert 1 <= int(refused["Retry-After"]) <= 120
     assert metrics.RATE_LIMITED.value == refused_before + 1
     other = django_user_model.objects.create_user(username="other", password="x")
@@ -214,23 +225,22 @@ def test_counters_move_and_the_fallback_reason_is_counted(owner):
     client = _client(owner)
     before = (metrics.POLLS.value, metrics.POLLS_NOT_MODIFIED.value, metrics.FALLBACKS.value)
 
-    tag = client.get(_status_url(job, since=1),
-                     headers={polling.FALLBACK_HEADER: "stalled"})["ETag"]
+    tag = client.get(_status_url(job, since=1), headers={polling.FALLBACK_HEADER: "stalled"})[
+        "ETag"
+    ]
     client.get(_status_url(job, since=1), headers={"If-None-Match": tag})
 
     after = (metrics.POLLS.value, metrics.POLLS_NOT_MODIFIED.value, metrics.FALLBACKS.value)
     assert [b - a for a, b in zip(before, after, strict=True)] == [2, 1, 1]
 
 
-def test_the_limit_is_shared_by_every_web_process_through_redis(
-        start_web, owner, session_cookies):
+def test_the_limit_is_shared_by_every_web_process_through_redis(start_web, owner, session_cookies):
     webs = [start_web(REALTIME_POLL_RATE="4"), start_web(REALTIME_POLL_RATE="4")]
     job = services.job_create(owner=owner, params=PARAMS)
     cookies = session_cookies(owner)
 
     with httpx.Client(cookies=cookies, timeout=10) as http:
-        codes = [http.get(f"{webs[i % 2].url}{_status_url(job)}").status_code
-                 for i in range(6)]
+        codes = [http.get(f"{webs[i % 2].url}{_status_url(job)}").status_code for i in range(6)]
 
     assert codes == [200, 200, 200, 200, 429, 429]
 

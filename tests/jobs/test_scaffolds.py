@@ -23,8 +23,10 @@ from jobs.verify import CHECKS
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 CONTRACT_DECLARATION = re.compile(r"^\s*contract\s+(\S+)", re.MULTILINE)
 README_FILE = re.compile(r"`([\w./-]+\.\w+)`")  # as jobs.verify reads the README
-HOSTILE = ("1st \"quoted\" 'single' back\\slash \\\" </script><script>alert(1)</script> "
-           "ünïcødé ☃ 日本 {{ not_a_variable }} {% comment %}\nsecond line")
+HOSTILE = (
+    '1st "quoted" \'single\' back\\slash \\" </script><script>alert(1)</script> '
+    "ünïcødé ☃ 日本 {{ not_a_variable }} {% comment %}\nsecond line"
+)
 
 
 def params_for(key: str, **overrides: Any) -> dict[str, Any]:
@@ -58,8 +60,12 @@ def read_json(path: Path) -> Any:
 
 
 def contract_names(files: dict[str, str]) -> list[str]:
-    return [name for path, text in files.items() if path.endswith(".sol")
-            for name in CONTRACT_DECLARATION.findall(text)]
+    return [
+        name
+        for path, text in files.items()
+        if path.endswith(".sol")
+        for name in CONTRACT_DECLARATION.findall(text)
+    ]
 
 
 @pytest.mark.parametrize("frontend", FRONTENDS)
@@ -121,14 +127,17 @@ def test_hostile_text_still_renders_parseable_files(key, tmp_path):
             assert "</script>" not in text, path  # the page's strings escape `<`
 
 
-@pytest.mark.parametrize(("name", "contract", "slug"), [
-    ("My Cool dApp", "MyCoolDApp", "my-cool-dapp"),
-    ("1st Token", "D1stToken", "1st-token"),
-    ("42", "D42", "42"),
-    ("Café Crème", "CafeCreme", "cafe-creme"),
-    ("!!! ☃ 日本", "Dapp", "dapp"),
-    ("", "Dapp", "dapp"),
-])
+@pytest.mark.parametrize(
+    ("name", "contract", "slug"),
+    [
+        ("My Cool dApp", "MyCoolDApp", "my-cool-dapp"),
+        ("1st Token", "D1stToken", "1st-token"),
+        ("42", "D42", "42"),
+        ("Café Crème", "CafeCreme", "cafe-creme"),
+        ("!!! ☃ 日本", "Dapp", "dapp"),
+        ("", "Dapp", "dapp"),
+    ],
+)
 def test_contract_name_is_a_solidity_identifier(name, contract, slug):
     context = project_context(params_for("token", name=name))
     assert (context["contract_name"], context["slug"]) == (contract, slug)
@@ -153,6 +162,7 @@ def test_javascript_files_are_valid_syntax(key, frontend, tmp_path):
         suffix = ".mjs" if path.startswith("web/") else ".cjs"
         script = tmp_path / (path.replace("/", "__") + suffix)
         script.write_text(text, encoding="utf-8")
-        result = subprocess.run(["node", "--check", str(script)],
-                                capture_output=True, text=True, check=False)
+        result = subprocess.run(
+            ["node", "--check", str(script)], capture_output=True, text=True, check=False
+        )
         assert result.returncode == 0, f"{path}: {result.stderr}"

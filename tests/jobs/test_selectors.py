@@ -44,20 +44,30 @@ def test_one_statement_answers_as_the_orm_does(jobs, owner, after, limit):
     for job in jobs:
         for name, viewer in _viewers(owner).items():
             kwargs = {"job_id": job.pk, "viewer": viewer, "after": after, "limit": limit}
-            assert selectors.job_stream_start(**kwargs) == \
-                selectors._stream_start_orm(**kwargs), name
+            assert selectors.job_stream_start(**kwargs) == selectors._stream_start_orm(**kwargs), (
+                name
+            )
 
 
 def test_who_sees_what(jobs, owner):
     mine, theirs = jobs
     viewers = _viewers(owner)
-    seen = {name: [selectors.job_stream_start(job_id=job.pk, viewer=viewer, after=0)
-                   is not None for job in (mine, theirs)]
-            for name, viewer in viewers.items()}
-    assert seen == {"owner": [True, False], "owner with a session id": [True, False],
-                    "staff": [True, True], "other user": [False, False],
-                    "anon owner": [False, True], "other anon": [False, False],
-                    "nobody": [False, False]}
+    seen = {
+        name: [
+            selectors.job_stream_start(job_id=job.pk, viewer=viewer, after=0) is not None
+            for job in (mine, theirs)
+        ]
+        for name, viewer in viewers.items()
+    }
+    assert seen == {
+        "owner": [True, False],
+        "owner with a session id": [True, False],
+        "staff": [True, True],
+        "other user": [False, False],
+        "anon owner": [False, True],
+        "other anon": [False, False],
+        "nobody": [False, False],
+    }
 
 
 def test_the_events_after_the_cursor_in_order_and_none_when_caught_up(jobs, owner):
@@ -76,14 +86,17 @@ def test_the_events_after_the_cursor_in_order_and_none_when_caught_up(jobs, owne
 def test_many_starts_in_one_statement_answer_as_one_each(jobs, owner, limit):
     """Every viewer, cursor and job (and one that does not exist) in one batch, the same job
     several times over: each answer is the one `job_stream_start` gives it alone."""
-    asks = [selectors.StartAsk(job_id=job_id, viewer=viewer, after=after, limit=limit)
-            for job_id in [job.pk for job in jobs] + [uuid.uuid4()]
-            for viewer in _viewers(owner).values()
-            for after in (0, 3, 10_000, -1)]
+    asks = [
+        selectors.StartAsk(job_id=job_id, viewer=viewer, after=after, limit=limit)
+        for job_id in [job.pk for job in jobs] + [uuid.uuid4()]
+        for viewer in _viewers(owner).values()
+        for after in (0, 3, 10_000, -1)
+    ]
     asks += asks[:5]
     answers = selectors.job_stream_starts(asks)
     assert len(answers) == len(asks)
     for ask, answer in zip(asks, answers, strict=True):
-        assert answer == selectors.job_stream_start(job_id=ask.job_id, viewer=ask.viewer,
-                                                    after=ask.after, limit=ask.limit), ask
+        assert answer == selectors.job_stream_start(
+            job_id=ask.job_id, viewer=ask.viewer, after=ask.after, limit=ask.limit
+        ), ask
     assert sum(answer is not None for answer in answers) > len(asks) // 4  # not all refusals

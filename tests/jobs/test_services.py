@@ -17,7 +17,8 @@ def _types(job: Job) -> list[str]:
 
 
 def test_job_create_persists_queued_job_with_first_event_and_a_task(
-        django_capture_on_commit_callbacks):
+    django_capture_on_commit_callbacks,
+):
     from django_tasks_db.models import DBTaskResult
 
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
@@ -29,11 +30,14 @@ def test_job_create_persists_queued_job_with_first_event_and_a_task(
     assert len(callbacks) == 1  # the doorbell rings after commit, once
 
 
-@pytest.mark.parametrize("params, error", [
-    ({"template": "token"}, "name"),
-    ({"name": "  ", "template": "token"}, "name"),
-    ({"name": "X", "template": "nope"}, "unknown template"),
-])
+@pytest.mark.parametrize(
+    "params, error",
+    [
+        ({"template": "token"}, "name"),
+        ({"name": "  ", "template": "token"}, "name"),
+        ({"name": "X", "template": "nope"}, "unknown template"),
+    ],
+)
 def test_job_create_refuses_bad_params_and_writes_nothing(params, error):
     with pytest.raises(services.InvalidJobParams, match=error):
         services.job_create(owner=None, params=params)
@@ -51,7 +55,11 @@ def test_progress_keeps_status_and_numbers_events_without_gaps():
     assert list(JobEvent.objects.filter(job=job).values_list("seq", flat=True)) == [1, 2, 3, 4, 5]
     job.refresh_from_db()
     assert (job.status, job.percent, job.step["key"], job.last_seq) == (
-        JobStatus.RUNNING, 30, "contracts", 5)
+        JobStatus.RUNNING,
+        30,
+        "contracts",
+        5,
+    )
     assert event.payload["step"]["key"] == "contracts"  # kept from the earlier step
 
 
@@ -133,9 +141,13 @@ def test_retention_purges_old_finished_jobs_and_their_artifacts_only(settings, t
 
     from jobs.models import JourneyEvent, JourneyKind
 
-    settings.STORAGES = {**settings.STORAGES, "default": {
-        "BACKEND": "django.core.files.storage.FileSystemStorage",
-        "OPTIONS": {"location": str(tmp_path)}}}
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path)},
+        },
+    }
     old = services.job_create(owner=None, params=PARAMS)
     services.job_start(job=old)
     name = default_storage.save("projects/old.zip", ContentFile(b"zip"))
@@ -144,8 +156,9 @@ def test_retention_purges_old_finished_jobs_and_their_artifacts_only(settings, t
     running = services.job_create(owner=None, params=PARAMS)
     services.job_start(job=running)
     long_ago = timezone.now() - timedelta(days=40)
-    Job.objects.filter(pk__in=[old.pk, running.pk]).update(finished_at=long_ago,
-                                                           created_at=long_ago)
+    Job.objects.filter(pk__in=[old.pk, running.pk]).update(
+        finished_at=long_ago, created_at=long_ago
+    )
     JourneyEvent.objects.update(created_at=timezone.now() - timedelta(days=100))
 
     call_command("purge_old", "--days", "30", "--journey-days", "90")

@@ -33,7 +33,8 @@ def _assert_complete_run(events: list[SSEEvent], final_status: str = "succeeded"
 
 
 def test_worker_runs_job_and_stream_delivers_every_event_in_order(
-        start_web, start_worker, owner, session_cookies):
+    start_web, start_worker, owner, session_cookies
+):
     web = start_web()
     start_worker()
     cookies = session_cookies(owner)
@@ -51,13 +52,17 @@ def test_worker_runs_job_and_stream_delivers_every_event_in_order(
     assert result.ended_by_server
     _assert_complete_run(result.events)
     assert {e.json["step"]["key"] for e in result.events if e.json["step"]} >= {
-        "compile", "smoke", "package"}
+        "compile",
+        "smoke",
+        "package",
+    }
     job.refresh_from_db()
     assert job.status == JobStatus.SUCCEEDED and job.artifact
 
 
 def test_reconnect_with_last_event_id_gets_exactly_the_missed_events(
-        start_web, start_worker, owner, session_cookies):
+    start_web, start_worker, owner, session_cookies
+):
     web = start_web()
     start_worker(JOBS_STEP_PACE_S="0.4")
     cookies = session_cookies(owner)
@@ -80,7 +85,8 @@ def test_reconnect_with_last_event_id_gets_exactly_the_missed_events(
 
 
 def test_an_event_from_another_process_reaches_a_stream_in_time(
-        start_web, owner, session_cookies, capsys):
+    start_web, owner, session_cookies, capsys
+):
     web = start_web()  # no worker: the test process reports progress itself
     cookies = session_cookies(owner)
     job = services.job_create(owner=owner, params=TOKEN)
@@ -101,14 +107,17 @@ def test_an_event_from_another_process_reaches_a_stream_in_time(
     delays = [e.received - e.ts_unix for e in events if e.seq > 1]
     median_ms = statistics.median(delays) * 1000
     with capsys.disabled():
-        print(f"\ncross-process delivery over Redis: median {median_ms:.1f} ms, "
-              f"max {max(delays) * 1000:.1f} ms over {len(delays)} events")
+        print(
+            f"\ncross-process delivery over Redis: median {median_ms:.1f} ms, "
+            f"max {max(delays) * 1000:.1f} ms over {len(delays)} events"
+        )
     # The 1 s promise is measured by bench/; a test only guards against "much later".
     assert max(delays) < 5.0
 
 
 def test_without_redis_the_database_doorbell_carries_the_same_flow(
-        start_web, start_worker, owner, session_cookies, capsys):
+    start_web, start_worker, owner, session_cookies, capsys
+):
     web = start_web(REDIS_URL="")
     start_worker(REDIS_URL="")
     cookies = session_cookies(owner)
@@ -119,13 +128,16 @@ def test_without_redis_the_database_doorbell_carries_the_same_flow(
     _assert_complete_run(result.events)
     delays = [e.received - e.ts_unix for e in result.events[1:]]
     with capsys.disabled():
-        print(f"\ndatabase doorbell delivery: median "
-              f"{statistics.median(delays) * 1000:.1f} ms, max {max(delays) * 1000:.1f} ms")
+        print(
+            f"\ndatabase doorbell delivery: median "
+            f"{statistics.median(delays) * 1000:.1f} ms, max {max(delays) * 1000:.1f} ms"
+        )
     assert max(delays) < 5.0
 
 
 def test_sigkill_of_the_worker_mid_job_ends_the_job_failed(
-        start_web, start_worker, start_reaper, owner, session_cookies):
+    start_web, start_worker, start_reaper, owner, session_cookies
+):
     web = start_web()
     worker = start_worker(JOBS_STEP_PACE_S="1.0")
     start_reaper()
@@ -135,20 +147,22 @@ def test_sigkill_of_the_worker_mid_job_ends_the_job_failed(
 
     early = _stream(url, cookies, stop_after_seq=4, timeout=20)  # running, mid-pipeline
     worker.kill()
-    rest = _stream(url, cookies, headers={"Last-Event-ID": str(early.events[-1].seq)},
-                   timeout=30)
+    rest = _stream(url, cookies, headers={"Last-Event-ID": str(early.events[-1].seq)}, timeout=30)
 
     events = early.events + rest.events
     assert [e.seq for e in events] == list(range(1, len(events) + 1))
-    assert [e.event for e in events[-2:]] == [EventType.ERROR_NOTIFICATION,
-                                             EventType.COMPLETION_STATUS]
+    assert [e.event for e in events[-2:]] == [
+        EventType.ERROR_NOTIFICATION,
+        EventType.COMPLETION_STATUS,
+    ]
     assert events[-1].json["status"] == JobStatus.FAILED
     assert "worker stopped responding" in events[-2].json["message"]
     assert Job.objects.get(pk=job.pk).status == JobStatus.FAILED
 
 
 def test_a_quiet_stream_opens_with_ready_and_beats_with_id_less_ping_events(
-        start_web, owner, session_cookies):
+    start_web, owner, session_cookies
+):
     web = start_web(REALTIME_HEARTBEAT_S="0.3", REALTIME_MAX_STREAM_AGE_S="1.6")
     job = services.job_create(owner=owner, params=TOKEN)  # no worker: nothing happens
 

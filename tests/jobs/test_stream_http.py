@@ -41,15 +41,19 @@ def _first_bytes(url: str, cookies: dict[str, str], size: int = 200) -> tuple[ht
 def test_a_finished_job_answers_a_bare_204(start_web, owner, session_cookies):
     web = start_web()
     job = succeeded_job(owner=owner)
-    response = httpx.get(f"{web.url}/api/jobs/{job.pk}/events", cookies=session_cookies(owner),
-                         headers={"Last-Event-ID": str(job.last_seq)})
+    response = httpx.get(
+        f"{web.url}/api/jobs/{job.pk}/events",
+        cookies=session_cookies(owner),
+        headers={"Last-Event-ID": str(job.last_seq)},
+    )
     assert response.status_code == 204 and response.content == b""
     assert "content-length" not in response.headers
     assert "content-type" not in response.headers
 
 
 def test_a_stream_opens_with_retry_in_the_ready_block_and_no_content_encoding(
-        start_web, owner, session_cookies):
+    start_web, owner, session_cookies
+):
     web = start_web()
     job = services.job_create(owner=owner, params=PARAMS)
     headers, raw = _first_bytes(f"{web.url}/api/jobs/{job.pk}/events", session_cookies(owner))
@@ -75,25 +79,29 @@ def test_head_answers_like_get_without_a_body(start_web, owner, session_cookies,
     assert live.headers["content-type"].startswith(kind)
     assert stranger.status_code == 404
     if name == "events":
-        done = httpx.head(f"{web.url}/api/jobs/{finished.pk}/events?last_event_id=999",
-                          cookies=cookies, timeout=5)
+        done = httpx.head(
+            f"{web.url}/api/jobs/{finished.pk}/events?last_event_id=999", cookies=cookies, timeout=5
+        )
         assert done.status_code == 204
 
 
 @pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE"])
 @pytest.mark.parametrize("name", ["events", "status"])
-def test_other_methods_get_405_naming_what_is_allowed(start_web, owner, session_cookies, method,
-                                                      name):
+def test_other_methods_get_405_naming_what_is_allowed(
+    start_web, owner, session_cookies, method, name
+):
     web = start_web()
     job = services.job_create(owner=owner, params=PARAMS)
-    response = httpx.request(method, f"{web.url}/api/jobs/{job.pk}/{name}",
-                             cookies=session_cookies(owner), timeout=5)
+    response = httpx.request(
+        method, f"{web.url}/api/jobs/{job.pk}/{name}", cookies=session_cookies(owner), timeout=5
+    )
     assert response.status_code == 405
     assert set(response.headers["allow"].replace(" ", "").split(",")) == {"GET", "HEAD"}
 
 
 def test_a_cursor_past_the_end_of_a_running_job_still_ends_with_the_job(
-        start_web, owner, session_cookies):
+    start_web, owner, session_cookies
+):
     web = start_web(REALTIME_HEARTBEAT_S="0.5")
     job = services.job_create(owner=owner, params=PARAMS)
     services.job_start(job=job)
@@ -101,20 +109,28 @@ def test_a_cursor_past_the_end_of_a_running_job_still_ends_with_the_job(
 
     async def go() -> Any:
         async with httpx.AsyncClient(cookies=cookies) as client:
-            reader = asyncio.create_task(read_stream(
-                client, f"{web.url}/api/jobs/{job.pk}/events",
-                headers={"Last-Event-ID": "999"}, timeout=20))
+            reader = asyncio.create_task(
+                read_stream(
+                    client,
+                    f"{web.url}/api/jobs/{job.pk}/events",
+                    headers={"Last-Event-ID": "999"},
+                    timeout=20,
+                )
+            )
             await asyncio.sleep(1.2)  # the stream is open and waiting: time for heartbeats
-            await asyncio.to_thread(closing_connection(services.job_report_progress), job=job,
-                                    percent=50)
+            await asyncio.to_thread(
+                closing_connection(services.job_report_progress), job=job, percent=50
+            )
             await asyncio.to_thread(closing_connection(services.job_finish_cancelled), job=job)
             return await reader
 
     started = time.monotonic()
     result = asyncio.run(go())
     assert result.ended_by_server and time.monotonic() - started < 10
-    assert [e.event for e in result.events] == [EventType.PROGRESS_UPDATE,
-                                                EventType.COMPLETION_STATUS]
+    assert [e.event for e in result.events] == [
+        EventType.PROGRESS_UPDATE,
+        EventType.COMPLETION_STATUS,
+    ]
     assert [c.event for c in result.controls].count("ping") >= 1
 
 
@@ -128,18 +144,21 @@ def test_opened_streams_are_counted(start_web, owner, session_cookies):
 
 @pytest.mark.parametrize("name", ["events", "status"])
 def test_too_many_query_parameters_get_a_quick_400_even_under_debug(
-        start_web, owner, session_cookies, name):
+    start_web, owner, session_cookies, name
+):
     web = start_web(DEBUG="true")
     job = services.job_create(owner=owner, params=PARAMS)
     query = "&".join(f"p{n}=x" for n in range(1500))
-    response = httpx.get(f"{web.url}/api/jobs/{job.pk}/{name}?{query}",
-                         cookies=session_cookies(owner), timeout=10)
+    response = httpx.get(
+        f"{web.url}/api/jobs/{job.pk}/{name}?{query}", cookies=session_cookies(owner), timeout=10
+    )
     assert response.status_code == 400
     assert "query parameters" in response.json()["detail"]
 
 
 def test_garbage_on_a_job_channel_is_dropped_and_live_delivery_goes_on(
-        start_web, owner, session_cookies, settings):
+    start_web, owner, session_cookies, settings
+):
     web = start_web()
     job = services.job_create(owner=owner, params=PARAMS)
     services.job_start(job=job)
@@ -147,16 +166,20 @@ def test_garbage_on_a_job_channel_is_dropped_and_live_delivery_goes_on(
 
     async def go() -> Any:
         async with httpx.AsyncClient(cookies=cookies) as client:
-            reader = asyncio.create_task(read_stream(
-                client, f"{web.url}/api/jobs/{job.pk}/events", stop_after_seq=3, timeout=20))
+            reader = asyncio.create_task(
+                read_stream(
+                    client, f"{web.url}/api/jobs/{job.pk}/events", stop_after_seq=3, timeout=20
+                )
+            )
             publisher = redis.Redis.from_url(settings.REDIS_URL)
             try:
                 await until(lambda: publisher.pubsub_numsub(job.channel)[0][1] >= 1, 10)
                 publisher.publish(job.channel, b"\xff\xfe")
             finally:
                 publisher.close()
-            await asyncio.to_thread(closing_connection(services.job_report_progress), job=job,
-                                    percent=50)
+            await asyncio.to_thread(
+                closing_connection(services.job_report_progress), job=job, percent=50
+            )
             return await reader
 
     result = asyncio.run(go())

@@ -14,18 +14,23 @@ pytestmark = pytest.mark.django_db(transaction=True)  # the reads run on another
 
 
 def _expected(asks: list[StartAsk]) -> list[selectors.StreamStart | None]:
-    return [selectors.job_stream_start(job_id=a.job_id, viewer=a.viewer, after=a.after)
-            for a in asks]
+    return [
+        selectors.job_stream_start(job_id=a.job_id, viewer=a.viewer, after=a.after) for a in asks
+    ]
 
 
 def _asks(owner) -> list[StartAsk]:
-    jobs = [services.job_create(owner=owner, params={"name": f"Batch {n}", "template": "token"})
-            for n in range(5)]
+    jobs = [
+        services.job_create(owner=owner, params={"name": f"Batch {n}", "template": "token"})
+        for n in range(5)
+    ]
     mine = Viewer(user_id=owner.pk, is_staff=False, anon_owner="")
     stranger = Viewer(user_id=owner.pk + 1, is_staff=False, anon_owner="")
-    return [StartAsk(job_id=job_id, viewer=viewer, after=0)
-            for job_id in [job.pk for job in jobs] + [uuid.uuid4()]
-            for viewer in (mine, stranger)] * 60  # 720 asks
+    return [
+        StartAsk(job_id=job_id, viewer=viewer, after=0)
+        for job_id in [job.pk for job in jobs] + [uuid.uuid4()]
+        for viewer in (mine, stranger)
+    ] * 60  # 720 asks
 
 
 def test_asks_arriving_together_share_statements_and_get_their_own_answers(owner, monkeypatch):
@@ -59,8 +64,9 @@ def test_a_lone_ask_is_read_at_once_and_a_failed_read_fails_its_asks_only(owner,
         alone = await reads.start_stream(asks[0])
         real = selectors.job_stream_starts
         monkeypatch.setattr(selectors, "job_stream_starts", _database_gone)
-        failed = await asyncio.gather(*(reads.start_stream(a) for a in asks),
-                                      return_exceptions=True)
+        failed = await asyncio.gather(
+            *(reads.start_stream(a) for a in asks), return_exceptions=True
+        )
         monkeypatch.setattr(selectors, "job_stream_starts", real)
         after = await asyncio.gather(*(reads.start_stream(a) for a in asks))
         return alone, (failed, after)

@@ -32,6 +32,7 @@ def _stream(client: AsyncClient, url: str, **headers: str) -> tuple[int, list]:
             return response.status_code, []
         body = b"".join([chunk async for chunk in response.streaming_content])
         return response.status_code, parse_lines(body.decode().split("\n"))[0]
+
     return asyncio.run(go())
 
 
@@ -52,8 +53,9 @@ def test_owner_replays_a_finished_job_from_the_start_and_the_stream_ends(finishe
 
 def test_finished_job_with_cursor_at_the_end_answers_204(finished_job, owner):
     url = reverse("jobs:events", args=[finished_job.pk])
-    status, _ = _stream(_async_client_for(owner), url,
-                        **{"Last-Event-ID": str(finished_job.last_seq)})
+    status, _ = _stream(
+        _async_client_for(owner), url, **{"Last-Event-ID": str(finished_job.last_seq)}
+    )
     assert status == 204
     status, _ = _stream(_async_client_for(owner), f"{url}?last_event_id={finished_job.last_seq}")
     assert status == 204
@@ -85,15 +87,17 @@ def test_a_cursor_past_the_end_of_a_finished_job_is_caught_up(finished_job, owne
 
 def test_a_malformed_header_does_not_hide_a_valid_query_cursor(finished_job, owner):
     url = reverse("jobs:events", args=[finished_job.pk])
-    _, events = _stream(_async_client_for(owner), f"{url}?last_event_id=5",
-                        **{"Last-Event-ID": "garbage"})
+    _, events = _stream(
+        _async_client_for(owner), f"{url}?last_event_id=5", **{"Last-Event-ID": "garbage"}
+    )
     assert [int(e.id) for e in events] == list(range(6, finished_job.last_seq + 1))
 
 
 def test_a_valid_header_wins_over_the_query(finished_job, owner):
     url = reverse("jobs:events", args=[finished_job.pk])
-    _, events = _stream(_async_client_for(owner), f"{url}?last_event_id=2",
-                        **{"Last-Event-ID": "5"})
+    _, events = _stream(
+        _async_client_for(owner), f"{url}?last_event_id=2", **{"Last-Event-ID": "5"}
+    )
     assert int(events[0].id) == 6
 
 
@@ -118,8 +122,10 @@ def _login(client: Client, user) -> Client:
 
 
 def test_unknown_job_is_404(owner):
-    status, _ = _stream(_async_client_for(owner),
-                        reverse("jobs:events", args=["00000000-0000-0000-0000-000000000000"]))
+    status, _ = _stream(
+        _async_client_for(owner),
+        reverse("jobs:events", args=["00000000-0000-0000-0000-000000000000"]),
+    )
     assert status == 404
 
 
@@ -135,8 +141,10 @@ def test_anonymous_session_sees_its_own_job_only():
 
 
 def test_staff_see_every_job(finished_job, staff_user):
-    assert _login(Client(), staff_user).get(
-        reverse("jobs:page", args=[finished_job.pk])).status_code == 200
+    assert (
+        _login(Client(), staff_user).get(reverse("jobs:page", args=[finished_job.pk])).status_code
+        == 200
+    )
 
 
 def test_page_shows_steps_progress_and_the_download_link(finished_job, owner):
@@ -168,7 +176,8 @@ def test_cancel_redirects_to_the_page_and_a_finished_job_stays_finished(finished
 
 
 def test_under_asgi_the_download_is_read_in_chunks_without_a_sync_iterator_warning(
-        finished_job, owner):
+    finished_job, owner
+):
     response = _login(Client(), owner).get(reverse("jobs:download", args=[finished_job.pk]))
 
     async def read() -> bytes:

@@ -21,8 +21,9 @@ def _queued(n: int) -> list[Job]:
 def _finished_in(seconds: float) -> None:
     now = timezone.now()
     job = services.job_create(owner=None, params=PARAMS)
-    Job.objects.filter(pk=job.pk).update(status=JobStatus.SUCCEEDED, finished_at=now,
-                                         started_at=now - timedelta(seconds=seconds))
+    Job.objects.filter(pk=job.pk).update(
+        status=JobStatus.SUCCEEDED, finished_at=now, started_at=now - timedelta(seconds=seconds)
+    )
 
 
 def _running() -> None:

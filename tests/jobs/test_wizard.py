@@ -60,8 +60,11 @@ def test_a_cookieless_visit_writes_nothing_and_the_first_post_starts_the_draft_o
     assert page.status_code == 200
     assert read_form(page.content.decode()).values == {"name": "", "description": "", "author": ""}
     client.get("/")
-    assert (Session.objects.count(), WizardDraft.objects.count(), JourneyEvent.objects.count()
-            ) == (0, 0, 0)
+    assert (Session.objects.count(), WizardDraft.objects.count(), JourneyEvent.objects.count()) == (
+        0,
+        0,
+        0,
+    )
     assert django_settings.SESSION_COOKIE_NAME not in client.cookies
 
     client.post(step_url("basics"), {"name": "Harbor Coin"})
@@ -75,8 +78,11 @@ def test_many_cookieless_visits_count_no_visitor_in_the_funnel():
     for _ in range(50):  # each a new client, as a scanner or a crawler comes
         Client().get("/")
         Client().get(step_url("basics"))
-    assert (Session.objects.count(), WizardDraft.objects.count(), JourneyEvent.objects.count()
-            ) == (0, 0, 0)
+    assert (Session.objects.count(), WizardDraft.objects.count(), JourneyEvent.objects.count()) == (
+        0,
+        0,
+        0,
+    )
 
 
 @pytest.mark.parametrize("template", sorted(TEMPLATES))
@@ -85,13 +91,15 @@ def test_walk_every_template_to_generate_lands_on_the_job_page(client, template)
     review = client.get(step_url("review"))
     assert review.status_code == 200
     assert "Harbor Coin" in review.content.decode() and TEMPLATES[template].label in (
-        review.content.decode())
+        review.content.decode()
+    )
 
     response = client.post(reverse("jobs:wizard-generate"), {"draft": the_draft().pk})
 
     job = Job.objects.get()
-    assert response.status_code == 302 and response["Location"] == reverse("jobs:page",
-                                                                             args=[job.pk])
+    assert response.status_code == 302 and response["Location"] == reverse(
+        "jobs:page", args=[job.pk]
+    )
     assert client.get(response["Location"]).status_code == 200
     expected = step_form("options", template).fields
     assert job.template == template and job.name == "Harbor Coin"
@@ -100,15 +108,20 @@ def test_walk_every_template_to_generate_lands_on_the_job_page(client, template)
         assert job.params[name] == field.clean(typed[name]), name
     draft = the_draft()
     assert draft.job == job and draft.step == "submitted"
-    assert [e.step for e in journey(JourneyKind.STEP_COMPLETED)] == ["basics", "template",
-                                                                     "options", "review"]
+    assert [e.step for e in journey(JourneyKind.STEP_COMPLETED)] == [
+        "basics",
+        "template",
+        "options",
+        "review",
+    ]
     [submitted] = journey(JourneyKind.SUBMITTED)
     assert submitted.job == job and submitted.template == template
 
 
 @pytest.mark.parametrize(("template", "step", "field"), every_step_field())
 def test_a_bad_input_in_any_field_gives_its_error_and_keeps_everything_typed(
-        client, template, step, field):
+    client, template, step, field
+):
     walk(client, template, upto=step)
     typed = typed_step(step, template)
     bad = bad_value(field, step_form(step, template).fields[field])
@@ -154,8 +167,7 @@ def test_a_refresh_at_any_step_keeps_every_input(client):
 def test_typing_without_pressing_next_is_kept_by_autosave(client):
     walk(client, "token", upto="options")
     options = typed_step("options", "token")
-    response = client.post(reverse("jobs:wizard-validate"),
-                           {**as_post(options), "step": "options"})
+    response = client.post(reverse("jobs:wizard-validate"), {**as_post(options), "step": "options"})
     assert response.json() == {"errors": {}}
 
     page = read_form(client.get(step_url("options")).content.decode())
@@ -208,9 +220,11 @@ def test_generate_with_someone_elses_or_a_malformed_draft_makes_no_job(client):
     draft_id = the_draft().pk
     stranger = Client()
     assert stranger.post(reverse("jobs:wizard-generate"), {"draft": draft_id})[
-        "Location"] == step_url("basics")
+        "Location"
+    ] == step_url("basics")
     assert client.post(reverse("jobs:wizard-generate"), {"draft": "not-a-uuid"})[
-        "Location"] == step_url("basics")
+        "Location"
+    ] == step_url("basics")
     assert not Job.objects.exists()
 
 
@@ -286,8 +300,9 @@ def test_step_pages_use_a_bounded_number_of_queries(client, django_assert_max_nu
 def test_the_pages_work_without_javascript(client):
     page = client.get(step_url(client.get("/")["Location"].split("/")[-2])).content.decode()
     assert 'method="post"' in page and 'action="/wizard/basics/"' in page
-    assert "<script" not in re.sub(r'<script nonce="[^"]+" src="/static/composer/wizard.js"',
-                                   "", page)
+    assert "<script" not in re.sub(
+        r'<script nonce="[^"]+" src="/static/composer/wizard.js"', "", page
+    )
     walk(client)
     review = client.get(step_url("review")).content.decode()
     assert 'action="/wizard/generate/"' in review and "wizard.js" not in review

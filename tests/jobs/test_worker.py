@@ -23,7 +23,9 @@ def cut_connections() -> int:
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND application_name = ANY(%s)", [list(APPS)])
+            "WHERE datname = current_database() AND application_name = ANY(%s)",
+            [list(APPS)],
+        )
         return int(cursor.fetchone()[0])
 
 
@@ -36,7 +38,8 @@ def wait_for(what: str, predicate: Callable[[], bool], timeout: float = 30) -> N
 
 
 def test_cut_connections_mid_job_end_that_job_failed_and_the_worker_carries_on(
-        start_web, start_worker, start_reaper, owner: Any) -> None:
+    start_web, start_worker, start_reaper, owner: Any
+) -> None:
     start_web()
     worker = start_worker(JOBS_STEP_PACE_S="0.5")
     reaper = start_reaper()
@@ -46,14 +49,14 @@ def test_cut_connections_mid_job_end_that_job_failed_and_the_worker_carries_on(
     assert cut_connections() >= 2  # at least the worker's and the reaper's
     wait_for("the interrupted job ends", lambda: Job.objects.get(pk=cut.pk).is_finished)
     fresh = services.job_create(owner=owner, params=TOKEN)
-    wait_for("a new job succeeds",
-             lambda: Job.objects.get(pk=fresh.pk).status == JobStatus.SUCCEEDED, 60)
+    wait_for(
+        "a new job succeeds", lambda: Job.objects.get(pk=fresh.pk).status == JobStatus.SUCCEEDED, 60
+    )
 
     cut.refresh_from_db()
     assert cut.status == JobStatus.FAILED
     last_two = list(JobEvent.objects.filter(job=cut).order_by("-seq")[:2])[::-1]
-    assert [e.type for e in last_two] == [EventType.ERROR_NOTIFICATION,
-                                         EventType.COMPLETION_STATUS]
+    assert [e.type for e in last_two] == [EventType.ERROR_NOTIFICATION, EventType.COMPLETION_STATUS]
     assert "worker stopped responding" in last_two[0].payload["message"]
     for part in (worker, reaper):
         assert part.popen is not None and part.popen.poll() is None, f"{part.name} exited"

@@ -25,13 +25,15 @@ STREAMS, POOL_SIZE = 200, 10
 
 def _db_connections(application_name: str) -> int:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = %s",
-                       [application_name])
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s", [application_name]
+        )
         return int(cursor.fetchone()[0])
 
 
-async def _hold(client: httpx.AsyncClient, url: str, want: int, seen: asyncio.Queue[int],
-                release: asyncio.Event) -> list[int]:
+async def _hold(
+    client: httpx.AsyncClient, url: str, want: int, seen: asyncio.Queue[int], release: asyncio.Event
+) -> list[int]:
     """Read `want` events, report, then keep the stream open until released."""
     seqs: list[int] = []
     async with client.stream("GET", url) as response:
@@ -48,22 +50,33 @@ async def _hold(client: httpx.AsyncClient, url: str, want: int, seen: asyncio.Qu
 
 
 def test_200_open_streams_hold_few_threads_and_no_more_connections_than_the_pool(
-        start_web, owner, session_cookies, capsys):
-    web = start_web(application_name="composer-bound", DATABASE_POOL_SIZE=str(POOL_SIZE),
-                    REALTIME_MAX_STREAMS_PER_CLIENT="0")  # one client, 200 streams: lift the cap
+    start_web, owner, session_cookies, capsys
+):
+    web = start_web(
+        application_name="composer-bound",
+        DATABASE_POOL_SIZE=str(POOL_SIZE),
+        REALTIME_MAX_STREAMS_PER_CLIENT="0",
+    )  # one client, 200 streams: lift the cap
     cookies = session_cookies(owner)
-    jobs = [services.job_create(owner=owner, params={"name": f"Coin {i}", "template": "token"})
-            for i in range(STREAMS // 2)]
+    jobs = [
+        services.job_create(owner=owner, params={"name": f"Coin {i}", "template": "token"})
+        for i in range(STREAMS // 2)
+    ]
 
     async def scenario() -> tuple[int, int, list[list[int]]]:
         seen: asyncio.Queue[int] = asyncio.Queue()
         release = asyncio.Event()
         limits = httpx.Limits(max_connections=STREAMS + 10, max_keepalive_connections=0)
-        async with httpx.AsyncClient(cookies=cookies, limits=limits,
-                                     timeout=httpx.Timeout(60, connect=20)) as client:
-            holders = [asyncio.create_task(_hold(client, f"{web.url}/api/jobs/{job.pk}/events",
-                                                 2, seen, release))
-                       for job in jobs for _ in range(2)]
+        async with httpx.AsyncClient(
+            cookies=cookies, limits=limits, timeout=httpx.Timeout(60, connect=20)
+        ) as client:
+            holders = [
+                asyncio.create_task(
+                    _hold(client, f"{web.url}/api/jobs/{job.pk}/events", 2, seen, release)
+                )
+                for job in jobs
+                for _ in range(2)
+            ]
             async with asyncio.timeout(60):
                 for _ in range(STREAMS):
                     await seen.get()  # everyone has the replayed seq 1: all streams are open
@@ -82,8 +95,10 @@ def test_200_open_streams_hold_few_threads_and_no_more_connections_than_the_pool
     threads, connections, results = asyncio.run(scenario())
 
     with capsys.disabled():
-        print(f"\n{STREAMS} open streams: {threads} threads, {connections} database connections "
-              f"(pool {POOL_SIZE})")
+        print(
+            f"\n{STREAMS} open streams: {threads} threads, {connections} database connections "
+            f"(pool {POOL_SIZE})"
+        )
     assert all(seqs == [1, 2] for seqs in results)
     assert threads <= 40
     assert connections <= POOL_SIZE
@@ -122,11 +137,20 @@ def test_a_stream_that_is_not_detached_sees_the_context_its_view_set(settings):
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
-             "method": "GET", "scheme": "http", "path": "/streaming-context/",
-             "raw_path": b"/streaming-context/", "root_path": "", "query_string": b"",
-             "headers": [(b"host", b"testserver")], "server": ("testserver", 80),
-             "client": ("127.0.0.1", 50000)}
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": "/streaming-context/",
+        "raw_path": b"/streaming-context/",
+        "root_path": "",
+        "query_string": b"",
+        "headers": [(b"host", b"testserver")],
+        "server": ("testserver", 80),
+        "client": ("127.0.0.1", 50000),
+    }
 
     async def scenario() -> None:
         async with asyncio.timeout(20):

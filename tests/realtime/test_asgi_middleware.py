@@ -50,11 +50,20 @@ class Browser:
             sent["cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         if body:
             sent["content-type"] = "application/x-www-form-urlencoded"
-        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
-                 "method": method, "scheme": "http", "path": path, "raw_path": path.encode(),
-                 "query_string": query.encode(), "root_path": "",
-                 "headers": [(k.encode(), v.encode()) for k, v in sent.items()],
-                 "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 80)}
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": method,
+            "scheme": "http",
+            "path": path,
+            "raw_path": path.encode(),
+            "query_string": query.encode(),
+            "root_path": "",
+            "headers": [(k.encode(), v.encode()) for k, v in sent.items()],
+            "client": ("127.0.0.1", 50000),
+            "server": ("127.0.0.1", 80),
+        }
         app = ApplicationCommunicator(self.app, scope)
         await app.send_input({"type": "http.request", "body": body.encode()})
         start = await app.receive_output(TIMEOUT_S)
@@ -78,8 +87,11 @@ def normalized(answer: Answer) -> Answer:
         if name == "content-length":
             continue  # pages carry random tokens and ids
         if name == "set-cookie":
-            value = re.sub(r"^([^=]+)=[^;]*", lambda m: f"{m[1]}=" + ("*" if '=""' not in m[0]
-                                                                      else '""'), value)
+            value = re.sub(
+                r"^([^=]+)=[^;]*",
+                lambda m: f"{m[1]}=" + ("*" if '=""' not in m[0] else '""'),
+                value,
+            )
             value = re.sub(r"expires=[^;]+", "expires=*", value)
         value = re.sub(r"'nonce-[^']+'", "'nonce-*'", value)
         masked.append((name, value))
@@ -95,8 +107,12 @@ async def scenario(app: Any, *, job: Job, user_cookies: dict[str, str]) -> list[
         await anonymous.ask("GET", reverse("jobs:wizard")),
         await anonymous.ask("GET", reverse("jobs:wizard-step", args=["basics"])),
         await anonymous.ask("POST", reverse("jobs:wizard-validate"), "name=Fine&step=basics"),
-        await anonymous.ask("POST", reverse("jobs:wizard-validate"), "name=Fine&step=basics",
-                            x_csrftoken=anonymous.cookies[settings.CSRF_COOKIE_NAME]),
+        await anonymous.ask(
+            "POST",
+            reverse("jobs:wizard-validate"),
+            "name=Fine&step=basics",
+            x_csrftoken=anonymous.cookies[settings.CSRF_COOKIE_NAME],
+        ),
         await anonymous.ask("GET", status_url),
         await anonymous.ask("GET", "/no/such/page"),
         await member.ask("GET", reverse("jobs:api-templates")),
@@ -120,15 +136,21 @@ def finished_job(owner: Any, settings: Any) -> Job:
     return job
 
 
-def test_every_answer_and_header_is_the_one_django_gives(finished_job: Job, owner: Any,
-                                                        session_cookies: Any) -> None:
-    stock = asyncio.run(scenario(ASGIHandler(), job=finished_job,
-                                 user_cookies=session_cookies(owner)))
-    ours = asyncio.run(scenario(SharedThreadsASGIHandler(threads=2), job=finished_job,
-                                user_cookies=session_cookies(owner)))
+def test_every_answer_and_header_is_the_one_django_gives(
+    finished_job: Job, owner: Any, session_cookies: Any
+) -> None:
+    stock = asyncio.run(
+        scenario(ASGIHandler(), job=finished_job, user_cookies=session_cookies(owner))
+    )
+    ours = asyncio.run(
+        scenario(
+            SharedThreadsASGIHandler(threads=2),
+            job=finished_job,
+            user_cookies=session_cookies(owner),
+        )
+    )
 
-    assert [status for status, _ in ours] == [302, 200, 403, 200, 404, 404, 200, 200, 304,
-                                              200, 204]
+    assert [status for status, _ in ours] == [302, 200, 403, 200, 404, 404, 200, 200, 304, 200, 204]
     assert [normalized(answer) for answer in ours] == [normalized(answer) for answer in stock]
 
 
@@ -140,15 +162,21 @@ def test_the_handler_serves_the_equivalents_and_the_setting_keeps_the_stock_name
 
     assert chain == [
         ApiErrorsMiddleware,  # the API's own (api/middleware.py): async already
-        middleware.SecurityMiddleware, middleware.ContentSecurityPolicyMiddleware,
-        middleware.SessionMiddleware, middleware.CommonMiddleware,
-        middleware.CsrfViewMiddleware, middleware.AuthenticationMiddleware,
+        middleware.SecurityMiddleware,
+        middleware.ContentSecurityPolicyMiddleware,
+        middleware.SessionMiddleware,
+        middleware.CommonMiddleware,
+        middleware.CsrfViewMiddleware,
+        middleware.AuthenticationMiddleware,
         BearerTokenMiddleware,
-        middleware.MessageMiddleware, middleware.XFrameOptionsMiddleware,
+        middleware.MessageMiddleware,
+        middleware.XFrameOptionsMiddleware,
         AxesMiddleware,  # async-capable as it is: it hops to a thread only for a lockout
     ]
     assert [path for path in settings.MIDDLEWARE if not path.startswith("api.")] == [
-        *middleware.EQUIVALENTS, "axes.middleware.AxesMiddleware"]
+        *middleware.EQUIVALENTS,
+        "axes.middleware.AxesMiddleware",
+    ]
 
 
 def test_an_unknown_middleware_is_left_as_it_is() -> None:
@@ -161,8 +189,14 @@ def _instances(handler: Any) -> list[Any]:
     """Return the middleware instances of a chain built by Django, outermost first."""
     found = []
     while handler is not None:
-        instance = next((cell.cell_contents for cell in handler.__closure__ or ()
-                         if hasattr(cell.cell_contents, "get_response")), None)
+        instance = next(
+            (
+                cell.cell_contents
+                for cell in handler.__closure__ or ()
+                if hasattr(cell.cell_contents, "get_response")
+            ),
+            None,
+        )
         if instance is None:
             break
         found.append(instance)
@@ -175,8 +209,9 @@ def _instances(handler: Any) -> list[Any]:
 Hook = Callable[[HttpRequest], Awaitable[HttpResponse]]
 
 
-def _threads_of_hooks(cls: type, request: HttpRequest,
-                      view: Callable[[HttpRequest], HttpResponse]) -> tuple[set[str], int]:
+def _threads_of_hooks(
+    cls: type, request: HttpRequest, view: Callable[[HttpRequest], HttpResponse]
+) -> tuple[set[str], int]:
     """Run `cls` in async mode around `view`; return where its hooks ran and the status."""
     seen: set[str] = set()
 
@@ -217,7 +252,9 @@ def test_a_session_only_read_stays_on_the_loop_and_a_save_goes_to_the_thread() -
         return HttpResponse()
 
     assert _threads_of_hooks(middleware.SessionMiddleware, factory.get("/"), reads) == (
-        {"loop"}, 200)
+        {"loop"},
+        200,
+    )
     seen, _ = _threads_of_hooks(middleware.SessionMiddleware, factory.get("/"), writes)
     assert seen == {"loop", "thread"}, "process_request inline, the save in the thread"
 
@@ -232,10 +269,12 @@ def test_messages_only_go_to_the_thread_when_there_are_some_to_store() -> None:
         add_message(request, constants.INFO, "hello")
         return HttpResponse()
 
-    quiet_seen, _ = _threads_of_hooks(middleware.MessageMiddleware,
-                                      _with_session(factory.get("/")), quiet)
-    says_seen, _ = _threads_of_hooks(middleware.MessageMiddleware,
-                                     _with_session(factory.get("/")), says)
+    quiet_seen, _ = _threads_of_hooks(
+        middleware.MessageMiddleware, _with_session(factory.get("/")), quiet
+    )
+    says_seen, _ = _threads_of_hooks(
+        middleware.MessageMiddleware, _with_session(factory.get("/")), says
+    )
     assert quiet_seen == {"loop"}
     assert says_seen == {"loop", "thread"}
 
@@ -246,8 +285,9 @@ def test_csrf_checks_a_get_inline_and_a_form_in_the_thread_and_still_refuses_it(
     loop_thread = threading.current_thread()
 
     class Recording(middleware.CsrfViewMiddleware):
-        def process_view(self, request: HttpRequest, callback: Any, callback_args: Any,
-                         callback_kwargs: Any) -> Any:
+        def process_view(
+            self, request: HttpRequest, callback: Any, callback_args: Any, callback_kwargs: Any
+        ) -> Any:
             seen.append("loop" if threading.current_thread() is loop_thread else "thread")
             return super().process_view(request, callback, callback_args, callback_kwargs)
 

@@ -16,7 +16,8 @@ STREAMS = 20
 
 
 def test_sigterm_drains_streams_with_spread_retries_and_the_process_exits_soon(
-        start_web, owner, session_cookies):
+    start_web, owner, session_cookies
+):
     web = start_web(REALTIME_DRAIN_SPREAD_S="8", REALTIME_RETRY_MS="1000")
     cookies = session_cookies(owner)
     job = services.job_create(owner=owner, params={"name": "Drain Coin", "template": "token"})
@@ -24,8 +25,9 @@ def test_sigterm_drains_streams_with_spread_retries_and_the_process_exits_soon(
 
     async def scenario() -> tuple[list, float]:
         async with httpx.AsyncClient(cookies=cookies, timeout=30) as client:
-            readers = [asyncio.create_task(read_stream(client, url, timeout=30))
-                       for _ in range(STREAMS)]
+            readers = [
+                asyncio.create_task(read_stream(client, url, timeout=30)) for _ in range(STREAMS)
+            ]
             await asyncio.to_thread(wait_for_streams, web.url, STREAMS)  # all open, waiting
             started = time.monotonic()
             web.proc.popen.terminate()

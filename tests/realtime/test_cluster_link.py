@@ -59,8 +59,7 @@ async def _until_io(predicate: Any, timeout: float = 10) -> None:
 
 
 def _hub(url: str, source: Any = None) -> Hub:
-    return Hub(redis_url=url, queue_size=64, poll_s=0.1,
-               source=source or (lambda cursors: []))
+    return Hub(redis_url=url, queue_size=64, poll_s=0.1, source=source or (lambda cursors: []))
 
 
 async def _until(predicate: Any, timeout: float = 10) -> None:
@@ -104,11 +103,14 @@ def _ids(items: list[Message | str]) -> list[int | str]:
 
 
 def test_a_cluster_url_is_read_as_its_nodes_and_a_bad_one_is_refused():
-    assert clients.cluster_nodes("redis+cluster://a:7101, b:7102/0") == [("a", 7101),
-                                                                          ("b", 7102)]
+    assert clients.cluster_nodes("redis+cluster://a:7101, b:7102/0") == [("a", 7101), ("b", 7102)]
     assert clients.cluster_nodes("redis://127.0.0.1:6379/0") is None
-    for bad in ("redis+cluster://", "redis+cluster://a", "redis+cluster://a:x",
-                "redis+cluster://a:70000"):
+    for bad in (
+        "redis+cluster://",
+        "redis+cluster://a",
+        "redis+cluster://a:x",
+        "redis+cluster://a:70000",
+    ):
         with pytest.raises(ValueError):
             clients.cluster_nodes(bad)
 
@@ -156,12 +158,13 @@ def test_events_on_three_shards_reach_every_subscriber_once_and_in_order(on_clus
         try:
             await _until(lambda: hub.redis_up)
             subs = {c: [await hub.subscribe(c), await hub.subscribe(c)] for c in channels}
-            assert not any(s.resync for pair in subs.values() for s in pair), \
+            assert not any(s.resync for pair in subs.values() for s in pair), (
                 "subscribe returns once SSUBSCRIBE is confirmed on the channel's shard"
-            counts = await asyncio.to_thread(lambda: [cluster.shard_subscribers(c)
-                                                      for c in channels])
-            assert counts == [1, 1, 1], \
-                "one subscription per process, on the channel's own master"
+            )
+            counts = await asyncio.to_thread(
+                lambda: [cluster.shard_subscribers(c) for c in channels]
+            )
+            assert counts == [1, 1, 1], "one subscription per process, on the channel's own master"
             for n in range(1, 51):  # interleaved, through the real background publisher
                 for channel in channels:
                     hub_publish(channel, n)
@@ -284,7 +287,8 @@ def _as_stream_sees(items: list[Message | str]) -> list[int]:
 @pytest.mark.failover
 @pytest.mark.django_db(transaction=True)
 def test_a_killed_master_costs_its_channels_a_database_catch_up_and_others_nothing(
-        on_cluster, restores, owner):
+    on_cluster, restores, owner
+):
     cluster = on_cluster
     jobs = _jobs_on_each_master(cluster, owner)
     doomed, *others = cluster.masters()
@@ -319,8 +323,9 @@ def test_a_killed_master_costs_its_channels_a_database_catch_up_and_others_nothi
             channel = jobs[doomed].channel
             await _until_io(lambda: cluster.owner(channel) != doomed, timeout=30)
             promoted_after = time.monotonic() - killed_at  # as the slot map says
-            await _until(lambda: hub._link is not None and hub._link.is_live(channel),
-                         timeout=30)  # SSUBSCRIBE confirmed by the promoted replica
+            await _until(
+                lambda: hub._link is not None and hub._link.is_live(channel), timeout=30
+            )  # SSUBSCRIBE confirmed by the promoted replica
             resubscribed_after = time.monotonic() - killed_at
             await _until_io(lambda: cluster.shard_subscribers(channel) == 1, timeout=30)
             assert await asyncio.to_thread(cluster.wait_failover, doomed) != doomed
@@ -337,20 +342,25 @@ def test_a_killed_master_costs_its_channels_a_database_catch_up_and_others_nothi
         assert _as_stream_sees(got[master]) == [2, 3, 4, 5, 6], (master, got[master])
     for master in others:
         assert got[master] == [m for m in got[master] if isinstance(m, Message)]
-        assert [m.id for m in got[master] if isinstance(m, Message)] == [2, 3, 4, 5, 6], \
+        assert [m.id for m in got[master] if isinstance(m, Message)] == [2, 3, 4, 5, 6], (
             "the other shards' streams stayed live: no resync, no repeat"
-    print(f"\nthe other shards' three events were all delivered {others_done_after * 1000:.0f} "
-          f"ms after the kill, while the killed shard failed over (the slot map named its "
-          f"replica {promoted_after:.1f} s after the kill); its channel was live again on the "
-          f"promoted replica {resubscribed_after:.1f} s after the kill")
+        )
+    print(
+        f"\nthe other shards' three events were all delivered {others_done_after * 1000:.0f} "
+        f"ms after the kill, while the killed shard failed over (the slot map named its "
+        f"replica {promoted_after:.1f} s after the kill); its channel was live again on the "
+        f"promoted replica {resubscribed_after:.1f} s after the kill"
+    )
 
 
 @pytest.mark.failover
 def test_a_slot_handed_to_another_master_is_followed_there(on_cluster, restores):
     cluster = on_cluster
     moving, staying = cluster.masters()[:2]
-    channel, other = cluster.channel_on(moving, "test:moved"), cluster.channel_on(staying,
-                                                                                "test:stays")
+    channel, other = (
+        cluster.channel_on(moving, "test:moved"),
+        cluster.channel_on(staying, "test:stays"),
+    )
 
     async def scenario() -> tuple[list[int | str], list[int | str], int, int]:
         hub = _hub(cluster.url)
@@ -376,7 +386,8 @@ def test_a_slot_handed_to_another_master_is_followed_there(on_cluster, restores)
 
 @pytest.mark.failover
 def test_a_stream_through_a_master_failover_loses_and_repeats_nothing(
-        on_cluster, restores, start_web, start_worker, owner, session_cookies):
+    on_cluster, restores, start_web, start_worker, owner, session_cookies
+):
     cluster = on_cluster
     web = start_web(REDIS_URL=cluster.url)
     job = services.job_create(owner=owner, params=PARAMS)
@@ -388,8 +399,7 @@ def test_a_stream_through_a_master_failover_loses_and_repeats_nothing(
         async with httpx.AsyncClient(cookies=cookies) as client:
             reader = asyncio.create_task(follow(client, url, give_up_s=90))
             await _until_io(lambda: cluster.shard_subscribers(job.channel) == 1)
-            await asyncio.to_thread(start_worker, REDIS_URL=cluster.url,
-                                    JOBS_STEP_PACE_S="0.4")
+            await asyncio.to_thread(start_worker, REDIS_URL=cluster.url, JOBS_STEP_PACE_S="0.4")
             await asyncio.to_thread(_wait_job_running, job)
             await asyncio.sleep(1.0)  # a few steps live on the doomed shard first
             cluster.kill(doomed)

@@ -55,7 +55,8 @@ def test_the_copied_django_code_has_not_changed(name):
     thing, recorded = FINGERPRINTS[name]
     assert _fingerprint(thing) == recorded, (
         f"Django's {name} changed: compare it with realtime/asgi/ and record the new "
-        f"fingerprint {_fingerprint(thing)!r}")
+        f"fingerprint {_fingerprint(thing)!r}"
+    )
 
 
 def test_every_middleware_equivalent_is_fingerprinted():

@@ -19,16 +19,19 @@ def test_data_with_line_breaks_survives():
     assert envelope.unpack(envelope.pack(message)) == message
 
 
-@pytest.mark.parametrize("payload", [
-    b"\xff\xfe",  # not UTF-8
-    b"not a message",
-    b"x\ne\n1.0\n0\n{}",  # id not a number
-    b"-1\ne\n1.0\n0\n{}",  # negative id
-    b"1\n\n1.0\n0\n{}",  # no event name
-    b"1\ne\nnan\n0\n{}",  # no time
-    b"1\ne\n1.0\nyes\n{}",  # flag not 0/1
-    b"1\ne\x00\n1.0\n0\n{}",  # NUL in the event name
-])
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b"\xff\xfe",  # not UTF-8
+        b"not a message",
+        b"x\ne\n1.0\n0\n{}",  # id not a number
+        b"-1\ne\n1.0\n0\n{}",  # negative id
+        b"1\n\n1.0\n0\n{}",  # no event name
+        b"1\ne\nnan\n0\n{}",  # no time
+        b"1\ne\n1.0\nyes\n{}",  # flag not 0/1
+        b"1\ne\x00\n1.0\n0\n{}",  # NUL in the event name
+    ],
+)
 def test_anything_else_is_refused_as_malformed(payload):
     with pytest.raises(envelope.MalformedEnvelope):
         envelope.unpack(payload)

@@ -25,12 +25,13 @@ pytestmark = pytest.mark.django_db(transaction=True)
 PARAMS = {"name": "Hub Coin", "template": "token"}
 
 
-
 def _packed(id_: int) -> str:
     return envelope.pack(Message(id=id_, event="e", data="{}"))
 
-def _stream_in_thread(url: str, cookies: dict[str, str], out: dict[str, Any],
-                      **kwargs: Any) -> threading.Thread:
+
+def _stream_in_thread(
+    url: str, cookies: dict[str, str], out: dict[str, Any], **kwargs: Any
+) -> threading.Thread:
     async def go() -> None:
         async with httpx.AsyncClient(cookies=cookies) as client:
             out["result"] = await read_stream(client, url, **kwargs)
@@ -57,14 +58,17 @@ def _wait_for(predicate: Any, timeout: float = 10) -> None:
 
 
 def test_a_channel_is_subscribed_with_its_first_stream_and_released_with_its_last(
-        start_web, owner, session_cookies, settings):
+    start_web, owner, session_cookies, settings
+):
     web = start_web()
     cookies = session_cookies(owner)
     job = services.job_create(owner=owner, params=PARAMS)
     url = f"{web.url}/api/jobs/{job.pk}/events"
     first, second = {}, {}
-    threads = [_stream_in_thread(url, cookies, first, timeout=30),
-               _stream_in_thread(url, cookies, second, timeout=30)]
+    threads = [
+        _stream_in_thread(url, cookies, first, timeout=30),
+        _stream_in_thread(url, cookies, second, timeout=30),
+    ]
     _wait_for(lambda: _numsub(settings.REDIS_URL, job.channel) == 1)  # one per process
 
     services.job_finish_cancelled(job=job)
@@ -77,7 +81,8 @@ def test_a_channel_is_subscribed_with_its_first_stream_and_released_with_its_las
 
 
 def test_a_stream_whose_queue_overflows_catches_up_from_the_database(
-        start_web, owner, session_cookies):
+    start_web, owner, session_cookies
+):
     web = start_web(REALTIME_QUEUE_SIZE="2")
     cookies = session_cookies(owner)
     job = services.job_create(owner=owner, params=PARAMS)
@@ -98,7 +103,8 @@ def test_a_stream_whose_queue_overflows_catches_up_from_the_database(
 
 
 def test_redis_stopped_mid_job_then_restarted_loses_nothing(
-        start_web, owner, session_cookies, private_redis, settings):
+    start_web, owner, session_cookies, private_redis, settings
+):
     private_redis.start()
     settings.REDIS_URL = private_redis.url  # this process publishes there too
     web = start_web(REDIS_URL=private_redis.url)
@@ -124,11 +130,17 @@ def test_redis_stopped_mid_job_then_restarted_loses_nothing(
     events = out["result"].events
     assert [e.seq for e in events] == list(range(1, 8))
     assert [e.json["percent"] for e in events if e.event == EventType.PROGRESS_UPDATE] == [
-        10, 20, 30, 40, 50]
+        10,
+        20,
+        30,
+        40,
+        50,
+    ]
     outage = [e for e in events if e.json["message"] == "during the outage"]
     assert len(outage) == 3
-    assert all(e.received < restarted_at for e in outage), \
+    assert all(e.received < restarted_at for e in outage), (
         "while Redis is down the database doorbell delivers; nothing waits for Redis"
+    )
 
 
 def _in_process_hub(redis_url: str) -> Hub:

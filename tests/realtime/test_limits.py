@@ -14,7 +14,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_a_stream_beyond_the_per_client_cap_is_told_to_retry_later(
-        start_web, owner, django_user_model, session_cookies):
+    start_web, owner, django_user_model, session_cookies
+):
     web = start_web(REALTIME_MAX_STREAMS_PER_CLIENT="2")
     other = django_user_model.objects.create_user(username="other", password="x", is_staff=True)
     job = services.job_create(owner=owner, params={"name": "Cap Coin", "template": "token"})
@@ -22,8 +23,10 @@ def test_a_stream_beyond_the_per_client_cap_is_told_to_retry_later(
     owner_cookies, other_cookies = session_cookies(owner), session_cookies(other)
 
     async def scenario() -> tuple[list, object, object]:
-        async with httpx.AsyncClient(cookies=owner_cookies, timeout=20) as mine, \
-                httpx.AsyncClient(cookies=other_cookies, timeout=20) as theirs:
+        async with (
+            httpx.AsyncClient(cookies=owner_cookies, timeout=20) as mine,
+            httpx.AsyncClient(cookies=other_cookies, timeout=20) as theirs,
+        ):
             held = [asyncio.create_task(read_stream(mine, url, timeout=20)) for _ in range(2)]
             await asyncio.to_thread(wait_for_streams, web.url, 2)
             refused = await read_stream(mine, url, timeout=10)
@@ -43,7 +46,8 @@ def test_a_stream_beyond_the_per_client_cap_is_told_to_retry_later(
 
 
 def test_a_stream_beyond_the_per_process_cap_is_told_to_retry_later_whoever_asks(
-        start_web, owner, django_user_model, session_cookies):
+    start_web, owner, django_user_model, session_cookies
+):
     web = start_web(REALTIME_MAX_STREAMS_PER_PROCESS="2")
     other = django_user_model.objects.create_user(username="other", password="x")
     mine = services.job_create(owner=owner, params={"name": "Cap Coin", "template": "token"})
@@ -51,8 +55,10 @@ def test_a_stream_beyond_the_per_process_cap_is_told_to_retry_later_whoever_asks
     owner_cookies, other_cookies = session_cookies(owner), session_cookies(other)
 
     async def scenario() -> tuple[list, object, object]:
-        async with httpx.AsyncClient(cookies=owner_cookies, timeout=20) as me, \
-                httpx.AsyncClient(cookies=other_cookies, timeout=20) as them:
+        async with (
+            httpx.AsyncClient(cookies=owner_cookies, timeout=20) as me,
+            httpx.AsyncClient(cookies=other_cookies, timeout=20) as them,
+        ):
             url = f"{web.url}/api/jobs/{mine.pk}/events"
             held = [asyncio.create_task(read_stream(me, url, timeout=20)) for _ in range(2)]
             await asyncio.to_thread(wait_for_streams, web.url, 2)
@@ -87,8 +93,9 @@ def test_a_stream_closed_before_it_started_gives_back_its_slot_and_subscription(
     from realtime.hub import get_hub
     from realtime.limits import SLOTS
 
-    job = services.job_create(owner=None, params={"name": "Left Coin", "template": "token"},
-                              anon_owner="left-early")
+    job = services.job_create(
+        owner=None, params={"name": "Left Coin", "template": "token"}, anon_owner="left-early"
+    )
 
     async def scenario() -> tuple[int, int, int, int]:
         from django.contrib.sessions.backends.db import SessionStore
@@ -113,12 +120,18 @@ def test_a_stream_closed_before_it_started_gives_back_its_slot_and_subscription(
 
 
 def test_a_stream_beyond_the_per_address_cap_is_busy_whatever_session_asks(
-        start_web, owner, django_user_model, session_cookies):
+    start_web, owner, django_user_model, session_cookies
+):
     """Fresh sessions are free; the address is not. Behind a trusted proxy the address is
     the one the proxy appended to X-Forwarded-For."""
     web = start_web(REALTIME_MAX_STREAMS_PER_ADDRESS="2", REALTIME_TRUSTED_PROXIES="1")
-    users = [owner, *(django_user_model.objects.create_user(username=f"u{i}", password="x",
-                                                            is_staff=True) for i in range(2))]
+    users = [
+        owner,
+        *(
+            django_user_model.objects.create_user(username=f"u{i}", password="x", is_staff=True)
+            for i in range(2)
+        ),
+    ]
     job = services.job_create(owner=owner, params={"name": "Addr Coin", "template": "token"})
     url = f"{web.url}/api/jobs/{job.pk}/events"
     cookies = [session_cookies(user) for user in users]
@@ -129,14 +142,19 @@ def test_a_stream_beyond_the_per_address_cap_is_busy_whatever_session_asks(
     async def scenario() -> tuple[list, object, object]:
         clients = [httpx.AsyncClient(cookies=c, timeout=20) for c in cookies]
         try:
-            held = [asyncio.create_task(read_stream(clients[i], url, timeout=20,
-                                                    headers=from_address("198.51.100.1")))
-                    for i in range(2)]
+            held = [
+                asyncio.create_task(
+                    read_stream(clients[i], url, timeout=20, headers=from_address("198.51.100.1"))
+                )
+                for i in range(2)
+            ]
             await asyncio.sleep(1.0)
-            refused = await read_stream(clients[2], url, timeout=10,
-                                        headers=from_address("198.51.100.1"))
-            elsewhere = asyncio.create_task(read_stream(clients[2], url, timeout=20,
-                                                        headers=from_address("198.51.100.2")))
+            refused = await read_stream(
+                clients[2], url, timeout=10, headers=from_address("198.51.100.1")
+            )
+            elsewhere = asyncio.create_task(
+                read_stream(clients[2], url, timeout=20, headers=from_address("198.51.100.2"))
+            )
             await asyncio.sleep(0.5)
             await asyncio.to_thread(closing_connection(services.job_finish_cancelled), job=job)
             return await asyncio.gather(*held), refused, await elsewhere
@@ -151,7 +169,8 @@ def test_a_stream_beyond_the_per_address_cap_is_busy_whatever_session_asks(
 
 
 def test_the_process_cap_follows_the_descriptor_limit_and_refuses_with_busy_not_500(
-        server_env, artifacts_dir, processes, owner, session_cookies):
+    server_env, artifacts_dir, processes, owner, session_cookies
+):
     """Under `ulimit -n 128` the cap is 128 - 64 = 64 streams whatever the setting says;
     the 65th and later get the `busy` stream, and nothing answers 500."""
     from realtime.limits import descriptor_cap
@@ -159,22 +178,41 @@ def test_the_process_cap_follows_the_descriptor_limit_and_refuses_with_busy_not_
 
     assert descriptor_cap(128) == 64 and descriptor_cap(65_536) == 65_536 - 6_553
     port = free_port()
-    command = " ".join(python_command(
-        "-m", "uvicorn", "composer_realtime.asgi:application", "--host", "127.0.0.1",
-        "--port", str(port), "--timeout-graceful-shutdown", "2"))
-    env = server_env("composer-fds", REALTIME_MAX_STREAMS_PER_CLIENT="0",
-                     REALTIME_MAX_STREAMS_PER_ADDRESS="0", DATABASE_POOL_SIZE="4",
-                     LOG_LEVEL="INFO")
-    web = serve("web-fds", ["bash", "-c", f"ulimit -n 128 && exec {command}"], env, port,
-                artifacts_dir / "web-fds.log", processes)
+    command = " ".join(
+        python_command(
+            "-m",
+            "uvicorn",
+            "composer_realtime.asgi:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--timeout-graceful-shutdown",
+            "2",
+        )
+    )
+    env = server_env(
+        "composer-fds",
+        REALTIME_MAX_STREAMS_PER_CLIENT="0",
+        REALTIME_MAX_STREAMS_PER_ADDRESS="0",
+        DATABASE_POOL_SIZE="4",
+        LOG_LEVEL="INFO",
+    )
+    web = serve(
+        "web-fds",
+        ["bash", "-c", f"ulimit -n 128 && exec {command}"],
+        env,
+        port,
+        artifacts_dir / "web-fds.log",
+        processes,
+    )
     job = services.job_create(owner=owner, params={"name": "Fd Coin", "template": "token"})
     url = f"{web.url}/api/jobs/{job.pk}/events"
     cookies = session_cookies(owner)
 
     async def scenario() -> list[object]:
         limits = httpx.Limits(max_connections=80, max_keepalive_connections=0)
-        async with httpx.AsyncClient(cookies=cookies, limits=limits,
-                                     timeout=20) as client:
+        async with httpx.AsyncClient(cookies=cookies, limits=limits, timeout=20) as client:
             held = [asyncio.create_task(read_stream(client, url, timeout=20)) for _ in range(64)]
             await asyncio.sleep(3.0)
             refused = [await read_stream(client, url, timeout=10) for _ in range(6)]

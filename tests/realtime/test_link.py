@@ -28,7 +28,6 @@ def _hub(redis_url: str) -> Hub:
     return Hub(redis_url=redis_url, queue_size=8, poll_s=0.05, source=_truth_after)
 
 
-
 def _packed(id_: int) -> str:
     return envelope.pack(Message(id=id_, event="e", data="{}"))
 
@@ -44,6 +43,7 @@ def _run(redis_url: str, scenario: Callable[[Hub, aredis.Redis], Any]) -> Any:
         finally:
             await client.aclose()
             await hub.close()
+
     return asyncio.run(main())
 
 

@@ -41,7 +41,7 @@ def test_recent_clients_stay_within_their_limit():
 def test_samples_render_labels_escaped_in_the_text_format():
     sample = metrics.Samples("test_jobs", "Jobs.", [({"status": 'we"ird\\'}, 2), ({}, 1)])
     text = metrics.render(extra=[sample])
-    assert '# TYPE test_jobs gauge\n' in text
+    assert "# TYPE test_jobs gauge\n" in text
     assert 'test_jobs{status="we\\"ird\\\\"} 2\n' in text
     assert "\ntest_jobs 1\n" in text
 

@@ -15,9 +15,14 @@ pytestmark = pytest.mark.skipif(not settings.REDIS_URL, reason="needs Redis (scr
 def _peer(name: str, open_streams: int = 7) -> presence.ProcessFigures:
     counts = [0] * (len(metrics.DELIVERY_DELAY.bounds) + 1)
     counts[2] = 10
-    return presence.ProcessFigures(process=name, open_streams=open_streams, polling_clients=3,
-                                   reconnects_per_minute=1.5, delay_counts=tuple(counts),
-                                   at=time.time())
+    return presence.ProcessFigures(
+        process=name,
+        open_streams=open_streams,
+        polling_clients=3,
+        reconnects_per_minute=1.5,
+        delay_counts=tuple(counts),
+        at=time.time(),
+    )
 
 
 def test_figures_written_by_a_member_are_read_back_until_it_goes_quiet():
@@ -35,8 +40,12 @@ def test_figures_survive_the_round_trip_through_a_redis_hash():
 
 def test_every_live_process_is_seen_this_one_first_and_fresh():
     name = f"peer-{uuid.uuid4()}:9"
-    figures_put(namespace=str(settings.DATABASES["default"]["NAME"]), member=name,
-                figures=_peer(name).encode(), ttl_s=5)
+    figures_put(
+        namespace=str(settings.DATABASES["default"]["NAME"]),
+        member=name,
+        figures=_peer(name).encode(),
+        ttl_s=5,
+    )
 
     processes, shared = presence.presence_all()
 
@@ -49,8 +58,12 @@ def test_the_dashboard_sums_the_processes_and_keeps_each_ones_figures():
     from dashboard.selectors import dashboard_realtime
 
     name = f"peer-{uuid.uuid4()}:9"
-    figures_put(namespace=str(settings.DATABASES["default"]["NAME"]), member=name,
-                figures=_peer(name, open_streams=7).encode(), ttl_s=5)
+    figures_put(
+        namespace=str(settings.DATABASES["default"]["NAME"]),
+        member=name,
+        figures=_peer(name, open_streams=7).encode(),
+        ttl_s=5,
+    )
 
     realtime = dashboard_realtime()
 

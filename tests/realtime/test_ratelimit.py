@@ -24,10 +24,12 @@ def test_within_the_limit_passes_and_beyond_it_is_refused_with_a_wait():
 
 
 def test_the_previous_window_counts_by_how_much_of_it_is_still_within_the_window():
-    assert not ratelimit.verdict(current=5, previous=10, fraction=0.2, limit=10,
-                                 window_s=60).allowed  # 10 * 0.8 + 5 = 13
-    assert ratelimit.verdict(current=5, previous=10, fraction=0.6, limit=10,
-                             window_s=60).allowed  # 10 * 0.4 + 5 = 9
+    assert not ratelimit.verdict(
+        current=5, previous=10, fraction=0.2, limit=10, window_s=60
+    ).allowed  # 10 * 0.8 + 5 = 13
+    assert ratelimit.verdict(
+        current=5, previous=10, fraction=0.6, limit=10, window_s=60
+    ).allowed  # 10 * 0.4 + 5 = 9
     refused = ratelimit.verdict(current=5, previous=10, fraction=0.2, limit=10, window_s=60)
     # Room for one more when 10 * (1 - f) + 5 <= 9, at f = 0.6: 24 s from f = 0.2.
     assert refused.retry_after_s == 24

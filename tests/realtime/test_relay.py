@@ -69,6 +69,7 @@ def _run(scenario: Callable[[], Any]) -> Any:
             return await scenario()
         finally:
             await get_hub().close()
+
     return asyncio.run(main())
 
 
@@ -76,7 +77,6 @@ def _events(raw: bytes) -> tuple[list[SSEEvent], list[SSEEvent], list[str]]:
     controls: list[SSEEvent] = []
     events, comments, _ = parse_lines(raw.decode().split("\n"), controls=controls)
     return events, controls, comments
-
 
 
 def test_replay_then_live_in_order_once_and_the_final_message_ends_it(settings):
@@ -112,8 +112,11 @@ def test_an_overflowing_queue_is_caught_up_from_the_truth_with_nothing_lost(sett
             await client.aclose()
         await until(lambda: metrics.QUEUE_OVERFLOWS.value > overflows)
         raw = head + await _collect(stream)
-        return raw, metrics.QUEUE_OVERFLOWS.value - overflows, (
-            metrics.STREAM_RESYNCS.value - resyncs)
+        return (
+            raw,
+            metrics.QUEUE_OVERFLOWS.value - overflows,
+            (metrics.STREAM_RESYNCS.value - resyncs),
+        )
 
     raw, overflows, resyncs = _run(scenario)
     events, _, _ = _events(raw)
@@ -178,8 +181,9 @@ def test_a_draining_hub_ends_streams_with_a_spread_retry_in_the_closing_event(se
 def test_a_state_channel_takes_any_newer_id_without_a_catch_up(settings):
     async def scenario() -> tuple[bytes, float]:
         resyncs = metrics.STREAM_RESYNCS.value
-        task = asyncio.create_task(_collect(relay(channel=CHANNEL, cursor=0, replay=_replay,
-                                                  gapless=False)))
+        task = asyncio.create_task(
+            _collect(relay(channel=CHANNEL, cursor=0, replay=_replay, gapless=False))
+        )
         await until(lambda: get_hub().stream_count() == 1 and get_hub().redis_up)
         for n in (100, 250):
             await _record(_message(n), settings.REDIS_URL)

@@ -21,8 +21,10 @@ def _open_stalled_stream(port: int, path: str, cookie: str) -> tuple[socket.sock
     sock = socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     sock.connect(("127.0.0.1", port))
-    sock.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: {cookie}\r\n"
-                 "Accept: text/event-stream\r\n\r\n".encode())
+    sock.sendall(
+        f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: {cookie}\r\n"
+        "Accept: text/event-stream\r\n\r\n".encode()
+    )
     sock.settimeout(10)
     first = sock.recv(1024)
     assert b"200 OK" in first
@@ -41,7 +43,8 @@ def _drain(sock: socket.socket) -> bytes:
 
 
 def test_a_client_that_stops_reading_is_dropped_and_resumes_without_loss(
-        start_web, owner, session_cookies):
+    start_web, owner, session_cookies
+):
     web = start_web(REALTIME_SEND_TIMEOUT_S="2", REALTIME_QUEUE_SIZE="16")
     cookies = session_cookies(owner)
     cookie = "; ".join(f"{k}={v}" for k, v in cookies.items())

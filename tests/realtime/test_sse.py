@@ -12,7 +12,8 @@ def _roundtrip(raw: bytes) -> tuple[list, list, int | None]:
 
 def test_one_line_event_has_id_event_and_data_lines():
     assert encode_event(data='{"a":1}', event="job-update", id="7") == (
-        b'id: 7\nevent: job-update\ndata: {"a":1}\n\n')
+        b'id: 7\nevent: job-update\ndata: {"a":1}\n\n'
+    )
 
 
 @pytest.mark.parametrize("data", ["one\ntwo", "one\r\ntwo", "one\rtwo", "\nlead", "trail\n"])

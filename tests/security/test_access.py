@@ -29,9 +29,13 @@ OWNER_ANSWERS = {"page": 200, "events": 200, "status": 200, "download": 200, "ca
 def _setup(settings: Any, tmp_path: Path) -> None:
     clear_rate_limits()
     settings.JOBS_STEP_PACE_S = 0
-    settings.STORAGES = {**settings.STORAGES, "default": {
-        "BACKEND": "django.core.files.storage.FileSystemStorage",
-        "OPTIONS": {"location": str(tmp_path / "media")}}}
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "media")},
+        },
+    }
 
 
 def succeeded_job(*, owner: Any = None, anon_owner: str = "") -> Job:
@@ -91,7 +95,8 @@ def intruder(django_user_model: Any) -> Callable[[str], Client]:
 @pytest.mark.parametrize("who", INTRUDERS)
 @pytest.mark.parametrize("owned_by", ["user", "session"])
 def test_every_job_endpoint_answers_404_to_anyone_but_the_owner(
-        owned_by: str, who: str, owner: Any, intruder: Callable[[str], Client]) -> None:
+    owned_by: str, who: str, owner: Any, intruder: Callable[[str], Client]
+) -> None:
     job = job_of(owned_by, owner)
     answers = {endpoint: answer(intruder(who), endpoint, job) for endpoint in JOB_ENDPOINTS}
     assert answers == dict.fromkeys(JOB_ENDPOINTS, 404), "the same answer as a missing job"
@@ -102,24 +107,28 @@ def test_every_job_endpoint_answers_404_to_anyone_but_the_owner(
 @pytest.mark.parametrize("owned_by", ["user", "session"])
 def test_the_owner_gets_every_endpoint(owned_by: str, owner: Any) -> None:
     job = job_of(owned_by, owner)
-    client = (client_as("", user=owner) if owned_by == "user"
-              else client_as("anon-owner-of-the-job"))
-    assert {endpoint: answer(client, endpoint, job) for endpoint in JOB_ENDPOINTS
-            } == OWNER_ANSWERS  # cancel last: a finished job stays as it is
+    client = client_as("", user=owner) if owned_by == "user" else client_as("anon-owner-of-the-job")
+    assert {
+        endpoint: answer(client, endpoint, job) for endpoint in JOB_ENDPOINTS
+    } == OWNER_ANSWERS  # cancel last: a finished job stays as it is
 
 
 def test_a_missing_job_answers_404_even_to_staff(staff_user: Any) -> None:
     missing = Job(pk="00000000-0000-4000-8000-000000000000")
     client = client_as("", user=staff_user)
-    assert {endpoint: answer(client, endpoint, missing) for endpoint in JOB_ENDPOINTS
-            } == dict.fromkeys(JOB_ENDPOINTS, 404)
+    assert {
+        endpoint: answer(client, endpoint, missing) for endpoint in JOB_ENDPOINTS
+    } == dict.fromkeys(JOB_ENDPOINTS, 404)
 
 
 @pytest.mark.parametrize("who", ["stranger", "signed-in user", "anonymous session"])
 def test_the_dashboard_its_stream_and_its_poll_refuse_everyone_but_staff(
-        who: str, owner: Any) -> None:
-    client = client_as("anon-x" if who == "anonymous session" else "stranger",
-                       user=owner if who == "signed-in user" else None)
+    who: str, owner: Any
+) -> None:
+    client = client_as(
+        "anon-x" if who == "anonymous session" else "stranger",
+        user=owner if who == "signed-in user" else None,
+    )
     page = client.get(reverse("dashboard:page"))
     assert page.status_code == 302 and page["Location"].startswith(reverse("admin:login"))
     assert client.get(reverse("dashboard:snapshot")).status_code == 403

@@ -28,8 +28,11 @@ def every_post(job: Job, client: Client) -> dict[str, Post]:
     form = "application/x-www-form-urlencoded"
 
     def step(name: str) -> Post:
-        return (reverse("jobs:wizard-step", args=[name]), urlencode(as_post(typed_step(name))),
-                form)
+        return (
+            reverse("jobs:wizard-step", args=[name]),
+            urlencode(as_post(typed_step(name))),
+            form,
+        )
 
     draft = WizardDraft.objects.filter(job=None).order_by("-updated_at").first()
     return {
@@ -38,8 +41,11 @@ def every_post(job: Job, client: Client) -> dict[str, Post]:
         "wizard template": step("template"),
         "wizard options": step("options"),
         "wizard validate": (reverse("jobs:wizard-validate"), "name=Fine+Name&step=basics", form),
-        "wizard generate": (reverse("jobs:wizard-generate"),
-                            f"draft={draft.pk if draft else ''}", form),
+        "wizard generate": (
+            reverse("jobs:wizard-generate"),
+            f"draft={draft.pk if draft else ''}",
+            form,
+        ),
         "api jobs": (reverse("jobs:api-jobs"), json.dumps(PARAMS), "application/json"),
     }
 
@@ -57,12 +63,15 @@ def queued_job(owner: Any) -> Job:
     return services.job_create(owner=owner, params=PARAMS)
 
 
-def test_every_post_without_the_token_is_403_and_changes_nothing(queued_job: Job,
-                                                                 owner: Any) -> None:
+def test_every_post_without_the_token_is_403_and_changes_nothing(
+    queued_job: Job, owner: Any
+) -> None:
     client = signed_in(owner)
     WizardDraft.objects.create(owner=owner)  # a draft to generate from (a GET makes none)
-    answers = {name: client.post(url, body, content_type=kind).status_code
-               for name, (url, body, kind) in every_post(queued_job, client).items()}
+    answers = {
+        name: client.post(url, body, content_type=kind).status_code
+        for name, (url, body, kind) in every_post(queued_job, client).items()
+    }
 
     assert answers == dict.fromkeys(answers, 403)
     queued_job.refresh_from_db()
@@ -74,8 +83,10 @@ def test_every_post_without_the_token_is_403_and_changes_nothing(queued_job: Job
 def test_an_anonymous_post_without_the_token_is_403_too(queued_job: Job) -> None:
     client = Client(enforce_csrf_checks=True)
     client.get(reverse("jobs:wizard"))
-    answers = {name: client.post(url, body, content_type=kind).status_code
-               for name, (url, body, kind) in every_post(queued_job, client).items()}
+    answers = {
+        name: client.post(url, body, content_type=kind).status_code
+        for name, (url, body, kind) in every_post(queued_job, client).items()
+    }
     assert answers == dict.fromkeys(answers, 403)
 
 
@@ -84,15 +95,29 @@ def test_every_post_with_the_token_goes_through(queued_job: Job, owner: Any) -> 
     client.get(reverse("jobs:wizard"))
     token = client.cookies[settings.CSRF_COOKIE_NAME].value
     answers = {}
-    for name in ("cancel", "wizard basics", "wizard template", "wizard options",
-                 "wizard validate", "wizard generate", "api jobs"):
+    for name in (
+        "cancel",
+        "wizard basics",
+        "wizard template",
+        "wizard options",
+        "wizard validate",
+        "wizard generate",
+        "api jobs",
+    ):
         url, body, kind = every_post(queued_job, client)[name]  # the draft moves on
-        answers[name] = client.post(url, body, content_type=kind,
-                                    headers={"X-CSRFToken": token}).status_code
+        answers[name] = client.post(
+            url, body, content_type=kind, headers={"X-CSRFToken": token}
+        ).status_code
 
-    assert answers == {"cancel": 302, "wizard basics": 302, "wizard template": 302,
-                       "wizard options": 302, "wizard validate": 200,
-                       "wizard generate": 302, "api jobs": 201}
+    assert answers == {
+        "cancel": 302,
+        "wizard basics": 302,
+        "wizard template": 302,
+        "wizard options": 302,
+        "wizard validate": 200,
+        "wizard generate": 302,
+        "api jobs": 201,
+    }
     queued_job.refresh_from_db()
     assert queued_job.status == JobStatus.CANCELLED
     assert Job.objects.count() == 3  # the wizard's job and the API's
@@ -100,6 +125,7 @@ def test_every_post_with_the_token_goes_through(queued_job: Job, owner: Any) -> 
 
 def project_views() -> Iterator[tuple[str, Callable[..., Any]]]:
     """Yield (route, view) for every URL of the project, leaving out Django's admin."""
+
     def walk(patterns: list[Any], prefix: str) -> Iterator[tuple[str, Callable[..., Any]]]:
         for pattern in patterns:
             route = prefix + str(pattern.pattern)

@@ -27,27 +27,44 @@ from jobs.scaffolds import TEMPLATES
 from tests.support.jobs import succeeded_job as run_to_success
 from tests.support.ratelimits import clear_rate_limits
 
-FUZZ = hypothesis_settings(max_examples=60, deadline=None, database=None,
-                           suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                  HealthCheck.too_slow])
+FUZZ = hypothesis_settings(
+    max_examples=60,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 """Bounded runs, no example database in the work tree, fixtures shared by the examples."""
 
 ANY_TEXT = st.text(max_size=120)
 """Any Unicode text: NUL and other control characters, combining marks, RTL, emoji."""
-HEADER_TEXT = st.text(st.characters(min_codepoint=0x20, max_codepoint=0xFF,
-                                    exclude_characters="\x7f"), max_size=120)
+HEADER_TEXT = st.text(
+    st.characters(min_codepoint=0x20, max_codepoint=0xFF, exclude_characters="\x7f"), max_size=120
+)
 """What an HTTP header value can carry (Latin-1, no line breaks)."""
 CURSOR_TEXT = st.one_of(HEADER_TEXT, st.integers(min_value=-5, max_value=10**12).map(str))
 """A cursor as a client may send it: a number (in range or not), or anything else."""
-HUGE_TEXT = st.builds(lambda char, count: char * count, st.characters(),
-                      st.integers(min_value=1_000, max_value=50_000))
-FIELD_VALUE = st.one_of(ANY_TEXT, HUGE_TEXT, st.sampled_from(
-    ["", " ", "0", "-1", "1e309", "NaN", "true", "on", "token", "ipfs://x", "9" * 5000]))
-JSON_LEAF = st.one_of(st.none(), st.booleans(), st.integers(max_value=10**4000),
-                      st.floats(), ANY_TEXT)
-JSON_VALUE = st.recursive(JSON_LEAF, lambda children: st.one_of(
-    st.lists(children, max_size=4), st.dictionaries(ANY_TEXT, children, max_size=4)),
-    max_leaves=12)
+HUGE_TEXT = st.builds(
+    lambda char, count: char * count,
+    st.characters(),
+    st.integers(min_value=1_000, max_value=50_000),
+)
+FIELD_VALUE = st.one_of(
+    ANY_TEXT,
+    HUGE_TEXT,
+    st.sampled_from(
+        ["", " ", "0", "-1", "1e309", "NaN", "true", "on", "token", "ipfs://x", "9" * 5000]
+    ),
+)
+JSON_LEAF = st.one_of(
+    st.none(), st.booleans(), st.integers(max_value=10**4000), st.floats(), ANY_TEXT
+)
+JSON_VALUE = st.recursive(
+    JSON_LEAF,
+    lambda children: st.one_of(
+        st.lists(children, max_size=4), st.dictionaries(ANY_TEXT, children, max_size=4)
+    ),
+    max_leaves=12,
+)
 PARAMS = {"name": "Fuzz Coin", "template": "token"}
 OVERSIZE = 3 * 1024 * 1024
 """Larger than DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB)."""
@@ -67,8 +84,9 @@ def urlencode(data: dict[str, Any]) -> str:
 
 
 FIELD_NAMES = field_names()
-FORM_DATA = st.dictionaries(st.one_of(st.sampled_from(FIELD_NAMES), ANY_TEXT), FIELD_VALUE,
-                            max_size=8)
+FORM_DATA = st.dictionaries(
+    st.one_of(st.sampled_from(FIELD_NAMES), ANY_TEXT), FIELD_VALUE, max_size=8
+)
 
 
 @pytest.fixture(autouse=True)
@@ -94,6 +112,7 @@ def succeeded_job(owner: Any, settings: Any) -> Job:
 
 def stream_status(client: Client, url: str, headers: dict[str, str]) -> int:
     """Return the stream's status code, reading a finished job's replay to its end."""
+
     async def go() -> int:
         async_client = AsyncClient(raise_request_exception=False)
         async_client.cookies = client.cookies
@@ -131,16 +150,22 @@ def test_any_since_and_etag_give_the_status_or_a_304(owner: Any, settings: Any) 
     @FUZZ
     @given(since=ANY_TEXT, etag=HEADER_TEXT, fallback=st.none() | HEADER_TEXT)
     def check(since: str, etag: str, fallback: str | None) -> None:
-        headers = {"If-None-Match": etag} | ({"X-Realtime-Fallback": fallback}
-                                             if fallback is not None else {})
+        headers = {"If-None-Match": etag} | (
+            {"X-Realtime-Fallback": fallback} if fallback is not None else {}
+        )
         response = client.get(f"{base}?{urlencode({'since': since})}", headers=headers)
         assert response.status_code in {200, 304}
 
     check()
 
 
-JOB_PATHS = ("/jobs/{}/", "/jobs/{}/download", "/api/jobs/{}/status", "/api/jobs/{}/events",
-             "/jobs/{}/cancel")
+JOB_PATHS = (
+    "/jobs/{}/",
+    "/jobs/{}/download",
+    "/api/jobs/{}/status",
+    "/api/jobs/{}/events",
+    "/jobs/{}/cancel",
+)
 
 
 @pytest.mark.django_db
@@ -148,8 +173,10 @@ def test_any_job_id_in_a_path_is_404_even_for_staff(staff_user: Any) -> None:
     client = client_for(staff_user)
 
     @FUZZ
-    @given(job_id=st.one_of(ANY_TEXT, st.uuids().map(str), st.uuids().map(lambda u: u.hex)),
-           path=st.sampled_from(JOB_PATHS))
+    @given(
+        job_id=st.one_of(ANY_TEXT, st.uuids().map(str), st.uuids().map(lambda u: u.hex)),
+        path=st.sampled_from(JOB_PATHS),
+    )
     def check(job_id: str, path: str) -> None:
         url = path.format(quote(job_id, safe=""))
         if path.endswith("/cancel"):
@@ -171,9 +198,11 @@ def test_any_wizard_step_post_is_kept_and_redirects_and_the_step_still_renders()
     @given(step=st.sampled_from(FORM_STEPS), data=FORM_DATA, multipart=st.booleans())
     def check(step: str, data: dict[str, str], multipart: bool) -> None:
         url = reverse("jobs:wizard-step", args=[step])
-        response = (client.post(url, data) if multipart else
-                    client.post(url, urlencode(data),
-                                content_type="application/x-www-form-urlencoded"))
+        response = (
+            client.post(url, data)
+            if multipart
+            else client.post(url, urlencode(data), content_type="application/x-www-form-urlencoded")
+        )
         assert response.status_code == 302, response.content[:300]
         assert client.get(response["Location"], follow=True).status_code == 200
 
@@ -188,8 +217,11 @@ def test_any_validate_post_answers_the_fields_errors() -> None:
     @given(data=FORM_DATA, step=st.one_of(st.none(), st.sampled_from(FORM_STEPS), ANY_TEXT))
     def check(data: dict[str, str], step: str | None) -> None:
         sent = data | ({"step": step} if step is not None else {})
-        response = client.post(reverse("jobs:wizard-validate"), urlencode(sent),
-                               content_type="application/x-www-form-urlencoded")
+        response = client.post(
+            reverse("jobs:wizard-validate"),
+            urlencode(sent),
+            content_type="application/x-www-form-urlencoded",
+        )
         assert response.status_code == 200
         assert set(response.json()["errors"]) <= set(sent), "errors of the fields sent only"
 
@@ -216,13 +248,18 @@ def test_any_api_body_gets_201_or_a_4xx_naming_what_is_wrong() -> None:
     client = client_for()
 
     @FUZZ
-    @given(payload=st.one_of(
-        st.dictionaries(st.one_of(st.sampled_from(FIELD_NAMES), ANY_TEXT), JSON_VALUE,
-                        max_size=8).map(lambda d: {**PARAMS, **d}),
-        JSON_VALUE))
+    @given(
+        payload=st.one_of(
+            st.dictionaries(
+                st.one_of(st.sampled_from(FIELD_NAMES), ANY_TEXT), JSON_VALUE, max_size=8
+            ).map(lambda d: {**PARAMS, **d}),
+            JSON_VALUE,
+        )
+    )
     def check(payload: Any) -> None:
-        response = client.post(reverse("jobs:api-jobs"), json.dumps(payload),
-                               content_type="application/json")
+        response = client.post(
+            reverse("jobs:api-jobs"), json.dumps(payload), content_type="application/json"
+        )
         # 413: a payload past 32 KB (a few of the huge integers make one).
         assert response.status_code in {201, 400, 413}
         if response.status_code != 201:
@@ -236,13 +273,20 @@ def test_any_raw_api_body_or_content_type_gets_a_4xx() -> None:
     client = client_for()
 
     @FUZZ
-    @given(body=st.binary(max_size=2000),
-           content_type=st.sampled_from(["application/json", "text/plain", "",
-                                         "application/json; charset=latin-1",
-                                         "multipart/form-data; boundary=x"]))
+    @given(
+        body=st.binary(max_size=2000),
+        content_type=st.sampled_from(
+            [
+                "application/json",
+                "text/plain",
+                "",
+                "application/json; charset=latin-1",
+                "multipart/form-data; boundary=x",
+            ]
+        ),
+    )
     def check(body: bytes, content_type: str) -> None:
-        response = client.generic("POST", reverse("jobs:api-jobs"), body,
-                                  content_type=content_type)
+        response = client.generic("POST", reverse("jobs:api-jobs"), body, content_type=content_type)
         assert 400 <= response.status_code < 500
 
     check()
@@ -288,8 +332,7 @@ def test_an_oversize_form_body_is_400(path: str) -> None:
 @pytest.mark.django_db
 def test_an_oversize_api_body_is_413() -> None:
     body = json.dumps({**PARAMS, "description": "x" * OVERSIZE})
-    response = client_for().post(reverse("jobs:api-jobs"), body,
-                                 content_type="application/json")
+    response = client_for().post(reverse("jobs:api-jobs"), body, content_type="application/json")
     assert response.status_code == 413
     assert "larger than" in response.json()["detail"]  # refused before anything reads it
 
@@ -298,22 +341,27 @@ def test_an_oversize_api_body_is_413() -> None:
 def test_an_oversize_cancel_body_is_refused_and_cancels_nothing(owner: Any) -> None:
     job = services.job_create(owner=owner, params=PARAMS)
     client = client_for(owner, enforce_csrf_checks=True)
-    response = client.post(reverse("jobs:cancel", args=[job.pk]),
-                           urlencode({"x": "y" * OVERSIZE}),
-                           content_type="application/x-www-form-urlencoded")
+    response = client.post(
+        reverse("jobs:cancel", args=[job.pk]),
+        urlencode({"x": "y" * OVERSIZE}),
+        content_type="application/x-www-form-urlencoded",
+    )
     assert response.status_code in {400, 403}
     job.refresh_from_db()
     assert job.status == JobStatus.QUEUED
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("header", ["Cookie", "Last-Event-ID", "If-None-Match", "Accept",
-                                    "X-Realtime-Fallback", "User-Agent"])
+@pytest.mark.parametrize(
+    "header",
+    ["Cookie", "Last-Event-ID", "If-None-Match", "Accept", "X-Realtime-Fallback", "User-Agent"],
+)
 def test_oversize_headers_are_no_crash(header: str, owner: Any, settings: Any) -> None:
     job = succeeded_job(owner, settings)
     client = client_for(owner)
     value = "a=" + "x" * 200_000 if header == "Cookie" else "9" * 200_000
     status_url = reverse("jobs:status", args=[job.pk])
     assert client.get(status_url, headers={header: value}).status_code < 500
-    assert client.get(reverse("jobs:page", args=[job.pk]),
-                      headers={header: value}).status_code < 500
+    assert (
+        client.get(reverse("jobs:page", args=[job.pk]), headers={header: value}).status_code < 500
+    )

@@ -17,9 +17,11 @@ from jobs import services
 from tests.support.servers import ROOT, base_env
 
 TEMPLATES_DIR = ROOT / "templates"
-POLICY = ("default-src 'self'; script-src 'self' 'nonce-{nonce}'; style-src 'self'; "
-          "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; "
-          "base-uri 'self'; form-action 'self'")
+POLICY = (
+    "default-src 'self'; script-src 'self' 'nonce-{nonce}'; style-src 'self'; "
+    "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; "
+    "base-uri 'self'; form-action 'self'"
+)
 SCRIPT_TAG = re.compile(r"<script\b([^>]*)>(.*?)</script>", re.DOTALL | re.IGNORECASE)
 INLINE_STYLE_OR_HANDLER = re.compile(r"<style\b|\sstyle\s*=|\son[a-z]+\s*=", re.IGNORECASE)
 
@@ -46,7 +48,8 @@ def assert_scripts_carry(html: str, nonce: str) -> None:
 @pytest.mark.django_db
 @pytest.mark.parametrize("page", ["wizard", "job", "dashboard"])
 def test_each_page_has_the_policy_and_its_scripts_carry_its_nonce(
-        page: str, owner: Any, staff_user: Any) -> None:
+    page: str, owner: Any, staff_user: Any
+) -> None:
     client = Client()
     if page == "wizard":
         url = reverse("jobs:wizard-step", args=["basics"])
@@ -72,8 +75,10 @@ def test_json_and_the_admin_get_the_policy_too() -> None:
         assert client.get(url)["Content-Security-Policy"].startswith("default-src 'self'")
 
 
-@pytest.mark.parametrize("template", sorted(p.relative_to(TEMPLATES_DIR).as_posix()
-                                            for p in TEMPLATES_DIR.rglob("*.html")))
+@pytest.mark.parametrize(
+    "template",
+    sorted(p.relative_to(TEMPLATES_DIR).as_posix() for p in TEMPLATES_DIR.rglob("*.html")),
+)
 def test_no_template_has_inline_script_style_or_handlers(template: str) -> None:
     text = (TEMPLATES_DIR / template).read_text().replace("{{ csp_nonce }}", "NONCE")
     text = re.sub(r"{%.*?%}|{{.*?}}", "", text, flags=re.DOTALL)  # tags may hold a ">"
@@ -85,9 +90,13 @@ def test_no_template_has_inline_script_style_or_handlers(template: str) -> None:
 
 def production_env(**overrides: str) -> dict[str, str]:
     """Return the environment of the production settings (DEBUG off, a real SECRET_KEY)."""
-    env = base_env(DEBUG="false", SECRET_KEY=secrets.token_urlsafe(50)[:50],
-                   ALLOWED_HOSTS="example.com", REDIS_URL="redis://127.0.0.1:6379/0",
-                   DATABASE_URL="postgres://postgres@127.0.0.1:5432/composer")
+    env = base_env(
+        DEBUG="false",
+        SECRET_KEY=secrets.token_urlsafe(50)[:50],
+        ALLOWED_HOSTS="example.com",
+        REDIS_URL="redis://127.0.0.1:6379/0",
+        DATABASE_URL="postgres://postgres@127.0.0.1:5432/composer",
+    )
     for name in ("SECURE_SSL_REDIRECT", "SECURE_HSTS_SECONDS", "SECURE_PROXY_SSL_HEADER"):
         env.pop(name, None)
     return env | overrides
@@ -95,8 +104,15 @@ def production_env(**overrides: str) -> dict[str, str]:
 
 def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     """Run `manage.py` with `args` in a child process; return what it did."""
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=120, check=False)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def test_check_deploy_is_clean_for_the_production_settings() -> None:
@@ -117,8 +133,12 @@ def test_production_refuses_to_start_without_a_real_secret_key() -> None:
 
 @pytest.mark.django_db(transaction=True)
 def test_with_debug_off_the_site_is_https_only_with_secure_cookies(start_web: Any) -> None:
-    web = start_web(DEBUG="false", SECRET_KEY=secrets.token_urlsafe(50), ALLOWED_HOSTS="127.0.0.1",
-                    SECURE_PROXY_SSL_HEADER="HTTP_X_FORWARDED_PROTO,https")
+    web = start_web(
+        DEBUG="false",
+        SECRET_KEY=secrets.token_urlsafe(50),
+        ALLOWED_HOSTS="127.0.0.1",
+        SECURE_PROXY_SSL_HEADER="HTTP_X_FORWARDED_PROTO,https",
+    )
     https = {"X-Forwarded-Proto": "https"}  # as the TLS-terminating proxy says
 
     plain = httpx.get(f"{web.url}/wizard/basics/", timeout=10)
@@ -137,9 +157,17 @@ def test_with_debug_off_the_site_is_https_only_with_secure_cookies(start_web: An
     cookies = {c.split("=", 1)[0]: c for c in page.headers.get_list("set-cookie")}
     # A GET writes no session; the first thing sent starts one.
     csrf = cookies["csrftoken"].split(";", 1)[0].split("=", 1)[1]
-    sent = httpx.post(f"{web.url}/wizard/validate", data={"step": "basics", "name": "Fine Name"},
-                      headers={**https, "X-CSRFToken": csrf, "Cookie": f"csrftoken={csrf}",
-                               "Origin": f"https://127.0.0.1:{web.port}"}, timeout=10)
+    sent = httpx.post(
+        f"{web.url}/wizard/validate",
+        data={"step": "basics", "name": "Fine Name"},
+        headers={
+            **https,
+            "X-CSRFToken": csrf,
+            "Cookie": f"csrftoken={csrf}",
+            "Origin": f"https://127.0.0.1:{web.port}",
+        },
+        timeout=10,
+    )
     assert sent.status_code == 200
     cookies.update({c.split("=", 1)[0]: c for c in sent.headers.get_list("set-cookie")})
     assert {"sessionid", "csrftoken"} <= cookies.keys()

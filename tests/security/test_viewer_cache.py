@@ -48,7 +48,8 @@ def test_a_logged_out_session_sees_nothing_even_with_its_old_cookie(owner: Any) 
 
 
 def test_what_one_session_is_remembered_as_never_answers_another(
-        owner: Any, django_user_model: Any) -> None:
+    owner: Any, django_user_model: Any
+) -> None:
     job = services.job_create(owner=owner, params=PARAMS)
     mine, theirs = Client(), Client()
     mine.force_login(owner)

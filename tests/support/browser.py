@@ -8,9 +8,15 @@ from django.contrib.staticfiles import finders
 from playwright.sync_api import Browser, Playwright, Route
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 STATIC_PREFIX = "/static/"
 
 
@@ -18,8 +24,9 @@ def launch_chromium(playwright: Playwright) -> Browser:
     """Start headless chromium from /usr/bin; say how to install it if it is missing."""
     if not CHROMIUM.exists():
         raise RuntimeError(f"the browser tests need {CHROMIUM}: apt-get install -y chromium")
-    return playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                      args=CHROMIUM_ARGS, timeout=30_000)
+    return playwright.chromium.launch(
+        executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS, timeout=30_000
+    )
 
 
 def serve_static(route: Route) -> None:
@@ -33,5 +40,8 @@ def serve_static(route: Route) -> None:
         route.fulfill(status=404)
         return
     path = Path(found)
-    route.fulfill(path=str(path), content_type=mimetypes.guess_type(path.name)[0],
-                  headers={"Cache-Control": "no-store"})
+    route.fulfill(
+        path=str(path),
+        content_type=mimetypes.guess_type(path.name)[0],
+        headers={"Cache-Control": "no-store"},
+    )

@@ -33,8 +33,9 @@ class Followed:
         return bool(self.events) and self.events[-1].event == FINAL_EVENT
 
 
-async def follow(client: httpx.AsyncClient, url: str, *, give_up_s: float,
-                 retry_s: float = 0.5) -> Followed:
+async def follow(
+    client: httpx.AsyncClient, url: str, *, give_up_s: float, retry_s: float = 0.5
+) -> Followed:
     """Follow `url` until the job's final event (or a 204), reconnecting with Last-Event-ID
     after every drop, `retry_s` apart, as EventSource does; give up after `give_up_s` seconds.
 
@@ -64,11 +65,13 @@ async def follow(client: httpx.AsyncClient, url: str, *, give_up_s: float,
     return seen
 
 
-async def _read_once(client: httpx.AsyncClient, url: str, headers: dict[str, str],
-                     seen: Followed) -> int:
+async def _read_once(
+    client: httpx.AsyncClient, url: str, headers: dict[str, str], seen: Followed
+) -> int:
     """Read one connection's events into `seen` as they arrive; return the HTTP status."""
-    async with client.stream("GET", url, headers=headers,
-                             timeout=httpx.Timeout(None, connect=5)) as response:
+    async with client.stream(
+        "GET", url, headers=headers, timeout=httpx.Timeout(None, connect=5)
+    ) as response:
         if response.status_code != 200:
             await response.aread()
             return response.status_code

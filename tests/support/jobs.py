@@ -11,8 +11,9 @@ from jobs.pipeline import run as run_pipeline
 PARAMS = {"name": "Test Coin", "template": "token"}
 
 
-def succeeded_job(*, owner: Any = None, anon_owner: str = "",
-                  params: dict[str, Any] | None = None) -> Job:
+def succeeded_job(
+    *, owner: Any = None, anon_owner: str = "", params: dict[str, Any] | None = None
+) -> Job:
     """Return a job of `owner` (or of the anonymous `anon_owner`) run to success, no pacing."""
     job = services.job_create(owner=owner, params=params or PARAMS, anon_owner=anon_owner)
     with override_settings(JOBS_STEP_PACE_S=0):

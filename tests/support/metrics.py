@@ -16,8 +16,9 @@ def metric(url: str, name: str) -> float:
     return float(match.group(1))
 
 
-def wait_for_metric(url: str, name: str, predicate: Callable[[float], bool],
-                    timeout: float = 15) -> float:
+def wait_for_metric(
+    url: str, name: str, predicate: Callable[[float], bool], timeout: float = 15
+) -> float:
     """Wait until `predicate` holds for the sample `name` on the server at `url`; return it."""
     deadline = time.monotonic() + timeout
     while not predicate(value := metric(url, name)):

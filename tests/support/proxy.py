@@ -29,8 +29,10 @@ StreamMode = Literal["pass", "buffer", "503", "refuse"]
 
 _HEAD_END = b"\r\n\r\n"
 _DROPPED = (b"connection:", b"keep-alive:", b"proxy-connection:")
-_UNAVAILABLE = (b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
-                b"Content-Length: 9\r\nConnection: close\r\n\r\ndeploying")
+_UNAVAILABLE = (
+    b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
+    b"Content-Length: 9\r\nConnection: close\r\n\r\ndeploying"
+)
 
 
 @dataclass
@@ -60,8 +62,9 @@ class Proxy:
         return [path for path in self.requests if path.split("?")[0].endswith(path_end)]
 
     def start(self, timeout: float = 10) -> "Proxy":
-        self._thread = threading.Thread(target=lambda: asyncio.run(self._main()),
-                                        name=f"proxy-{self.port}", daemon=True)
+        self._thread = threading.Thread(
+            target=lambda: asyncio.run(self._main()), name=f"proxy-{self.port}", daemon=True
+        )
         self._thread.start()
         if not self._listening.wait(timeout):
             raise TimeoutError(f"proxy on port {self.port} did not start in {timeout}s")
@@ -112,8 +115,12 @@ class Proxy:
                 task.cancel()
             await asyncio.gather(*handlers, return_exceptions=True)
 
-    async def _serve(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter,
-                     task: asyncio.Task[None]) -> None:
+    async def _serve(
+        self,
+        client_r: asyncio.StreamReader,
+        client_w: asyncio.StreamWriter,
+        task: asyncio.Task[None],
+    ) -> None:
         upstream_w: asyncio.StreamWriter | None = None
         try:
             path, is_stream, request = await _read_request(client_r)
@@ -129,8 +136,7 @@ class Proxy:
                 return
             if is_stream:
                 self._open_streams.add(task)
-            upstream_r, upstream_w = await asyncio.open_connection("127.0.0.1",
-                                                                   self.upstream_port)
+            upstream_r, upstream_w = await asyncio.open_connection("127.0.0.1", self.upstream_port)
             upstream_w.write(request)
             await upstream_w.drain()
             await self._answer(upstream_r, client_r, client_w, buffering=mode == "buffer")
@@ -143,18 +149,26 @@ class Proxy:
                     with contextlib.suppress(OSError):
                         await writer.wait_closed()
 
-    async def _answer(self, upstream_r: asyncio.StreamReader, client_r: asyncio.StreamReader,
-                      client_w: asyncio.StreamWriter, *, buffering: bool) -> None:
+    async def _answer(
+        self,
+        upstream_r: asyncio.StreamReader,
+        client_r: asyncio.StreamReader,
+        client_w: asyncio.StreamWriter,
+        *,
+        buffering: bool,
+    ) -> None:
         head = await upstream_r.readuntil(_HEAD_END)
         client_w.write(head)
         await client_w.drain()
         buffering = buffering and b"text/event-stream" in head.lower()
         self.held_streams += buffering
-        await _until_either_ends(self._copy(upstream_r, client_w, buffering),
-                                 _client_gone(client_r))
+        await _until_either_ends(
+            self._copy(upstream_r, client_w, buffering), _client_gone(client_r)
+        )
 
-    async def _copy(self, source: asyncio.StreamReader, sink: asyncio.StreamWriter,
-                    buffering: bool) -> None:
+    async def _copy(
+        self, source: asyncio.StreamReader, sink: asyncio.StreamWriter, buffering: bool
+    ) -> None:
         held = bytearray()
         while chunk := await source.read(65536):
             held += chunk
@@ -172,11 +186,18 @@ async def _read_request(reader: asyncio.StreamReader) -> tuple[str, bool, bytes]
     head = await reader.readuntil(_HEAD_END)
     lines = head[: -len(_HEAD_END)].split(b"\r\n")
     kept = [line for line in lines[1:] if not line.lower().startswith(_DROPPED)]
-    length = next((int(line.split(b":", 1)[1]) for line in kept
-                   if line.lower().startswith(b"content-length:")), 0)
+    length = next(
+        (
+            int(line.split(b":", 1)[1])
+            for line in kept
+            if line.lower().startswith(b"content-length:")
+        ),
+        0,
+    )
     body = await reader.readexactly(length) if length else b""
-    is_stream = any(line.lower().startswith(b"accept:") and b"text/event-stream" in line
-                    for line in kept)
+    is_stream = any(
+        line.lower().startswith(b"accept:") and b"text/event-stream" in line for line in kept
+    )
     path = lines[0].split(b" ")[1].decode()
     request = b"\r\n".join([lines[0], *kept, b"Connection: close"]) + _HEAD_END + body
     return path, is_stream, request

@@ -41,8 +41,12 @@ class Cluster:
 
     def ensure(self) -> None:
         """Start it (or restart its missing nodes) and wait until it is whole and ok."""
-        subprocess.run([str(ROOT / "scripts" / "services"), "cluster"], check=True,
-                       timeout=TIMEOUT_S + 10, capture_output=True)
+        subprocess.run(
+            [str(ROOT / "scripts" / "services"), "cluster"],
+            check=True,
+            timeout=TIMEOUT_S + 10,
+            capture_output=True,
+        )
         self.wait_whole()
 
     def wait_whole(self, timeout: float = TIMEOUT_S) -> None:
@@ -75,8 +79,9 @@ class Cluster:
                 reply = client.execute_command("CLUSTER SLOTS")
             finally:
                 client.close()
-            return [(int(r[0]), int(r[1]), _address(r[2]), [_address(n) for n in r[3:]])
-                    for r in reply]
+            return [
+                (int(r[0]), int(r[1]), _address(r[2]), [_address(n) for n in r[3:]]) for r in reply
+            ]
         raise RuntimeError("no cluster node answers")
 
     def masters(self) -> list[Address]:

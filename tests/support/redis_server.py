@@ -43,10 +43,20 @@ class PrivateRedis:
         """Start the server (again) on its port and wait until it answers."""
         binary = shutil.which("redis-server")
         assert binary, "redis-server is needed for the outage tests (scripts/test installs it)"
-        args = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-                "--appendonly", "no"]
-        self.current = Proc(f"redis-{self.port}", args, self.env,
-                            self.log_dir / f"redis-{self.port}.log").start()
+        args = [
+            binary,
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ]
+        self.current = Proc(
+            f"redis-{self.port}", args, self.env, self.log_dir / f"redis-{self.port}.log"
+        ).start()
         self.started.append(self.current)
         deadline = time.monotonic() + START_TIMEOUT_S
         while not redis_answers(self.url):

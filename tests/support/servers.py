@@ -37,7 +37,11 @@ class Proc:
     def start(self) -> "Proc":
         with self.log_path.open("ab") as log:
             self.popen = subprocess.Popen(
-                self.args, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                self.args,
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
         return self
 
@@ -101,12 +105,20 @@ def python_command(*args: str) -> list[str]:
 
 def gunicorn_command() -> list[str]:
     """The production server: gunicorn with gunicorn.conf.py, as scripts/serve runs it."""
-    return python_command("-m", "gunicorn", "-c", "gunicorn.conf.py",
-                          "composer_realtime.asgi:application")
+    return python_command(
+        "-m", "gunicorn", "-c", "gunicorn.conf.py", "composer_realtime.asgi:application"
+    )
 
 
-def serve(name: str, args: list[str], env: dict[str, str], port: int, log_path: Path,
-          processes: list[Proc], ready_timeout: float = 30) -> WebServer:
+def serve(
+    name: str,
+    args: list[str],
+    env: dict[str, str],
+    port: int,
+    log_path: Path,
+    processes: list[Proc],
+    ready_timeout: float = 30,
+) -> WebServer:
     """Start a web server listening on `port`, kept in `processes` (which the fixture of that
     name stops); return it once it answers."""
     proc = Proc(name, args, env, log_path)
@@ -116,19 +128,30 @@ def serve(name: str, args: list[str], env: dict[str, str], port: int, log_path: 
     return server
 
 
-def make_web(env: dict[str, str], log_dir: Path, port: int | None = None,
-             extra: tuple[str, ...] = ()) -> WebServer:
+def make_web(
+    env: dict[str, str], log_dir: Path, port: int | None = None, extra: tuple[str, ...] = ()
+) -> WebServer:
     port = port or free_port()
     args = python_command(
-        "-m", "uvicorn", "composer_realtime.asgi:application", "--host", "127.0.0.1",
-        "--port", str(port), "--no-access-log", "--timeout-graceful-shutdown", "2", *extra,
+        "-m",
+        "uvicorn",
+        "composer_realtime.asgi:application",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--no-access-log",
+        "--timeout-graceful-shutdown",
+        "2",
+        *extra,
     )
     return WebServer(Proc(f"web-{port}", args, env, log_dir / f"web-{port}.log"), port)
 
 
 def make_worker(env: dict[str, str], log_dir: Path, name: str = "worker") -> Proc:
-    args = python_command("manage.py", "run_worker", "--interval", "0.1", "--no-reload",
-                          "--no-startup-delay")
+    args = python_command(
+        "manage.py", "run_worker", "--interval", "0.1", "--no-reload", "--no-startup-delay"
+    )
     return Proc(name, args, env, log_dir / f"{name}.log")
 
 
@@ -147,8 +170,7 @@ def proc_threads(pid: int) -> int:
 
 def base_env(**overrides: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()}
-    env.update({"DJANGO_SETTINGS_MODULE": "composer_realtime.settings",
-                "PYTHONUNBUFFERED": "1"})
+    env.update({"DJANGO_SETTINGS_MODULE": "composer_realtime.settings", "PYTHONUNBUFFERED": "1"})
     env.update(overrides)
     return env
 

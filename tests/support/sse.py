@@ -47,8 +47,11 @@ class StreamResult:
     controls: list[SSEEvent] = field(default_factory=list)
 
 
-def parse_lines(lines: list[str], *, controls: list[SSEEvent] | None = None,
-                ) -> tuple[list[SSEEvent], list[str], int | None]:
+def parse_lines(
+    lines: list[str],
+    *,
+    controls: list[SSEEvent] | None = None,
+) -> tuple[list[SSEEvent], list[str], int | None]:
     """Parse complete SSE lines per the WHATWG rules used by our server.
 
     Control events (`ready`, `ping`, `closing`) are left out of the events; pass `controls`
@@ -84,8 +87,14 @@ def parse_lines(lines: list[str], *, controls: list[SSEEvent] | None = None,
     return events, comments, retry
 
 
-async def read_stream(client: httpx.AsyncClient, url: str, *, headers: dict[str, str] | None = None,
-                      stop_after_seq: int | None = None, timeout: float = 30) -> StreamResult:
+async def read_stream(
+    client: httpx.AsyncClient,
+    url: str,
+    *,
+    headers: dict[str, str] | None = None,
+    stop_after_seq: int | None = None,
+    timeout: float = 30,
+) -> StreamResult:
     """Read a stream until the server ends it, or until `stop_after_seq` is reached."""
     events: list[SSEEvent] = []
     comments: list[str] = []
@@ -93,8 +102,9 @@ async def read_stream(client: httpx.AsyncClient, url: str, *, headers: dict[str,
     retry = None
     ended = False
     deadline = time.monotonic() + timeout
-    async with client.stream("GET", url, headers=headers or {},
-                             timeout=httpx.Timeout(timeout, connect=10)) as response:
+    async with client.stream(
+        "GET", url, headers=headers or {}, timeout=httpx.Timeout(timeout, connect=10)
+    ) as response:
         if response.status_code != 200:
             await response.aread()
             return StreamResult(response.status_code, response.headers, [], [], None, True)
@@ -124,7 +134,9 @@ async def read_stream(client: httpx.AsyncClient, url: str, *, headers: dict[str,
 
 def read_stream_blocking(url: str, cookies: dict[str, str], **kwargs: Any) -> StreamResult:
     """`read_stream` for a test outside any event loop, with its own client and cookies."""
+
     async def go() -> StreamResult:
         async with httpx.AsyncClient(cookies=cookies) as client:
             return await read_stream(client, url, **kwargs)
+
     return asyncio.run(go())

@@ -36,7 +36,8 @@ def typed_value(name: str, field: forms.Field) -> Any:
     if validate_uri in field.validators:
         return "https://example.org/meta/"
     return {"name": "Harbor Coin", "description": "Tokens for the harbor co-op"}.get(
-        name, f"Typed {name}")
+        name, f"Typed {name}"
+    )
 
 
 def bad_value(name: str, field: forms.Field) -> Any:
@@ -140,8 +141,9 @@ class FormReader(HTMLParser):
     def handle_data(self, data: str) -> None:
         if self._textarea is not None:
             # Django starts a textarea's content with a newline that browsers drop.
-            self.values[self._textarea] += data.removeprefix("\n") if not self.values[
-                self._textarea] else data
+            self.values[self._textarea] += (
+                data.removeprefix("\n") if not self.values[self._textarea] else data
+            )
         elif self._in_li and self._error_of:
             self.errors[self._error_of][-1] += data
 

@@ -18,16 +18,21 @@ class Command(BaseCommand):
         create: ArgumentParser = actions.add_parser("create", help="Issue a token for a user.")
         create.add_argument("username")
         create.add_argument("--name", default="API token", help="What the token is for.")
-        create.add_argument("--expires-in-days", type=float, default=None,
-                            help="Days until it stops working (default: never).")
+        create.add_argument(
+            "--expires-in-days",
+            type=float,
+            default=None,
+            help="Days until it stops working (default: never).",
+        )
         revoke = actions.add_parser("revoke", help="Revoke tokens by id.")
         revoke.add_argument("ids", nargs="+", type=int)
         listing = actions.add_parser("list", help="List tokens (never their secrets).")
         listing.add_argument("--user", default=None, help="Only this user's tokens.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        {"create": self._create, "revoke": self._revoke, "list": self._list}[
-            options["action"]](options)
+        {"create": self._create, "revoke": self._revoke, "list": self._list}[options["action"]](
+            options
+        )
 
     def _create(self, options: dict[str, Any]) -> None:
         try:
@@ -38,8 +43,9 @@ class Command(BaseCommand):
         if days is not None and days <= 0:
             raise CommandError("--expires-in-days must be more than 0.")
         expires_at = None if days is None else timezone.now() + timedelta(days=days)
-        token, secret = services.token_create(user=user, name=options["name"],
-                                              expires_at=expires_at)
+        token, secret = services.token_create(
+            user=user, name=options["name"], expires_at=expires_at
+        )
         self.stderr.write(f"Token {token.pk} for {user}: copy it now, it is not shown again.")
         self.stdout.write(secret)
 
@@ -58,5 +64,7 @@ class Command(BaseCommand):
             tokens = tokens.filter(user__username=options["user"])
         for token in tokens:
             expires = f"{token.expires_at:%Y-%m-%d %H:%M}" if token.expires_at else "never"
-            self.stdout.write(f"{token.pk}\t{token.user}\t{token.shown}…\t{token.state}\t"
-                              f"expires {expires}\t{token.name}")
+            self.stdout.write(
+                f"{token.pk}\t{token.user}\t{token.shown}…\t{token.state}\t"
+                f"expires {expires}\t{token.name}"
+            )

@@ -42,31 +42,43 @@ class StopRequest:
 
 
 class Command(BaseCommand):
-    help = ("Run the web server (uvicorn), the task worker(s) and the reaper as child "
-            "processes; stop them all when one exits or on Ctrl-C.")
+    help = (
+        "Run the web server (uvicorn), the task worker(s) and the reaper as child "
+        "processes; stop them all when one exits or on Ctrl-C."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default="127.0.0.1", help="Address to bind (127.0.0.1).")
         parser.add_argument("--port", type=int, default=8000, help="Port to bind (8000).")
-        parser.add_argument("--workers", type=int, default=1,
-                            help="Number of `run_worker` processes (1).")
-        parser.add_argument("--no-worker", action="store_true",
-                            help="Start neither worker nor reaper: the web server only.")
+        parser.add_argument(
+            "--workers", type=int, default=1, help="Number of `run_worker` processes (1)."
+        )
+        parser.add_argument(
+            "--no-worker",
+            action="store_true",
+            help="Start neither worker nor reaper: the web server only.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         """Start the children, wait for a stop signal or a child's exit, then stop them all."""
         if options["workers"] < 1 and not options["no_worker"]:
             raise CommandError("--workers must be at least 1 (use --no-worker for none).")
-        commands = _commands(host=options["host"], port=options["port"],
-                             workers=0 if options["no_worker"] else options["workers"])
+        commands = _commands(
+            host=options["host"],
+            port=options["port"],
+            workers=0 if options["no_worker"] else options["workers"],
+        )
         request = StopRequest()
         _install_signal_handlers(request=request)
         for name, argv in commands:
             request.children.append(_start(name=name, argv=argv))
             self.stdout.write(f"started {name} (pid {request.children[-1].process.pid})")
-        self.stdout.write(self.style.SUCCESS(
-            f"Composer running: open {_url(host=options['host'], port=options['port'])}"
-            "  (Ctrl-C stops everything)"))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Composer running: open {_url(host=options['host'], port=options['port'])}"
+                "  (Ctrl-C stops everything)"
+            )
+        )
         self.stdout.flush()
         failed = _supervise(request=request, log=self.stderr.write)
         _stop_all(request=request, log=self.stderr.write)
@@ -77,8 +89,18 @@ class Command(BaseCommand):
 def _commands(*, host: str, port: int, workers: int) -> list[tuple[str, list[str]]]:
     """Build the (name, argv) of every child to start: web first, then workers and reaper."""
     manage = str(Path(settings.BASE_DIR) / "manage.py")
-    web = [sys.executable, "-m", "uvicorn", "composer_realtime.asgi:application",
-           "--host", host, "--port", str(port), "--timeout-graceful-shutdown", "5"]
+    web = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "composer_realtime.asgi:application",
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--timeout-graceful-shutdown",
+        "5",
+    ]
     commands = [("web server", web)]
     for index in range(1, workers + 1):
         # --no-reload: the reloader's parent would SIGKILL a running task on SIGTERM.
@@ -100,7 +122,8 @@ def _url(*, host: str, port: int) -> str:
 def _start(*, name: str, argv: list[str]) -> Child:
     """Start one child in its own session, so a terminal's Ctrl-C reaches it only once, by us."""
     process = subprocess.Popen(  # noqa: S603 - argv built above from fixed parts
-        argv, cwd=settings.BASE_DIR, start_new_session=True, preexec_fn=_die_with_parent)
+        argv, cwd=settings.BASE_DIR, start_new_session=True, preexec_fn=_die_with_parent
+    )
     return Child(name=name, process=process)
 
 

@@ -18,8 +18,9 @@ class Command(BaseCommand):
         try:
             extra = json.loads(options["params"])
             job = services.job_create(
-                owner=None, params={**extra, "name": options["name"],
-                                    "template": options["template"]})
+                owner=None,
+                params={**extra, "name": options["name"], "template": options["template"]},
+            )
         except (ValueError, services.InvalidJobParams) as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write(str(job.pk))

@@ -6,8 +6,10 @@ from jobs import services
 
 
 class Command(BaseCommand):
-    help = ("Retention: delete jobs (events, artifacts) finished more than --days ago and "
-            "anonymize journey records older than --journey-days.")
+    help = (
+        "Retention: delete jobs (events, artifacts) finished more than --days ago and "
+        "anonymize journey records older than --journey-days."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--days", type=int, default=30)

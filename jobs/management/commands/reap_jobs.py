@@ -12,12 +12,18 @@ logger = logging.getLogger(__name__)
 
 
 class Command(BaseCommand):
-    help = ("Fail running jobs whose worker stopped beating (once, or every --every seconds; "
-            "repeating, it rides out database outages).")
+    help = (
+        "Fail running jobs whose worker stopped beating (once, or every --every seconds; "
+        "repeating, it rides out database outages)."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--every", type=float, default=0,
-                            help="Repeat every N seconds until stopped (0: run once).")
+        parser.add_argument(
+            "--every",
+            type=float,
+            default=0,
+            help="Repeat every N seconds until stopped (0: run once).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         while True:
@@ -28,8 +34,9 @@ class Command(BaseCommand):
             except CONNECTION_ERRORS as exc:
                 if not options["every"]:
                     raise
-                logger.warning("database unavailable (%s); trying again in %s s",
-                               exc, options["every"])
+                logger.warning(
+                    "database unavailable (%s); trying again in %s s", exc, options["every"]
+                )
             if not options["every"]:
                 return
             time.sleep(options["every"])

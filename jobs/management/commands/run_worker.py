@@ -6,18 +6,35 @@ from jobs.worker import ResilientWorker
 
 
 class Command(DbWorkerCommand):
-    help = ("Run the task worker (django-tasks-db's db_worker, with the same options) so that "
-            "it rides out database outages instead of exiting. It never reloads on code "
-            "changes: a reload would kill a running task.")
+    help = (
+        "Run the task worker (django-tasks-db's db_worker, with the same options) so that "
+        "it rides out database outages instead of exiting. It never reloads on code "
+        "changes: a reload would kill a running task."
+    )
 
-    def handle(self, *, verbosity: int, queue_name: str, interval: float, batch: bool,
-               backend_name: str, startup_delay: bool, max_tasks: int | None, worker_id: str,
-               exclude_queues: str, **options: Any) -> None:
+    def handle(
+        self,
+        *,
+        verbosity: int,
+        queue_name: str,
+        interval: float,
+        batch: bool,
+        backend_name: str,
+        startup_delay: bool,
+        max_tasks: int | None,
+        worker_id: str,
+        exclude_queues: str,
+        **options: Any,
+    ) -> None:
         """Run a `ResilientWorker` in this process until it is stopped."""
         self.configure_logging(verbosity)
         worker = ResilientWorker(
-            queue_names=queue_name.split(","), interval=interval, batch=batch,
-            backend_name=backend_name, startup_delay=startup_delay, max_tasks=max_tasks,
+            queue_names=queue_name.split(","),
+            interval=interval,
+            batch=batch,
+            backend_name=backend_name,
+            startup_delay=startup_delay,
+            max_tasks=max_tasks,
             worker_id=worker_id,
             excluded_queue_names=exclude_queues.split(",") if exclude_queues else [],
         )

@@ -21,8 +21,9 @@ def cache_dir(tmp_path, settings):
 
 
 def compile_(path, source):
-    return compile_file(path, source, toolchain=shared_toolchain(),
-                        should_stop=lambda: False, timeout_s=120)
+    return compile_file(
+        path, source, toolchain=shared_toolchain(), should_stop=lambda: False, timeout_s=120
+    )
 
 
 def test_a_contract_compiles_to_abi_and_bytecode_then_comes_from_the_cache(cache_dir):

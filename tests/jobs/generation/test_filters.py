@@ -13,7 +13,7 @@ from jobs.generation.filters import (
     toml_literal,
 )
 
-NASTY = ["Don't <b>break</b> \"quotes\" & */", "first-time", "Élan \\ Vital", "tab\there", "☃"]
+NASTY = ['Don\'t <b>break</b> "quotes" & */', "first-time", "Élan \\ Vital", "tab\there", "☃"]
 
 
 @pytest.mark.parametrize("value", NASTY)

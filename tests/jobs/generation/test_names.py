@@ -12,16 +12,19 @@ from jobs.generation.names import (
 from jobs.scaffolds import TEMPLATES
 
 
-@pytest.mark.parametrize(("name", "key", "contracts"), [
-    ("ERC20", "token", ["ERC20Token"]),
-    ("ERC20", "nft", ["ERC20"]),  # the collection does not import ERC20
-    ("ERC721", "nft", ["ERC721Collection"]),
-    ("Governor", "dao", ["GovernorDaoToken", "GovernorDao"]),
-    ("ERC20 Votes", "dao", ["ERC20VotesDaoToken", "ERC20VotesDao"]),
-    ("Reentrancy Guard", "escrow", ["ReentrancyGuardEscrow"]),
-    ("Listing", "escrow", ["ListingEscrow"]),  # a struct of the escrow contract
-    ("My Cool dApp", "dao", ["MyCoolDAppToken", "MyCoolDApp"]),
-])
+@pytest.mark.parametrize(
+    ("name", "key", "contracts"),
+    [
+        ("ERC20", "token", ["ERC20Token"]),
+        ("ERC20", "nft", ["ERC20"]),  # the collection does not import ERC20
+        ("ERC721", "nft", ["ERC721Collection"]),
+        ("Governor", "dao", ["GovernorDaoToken", "GovernorDao"]),
+        ("ERC20 Votes", "dao", ["ERC20VotesDaoToken", "ERC20VotesDao"]),
+        ("Reentrancy Guard", "escrow", ["ReentrancyGuardEscrow"]),
+        ("Listing", "escrow", ["ListingEscrow"]),  # a struct of the escrow contract
+        ("My Cool dApp", "dao", ["MyCoolDAppToken", "MyCoolDApp"]),
+    ],
+)
 def test_contract_names_avoid_every_name_the_sources_use(name, key, contracts):
     assert list(generated_contracts(name, TEMPLATES[key]).values()) == contracts
 
@@ -44,12 +47,19 @@ def test_keywords_are_never_contract_names():
         assert name.lower() not in SOLIDITY_RESERVED, name
 
 
-@pytest.mark.parametrize(("name", "slug"), [
-    ("Élan Vital", "elan-vital"), ("Tom & Jerry's", "tom-jerry-s"), ("日本", "dapp"),
-    ("  spaced   out ", "spaced-out"),
-    ("A name of sixty characters that goes on and on and on, really",
-     "a-name-of-sixty-characters-that-goes-on"),
-    ("X" * 60, "x" * 40),
-])
+@pytest.mark.parametrize(
+    ("name", "slug"),
+    [
+        ("Élan Vital", "elan-vital"),
+        ("Tom & Jerry's", "tom-jerry-s"),
+        ("日本", "dapp"),
+        ("  spaced   out ", "spaced-out"),
+        (
+            "A name of sixty characters that goes on and on and on, really",
+            "a-name-of-sixty-characters-that-goes-on",
+        ),
+        ("X" * 60, "x" * 40),
+    ],
+)
 def test_one_slug_for_every_name(name, slug):
     assert project_slug(name) == slug

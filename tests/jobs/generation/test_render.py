@@ -7,18 +7,26 @@ from jobs.generation.render import render_project
 from jobs.generation.toolchain import toolchain_versions
 from jobs.scaffolds import template_defaults
 
-TRICKY = "Don't <b>break</b> \"quotes\" & */"
+TRICKY = 'Don\'t <b>break</b> "quotes" & */'
 
 
 def test_text_files_carry_the_text_as_typed():
-    params = {**template_defaults("token"), "name": "Tom & Jerry's", "template": "token",
-              "description": TRICKY, "author": "Zoë first-time"}
+    params = {
+        **template_defaults("token"),
+        "name": "Tom & Jerry's",
+        "template": "token",
+        "description": TRICKY,
+        "author": "Zoë first-time",
+    }
     files = render_project(params)
     assert files["README.md"].startswith("# Tom & Jerry's\n")
     assert TRICKY in files["README.md"]
     package = json.loads(files["package.json"])
     assert (package["name"], package["description"], package["author"]) == (
-        "tom-jerry-s", TRICKY, "Zoë first-time")
+        "tom-jerry-s",
+        TRICKY,
+        "Zoë first-time",
+    )
     assert '"Zoë first-time"' in files["package.json"]  # not \u00eb, not \u002D
     assert tomllib.loads(files["dapp.toml"])["project"]["name"] == "Tom & Jerry's"
     assert "Don't <b>break</b>" in files["contracts/Token.sol"]

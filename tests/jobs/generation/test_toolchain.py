@@ -43,8 +43,12 @@ def test_cancel_kills_a_running_compile(toolchain):
     # 0.3 s let it finish first there, and the test failed).
     started = time.monotonic()
     with pytest.raises(Cancelled):
-        toolchain.request("compile", input=fresh_input(), timeout_s=60,
-                          should_stop=lambda: time.monotonic() - started > 0.03)
+        toolchain.request(
+            "compile",
+            input=fresh_input(),
+            timeout_s=60,
+            should_stop=lambda: time.monotonic() - started > 0.03,
+        )
     assert toolchain.pid is None
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
