@@ -23,6 +23,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Literal
 
+from tests.support.faultproxy import close_writers
 from tests.support.servers import free_port
 
 StreamMode = Literal["pass", "buffer", "503", "refuse"]
@@ -143,11 +144,7 @@ class Proxy:
         except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
             pass  # either side went away: close both
         finally:
-            for writer in (upstream_w, client_w):
-                if writer is not None:
-                    writer.close()
-                    with contextlib.suppress(OSError):
-                        await writer.wait_closed()
+            await close_writers(upstream_w, client_w)
 
     async def _answer(
         self,
