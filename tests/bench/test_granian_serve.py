@@ -1,4 +1,4 @@
-"""granian (composer_realtime/granian_serve.py) keeps our graceful drain: on SIGTERM an open
+"""granian (bench/granian_serve.py) keeps our graceful drain: on SIGTERM an open
 stream of a running job is told to come back later (`retry:` and the `closing` event), ends
 cleanly, and granian exits well within its graceful timeout.
 
@@ -43,7 +43,7 @@ def granian(
     )
     return serve(
         "granian",
-        python_command("-m", "composer_realtime.granian_serve"),
+        python_command("-m", "bench.granian_serve"),
         env,
         port,
         artifacts_dir / "granian.log",
