@@ -32,7 +32,7 @@ PAGE_KB = os.sysconf("SC_PAGE_SIZE") / 1024
 
 
 _BY_CODE = (types.CoroutineType, types.AsyncGeneratorType, types.GeneratorType)
-"""Kinds counted by their code's name too (`builtins.coroutine Hub.get`)."""
+"""Kinds counted by their code's name too (`builtins.coroutine Subscription.get`)."""
 
 
 def census() -> dict[str, Any]:

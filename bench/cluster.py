@@ -82,8 +82,9 @@ def _warm_up(client: Any) -> None:
 
 async def subscribe_and_measure(args: argparse.Namespace, prefix: str) -> dict[str, Any]:
     """Run one measured run: subscribe, start the publishers, read until they are done."""
-    from realtime.hub import Hub, Subscription
+    from realtime.hub import Hub
     from realtime.message import Message
+    from realtime.subscription import Subscription
 
     hub = Hub(redis_url=args.url, queue_size=256, poll_s=1.0, source=lambda cursors: [])
     hub.start()
@@ -102,10 +103,7 @@ async def subscribe_and_measure(args: argparse.Namespace, prefix: str) -> dict[s
                 resyncs += 1
 
     try:
-        for _ in range(500):
-            if hub.redis_up:
-                break
-            await asyncio.sleep(0.01)
+        await hub.settled_state(5.0)
         subs = [
             (i, await hub.subscribe(_channel(prefix, i)))
             for i in range(args.channels)

@@ -61,9 +61,9 @@ def speed() -> dict[str, float]:
     a pure-Python loop (ms for LOOP_ADDS additions, median of three) and a round trip to
     another thread and back (µs, median of HOPS: a sync_to_async hop is two such wake-ups).
 
-    The figures of runs on machines whose speeds differ are not comparable: on 2026-12-04 a
-    new machine of the same kind ran the loop in 126-137 ms and the hop in 54-69 µs, and every
-    CPU figure of the same code was 1.5-2.5 times the day before's (docs/performance.md).
+    The figures of runs on machines whose speeds differ are not comparable: a new machine of
+    the same kind can run the same code at a multiple of the CPU (docs/performance.md, the
+    section of 2026-12-04 on a new machine).
     """
     loops = []
     for _ in range(3):

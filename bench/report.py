@@ -39,7 +39,7 @@ def targets(run: dict[str, Any]) -> dict[str, bool]:
             "0 duplicated": events["duplicated"] == 0,
             "p99 <= 100 ms": p99 <= 100,
             # What the open streams add to the idle server (RSS at N minus the idle RSS of
-            # the same processes, over N): the fixed ~65 MB of each process is not per stream.
+            # the same processes, over N): the fixed memory of each process is not per stream.
             "<= 15 KB per stream": (server.get("rss_delta_per_stream_kb") or 1e9) <= 15,
             "<= 50 threads": server.get("threads", 1e9) <= 50,
             "DB connections <= pools": server.get("db_connections_web", 1e9)

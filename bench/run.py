@@ -5,7 +5,7 @@ With no options it runs the issue's full plan: W1 at 1,000, 5,000 and 10,000 str
 W4 (10,000 streams, every worker SIGKILLed), WRITE, and W1 and W2 again against
 django-eventstream. `--smoke` is the same on tiny sizes without the peer (< 60 s, for CI).
 `--servers gunicorn,granian` runs each of our workloads under gunicorn.conf.py and then under
-granian (composer_realtime/granian_serve.py), one after the other, in the same run and table
+granian (bench/granian_serve.py), one after the other, in the same run and table
 (systems `ours` and `ours-granian`).
 SOAK (1,000 streams for 10 minutes; memory growth, the open-stream gauge back at 0) runs only
 when named: `--workloads SOAK` (see bench/soak.py); so does SCALE (two web processes and two
@@ -125,7 +125,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default="gunicorn",
         help="comma-separated servers our workloads run under, each workload "
         "on each in turn: gunicorn (gunicorn.conf.py, production), "
-        "granian (composer_realtime/granian_serve.py) (default gunicorn)",
+        "granian (bench/granian_serve.py) (default gunicorn)",
     )
     parser.add_argument("--web-processes", type=int, default=len(os.sched_getaffinity(0)))
     parser.add_argument(

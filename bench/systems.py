@@ -5,7 +5,7 @@ at the start of a benchmark, with a connection limit so that a run can never tak
 connection of a server that others use), shares Redis db 0 (our channels are `job:<uuid>`,
 the peer's one channel is `events_channel`), and runs under gunicorn.conf.py with the same
 worker class, worker count and limits. Ours can also run under granian
-(composer_realtime/granian_serve.py: same environment, same worker count; `--servers`),
+(bench/granian_serve.py: same environment, same worker count; `--servers`),
 reported as the system `ours-granian`.
 """
 
@@ -180,7 +180,7 @@ class System:
         if self.server == "granian":
             if self.name != "ours":
                 raise ValueError("only ours runs under granian (granian_serve.py is ours)")
-            return [str(self.python), "-m", "composer_realtime.granian_serve"]
+            return [str(self.python), "-m", "bench.granian_serve"]
         app = (
             "composer_realtime.asgi:application"
             if self.name == "ours"

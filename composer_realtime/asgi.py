@@ -18,7 +18,7 @@ from django.conf import settings  # noqa: E402 - after setup
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
 from jobs.poll_shortcut import NotModifiedShortcut  # noqa: E402
-from realtime.asgi.handler import SharedThreadsASGIHandler  # noqa: E402
+from realtime.api import SharedThreadsASGIHandler  # noqa: E402
 
 django_application = SharedThreadsASGIHandler(threads=settings.REALTIME_SYNC_THREADS)
 application = NotModifiedShortcut(

@@ -21,7 +21,7 @@ BoundedHttpToolsProtocol`) it uses the defaults below.
 
 Each connection is held as long as its stream, so it also holds less than uvicorn's own
 protocol: its pipeline of queued requests and its two events (flow control's and the request
-cycle's) no longer allocate a deque each up front (0.6 KB apiece, 1.9 KB per stream).
+cycle's) no longer allocate a deque each up front.
 """
 
 import asyncio
@@ -30,7 +30,7 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from realtime.flag import Flag
+from realtime.server_api import Flag
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -61,8 +61,8 @@ _REASONS = {408: b"Request Timeout", 414: b"URI Too Long", 431: b"Request Header
 
 
 class _Pipeline(list[Any]):
-    """The few methods of a deque uvicorn's pipeline uses: an empty list is 56 bytes, an
-    empty deque 624 (pipelined requests are rare, and never more than a few)."""
+    """The few methods of a deque uvicorn's pipeline uses: an empty list is a fraction of an
+    empty deque (pipelined requests are rare, and never more than a few)."""
 
     __slots__ = ()
 
@@ -72,7 +72,8 @@ class _Pipeline(list[Any]):
 
 class _Head:
     """Where the current request head stands against its limits: one attribute of the
-    protocol, not seven (a 30th attribute costs every connection 1.3 KB, see below)."""
+    protocol, not seven (a 30th attribute would cost every connection its own dict keys,
+    see below)."""
 
     __slots__ = (
         "field_bytes",
@@ -97,7 +98,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
     """HttpToolsProtocol that refuses oversized request heads and drops slow ones.
 
     It adds one attribute to uvicorn's 28: CPython shares the keys of instance dicts of a
-    class only up to 29 of them (1.5 KB per connection's dict beyond, 0.3 KB within).
+    class only up to 29 of them; beyond, each connection's dict is several times larger.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -71,7 +71,7 @@ AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=1.0)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
-AXES_CLIENT_IP_CALLABLE = "realtime.address.client_address"
+AXES_CLIENT_IP_CALLABLE = "realtime.api.client_address"
 AXES_VERBOSE = False  # no banner in every process at start
 
 ROOT_URLCONF = "composer_realtime.urls"

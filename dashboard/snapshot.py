@@ -3,7 +3,8 @@
 However many dashboards are open, a process computes one snapshot per interval (the funnels,
 the heaviest part, once per slow interval) and hands the same pre-encoded message to every
 local stream of a period. Page loads and fallback polls read the same cache, so the cost of the
-aggregates never multiplies with viewers. Nothing is computed while nobody watches.
+aggregates never multiplies with viewers. Nothing is computed while no stream of the process
+is subscribed to a dashboard channel.
 """
 
 import asyncio
@@ -12,11 +13,7 @@ import logging
 import math
 import threading
 import time
-import weakref
-from collections import Counter as Tally
-from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -29,7 +26,7 @@ from django.utils import timezone
 
 from dashboard import panels, selectors
 from jobs.models import JobStatus
-from realtime.api import Message, get_hub, metrics, relay
+from realtime.api import Message, Opening, PerLoop, get_hub, metrics
 
 logger = logging.getLogger(__name__)
 
@@ -198,26 +195,12 @@ class Publisher:
     """Push a new snapshot to this process's dashboard streams every interval, while watched."""
 
     def __init__(self) -> None:
-        self._watching: Tally[int] = Tally()
-        self._wake = asyncio.Event()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dashboard")
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         """Start the publishing task on the running loop."""
         self._task = asyncio.create_task(self._run(), name="dashboard-snapshots")
-
-    @contextmanager
-    def watching(self, days: int) -> Iterator[None]:
-        """Count a stream of the `days` funnel as watching for as long as the block runs."""
-        self._watching[days] += 1
-        self._wake.set()
-        try:
-            yield
-        finally:
-            self._watching[days] -= 1
-            if self._watching[days] <= 0:
-                del self._watching[days]
 
     async def current(self) -> Snapshot:
         """Return the process's snapshot, computed off the loop if it is stale."""
@@ -227,26 +210,29 @@ class Publisher:
     async def _run(self) -> None:
         try:
             while True:
-                await self._until_watched()
-                try:
-                    self._publish(await self.current())
-                except Exception:
-                    # The loop must outlive a bad interval (database restart): every open
-                    # dashboard depends on it.
-                    logger.exception("dashboard snapshot failed; trying again next interval")
+                watched = _watched()
+                if watched:
+                    try:
+                        _publish(await self.current(), watched)
+                    except Exception:
+                        # The loop must outlive a bad interval (database restart): every open
+                        # dashboard depends on it.
+                        logger.exception("dashboard snapshot failed; trying again next interval")
                 await asyncio.sleep(interval_s())
         finally:
             self._executor.shutdown(wait=False)
 
-    async def _until_watched(self) -> None:
-        while not self._watching:
-            self._wake.clear()
-            await self._wake.wait()
 
-    def _publish(self, snapshot: Snapshot) -> None:
-        hub = get_hub()
-        for days in list(self._watching):
-            hub.publish_local(channel(days), snapshot.message(days=days))
+def _watched() -> list[int]:
+    """Return the periods that a stream of this process shows (its channel is subscribed)."""
+    hub = get_hub()
+    return [days for days in selectors.PERIODS if hub.subscribed(channel(days))]
+
+
+def _publish(snapshot: Snapshot, periods: list[int]) -> None:
+    hub = get_hub()
+    for days in periods:
+        hub.publish_local(channel(days), snapshot.message(days=days))
 
 
 def _snapshot_in_thread() -> Snapshot:
@@ -256,37 +242,29 @@ def _snapshot_in_thread() -> Snapshot:
         connections.close_all()  # hand the connection back to the pool between intervals
 
 
-_publishers: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Publisher]" = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def get_publisher() -> Publisher:
-    """Return the publisher of the running event loop, starting it on first use."""
-    loop = asyncio.get_running_loop()
-    publisher = _publishers.get(loop)
-    if publisher is None:
-        publisher = _publishers[loop] = Publisher()
-        publisher.start()
+def _new_publisher() -> Publisher:
+    publisher = Publisher()
+    publisher.start()
     return publisher
 
 
-async def snapshot_stream(*, days: int) -> AsyncIterator[bytes]:
-    """Yield SSE for one dashboard: the current snapshot at once, then each new one.
+_PUBLISHERS = PerLoop(_new_publisher)
 
-    The transport's relay, on a channel of whole states (`gapless=False`): a reader that fell
-    behind simply takes the next snapshot. Ends after `REALTIME_MAX_STREAM_AGE_S` (the browser
-    reconnects) or when the process drains.
+
+async def snapshot_after(days: int, after: int) -> list[Message]:
+    """Return the `days` dashboard's current snapshot if it is newer than `after` (the
+    dashboard stream's replay: a channel of whole states), starting the publisher."""
+    message = (await _PUBLISHERS.get().current()).message(days=days)
+    return [message] if message.id > after else []
+
+
+async def snapshot_opening(days: int) -> Opening:
+    """Return where a dashboard stream starts: at the current snapshot.
+
+    The stream then takes each new one, and ends after `REALTIME_MAX_STREAM_AGE_S` (the
+    browser reconnects) or when the process drains.
     """
-    publisher = get_publisher()
-
-    async def current(after: int) -> list[Message]:
-        message = (await publisher.current()).message(days=days)
-        return [message] if message.id > after else []
-
-    with publisher.watching(days):
-        async for chunk in relay(channel=channel(days), cursor=0, replay=current, gapless=False):
-            yield chunk
+    return Opening(cursor=0, backlog=await snapshot_after(days, 0))
 
 
 @receiver(setting_changed)

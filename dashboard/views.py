@@ -1,5 +1,7 @@
 """HTTP glue for the staff dashboard: the page, its live stream, its fallback poll."""
 
+from functools import partial
+
 from asgiref.sync import sync_to_async
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -10,8 +12,14 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from dashboard.selectors import DEFAULT_PERIOD, PERIODS
-from dashboard.snapshot import interval_s, snapshot_current, snapshot_stream
-from realtime.api import event_stream_response, metrics
+from dashboard.snapshot import (
+    channel,
+    interval_s,
+    snapshot_after,
+    snapshot_current,
+    snapshot_opening,
+)
+from realtime.api import metrics, open_stream
 
 
 def parse_days(query: QueryDict) -> int:
@@ -48,7 +56,15 @@ async def dashboard_events(request: HttpRequest) -> HttpResponseBase:
         await sync_to_async(_close_connection)()  # hold no connection while streaming
     if not _is_staff(user):
         return _refused()
-    return event_stream_response(snapshot_stream(days=parse_days(request.GET)))
+    days = parse_days(request.GET)
+    return await open_stream(
+        request,
+        channel=channel(days),
+        client=f"user:{user.pk}",
+        start=partial(snapshot_opening, days),
+        replay=partial(snapshot_after, days),
+        gapless=False,
+    )
 
 
 @require_GET

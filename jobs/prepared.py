@@ -3,7 +3,7 @@
 Django's PostgreSQL backend binds parameters on the client (it quotes each value into the SQL
 text), so PostgreSQL parses and plans every statement again. For the write of a progress event,
 one statement that runs a thousand times a second in a worker, that was a third of its time
-(measured: 0.55 ms → 0.40 ms per statement with pgbench, and the Python quoting besides).
+(docs/performance.md, "Figures behind the code").
 `fetchone` runs such a statement through psycopg's server-binding cursor with `prepare=True`
 on Django's own connection, so it takes part in the current transaction (or commits on its
 own in autocommit), and errors come out as Django's `DatabaseError`s as usual. Not for general

@@ -63,7 +63,7 @@ def job_report_progress(
 
 
 # The hot path: the row lock, the seq, the snapshot and the event in one round trip.
-# Same effect as _record (the UPDATE locks the job row, so seqs stay gap-free per job).
+# Same effect as record_event (the UPDATE locks the job row, so seqs stay gap-free per job).
 _PROGRESS_SQL = f"""
 WITH moved AS (
     UPDATE {Job._meta.db_table}

@@ -1,4 +1,4 @@
-"""Background tasks (django.tasks; run by `manage.py db_worker`)."""
+"""Background tasks (django.tasks; run by `manage.py run_worker`)."""
 
 from django.tasks import task
 

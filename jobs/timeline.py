@@ -2,9 +2,9 @@
 
 One vocabulary of step states, defined here and handed to the page's script (data-* on its
 tag), so the server's first render and the live updates can never disagree. The rule, applied
-the same way by jobs.js: a step starts at the first event carrying it and ends at the first
-event of a later step or at the final event; its detail lines are the messages of the events
-in between (the opening "Label…" line excepted: it only repeats the step's name).
+the same way by static/composer/job.js: a step starts at the first event carrying it and ends
+at the first event of a later step or at the final event; its detail lines are the messages of
+the events in between (the opening "Label…" line excepted: it only repeats the step's name).
 """
 
 from collections.abc import Iterable, Sequence

@@ -1,51 +1,57 @@
-"""The real-time transport's front door: everything `jobs`, `dashboard` and the project use.
+"""The real-time transport's front door: everything `jobs`, `dashboard`, `api` and the project use.
 
-The transport knows nothing of jobs: it moves `Message`s on named channels. A writer calls
-`publish` after its commit; a view opens a stream with `relay` inside `event_stream_response`;
-the hub of the process fans out and can `watch` a channel for callers that only need its newest
-id. What is not named here is private to the app.
+The transport knows nothing of jobs: it moves `Message`s on named channels. By what callers do:
+
+- publish: a writer calls `publish` after its commit;
+- open a stream: a view calls `open_stream` with a start that returns an `Opening` (or its own
+  answer, such as `no_content`);
+- watch: `get_hub()` is the process's hub, which can also watch a channel for callers that only
+  need its newest id (`Hub.watch`), push a message to local streams only (`Hub.publish_local`)
+  and say where it learns of new messages (`Hub.settled_state`);
+- count and refuse: `hit`/`ahit` rate limits, and the `metrics`;
+- know the client: `client_address`, `address_in`;
+- serve: `SharedThreadsASGIHandler` runs Django; `ASGIApp`, `Scope`, `Receive`, `Send` type an
+  ASGI wrapper around it;
+- share: `presence_all` reads every web process's `ProcessFigures`; `PerLoop` keeps one object
+  per event loop.
+
+What is not named here is private to the app. The server's own code that loads before Django
+(the gunicorn worker class and its HTTP protocol) uses `realtime.server_api` instead.
 """
 
 from realtime import metrics
 from realtime.address import address_in, client_address
-from realtime.asgi.handler import detach_request
+from realtime.asgi.handler import SharedThreadsASGIHandler
 from realtime.asgi.types import ASGIApp, Receive, Scope, Send
-from realtime.hub import CONFIRM_TIMEOUT_S, Hub, HubState, Subscription, get_hub
-from realtime.limits import SLOTS, busy_response
+from realtime.hub import Hub, get_hub
 from realtime.message import Message
+from realtime.opening import Opening, open_stream
+from realtime.per_loop import PerLoop
 from realtime.presence import ProcessFigures, presence_all
 from realtime.publisher import publish
 from realtime.ratelimit import Verdict, ahit, hit
-from realtime.relay import Head, Replay, relay
-from realtime.sse import event_stream_head, event_stream_response, no_content
+from realtime.sse import no_content
 
 __all__ = [
-    "CONFIRM_TIMEOUT_S",
-    "SLOTS",
     "ASGIApp",
-    "Head",
     "Hub",
-    "HubState",
     "Message",
+    "Opening",
+    "PerLoop",
     "ProcessFigures",
     "Receive",
-    "Replay",
     "Scope",
     "Send",
-    "Subscription",
+    "SharedThreadsASGIHandler",
     "Verdict",
     "address_in",
     "ahit",
-    "busy_response",
     "client_address",
-    "detach_request",
-    "event_stream_head",
-    "event_stream_response",
     "get_hub",
     "hit",
     "metrics",
     "no_content",
+    "open_stream",
     "presence_all",
     "publish",
-    "relay",
 ]

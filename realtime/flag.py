@@ -5,8 +5,8 @@ import asyncio
 
 class Flag:
     """`asyncio.Event`'s is_set / set / clear / wait, without the deque an Event allocates
-    up front (0.6 KB): the hub holds one per subscribed channel, and the HTTP protocol two
-    per connection (composer_realtime/http_protocol.py)."""
+    up front: the hub holds one per subscribed channel, and the HTTP protocol two per
+    connection (composer_realtime/http_protocol.py)."""
 
     __slots__ = ("_set", "_waiters")
 

@@ -1,13 +1,14 @@
-"""The per-process hub: one doorbell for the whole process, fanned out to bounded queues.
+"""The per-process hub: one doorbell for the whole process, fanned out to local readers.
 
-Streams subscribe to a channel and read `Message`s from their `Subscription`. The hub learns
-of new messages from Redis pub/sub when `REDIS_URL` is set, and by polling the database (once
-per interval for the whole process, through `REALTIME_DB_DOORBELL_SOURCE`) when it is not, or
-while Redis is unreachable. A subscription that may have missed something (its queue overflowed,
-the link dropped) is marked `resync`: its reader must catch up from the database, the truth.
+Streams subscribe to a channel and read `Message`s from their `Subscription`
+(realtime/subscription.py). The hub learns of new messages from Redis pub/sub when
+`REDIS_URL` is set, and by polling the database (once per interval for the whole process,
+through `REALTIME_DB_DOORBELL_SOURCE`) when it is not, or while Redis is unreachable. A
+subscription that may have missed something (its queue overflowed, the link dropped) is
+marked `resync`: its reader must catch up from the database, the truth.
 
 A channel can also be *watched* without a subscription: the hub then keeps the newest id it has
-seen on it, and counts the link's losses (`epoch`), so that a caller who read the database
+seen on it, and counts the link's losses (its epoch), so that a caller who read the database
 after the watch was confirmed knows, for as long as the epoch holds, the channel's newest id
 without reading again (the status endpoint's 304s, jobs/poll_shortcut.py).
 
@@ -17,9 +18,6 @@ logged, counted and started again, and a link that fails counts as a lost link.
 
 import asyncio
 import logging
-import math
-import weakref
-from collections import deque
 from collections.abc import Awaitable, Callable, Collection
 from contextlib import suppress
 from typing import Literal
@@ -35,147 +33,16 @@ from realtime.broker.protocol import Link
 from realtime.doorbell import DatabaseDoorbell, DoorbellSource
 from realtime.flag import Flag
 from realtime.message import Message
+from realtime.per_loop import PerLoop
+from realtime.subscription import Subscription
 
 logger = logging.getLogger(__name__)
 
-Signal = Literal["resync", "timeout", "closing"]
 HubState = Literal["redis", "database", "redis lost"]
 CONFIRM_TIMEOUT_S = 2.0
 """How long a new listener waits for Redis to confirm its channel before it reads the
 database anyway (its replay then covers the unconfirmed window)."""
 _RESTART_DELAY_S = 1.0
-
-
-class Subscription:
-    """A stream's bounded queue on one channel.
-
-    Small while idle, as most of thousands of open streams are: the queue exists only while it
-    holds messages, and a wait is one future, timed out by a timer shared with other waits.
-    """
-
-    __slots__ = ("_items", "_limit", "_waiter", "channel", "closing", "resync")
-
-    def __init__(self, channel: str, limit: int) -> None:
-        self.channel = channel
-        self.closing = False
-        self.resync = False
-        self._items: deque[Message] | None = None
-        self._limit = limit
-        self._waiter: asyncio.Future[bool] | None = None
-
-    def put(self, message: Message) -> None:
-        """Queue a message; on overflow drop the queue and ask the reader to resync."""
-        if self._items is None:
-            self._items = deque()
-        elif len(self._items) >= self._limit:
-            metrics.QUEUE_OVERFLOWS.inc()
-            self.mark_resync()
-            return
-        self._items.append(message)
-        self._wake()
-
-    def mark_closing(self) -> None:
-        """Tell the reader to end its stream: this process is shutting down."""
-        self.closing = True
-        self._wake()
-
-    def mark_resync(self) -> None:
-        """Tell the reader it may have missed messages and must read the database."""
-        self._items = None
-        self.resync = True
-        self._wake()
-
-    async def get(self, wait_s: float) -> Message | Signal:
-        """Return the next message, "resync" if the reader must catch up, "closing" if it
-        must end, or "timeout"."""
-        if self.closing:
-            return "closing"
-        if self._items is None and not self.resync:
-            # The wait is inline, not a coroutine of its own: its frame is held per open stream.
-            loop = asyncio.get_running_loop()
-            waiter: asyncio.Future[bool] = loop.create_future()
-            self._waiter = waiter
-            alarms = _alarms(loop)
-            slot = alarms.add(waiter, wait_s)
-            try:
-                woken = await waiter
-            finally:
-                self._waiter = None
-                alarms.discard(slot, waiter)
-            del waiter
-            if not woken:
-                return "timeout"
-        if self.closing:
-            return "closing"
-        if self.resync or self._items is None:
-            self.resync = False
-            self._items = None
-            return "resync"
-        message = self._items.popleft()
-        if not self._items:
-            self._items = None
-        return message
-
-    def _wake(self) -> None:
-        if self._waiter is not None:
-            _settle(self._waiter, True)
-
-
-def _settle(waiter: "asyncio.Future[bool]", woken: bool) -> None:
-    if not waiter.done():
-        waiter.set_result(woken)
-
-
-ALARM_SLOT_S = 0.1
-"""How finely waits end: a wait of `s` seconds ends between `s` and `s` + this."""
-
-
-class _Alarms:
-    """Time out waits with one loop timer per ALARM_SLOT_S slot, not one per waiting stream.
-
-    A timer (handle, libuv timer, context copy, arguments) is half a kilobyte; thousands of
-    idle streams all wait, mostly for the same heartbeat, so they share a slot's timer. A
-    waiter woken early leaves its slot at once: a busy stream waits many times per heartbeat.
-    """
-
-    __slots__ = ("_slots",)  # no reference to the loop: it keys the weak dictionary
-
-    def __init__(self) -> None:
-        self._slots: dict[int, set[asyncio.Future[bool]]] = {}
-
-    def add(self, waiter: "asyncio.Future[bool]", wait_s: float) -> int:
-        """Settle `waiter` with False once `wait_s` has passed, unless it is done by then;
-        return its slot (for `discard`)."""
-        loop = waiter.get_loop()
-        slot = math.ceil((loop.time() + max(0.0, wait_s)) / ALARM_SLOT_S)
-        waiters = self._slots.get(slot)
-        if waiters is None:
-            waiters = self._slots[slot] = set()
-            loop.call_at(slot * ALARM_SLOT_S, self._fire, slot)
-        waiters.add(waiter)
-        return slot
-
-    def discard(self, slot: int, waiter: "asyncio.Future[bool]") -> None:
-        """Forget `waiter` (settled already, or no longer waited for)."""
-        waiters = self._slots.get(slot)
-        if waiters is not None:
-            waiters.discard(waiter)
-
-    def _fire(self, slot: int) -> None:
-        for waiter in self._slots.pop(slot, ()):
-            _settle(waiter, False)
-
-
-_loop_alarms: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Alarms]" = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def _alarms(loop: asyncio.AbstractEventLoop) -> _Alarms:
-    alarms = _loop_alarms.get(loop)
-    if alarms is None:
-        alarms = _loop_alarms[loop] = _Alarms()
-    return alarms
 
 
 class Hub:
@@ -239,11 +106,6 @@ class Hub:
         finally:  # it died (a bug below it): what it delivered may have gaps
             await self._on_redis_state(False)
 
-    @property
-    def redis_up(self) -> bool:
-        """Return True while the Redis link is connected."""
-        return self._redis_up
-
     async def settled_state(self, wait_s: float) -> HubState:
         """Return `state()`, first waiting up to `wait_s` for a Redis link still coming up
         (a hub started a moment ago has not connected yet)."""
@@ -259,10 +121,6 @@ class Hub:
         if self._link is None:
             return "database"
         return "redis" if self._redis_up else "redis lost"
-
-    def stream_count(self) -> int:
-        """Return the number of open subscriptions in this process."""
-        return sum(len(subs) for subs in self._channels.values())
 
     async def subscribe(self, channel: str) -> Subscription:
         """Return a new subscription, live on the doorbell before this returns."""
@@ -331,12 +189,6 @@ class Hub:
             return None
         return self._epoch
 
-    @property
-    def epoch(self) -> int:
-        """Return the number of times the Redis link was lost: messages may be missing from
-        any knowledge gathered in an earlier epoch."""
-        return self._epoch
-
     def head(self, channel: str) -> int | None:
         """Return the newest id seen on a watched channel (see `settle`), None if unwatched."""
         return self._watched.get(channel)
@@ -374,6 +226,10 @@ class Hub:
         for subs in self._channels.values():
             for sub in subs:
                 sub.mark_closing()
+
+    def subscribed(self, channel: str) -> bool:
+        """Return True while a stream of this process is subscribed to `channel`."""
+        return channel in self._channels
 
     def publish_local(self, channel: str, message: Message) -> None:
         """Hand `message` to this process's subscribers of `channel` only (no doorbell).
@@ -492,27 +348,28 @@ class Hub:
                     sub.mark_resync()
 
 
-_hubs: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub]" = weakref.WeakKeyDictionary()
+def _new_hub() -> Hub:
+    hub = Hub(
+        redis_url=settings.REDIS_URL,
+        queue_size=settings.REALTIME_QUEUE_SIZE,
+        poll_s=settings.REALTIME_DB_POLL_S,
+        source=import_string(settings.REALTIME_DB_DOORBELL_SOURCE),
+    )
+    hub.start()
+    return hub
+
+
+_HUBS = PerLoop(_new_hub)
 
 
 def get_hub() -> Hub:
     """Return the hub of the running event loop, starting it on first use."""
-    loop = asyncio.get_running_loop()
-    hub = _hubs.get(loop)
-    if hub is None:
-        hub = _hubs[loop] = Hub(
-            redis_url=settings.REDIS_URL,
-            queue_size=settings.REALTIME_QUEUE_SIZE,
-            poll_s=settings.REALTIME_DB_POLL_S,
-            source=import_string(settings.REALTIME_DB_DOORBELL_SOURCE),
-        )
-        hub.start()
-    return hub
+    return _HUBS.get()
 
 
 def drain_all() -> None:
     """Drain the hubs of this process (called when it is asked to shut down)."""
-    for hub in list(_hubs.values()):
+    for hub in _HUBS.all():
         hub.drain()
 
 
@@ -535,4 +392,4 @@ def _reset_on_setting_change(*, setting: str, **kwargs: object) -> None:
         "REALTIME_DB_POLL_S",
         "REALTIME_DB_DOORBELL_SOURCE",
     }:
-        _hubs.clear()
+        _HUBS.clear()

@@ -1,8 +1,8 @@
-"""The one live-stream loop: subscribe, replay from the truth, relay, end by itself.
+"""The one live-stream loop: replay from the truth, relay the live messages, end by itself.
 
-Both the job stream and the dashboard stream are this loop. Besides the channel's messages,
-a stream carries control events, none with an `id:` line so that they never move the
-browser's Last-Event-ID:
+Both the job stream and the dashboard stream are this loop, opened by realtime/opening.py.
+Besides the channel's messages, a stream carries control events, none with an `id:` line so
+that they never move the browser's Last-Event-ID:
 
 - `event: ready` opens every stream, with the `retry:` field in its block and data
   `{"heartbeat_s": <float>}`: proves that bytes get through (a buffering proxy holds it back)
@@ -23,9 +23,10 @@ from dataclasses import dataclass
 from django.conf import settings
 
 from realtime import metrics
-from realtime.hub import Subscription, get_hub
+from realtime.hub import get_hub
 from realtime.message import Message
 from realtime.sse import encode_event
+from realtime.subscription import Subscription
 
 PING = b": keep-alive\n" + encode_event(event="ping", data="{}")
 """The heartbeat: a comment for proxies and logs, a named event for the page's client."""
@@ -63,29 +64,29 @@ def closing_event() -> bytes:
 
 @dataclass(frozen=True, slots=True)
 class Head:
-    """The start of a stream made by its caller: a subscription taken first, then what the
-    truth held after the cursor (read after subscribing, so nothing falls between)."""
+    """The start of a stream: a subscription taken first, then what the truth held after the
+    cursor (read after subscribing, so that nothing falls between the two)."""
 
     subscription: Subscription
     backlog: list[Message]
 
 
 async def relay(
-    *, channel: str, cursor: int, replay: Replay, head: Head | None = None, gapless: bool = True
+    *, head: Head, cursor: int, replay: Replay, gapless: bool = True
 ) -> AsyncIterator[bytes]:
-    """Yield SSE text for every message after `cursor` on `channel`, once and in order.
+    """Yield SSE text for every message after `cursor` on the head's channel, once and in
+    order, then unsubscribe.
 
-    Subscribes before reading the truth so nothing falls between the two (or takes both from
-    `head`, for a caller that reads the database once for its own checks and the replay),
-    skips ids already sent, catches up through `replay` on an overflow or, on a `gapless`
-    channel (ids 1, 2, 3 …), on any gap; a channel that is not gapless carries whole states,
-    where a newer id simply replaces what came before. Sends the control events (see the module
-    docstring) and ends after the final message or `REALTIME_MAX_STREAM_AGE_S`.
+    Sends the head's backlog, then what the subscription brings, skipping ids already sent;
+    catches up through `replay` on an overflow or, on a `gapless` channel (ids 1, 2, 3 …), on
+    any gap; a channel that is not gapless carries whole states, where a newer id simply
+    replaces what came before. Sends the control events (see the module docstring) and ends
+    after the final message or `REALTIME_MAX_STREAM_AGE_S`.
     """
     hub = get_hub()
-    sub = head.subscription if head is not None else await hub.subscribe(channel)
-    backlog = head.backlog if head is not None else None
-    head = None  # this frame lives as long as the stream: keep no replay in it once sent
+    sub, backlog = head.subscription, head.backlog
+    channel = sub.channel
+    del head  # this frame lives as long as the stream: keep no replay in it once sent
     # try/finally rather than a context manager: its generator and frame would be held per
     # open stream. The subscription goes back however the stream ends (finished, client
     # gone, cancelled).
@@ -94,8 +95,6 @@ async def relay(
         yield ready_event()
         wrote = time.monotonic()
         deadline = wrote + settings.REALTIME_MAX_STREAM_AGE_S
-        if backlog is None:
-            backlog = await replay(cursor)
         hub.note_cursor(channel, backlog[-1].id if backlog else cursor)
         message: Message | None = None
         while True:

@@ -38,11 +38,6 @@ def encode_event(*, data: str, event: str = "", id: str = "", retry_ms: int | No
     return (head + body + "\n").encode()
 
 
-def encode_comment(text: str = "") -> bytes:
-    """Return an SSE comment line (used as heartbeat); line breaks are dropped."""
-    return f": {_LINE_BREAK.sub(' ', text)}\n\n".encode()
-
-
 class EventStreamResponse(StreamingHttpResponse):
     """A streaming response that can run cleanups however it ends."""
 

@@ -15,7 +15,16 @@ from django.conf import settings
 from django.db import connection
 
 from tests.support.redis_server import PrivateRedis
-from tests.support.servers import Proc, WebServer, base_env, make_reaper, make_web, make_worker
+from tests.support.servers import (
+    Proc,
+    WebServer,
+    base_env,
+    free_port,
+    make_reaper,
+    make_web,
+    make_worker,
+    serve,
+)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -126,6 +135,21 @@ def start_web(
         processes.append(server.proc.start())
         server.wait_ready()
         return server
+
+    return start
+
+
+@pytest.fixture
+def start_bound(
+    server_env: Callable[..., dict[str, str]], artifacts_dir: Path, processes: list[Proc]
+) -> Callable[..., WebServer]:
+    """Start a server that binds where gunicorn.conf.py's BIND says (gunicorn, granian), one
+    worker process on a free port, and wait until it answers: `start_bound(name, args, **env)`."""
+
+    def start(name: str, args: list[str], **env: str) -> WebServer:
+        port = free_port()
+        bound = server_env(f"composer-{name}", BIND=f"127.0.0.1:{port}", WEB_CONCURRENCY="1", **env)
+        return serve(name, args, bound, port, artifacts_dir / f"{name}.log", processes)
 
     return start
 

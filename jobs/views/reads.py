@@ -11,7 +11,6 @@ read at once: batching adds no wait, it only fills the waits there are.
 
 import asyncio
 import contextvars
-import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -19,6 +18,7 @@ from asgiref.sync import sync_to_async
 from django.db import connection
 
 from jobs import selectors
+from realtime.api import PerLoop
 
 BATCH = 200
 """Most asks read in one statement (the statement's parameters are arrays of this length)."""
@@ -52,17 +52,13 @@ class _Starts:
         self.flushing: asyncio.Task[None] | None = None
 
 
-_by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Starts] = (
-    weakref.WeakKeyDictionary()
-)
+_STARTS = PerLoop(_Starts)
 
 
 async def start_stream(ask: selectors.StartAsk) -> selectors.StreamStart | None:
     """Return `selectors.job_stream_start` of `ask`, read with whatever asks wait with it."""
     loop = asyncio.get_running_loop()
-    starts = _by_loop.get(loop)
-    if starts is None:
-        starts = _by_loop[loop] = _Starts()
+    starts = _STARTS.get()
     answer: asyncio.Future[selectors.StreamStart | None] = loop.create_future()
     starts.waiting.append((ask, answer))
     if starts.flushing is None:

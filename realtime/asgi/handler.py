@@ -47,7 +47,7 @@ from django.http import HttpRequest
 from django.http.response import HttpResponseBase, ResponseHeaders, StreamingHttpResponse
 from django.urls import set_script_prefix
 
-from realtime import limits, metrics
+from realtime import capacity, metrics
 from realtime.asgi import middleware, shutdown
 from realtime.asgi.types import Receive, Scope, Send
 
@@ -113,7 +113,7 @@ class SharedThreadsASGIHandler(ASGIHandler):
                 # The view runs in a task of its own, so in a copy of this context: what Django
                 # keeps in context-local storage for the request (script prefix, URLconf,
                 # language, asgiref's per-request Locals) is adopted back below, except by a
-                # detached stream, which needs none of it while it streams (1 KB per stream).
+                # detached stream, which needs none of it while it streams.
                 answering = asyncio.ensure_future(self._answer(scope, body_file))
                 request, response = await answering
                 if request is not None and getattr(response, _DETACHED, False):
@@ -178,7 +178,7 @@ class SharedThreadsASGIHandler(ASGIHandler):
         await send(_start_message(response))
         if getattr(response, _DETACHED, False):
             # Sent, and read by nothing after: not held, with the security headers' values
-            # built for this response, for as long as the stream (1.4 KB, tracemalloc).
+            # built for this response, for as long as the stream.
             response.headers = ResponseHeaders({})
         content = aiter(response)
         try:  # not `aclosing`: one object fewer held per open stream
@@ -362,8 +362,9 @@ class BoundedSend:
 GC_THRESHOLDS = (10_000, 10, 10)
 """Allocations between young collections (Python's default is 700).
 
-Every open stream keeps a hundred or so objects alive; with the default, opening 4,000 streams
-ran 900 collections that kept walking them (0.5 ms per open, a sixth of its cost, measured).
+Every open stream keeps a hundred or so objects alive; with the default, opening thousands of
+streams ran hundreds of collections that kept walking them, a good part of what an open cost
+(docs/performance.md, "Figures behind the code").
 """
 
 
@@ -384,7 +385,7 @@ async def _lifespan(receive: Any, send: Any) -> None:
         message = await receive()
         if message["type"] == "lifespan.startup":
             shutdown.install(asyncio.get_running_loop())
-            limits.log_process_cap()
+            capacity.log_process_cap()
             tune_gc()
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":

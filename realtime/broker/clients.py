@@ -10,8 +10,6 @@ discovered), where events go by sharded pub/sub (SPUBLISH/SSUBSCRIBE). `cluster_
 one place that tells the two apart.
 """
 
-import asyncio
-import weakref
 from typing import Any
 
 import redis
@@ -22,6 +20,8 @@ from django.dispatch import receiver
 from redis.asyncio.retry import Retry as AsyncRetry
 from redis.backoff import ExponentialBackoff, NoBackoff
 from redis.retry import Retry as SyncRetry
+
+from realtime.per_loop import PerLoop
 
 RedisError = redis.RedisError
 FAILURES = (redis.RedisError, redis.exceptions.RedisClusterException, OSError)
@@ -35,9 +35,6 @@ SyncClient = redis.Redis | redis.RedisCluster
 AsyncClient = aredis.Redis | aredis.RedisCluster
 Batch = list[tuple[str, str]]
 _sync_client: SyncClient | None = None
-_async_clients: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncClient]" = (
-    weakref.WeakKeyDictionary()
-)
 
 
 class PublishFailed(Exception):
@@ -101,11 +98,7 @@ def sync_client() -> SyncClient:
 
 def async_client() -> AsyncClient:
     """Return the running loop's client (an asyncio client belongs to one loop)."""
-    loop = asyncio.get_running_loop()
-    client = _async_clients.get(loop)
-    if client is None:
-        client = _async_clients[loop] = _new_async_client()
-    return client
+    return _ASYNC_CLIENTS.get()
 
 
 def _new_async_client() -> AsyncClient:
@@ -123,6 +116,9 @@ def _new_async_client() -> AsyncClient:
         socket_connect_timeout=TIMEOUT_S,
         retry=AsyncRetry(ExponentialBackoff(cap=0.5, base=0.05), 2),
     )
+
+
+_ASYNC_CLIENTS = PerLoop(_new_async_client)
 
 
 def publish_batch(batch: Batch) -> None:
@@ -218,4 +214,4 @@ def _reset_on_setting_change(*, setting: str, **kwargs: object) -> None:
     global _sync_client
     if setting == "REDIS_URL":
         _sync_client = None
-        _async_clients.clear()
+        _ASYNC_CLIENTS.clear()

@@ -153,6 +153,6 @@ def test_the_census_counts_what_each_extra_stream_keeps(tmp_path: Path) -> None:
     assert result["sizes"] == [20, 100]
     kinds = {row["type"]: row for row in result["types"]}
     # Each open stream is one subscription and one uvloop transport: the census sees them.
-    assert kinds["realtime.hub.Subscription"]["objects"] == 1
+    assert kinds["realtime.subscription.Subscription"]["objects"] == 1
     assert kinds["uvloop.loop.TCPTransport"]["objects"] == 1
     assert result["objects_per_stream"] > 10 and result["rss_kb_per_stream"] > 0

@@ -1,6 +1,6 @@
 """The staff dashboard in a real browser: live while a job runs, and on the polling fallback.
 
-Runs a real uvicorn server and db_worker on Postgres and Redis, drives Debian's chromium (the
+Runs a real uvicorn server and run_worker on Postgres and Redis, drives Debian's chromium (the
 `browser_context` fixture of tests/browser/conftest.py) and keeps a screenshot as an artifact.
 """
 

@@ -1,6 +1,6 @@
 """The job page in a real browser: live over SSE, by polling when SSE fails, one stream per job.
 
-Each test runs a real uvicorn server and db_worker on Postgres and Redis, and drives Debian's
+Each test runs a real uvicorn server and run_worker on Postgres and Redis, and drives Debian's
 chromium. Timings are printed, not asserted (benchmarks measure, tests assert behaviour).
 """
 

@@ -1,6 +1,6 @@
 """The wizard in a real browser, from a blank page to the downloaded project.
 
-A real uvicorn server and db_worker on Postgres and Redis; Debian's chromium through Playwright.
+A real uvicorn server and run_worker on Postgres and Redis; Debian's chromium through Playwright.
 The test body makes no ORM call: Playwright's sync API keeps an event loop marked as running in
 this thread, and Django refuses the ORM there.
 """

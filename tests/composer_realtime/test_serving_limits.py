@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.servers import Proc, WebServer, free_port, gunicorn_command, serve
+from tests.support.servers import WebServer, gunicorn_command, read_until_closed
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -22,19 +22,12 @@ HEAD_TIMEOUT_S = 1.0
 
 
 @pytest.fixture
-def gunicorn(
-    server_env: Callable[..., dict[str, str]], artifacts_dir: Path, processes: list[Proc]
-) -> WebServer:
-    port = free_port()
-    env = server_env(
-        "composer-gunicorn",
-        BIND=f"127.0.0.1:{port}",
-        WEB_CONCURRENCY="1",
+def gunicorn(start_bound: Callable[..., WebServer]) -> WebServer:
+    return start_bound(
+        "gunicorn",
+        gunicorn_command(),
         REQUEST_HEAD_TIMEOUT=str(HEAD_TIMEOUT_S),
         REALTIME_BODY_TIMEOUT_S="1",
-    )
-    return serve(
-        "gunicorn", gunicorn_command(), env, port, artifacts_dir / "gunicorn.log", processes
     )
 
 
@@ -58,17 +51,6 @@ def _send_until_refused(sock: socket.socket, head: bytes, filler: bytes, total: 
     return sent
 
 
-def _answer(sock: socket.socket) -> bytes:
-    """Return what the server sent until it closed the connection (within the timeout)."""
-    chunks = []
-    try:
-        while chunk := sock.recv(65536):
-            chunks.append(chunk)
-    except ConnectionResetError:
-        pass
-    return b"".join(chunks)
-
-
 def _status(answer: bytes) -> int:
     return int(answer.split(b" ", 2)[1]) if answer.startswith(b"HTTP/1.1 ") else 0
 
@@ -78,7 +60,7 @@ def test_a_20_mb_header_is_refused_431_without_being_read(gunicorn):
         sent = _send_until_refused(
             sock, b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ", b"a" * 65536, 20 * 1024 * 1024
         )
-        answer = _answer(sock)
+        answer = read_until_closed(sock)
     assert _status(answer) == 431
     assert sent < 20 * 1024 * 1024, "the server closed the connection before the end"
     assert httpx.get(f"{gunicorn.url}/healthz", timeout=5).status_code == 200
@@ -88,10 +70,10 @@ def test_too_many_headers_and_a_too_long_request_line_are_refused(gunicorn):
     with _connect(gunicorn) as sock:
         fields = b"".join(b"X-F%d: 1\r\n" % i for i in range(150))
         sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n" + fields + b"\r\n")
-        assert _status(_answer(sock)) == 431
+        assert _status(read_until_closed(sock)) == 431
     with _connect(gunicorn) as sock:
         sock.sendall(b"GET /healthz?" + b"q" * 5000 + b" HTTP/1.1\r\nHost: x\r\n\r\n")
-        assert _status(_answer(sock)) == 414
+        assert _status(read_until_closed(sock)) == 414
 
 
 def test_slowloris_connections_are_closed_after_the_head_timeout(gunicorn):
@@ -100,7 +82,7 @@ def test_slowloris_connections_are_closed_after_the_head_timeout(gunicorn):
     for sock in socks:
         sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ")  # and never the rest
     silent = _connect(gunicorn)  # one that sends nothing at all
-    answers = [_answer(sock) for sock in [*socks, silent]]
+    answers = [read_until_closed(sock) for sock in [*socks, silent]]
     elapsed = time.monotonic() - started
     for sock in [*socks, silent]:
         sock.close()
@@ -133,7 +115,7 @@ def test_a_head_sent_in_time_is_served_after_the_worker_stopped_past_the_timeout
                 time.sleep(HEAD_TIMEOUT_S + 0.5)
             finally:
                 os.kill(worker, signal.SIGCONT)
-            answer = _answer(sock)
+            answer = read_until_closed(sock)
         assert _status(answer) == 200, answer[:200]
 
 
@@ -144,7 +126,7 @@ def test_a_300_mb_body_is_refused_413_before_it_is_read(gunicorn):
             b"Content-Type: application/json\r\nContent-Length: 314572800\r\n\r\n"
         )
         sock.sendall(head + b"{" * 65536)
-        answer = _answer(sock)
+        answer = read_until_closed(sock)
     assert _status(answer) == 413
     assert b"larger than 1048576 bytes" in answer
 
@@ -157,7 +139,7 @@ def test_a_chunked_body_that_grows_past_the_limit_is_refused_413(gunicorn):
         )
         chunk = b"%x\r\n%s\r\n" % (65536, b"x" * 65536)
         _send_until_refused(sock, b"", chunk, 4 * 1024 * 1024)
-        assert _status(_answer(sock)) == 413
+        assert _status(read_until_closed(sock)) == 413
 
 
 def test_a_body_that_arrives_too_slowly_is_refused_408(gunicorn):
@@ -167,32 +149,22 @@ def test_a_body_that_arrives_too_slowly_is_refused_408(gunicorn):
             b"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{"
         )
         started = time.monotonic()
-        answer = _answer(sock)
+        answer = read_until_closed(sock)
     assert _status(answer) == 408
     assert time.monotonic() - started < 8
 
 
 def test_a_forged_forwarded_for_from_loopback_is_not_the_client_address(
-    server_env: Callable[..., dict[str, str]], artifacts_dir: Path, processes: list[Proc]
+    start_bound: Callable[..., WebServer],
 ):
     """The address every limit and allowlist counts comes from realtime/address.py alone:
     uvicorn's proxy-headers middleware (on by default, trusting 127.0.0.1) would take a
     loopback client's X-Forwarded-For as its address whatever REALTIME_TRUSTED_PROXIES says."""
-    port = free_port()
-    env = server_env(
-        "composer-gunicorn",
-        BIND=f"127.0.0.1:{port}",
-        WEB_CONCURRENCY="1",
+    server = start_bound(
+        "gunicorn-forwarded",
+        gunicorn_command(),
         REALTIME_OPS_ALLOW="10.0.0.0/8",
         REALTIME_TRUSTED_PROXIES="0",
-    )
-    server = serve(
-        "gunicorn",
-        gunicorn_command(),
-        env,
-        port,
-        artifacts_dir / "gunicorn-forwarded.log",
-        processes,
     )
     forged = httpx.get(f"{server.url}/metrics", headers={"X-Forwarded-For": "10.1.2.3"})
     assert forged.status_code == 403

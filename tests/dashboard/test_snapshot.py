@@ -4,12 +4,17 @@ import asyncio
 import json
 import threading
 import time
+from functools import partial
 
 import pytest
+from asgiref.sync import sync_to_async
+from django.http.response import HttpResponseBase
+from django.test import AsyncRequestFactory
 
 from dashboard import snapshot
-from dashboard.snapshot import COMPUTED, snapshot_current, snapshot_reset, snapshot_stream
+from dashboard.snapshot import COMPUTED, snapshot_current, snapshot_reset
 from jobs.models import Job
+from realtime.api import open_stream
 from tests.support.sse import parse_lines
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -64,14 +69,28 @@ def test_a_snapshot_is_encoded_once_per_period_and_carries_its_funnel():
     assert payload["panels"]["running"] == current.panels["running"]
 
 
-async def _read(stream, count: int) -> list:
+async def _stream(days: int) -> HttpResponseBase:
+    """Open a dashboard stream as the view does once it has checked that staff asks."""
+    return await open_stream(
+        AsyncRequestFactory().get("/dashboard/events"),
+        channel=snapshot.channel(days),
+        client="user:staff",
+        start=partial(snapshot.snapshot_opening, days),
+        replay=partial(snapshot.snapshot_after, days),
+        gapless=False,
+    )
+
+
+async def _read(response: HttpResponseBase, count: int) -> list:
     events: list = []
+    stream = aiter(response)
     async with asyncio.timeout(20):
         async for chunk in stream:
             events += parse_lines(chunk.decode().split("\n"))[0]
             if len(events) >= count:
                 break
     await stream.aclose()
+    await sync_to_async(response.close)()  # as the server does: the slot goes back
     return events
 
 
@@ -81,8 +100,8 @@ def test_many_viewers_cost_one_computation_per_interval(settings):
     before = COMPUTED.value
 
     async def go() -> list[list]:
-        streams = [snapshot_stream(days=7) for _ in range(6)]
-        streams += [snapshot_stream(days=30) for _ in range(2)]
+        streams = [await _stream(7) for _ in range(6)]
+        streams += [await _stream(30) for _ in range(2)]
         return await asyncio.gather(*(_read(stream, 5) for stream in streams))
 
     results = asyncio.run(go())
@@ -105,7 +124,7 @@ def test_nothing_is_computed_while_nobody_watches(settings):
     settings.DASHBOARD_INTERVAL_S = 0.05
 
     async def go() -> float:
-        await _read(snapshot_stream(days=7), 2)
+        await _read(await _stream(7), 2)
         idle_from = COMPUTED.value
         await asyncio.sleep(0.5)  # ten intervals with no viewer
         return COMPUTED.value - idle_from

@@ -15,8 +15,9 @@ from jobs import selectors, services
 from jobs.models import Job, JobStatus
 from realtime import metrics, publisher
 from realtime.broker import clients
-from realtime.hub import Hub, Subscription
+from realtime.hub import Hub
 from realtime.message import Message
+from realtime.subscription import Subscription
 from tests.support.eventsource import Followed, follow
 from tests.support.redis_cluster import Address, Cluster
 from tests.support.servers import closing_connection
@@ -156,7 +157,7 @@ def test_events_on_three_shards_reach_every_subscriber_once_and_in_order(on_clus
         hub = _hub(cluster.url)
         hub.start()
         try:
-            await _until(lambda: hub.redis_up)
+            await _until(lambda: hub.state() == "redis")
             subs = {c: [await hub.subscribe(c), await hub.subscribe(c)] for c in channels}
             assert not any(s.resync for pair in subs.values() for s in pair), (
                 "subscribe returns once SSUBSCRIBE is confirmed on the channel's shard"
@@ -189,7 +190,7 @@ def test_a_released_channel_is_dropped_from_its_shard_and_wanted_again_is_live(o
         hub = _hub(cluster.url)
         hub.start()
         try:
-            await _until(lambda: hub.redis_up)
+            await _until(lambda: hub.state() == "redis")
             hub.unsubscribe(await hub.subscribe(channel))
             again = await hub.subscribe(channel)
             assert not again.resync  # live at once, or confirmed anew: no database detour
@@ -213,13 +214,15 @@ def test_a_message_that_is_not_utf8_is_dropped_and_the_link_keeps_going(on_clust
         hub = _hub(cluster.url)
         hub.start()
         try:
-            await _until(lambda: hub.redis_up)
+            await _until(lambda: hub.state() == "redis")
             sub = await hub.subscribe(channel)
-            epoch = hub.epoch
+            await hub.watch(channel)  # its epoch counts the losses of its shard's link
+            epoch = hub.confirmed_epoch(channel)
+            assert epoch is not None
             raw.spublish(channel, b"\xff\xfe not utf-8")
             hub_publish(channel, 1)
             got = _ids(await _drain(sub, 1))
-            assert hub.epoch == epoch, "no shard was restarted for it"
+            assert hub.confirmed_epoch(channel) == epoch, "no shard was restarted for it"
             return got
         finally:
             await hub.close()
@@ -242,16 +245,20 @@ def test_a_shard_connection_cut_by_the_server_restarts_that_shard_alone(on_clust
         hub = _hub(cluster.url)
         hub.start()
         try:
-            await _until(lambda: hub.redis_up)
+            await _until(lambda: hub.state() == "redis")
             sub, still = await hub.subscribe(channel), await hub.subscribe(other)
-            epoch = hub.epoch
+            await hub.watch(channel)  # its epoch counts the losses of its shard's link
+            epoch = hub.confirmed_epoch(channel)
+            assert epoch is not None
             assert killer.client_kill_filter(_type="pubsub") >= 1  # the server drops us
-            await _until(lambda: hub.epoch > epoch)  # told: that shard's channels were lost
+            # Told: that shard's channels were lost (None while lost, a later epoch once live).
+            await _until(lambda: hub.confirmed_epoch(channel) != epoch)
             assert hub._link is not None and hub._link.is_live(other)  # the other stays live
             await _until(lambda: hub._link is not None and hub._link.is_live(channel))
             hub_publish(channel, 1)
             hub_publish(other, 1)
-            return _ids(await _drain_to(sub, 1)), _ids(await _drain_to(still, 1)), hub.redis_up
+            up = hub.state() == "redis"
+            return _ids(await _drain_to(sub, 1)), _ids(await _drain_to(still, 1)), up
         finally:
             await hub.close()
 
@@ -299,7 +306,7 @@ def test_a_killed_master_costs_its_channels_a_database_catch_up_and_others_nothi
         hub.start()
         got: dict[Address, list[Message | str]] = {m: [] for m in jobs}
         try:
-            await _until(lambda: hub.redis_up)
+            await _until(lambda: hub.state() == "redis")
             subs = {m: await hub.subscribe(job.channel) for m, job in jobs.items()}
             # The hub reads the database once after its link came up (for what was committed
             # before); let that pass before the streams' cursors exist, so that any later
@@ -366,16 +373,20 @@ def test_a_slot_handed_to_another_master_is_followed_there(on_cluster, restores)
         hub = _hub(cluster.url)
         hub.start()
         try:
-            await _until(lambda: hub.redis_up)
+            await _until(lambda: hub.state() == "redis")
             sub, still = await hub.subscribe(channel), await hub.subscribe(other)
-            epoch = hub.epoch
+            await hub.watch(channel)  # its epoch counts the losses of its shard's link
+            epoch = hub.confirmed_epoch(channel)
+            assert epoch is not None
             new = await asyncio.to_thread(cluster.hand_over, moving)
             assert await asyncio.to_thread(cluster.owner, channel) == new != moving
             # The old master, now a replica, sends `sunsubscribe`: the link follows the slot.
             await _until_io(lambda: cluster.shard_subscribers(channel) == 1, timeout=20)
             hub_publish(channel, 1)
             hub_publish(other, 1)
-            return (_ids(await _drain(sub, 1)), _ids(await _drain(still, 1)), epoch, hub.epoch)
+            got = (_ids(await _drain(sub, 1)), _ids(await _drain(still, 1)))
+            await _until(lambda: hub.confirmed_epoch(channel) is not None)  # live again
+            return (*got, epoch, hub.confirmed_epoch(channel))
         finally:
             await hub.close()
 

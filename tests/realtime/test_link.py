@@ -38,7 +38,7 @@ def _run(redis_url: str, scenario: Callable[[Hub, aredis.Redis], Any]) -> Any:
         hub.start()
         client = aredis.Redis.from_url(redis_url)
         try:
-            await until(lambda: hub.redis_up)
+            await until(lambda: hub.state() == "redis")
             return await scenario(hub, client)
         finally:
             await client.aclose()
@@ -49,23 +49,31 @@ def _run(redis_url: str, scenario: Callable[[Hub, aredis.Redis], Any]) -> Any:
 
 def test_a_message_that_is_not_utf8_is_dropped_and_counted_and_the_link_stays(settings):
     async def scenario(hub: Hub, client: aredis.Redis) -> tuple[Any, float, float, str]:
-        malformed, epoch = metrics.MESSAGES_MALFORMED.value, hub.epoch
         sub = await hub.subscribe(CHANNEL)
+        await hub.watch(CHANNEL)  # its epoch counts the link's losses
+        malformed, epoch = metrics.MESSAGES_MALFORMED.value, hub.confirmed_epoch(CHANNEL)
         await client.publish(CHANNEL, b"\xff\xfe")
         await client.publish(CHANNEL, "not an envelope at all")
         await client.publish(CHANNEL, _packed(1))
         got = await sub.get(2.0)
-        return got, metrics.MESSAGES_MALFORMED.value - malformed, hub.epoch - epoch, hub.state()
+        return (
+            got,
+            metrics.MESSAGES_MALFORMED.value - malformed,
+            epoch,
+            hub.confirmed_epoch(CHANNEL),
+        )
 
-    got, malformed, epochs, state = _run(settings.REDIS_URL, scenario)
+    got, malformed, epoch_before, epoch_after = _run(settings.REDIS_URL, scenario)
     assert isinstance(got, Message) and got.id == 1
-    assert malformed == 2 and epochs == 0 and state == "redis"
+    assert malformed == 2 and epoch_before is not None and epoch_after == epoch_before
 
 
 def test_a_failure_below_the_hub_restarts_the_link_and_catches_up_from_the_truth(settings):
     async def scenario(hub: Hub, client: aredis.Redis) -> tuple[Any, Any, float, int]:
-        failures, epoch = metrics.LINK_FAILURES.value, hub.epoch
         sub = await hub.subscribe(CHANNEL)
+        await hub.watch(CHANNEL)  # its epoch counts the link's losses
+        failures, epoch = metrics.LINK_FAILURES.value, hub.confirmed_epoch(CHANNEL)
+        assert epoch is not None
         hub.note_cursor(CHANNEL, 0)  # what a relay does once it has read the truth
         deliver = hub._deliver
 
@@ -77,10 +85,11 @@ def test_a_failure_below_the_hub_restarts_the_link_and_catches_up_from_the_truth
         TRUTH.append(Message(id=1, event="e", data="{}"))
         await client.publish(CHANNEL, _packed(1))
         first = await sub.get(5.0)  # lost with the link, then read from the truth
-        await until(lambda: hub.redis_up and hub._confirmed[CHANNEL].is_set())
+        await until(lambda: hub.confirmed_epoch(CHANNEL) is not None)  # live again
         await client.publish(CHANNEL, _packed(2))
         second = await sub.get(5.0)
-        return first, second, metrics.LINK_FAILURES.value - failures, hub.epoch - epoch
+        now = hub.confirmed_epoch(CHANNEL)
+        return first, second, metrics.LINK_FAILURES.value - failures, (now or 0) - epoch
 
     first, second, failures, epochs = _run(settings.REDIS_URL, scenario)
     assert isinstance(first, Message) and first.id == 1, "caught up from the truth"

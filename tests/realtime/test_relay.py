@@ -6,7 +6,7 @@ tests need no database; the doorbell source reads the same list.
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -15,7 +15,8 @@ import redis.asyncio as aredis
 from realtime import envelope, metrics
 from realtime.hub import get_hub
 from realtime.message import Message
-from realtime.relay import PING, relay
+from realtime.relay import PING, Head, relay
+from tests.support.hub import run_on_hub
 from tests.support.sse import SSEEvent, parse_lines
 from tests.support.waits import until
 
@@ -63,14 +64,14 @@ async def _collect(stream: AsyncIterator[bytes], timeout: float = 10) -> bytes:
     return b"".join(chunks)
 
 
-def _run(scenario: Callable[[], Any]) -> Any:
-    async def main() -> Any:
-        try:
-            return await scenario()
-        finally:
-            await get_hub().close()
-
-    return asyncio.run(main())
+async def _open(cursor: int, *, gapless: bool = True) -> AsyncIterator[bytes]:
+    """Open a relay as realtime/opening.py does: subscribed first (live on Redis once the link
+    is up), then the truth read."""
+    hub = get_hub()
+    await hub.settled_state(10)
+    sub = await hub.subscribe(CHANNEL)
+    head = Head(subscription=sub, backlog=await _replay(cursor))
+    return relay(head=head, cursor=cursor, replay=_replay, gapless=gapless)
 
 
 def _events(raw: bytes) -> tuple[list[SSEEvent], list[SSEEvent], list[str]]:
@@ -82,14 +83,13 @@ def _events(raw: bytes) -> tuple[list[SSEEvent], list[SSEEvent], list[str]]:
 def test_replay_then_live_in_order_once_and_the_final_message_ends_it(settings):
     async def scenario() -> bytes:
         TRUTH.extend([_message(1), _message(2)])
-        task = asyncio.create_task(_collect(relay(channel=CHANNEL, cursor=0, replay=_replay)))
-        await until(lambda: get_hub().stream_count() == 1 and get_hub().redis_up)
+        task = asyncio.create_task(_collect(await _open(0)))
         for n in (3, 4):
             await _record(_message(n), settings.REDIS_URL)
         await _record(_message(5, final=True), settings.REDIS_URL)
         return await task
 
-    events, controls, _ = _events(_run(scenario))
+    events, controls, _ = _events(run_on_hub(scenario))
     assert [e.id for e in events] == ["1", "2", "3", "4", "5"]
     assert controls[0].event == "ready" and controls[0].json["heartbeat_s"] == 0.5
 
@@ -100,8 +100,8 @@ def test_an_overflowing_queue_is_caught_up_from_the_truth_with_nothing_lost(sett
     async def scenario() -> tuple[bytes, float, float]:
         overflows, resyncs = metrics.QUEUE_OVERFLOWS.value, metrics.STREAM_RESYNCS.value
         TRUTH.append(_message(1))
-        stream = relay(channel=CHANNEL, cursor=0, replay=_replay)
-        await anext(stream)  # ready: subscribed and confirmed
+        stream = await _open(0)
+        await anext(stream)  # ready
         head = await anext(stream)  # the replay is read and its one message sent
         client = aredis.Redis.from_url(settings.REDIS_URL)
         try:  # a burst far larger than the queue, while the reader does not read
@@ -118,7 +118,7 @@ def test_an_overflowing_queue_is_caught_up_from_the_truth_with_nothing_lost(sett
             (metrics.STREAM_RESYNCS.value - resyncs),
         )
 
-    raw, overflows, resyncs = _run(scenario)
+    raw, overflows, resyncs = run_on_hub(scenario)
     events, _, _ = _events(raw)
     assert [int(e.id) for e in events] == list(range(1, 51))
     assert overflows >= 1 and resyncs >= 1
@@ -126,20 +126,19 @@ def test_an_overflowing_queue_is_caught_up_from_the_truth_with_nothing_lost(sett
 
 def test_a_final_message_below_the_cursor_still_ends_the_stream(settings):
     async def scenario() -> bytes:
-        task = asyncio.create_task(_collect(relay(channel=CHANNEL, cursor=999, replay=_replay)))
-        await until(lambda: get_hub().stream_count() == 1 and get_hub().redis_up)
+        task = asyncio.create_task(_collect(await _open(999)))
         await _record(_message(1), settings.REDIS_URL)
         await _record(_message(2, final=True), settings.REDIS_URL)
         return await task
 
-    events, _, _ = _events(_run(scenario))
+    events, _, _ = _events(run_on_hub(scenario))
     assert events == []  # the client claimed to have everything: it gets nothing twice
 
 
 def test_heartbeats_keep_coming_while_only_old_messages_arrive(settings):
     async def scenario() -> bytes:
         TRUTH.extend([_message(1), _message(2)])
-        stream = relay(channel=CHANNEL, cursor=2, replay=_replay)
+        stream = await _open(2)
         chunks = [await anext(stream)]
         started = time.monotonic()
         client = aredis.Redis.from_url(settings.REDIS_URL)
@@ -160,18 +159,17 @@ def test_heartbeats_keep_coming_while_only_old_messages_arrive(settings):
             await stream.aclose()
         return b"".join(chunks)
 
-    raw = _run(scenario)
+    raw = run_on_hub(scenario)
     assert raw.count(PING) >= 2, raw  # heartbeat 0.5 s over 1.6 s of old messages only
 
 
 def test_a_draining_hub_ends_streams_with_a_spread_retry_in_the_closing_event(settings):
     async def scenario() -> bytes:
-        task = asyncio.create_task(_collect(relay(channel=CHANNEL, cursor=0, replay=_replay)))
-        await until(lambda: get_hub().stream_count() == 1)
+        task = asyncio.create_task(_collect(await _open(0)))
         get_hub().drain()
         return await task
 
-    raw = _run(scenario)
+    raw = run_on_hub(scenario)
     _, controls, _ = _events(raw)
     closing = controls[-1]
     assert closing.event == "closing" and closing.json["retry_ms"] >= 1000
@@ -181,15 +179,12 @@ def test_a_draining_hub_ends_streams_with_a_spread_retry_in_the_closing_event(se
 def test_a_state_channel_takes_any_newer_id_without_a_catch_up(settings):
     async def scenario() -> tuple[bytes, float]:
         resyncs = metrics.STREAM_RESYNCS.value
-        task = asyncio.create_task(
-            _collect(relay(channel=CHANNEL, cursor=0, replay=_replay, gapless=False))
-        )
-        await until(lambda: get_hub().stream_count() == 1 and get_hub().redis_up)
+        task = asyncio.create_task(_collect(await _open(0, gapless=False)))
         for n in (100, 250):
             await _record(_message(n), settings.REDIS_URL)
         await _record(_message(900, final=True), settings.REDIS_URL)
         return await task, metrics.STREAM_RESYNCS.value - resyncs
 
-    raw, resyncs = _run(scenario)
+    raw, resyncs = run_on_hub(scenario)
     events, _, _ = _events(raw)
     assert [e.id for e in events] == ["100", "250", "900"] and resyncs == 0

@@ -1,10 +1,11 @@
-"""A stream's bounded queue (realtime.hub.Subscription), in process: no Redis, no server."""
+"""A stream's bounded queue (realtime/subscription.py), in process: no Redis, no server."""
 
 import asyncio
 
 from realtime import metrics
-from realtime.hub import Subscription, _alarms
+from realtime.alarms import ALARMS
 from realtime.message import Message
+from realtime.subscription import Subscription
 
 
 def _message(id_: int) -> Message:
@@ -69,9 +70,9 @@ def test_many_waiting_readers_share_timers_and_none_times_out_early():
         started = loop.time()
         waits = [asyncio.ensure_future(sub.get(0.2)) for sub in subs]
         await asyncio.sleep(0)  # every reader is waiting now
-        timers_while_waiting = len(_alarms(loop)._slots)
+        timers_while_waiting = len(ALARMS.get()._slots)
         results = await asyncio.gather(*waits)
-        return results, loop.time() - started, timers_while_waiting, len(_alarms(loop)._slots)
+        return results, loop.time() - started, timers_while_waiting, len(ALARMS.get()._slots)
 
     results, took, timers, timers_after = asyncio.run(scenario())
     assert results == ["timeout"] * 500
@@ -82,13 +83,12 @@ def test_many_waiting_readers_share_timers_and_none_times_out_early():
 
 def test_a_reader_woken_early_leaves_nothing_in_the_shared_timers():
     async def scenario() -> tuple[object, int]:
-        loop = asyncio.get_running_loop()
         sub = Subscription("c", limit=2)
         waiting = asyncio.ensure_future(sub.get(30))
         await asyncio.sleep(0)
         sub.put(_message(1))
         got = await waiting
-        return got, sum(len(waiters) for waiters in _alarms(loop)._slots.values())
+        return got, sum(len(waiters) for waiters in ALARMS.get()._slots.values())
 
     got, left = asyncio.run(scenario())
     assert isinstance(got, Message) and got.id == 1

@@ -99,6 +99,18 @@ class WebServer:
         raise TimeoutError(f"web server not ready in {timeout}s:\n{self.proc.log()[-3000:]}")
 
 
+def read_until_closed(sock: socket.socket) -> bytes:
+    """Return what the server sent until it closed the connection (or reset it), within the
+    socket's timeout."""
+    chunks = []
+    try:
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    except ConnectionResetError:
+        pass
+    return b"".join(chunks)
+
+
 def python_command(*args: str) -> list[str]:
     return [sys.executable, *args]
 
@@ -107,6 +119,23 @@ def gunicorn_command() -> list[str]:
     """The production server: gunicorn with gunicorn.conf.py, as scripts/serve runs it."""
     return python_command(
         "-m", "gunicorn", "-c", "gunicorn.conf.py", "composer_realtime.asgi:application"
+    )
+
+
+def uvicorn_command(port: int, *extra: str) -> list[str]:
+    """The ASGI application under plain uvicorn on 127.0.0.1:`port` (what most tests serve)."""
+    return python_command(
+        "-m",
+        "uvicorn",
+        "composer_realtime.asgi:application",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--no-access-log",
+        "--timeout-graceful-shutdown",
+        "2",
+        *extra,
     )
 
 
@@ -132,19 +161,7 @@ def make_web(
     env: dict[str, str], log_dir: Path, port: int | None = None, extra: tuple[str, ...] = ()
 ) -> WebServer:
     port = port or free_port()
-    args = python_command(
-        "-m",
-        "uvicorn",
-        "composer_realtime.asgi:application",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--no-access-log",
-        "--timeout-graceful-shutdown",
-        "2",
-        *extra,
-    )
+    args = uvicorn_command(port, *extra)
     return WebServer(Proc(f"web-{port}", args, env, log_dir / f"web-{port}.log"), port)
 
 

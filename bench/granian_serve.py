@@ -1,27 +1,21 @@
-"""Serve the project with granian instead of gunicorn: `python -m composer_realtime.granian_serve`.
+"""Serve the project with granian instead of gunicorn: `python -m bench.granian_serve`.
 
-Not the production default (that is gunicorn.conf.py); the benchmark's alternative server
-(`python -m bench --servers gunicorn,granian`, issue 16), set up as close to gunicorn.conf.py
-as granian allows, from the same environment:
+The benchmark's alternative server (`python -m bench --servers gunicorn,granian`, issue 16),
+not a way to run production (that is gunicorn.conf.py, and granian is a dev requirement). Set
+up as close to gunicorn.conf.py as granian allows, from gunicorn.conf.py itself: its
+environment (BIND, one address here; WEB_CONCURRENCY; GRACEFUL_TIMEOUT, granian's
+`workers_kill_timeout`; BACKLOG; REQUEST_HEAD_TIMEOUT, which granian takes in whole
+milliseconds up to 60 s) and its `raise_nofile_limit` (here, before the workers fork: they
+inherit it).
 
-  BIND              one address to listen on        (default 127.0.0.1:8000; granian binds one)
-  WEB_CONCURRENCY   worker processes                (default: the number of usable cores)
-  GRACEFUL_TIMEOUT  seconds a worker has to finish on SIGTERM before granian kills it
-                    (default 10: granian's `workers_kill_timeout`)
-  BACKLOG           listen backlog                  (default 4096; capped by net.core.somaxconn)
-  REQUEST_HEAD_TIMEOUT  seconds a client has to send a request's head (default 10; granian
-                    takes whole milliseconds up to 60 s)
-
-The same as gunicorn.conf.py: one worker process per core (forked), the open-file limit raised
-by gunicorn.conf.py's own `raise_nofile_limit` (here, before the workers fork: they inherit
-it), ASGI with lifespan (the app's startup installs the SIGTERM drain, realtime/asgi/shutdown.py),
-uvloop, HTTP/1.1 only (what nginx speaks upstream), no access log, its log on stderr, and a
-dead worker replaced.
+The same as gunicorn.conf.py: one worker process per core (forked), ASGI with lifespan (the
+app's startup installs the SIGTERM drain, realtime/asgi/shutdown.py), uvloop, HTTP/1.1 only
+(what nginx speaks upstream), no access log, its log on stderr, and a dead worker replaced.
 
 What granian lacks compared with our gunicorn worker (composer_realtime/http_protocol.py):
 request heads are bounded only as a whole, by HTTP/1 `max_buffer_size` (set to the same
-total as HeadLimits.head_bytes(), ~823 KB), and by hyper's fixed cap on header fields; there is
-no separate request-line limit (414) or per-field size limit, and a head that is too slow gets
+total as HeadLimits.head_bytes()), and by hyper's fixed cap on header fields; there is no
+separate request-line limit (414) or per-field size limit, and a head that is too slow gets
 its connection closed without a 408. There is no worker heartbeat (gunicorn's `timeout`): a
 worker whose event loop hangs stays. Granian also holds at most `backpressure` requests per
 worker at once, an open stream being one: it is set here to the open-file limit, so that the
@@ -29,7 +23,6 @@ file descriptors, not granian, bound the streams.
 """
 
 import importlib.util
-import os
 from pathlib import Path
 from types import ModuleType
 
@@ -68,9 +61,7 @@ def gunicorn_conf() -> ModuleType:
 
 
 def split_bind(bind: str) -> tuple[str, int]:
-    """Return (host, port) of one `host:port` (IPv6 in brackets); refuse several addresses."""
-    if "," in bind:
-        raise SystemExit(f"granian binds one address, not {bind!r}")
+    """Return (host, port) of one `host:port` (IPv6 in brackets)."""
     host, _, port = bind.strip().rpartition(":")
     if not host or not port.isdigit():
         raise SystemExit(f"BIND must be host:port, not {bind!r}")
@@ -87,26 +78,25 @@ def loop() -> Loops:
     return Loops.uvloop if importlib.util.find_spec("uvloop") else Loops.asyncio
 
 
-def build(env: dict[str, str] | None = None) -> MPServer:
-    """Return the granian server for the environment `env` (default: os.environ), with the
-    open-file limit of this process raised."""
-    env = dict(os.environ if env is None else env)
+def build() -> MPServer:
+    """Return the granian server that gunicorn.conf.py describes (from this process's
+    environment), with the open-file limit of this process raised."""
     conf = gunicorn_conf()
     soft, _hard = conf.raise_nofile_limit()
-    host, port = split_bind(env.get("BIND", "127.0.0.1:8000"))
-    workers = int(env.get("WEB_CONCURRENCY", "0")) or len(os.sched_getaffinity(0))
-    graceful = max(1, int(env.get("GRACEFUL_TIMEOUT", "10")))
-    limits = HeadLimits(timeout_s=float(env.get("REQUEST_HEAD_TIMEOUT", "10")))
+    if len(conf.bind) != 1:
+        raise SystemExit(f"granian binds one address, not {','.join(conf.bind)!r}")
+    host, port = split_bind(conf.bind[0])
+    limits = HeadLimits(timeout_s=conf.request_head_timeout)
     return MPServer(  # worker processes (granian's MTServer, threads, is for free-threaded builds)
         APPLICATION,
         address=host,
         port=port,
         interface=Interfaces.ASGI,
-        workers=workers,
+        workers=conf.workers,
         loop=loop(),
         http=HTTPModes.http1,
         websockets=False,
-        backlog=int(env.get("BACKLOG", "4096")),
+        backlog=conf.backlog,
         backpressure=max(1, int(soft)),
         http1_settings=HTTP1Settings(
             header_read_timeout=head_timeout_ms(limits.timeout_s),
@@ -116,7 +106,7 @@ def build(env: dict[str, str] | None = None) -> MPServer:
         log_dictconfig=LOG_TO_STDERR,
         log_access=False,
         respawn_failed_workers=True,
-        workers_kill_timeout=graceful,
+        workers_kill_timeout=max(1, conf.graceful_timeout),
         working_dir=ROOT,
     )
 

@@ -1,4 +1,4 @@
-"""granian (composer_realtime/granian_serve.py) keeps our graceful drain: on SIGTERM an open
+"""granian (bench/granian_serve.py) keeps our graceful drain: on SIGTERM an open
 stream of a running job is told to come back later (`retry:` and the `closing` event), ends
 cleanly, and granian exits well within its graceful timeout.
 
@@ -11,14 +11,13 @@ import asyncio
 import socket
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import httpx
 import pytest
 
 from jobs import services
 from tests.support.metrics import wait_for_streams
-from tests.support.servers import Proc, WebServer, free_port, python_command, serve
+from tests.support.servers import WebServer, python_command, read_until_closed
 from tests.support.sse import read_stream
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -28,26 +27,14 @@ HEAD_TIMEOUT_S = 1.0
 
 
 @pytest.fixture
-def granian(
-    server_env: Callable[..., dict[str, str]], artifacts_dir: Path, processes: list[Proc]
-) -> WebServer:
-    port = free_port()
-    env = server_env(
-        "composer-granian",
-        BIND=f"127.0.0.1:{port}",
-        WEB_CONCURRENCY="1",
+def granian(start_bound: Callable[..., WebServer]) -> WebServer:
+    return start_bound(
+        "granian",
+        python_command("-m", "bench.granian_serve"),
         GRACEFUL_TIMEOUT=str(GRACEFUL_TIMEOUT_S),
         REQUEST_HEAD_TIMEOUT=str(HEAD_TIMEOUT_S),
         REALTIME_DRAIN_SPREAD_S="4",
         REALTIME_RETRY_MS="1000",
-    )
-    return serve(
-        "granian",
-        python_command("-m", "composer_realtime.granian_serve"),
-        env,
-        port,
-        artifacts_dir / "granian.log",
-        processes,
     )
 
 
@@ -88,13 +75,7 @@ def _exchange(server: WebServer, head: bytes) -> tuple[bytes, float]:
     with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
         started = time.monotonic()
         sock.sendall(head)
-        chunks = []
-        try:
-            while chunk := sock.recv(65536):
-                chunks.append(chunk)
-        except ConnectionResetError:
-            pass
-        return b"".join(chunks), time.monotonic() - started
+        return read_until_closed(sock), time.monotonic() - started
 
 
 def test_request_heads_what_granian_bounds_and_what_it_does_not(granian):
