@@ -29,12 +29,12 @@ from django.utils import timezone
 
 from dashboard import panels, selectors
 from jobs.models import JobStatus
-from realtime.api import Message, get_hub, metrics, relay
+from realtime.api import Message, counter, get_hub, relay
 
 logger = logging.getLogger(__name__)
 
 EVENT = "dashboard-snapshot"
-COMPUTED = metrics.Counter(
+COMPUTED = counter(
     "dashboard_snapshots_computed_total",
     "Dashboard snapshots computed in this process (one per interval).",
 )

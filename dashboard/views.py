@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET
 
 from dashboard.selectors import DEFAULT_PERIOD, PERIODS
 from dashboard.snapshot import interval_s, snapshot_current, snapshot_stream
-from realtime.api import event_stream_response, metrics
+from realtime.api import event_stream_response, poller_seen
 
 
 def parse_days(query: QueryDict) -> int:
@@ -56,7 +56,7 @@ def dashboard_snapshot(request: HttpRequest) -> HttpResponse:
     """Return the current snapshot as JSON, for the client's polling fallback."""
     if not _is_staff(request.user):
         return _refused()
-    metrics.note_poll(client=f"user:{request.user.pk}")
+    poller_seen(client=f"user:{request.user.pk}")
     days = parse_days(request.GET)
     payload = snapshot_current().payload(days=days)
     return JsonResponse({**payload, "next_poll_ms": round(max(interval_s(), 2.0) * 1000)})

@@ -19,7 +19,7 @@ from jobs.forms import JobParamsForm, error_lists, templates_catalog
 from jobs.journey import journey_record
 from jobs.models import Job, JourneyKind
 from jobs.views.wizard import creator_of
-from realtime.api import client_address, metrics
+from realtime.api import client_address, request_refused
 
 MAX_BODY_BYTES = 32 * 1024
 """A job's parameters fit in far less; anything bigger is a mistake or an attack."""
@@ -86,7 +86,7 @@ def _error(status: int, code: str, detail: str, /, **more: Any) -> JsonResponse:
 
 def too_many_jobs(refused: services.AdmissionRefused) -> JsonResponse:
     """Return the 429 answer of a refused job, with Retry-After."""
-    metrics.RATE_LIMITED.inc()
+    request_refused()
     response = _error(
         429,
         "too_many_jobs",

@@ -27,9 +27,9 @@ from realtime.api import (
     event_stream_head,
     event_stream_response,
     get_hub,
-    metrics,
     no_content,
     relay,
+    stream_resumed,
 )
 
 
@@ -64,7 +64,7 @@ async def job_events(request: HttpRequest, job_id: uuid.UUID) -> HttpResponseBas
         hub.unsubscribe(sub)
         return answer
     if "HTTP_LAST_EVENT_ID" in request.META:  # EventSource reconnecting; first loads use ?query
-        metrics.STREAMS_RESUMED.inc()
+        stream_resumed()
     assert start is not None
     head = Head(subscription=sub, backlog=[event.to_message() for event in start.events])
     # A cursor past the job's end (a client that was told more than there is) counts as

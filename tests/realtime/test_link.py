@@ -49,13 +49,18 @@ def _run(redis_url: str, scenario: Callable[[Hub, aredis.Redis], Any]) -> Any:
 
 def test_a_message_that_is_not_utf8_is_dropped_and_counted_and_the_link_stays(settings):
     async def scenario(hub: Hub, client: aredis.Redis) -> tuple[Any, float, float, str]:
-        malformed, epoch = metrics.MESSAGES_MALFORMED.value, hub.epoch
+        malformed, epoch = metrics.local_value("realtime_messages_malformed_total"), hub.epoch
         sub = await hub.subscribe(CHANNEL)
         await client.publish(CHANNEL, b"\xff\xfe")
         await client.publish(CHANNEL, "not an envelope at all")
         await client.publish(CHANNEL, _packed(1))
         got = await sub.get(2.0)
-        return got, metrics.MESSAGES_MALFORMED.value - malformed, hub.epoch - epoch, hub.state()
+        return (
+            got,
+            metrics.local_value("realtime_messages_malformed_total") - malformed,
+            hub.epoch - epoch,
+            hub.state(),
+        )
 
     got, malformed, epochs, state = _run(settings.REDIS_URL, scenario)
     assert isinstance(got, Message) and got.id == 1
@@ -64,7 +69,7 @@ def test_a_message_that_is_not_utf8_is_dropped_and_counted_and_the_link_stays(se
 
 def test_a_failure_below_the_hub_restarts_the_link_and_catches_up_from_the_truth(settings):
     async def scenario(hub: Hub, client: aredis.Redis) -> tuple[Any, Any, float, int]:
-        failures, epoch = metrics.LINK_FAILURES.value, hub.epoch
+        failures, epoch = metrics.local_value("realtime_redis_link_failures_total"), hub.epoch
         sub = await hub.subscribe(CHANNEL)
         hub.note_cursor(CHANNEL, 0)  # what a relay does once it has read the truth
         deliver = hub._deliver
@@ -80,7 +85,12 @@ def test_a_failure_below_the_hub_restarts_the_link_and_catches_up_from_the_truth
         await until(lambda: hub.redis_up and hub._confirmed[CHANNEL].is_set())
         await client.publish(CHANNEL, _packed(2))
         second = await sub.get(5.0)
-        return first, second, metrics.LINK_FAILURES.value - failures, hub.epoch - epoch
+        return (
+            first,
+            second,
+            metrics.local_value("realtime_redis_link_failures_total") - failures,
+            hub.epoch - epoch,
+        )
 
     first, second, failures, epochs = _run(settings.REDIS_URL, scenario)
     assert isinstance(first, Message) and first.id == 1, "caught up from the truth"
