@@ -22,9 +22,14 @@ _DEV_SECRET_KEY = "dev-only-insecure-key-never-use-in-production"  # noqa: S105 
 
 DEBUG = env.bool("DEBUG", default=True)
 SECRET_KEY = env.str("SECRET_KEY", default=_DEV_SECRET_KEY if DEBUG else "")
-if not DEBUG and (not SECRET_KEY or SECRET_KEY == _DEV_SECRET_KEY or len(SECRET_KEY) < 32):
+# What `check --deploy` (security.W009) calls strong enough: 50 characters, 5 distinct.
+if not DEBUG and (
+    SECRET_KEY == _DEV_SECRET_KEY or len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5
+):
     raise ImproperlyConfigured(
-        "SECRET_KEY must be set to a random string of at least 32 characters when DEBUG is off."
+        "SECRET_KEY must be set to a random string of at least 50 characters (5 or more "
+        f"distinct) when DEBUG is off; it has {len(SECRET_KEY)}. Make one with: python3 -c "
+        "'import secrets; print(secrets.token_urlsafe(50))'"
     )
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -218,9 +223,12 @@ REALTIME_SEND_TIMEOUT_S = env.float("REALTIME_SEND_TIMEOUT_S", default=30.0)
 REALTIME_DB_DOORBELL_SOURCE = "jobs.selectors.hub_messages_after"
 
 # --- Abuse limits (docs/reliability.md, "Limits") -----------------------------------------
-# Proxies in front that append to X-Forwarded-For (nginx as documented: 1). 0 = none: the
-# client address is the connection's peer, and X-Forwarded-For is ignored.
-REALTIME_TRUSTED_PROXIES = env.int("REALTIME_TRUSTED_PROXIES", default=0)
+# The proxies in front (addresses or CIDRs, e.g. nginx's 127.0.0.1/32) whose X-Forwarded-For
+# is believed; empty = none: the client address is the connection's peer. (It used to be a
+# number of proxies; a number is refused by the system check realtime.E008.)
+REALTIME_TRUSTED_PROXIES = [
+    proxy.strip() for proxy in env.list("REALTIME_TRUSTED_PROXIES", default=[]) if proxy.strip()
+]
 # Concurrent streams per client address (many people may share one); 0 = no cap.
 REALTIME_MAX_STREAMS_PER_ADDRESS = env.int("REALTIME_MAX_STREAMS_PER_ADDRESS", default=200)
 # Request bodies larger than this are refused with 413 before they are read.

@@ -7,11 +7,15 @@ from django.contrib.auth.models import AnonymousUser
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse, QueryDict
 from django.shortcuts import render
+from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
 
 from dashboard.selectors import DEFAULT_PERIOD, PERIODS
 from dashboard.snapshot import interval_s, snapshot_current, snapshot_stream
 from realtime.api import event_stream_response, poller_seen
+
+# What staff see of other people's journeys: no shared cache, nor the browser's disk, keeps it.
+NOT_STORED = cache_control(private=True, no_store=True)
 
 
 def parse_days(query: QueryDict) -> int:
@@ -20,6 +24,7 @@ def parse_days(query: QueryDict) -> int:
     return int(raw) if raw in {str(days) for days in PERIODS} else DEFAULT_PERIOD
 
 
+@NOT_STORED
 @staff_member_required
 @require_GET
 def dashboard_page(request: HttpRequest) -> HttpResponse:
@@ -51,6 +56,7 @@ async def dashboard_events(request: HttpRequest) -> HttpResponseBase:
     return event_stream_response(snapshot_stream(days=parse_days(request.GET)))
 
 
+@NOT_STORED
 @require_GET
 def dashboard_snapshot(request: HttpRequest) -> HttpResponse:
     """Return the current snapshot as JSON, for the client's polling fallback."""

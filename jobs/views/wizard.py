@@ -16,12 +16,16 @@ from django.http import (
     JsonResponse,
 )
 from django.shortcuts import redirect, render
+from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from jobs import drafts, services
 from jobs.access import anon_owner_for, anon_owner_of
 from jobs.models import WizardDraft
 from realtime.api import client_address
+
+# A draft is one person's: no shared cache, nor the browser's disk, may keep its pages.
+NOT_STORED = cache_control(private=True, no_store=True)
 
 TEMPLATE_NAMES = {
     "basics": "wizard/step.html",
@@ -42,6 +46,7 @@ def creator_of(request: HttpRequest, *, create: bool = True) -> drafts.Creator:
     return drafts.Creator(user=None, anon_owner=owner)
 
 
+@NOT_STORED
 @require_GET
 def wizard_home(request: HttpRequest) -> HttpResponse:
     """Resume the person's draft where they left it (without one, start at the basics)."""
@@ -50,6 +55,7 @@ def wizard_home(request: HttpRequest) -> HttpResponse:
     return redirect("jobs:wizard-step", step=step)
 
 
+@NOT_STORED
 @require_http_methods(["GET", "POST"])
 def wizard_step(request: HttpRequest, step: str) -> HttpResponse:
     """Show a step of the wizard; on POST, keep what was sent and go to the next step or back."""
@@ -81,6 +87,7 @@ def _show(
     return render(request, TEMPLATE_NAMES[step], {"page": page, "refusal": refusal}, status=status)
 
 
+@NOT_STORED
 @require_POST
 def wizard_generate(request: HttpRequest) -> HttpResponse:
     """Turn the reviewed draft into a job and show its progress (a second press changes nothing).
@@ -105,6 +112,7 @@ def wizard_generate(request: HttpRequest) -> HttpResponse:
     return redirect("jobs:page", job_id=submission.job.pk)
 
 
+@NOT_STORED
 @require_POST
 def wizard_validate(request: HttpRequest) -> JsonResponse:
     """Return {"errors": {field: [message, …]}} for the fields sent, as Next would judge them.

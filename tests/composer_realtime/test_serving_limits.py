@@ -184,7 +184,7 @@ def test_a_forged_forwarded_for_from_loopback_is_not_the_client_address(
         BIND=f"127.0.0.1:{port}",
         WEB_CONCURRENCY="1",
         REALTIME_OPS_ALLOW="10.0.0.0/8",
-        REALTIME_TRUSTED_PROXIES="0",
+        REALTIME_TRUSTED_PROXIES="",
     )
     server = serve(
         "gunicorn",
