@@ -247,6 +247,10 @@ JOBS_TOOLCHAIN_DIR = env.str("JOBS_TOOLCHAIN_DIR", default=str(BASE_DIR / "toolc
 JOBS_NODE = env.str("JOBS_NODE", default="node")
 # Content-addressed compiler outputs and measured step durations, kept across runs.
 JOBS_BUILD_CACHE_DIR = env.str("JOBS_BUILD_CACHE_DIR", default=str(DATA_DIR / "build-cache"))
+# The compile cache's bounds: entries unused for longer go, then the least recently used until
+# it fits (trimmed by purge_old, and by a worker at most every few minutes as it stores).
+JOBS_BUILD_CACHE_MAX_MB = env.int("JOBS_BUILD_CACHE_MAX_MB", default=512)
+JOBS_BUILD_CACHE_MAX_AGE_DAYS = env.float("JOBS_BUILD_CACHE_MAX_AGE_DAYS", default=30.0)
 JOBS_STEP_TIMEOUT_S = env.float("JOBS_STEP_TIMEOUT_S", default=120.0)
 JOBS_TOOLCHAIN_MAX_RSS_MB = env.int("JOBS_TOOLCHAIN_MAX_RSS_MB", default=1024)
 JOBS_HEARTBEAT_S = env.float("JOBS_HEARTBEAT_S", default=5.0)
@@ -256,5 +260,13 @@ JOBS_STALE_AFTER_S = env.float("JOBS_STALE_AFTER_S", default=30.0)
 JOBS_MAX_UNFINISHED_PER_OWNER = env.int("JOBS_MAX_UNFINISHED_PER_OWNER", default=3)
 JOBS_CREATE_RATE_PER_OWNER = env.int("JOBS_CREATE_RATE_PER_OWNER", default=10)
 JOBS_CREATE_RATE_PER_ADDRESS = env.int("JOBS_CREATE_RATE_PER_ADDRESS", default=60)
+# Unfinished jobs of anonymous visitors per client address, across their sessions (fresh
+# sessions are free; the address is not); 0 = no cap.
+JOBS_MAX_UNFINISHED_PER_ADDRESS = env.int("JOBS_MAX_UNFINISHED_PER_ADDRESS", default=10)
+# New anonymous visitors (sessions) per minute per client address; 0 = no limit.
+JOBS_NEW_VISITORS_PER_ADDRESS = env.int("JOBS_NEW_VISITORS_PER_ADDRESS", default=30)
+# Journey records per minute per client address; beyond, they are not recorded (the person
+# is not refused: only the dashboard's counts of an abuser are lost); 0 = no limit.
+JOBS_JOURNEY_RATE_PER_ADDRESS = env.int("JOBS_JOURNEY_RATE_PER_ADDRESS", default=120)
 # A wizard draft's stored values, serialized, at most (bytes).
 JOBS_DRAFT_MAX_BYTES = env.int("JOBS_DRAFT_MAX_BYTES", default=16 * 1024)
