@@ -14,6 +14,13 @@ Environment (read here, by the server, not by the application):
   GUNICORN_CONTROL_SOCKET  path of gunicorn's control socket (default: none; gunicorn's own
                     default is one path per user, which two servers on one machine would share)
   REQUEST_HEAD_TIMEOUT  seconds a client has to send a request's head (default 10)
+  PROMETHEUS_MULTIPROC_DIR  where the workers share their metrics (default: a new temporary
+                    directory, removed at exit); emptied at start either way
+
+Metrics are whole-server: every worker writes its values to memory-mapped files in one
+directory (prometheus-client's multiprocess mode), made empty here before the first worker
+starts, so that a scrape of /metrics, whichever worker answers, merges them all; a worker that
+exits takes its live gauges (streams open) with it, its counters stay in the totals.
 
 Request heads are bounded by the worker itself (composer_realtime/http_protocol.py), with
 gunicorn's own settings below: uvicorn with httptools would otherwise read a head of any size
@@ -24,6 +31,9 @@ request bodies are bounded by the application (REALTIME_MAX_BODY_BYTES, REALTIME
 import dataclasses
 import os
 import resource
+import shutil
+import tempfile
+from pathlib import Path
 from typing import Any
 
 bind = [address.strip() for address in os.environ.get("BIND", "127.0.0.1:8000").split(",")]
@@ -74,8 +84,27 @@ def _nr_open() -> int:
         return NOFILE_WANTED
 
 
+def fresh_metrics_dir() -> str:
+    """Return the directory the workers will share their metrics in, made empty now, and name it
+    in PROMETHEUS_MULTIPROC_DIR for the workers (they read it when prometheus-client loads)."""
+    given = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
+    path = Path(given or tempfile.mkdtemp(prefix="composer-metrics-"))
+    path.mkdir(parents=True, exist_ok=True)
+    for stale in path.glob("*.db"):  # a previous server's values are not this one's
+        stale.unlink()
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(path)
+    if not given:
+        _MADE_DIRS.append(path)
+    return str(path)
+
+
+_MADE_DIRS: list[Path] = []
+"""Metric directories this server made (removed at exit)."""
+
+
 def on_starting(server: Any) -> None:
-    """Raise the limit in the arbiter, before it binds and forks."""
+    """Raise the limit in the arbiter, before it binds and forks; make the metrics directory."""
+    server.log.info("metrics shared in %s", fresh_metrics_dir())
     soft, hard = raise_nofile_limit()
     server.log.info(
         "RLIMIT_NOFILE %s (hard %s), backlog %s, %s workers", soft, hard, backlog, workers
@@ -89,3 +118,16 @@ def post_fork(server: Any, worker: Any) -> None:
     config = getattr(worker, "config", None)
     if config is not None and hasattr(config, "head_limits"):
         config.head_limits = dataclasses.replace(config.head_limits, timeout_s=request_head_timeout)
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    """Drop the live gauges of a worker that exited (its streams are gone); keep its counters."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
+
+
+def on_exit(server: Any) -> None:
+    """Remove the metrics directory this server made."""
+    for path in _MADE_DIRS:
+        shutil.rmtree(path, ignore_errors=True)

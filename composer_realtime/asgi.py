@@ -18,9 +18,11 @@ from django.conf import settings  # noqa: E402 - after setup
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
 from jobs.poll_shortcut import NotModifiedShortcut  # noqa: E402
-from realtime.api import SharedThreadsASGIHandler  # noqa: E402
+from realtime.api import SharedThreadsASGIHandler, count_responses  # noqa: E402
 
 django_application = SharedThreadsASGIHandler(threads=settings.REALTIME_SYNC_THREADS)
-application = NotModifiedShortcut(
-    ASGIStaticFilesHandler(django_application) if settings.DEBUG else django_application
+application = count_responses(
+    NotModifiedShortcut(
+        ASGIStaticFilesHandler(django_application) if settings.DEBUG else django_application
+    )
 )

@@ -13,10 +13,10 @@ It also bounds request heads, which uvicorn with httptools does not: gunicorn's
 them only to its own sync workers) and a head timeout (composer_realtime/http_protocol.py).
 
 uvicorn's proxy-headers middleware is off: the client's address is read in one place,
-realtime/address.py, from X-Forwarded-For only as far as REALTIME_TRUSTED_PROXIES says
-(uvicorn's would also rewrite it for any request from 127.0.0.1, whatever that setting says,
-and keeps a coroutine frame of its own per open stream); the scheme comes from
-SECURE_PROXY_SSL_HEADER (docs/serving.md).
+realtime/address.py, from X-Forwarded-For only when a proxy listed in
+REALTIME_TRUSTED_PROXIES sent it (uvicorn's would also rewrite it for any request from
+127.0.0.1, whatever that setting says, and keeps a coroutine frame of its own per open
+stream); the scheme comes from SECURE_PROXY_SSL_HEADER (docs/serving.md).
 
 Use: `gunicorn -k composer_realtime.gunicorn_worker.StreamingUvicornWorker ...` (gunicorn.conf.py
 at the repository root sets it).

@@ -22,9 +22,14 @@ _DEV_SECRET_KEY = "dev-only-insecure-key-never-use-in-production"  # noqa: S105 
 
 DEBUG = env.bool("DEBUG", default=True)
 SECRET_KEY = env.str("SECRET_KEY", default=_DEV_SECRET_KEY if DEBUG else "")
-if not DEBUG and (not SECRET_KEY or SECRET_KEY == _DEV_SECRET_KEY or len(SECRET_KEY) < 32):
+# What `check --deploy` (security.W009) calls strong enough: 50 characters, 5 distinct.
+if not DEBUG and (
+    SECRET_KEY == _DEV_SECRET_KEY or len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5
+):
     raise ImproperlyConfigured(
-        "SECRET_KEY must be set to a random string of at least 32 characters when DEBUG is off."
+        "SECRET_KEY must be set to a random string of at least 50 characters (5 or more "
+        f"distinct) when DEBUG is off; it has {len(SECRET_KEY)}. Make one with: python3 -c "
+        "'import secrets; print(secrets.token_urlsafe(50))'"
     )
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -218,9 +223,12 @@ REALTIME_SEND_TIMEOUT_S = env.float("REALTIME_SEND_TIMEOUT_S", default=30.0)
 REALTIME_DB_DOORBELL_SOURCE = "jobs.selectors.hub_messages_after"
 
 # --- Abuse limits (docs/reliability.md, "Limits") -----------------------------------------
-# Proxies in front that append to X-Forwarded-For (nginx as documented: 1). 0 = none: the
-# client address is the connection's peer, and X-Forwarded-For is ignored.
-REALTIME_TRUSTED_PROXIES = env.int("REALTIME_TRUSTED_PROXIES", default=0)
+# The proxies in front (addresses or CIDRs, e.g. nginx's 127.0.0.1/32) whose X-Forwarded-For
+# is believed; empty = none: the client address is the connection's peer. (It used to be a
+# number of proxies; a number is refused by the system check realtime.E008.)
+REALTIME_TRUSTED_PROXIES = [
+    proxy.strip() for proxy in env.list("REALTIME_TRUSTED_PROXIES", default=[]) if proxy.strip()
+]
 # Concurrent streams per client address (many people may share one); 0 = no cap.
 REALTIME_MAX_STREAMS_PER_ADDRESS = env.int("REALTIME_MAX_STREAMS_PER_ADDRESS", default=200)
 # Request bodies larger than this are refused with 413 before they are read.
@@ -239,6 +247,10 @@ JOBS_TOOLCHAIN_DIR = env.str("JOBS_TOOLCHAIN_DIR", default=str(BASE_DIR / "toolc
 JOBS_NODE = env.str("JOBS_NODE", default="node")
 # Content-addressed compiler outputs and measured step durations, kept across runs.
 JOBS_BUILD_CACHE_DIR = env.str("JOBS_BUILD_CACHE_DIR", default=str(DATA_DIR / "build-cache"))
+# The compile cache's bounds: entries unused for longer go, then the least recently used until
+# it fits (trimmed by purge_old, and by a worker at most every few minutes as it stores).
+JOBS_BUILD_CACHE_MAX_MB = env.int("JOBS_BUILD_CACHE_MAX_MB", default=512)
+JOBS_BUILD_CACHE_MAX_AGE_DAYS = env.float("JOBS_BUILD_CACHE_MAX_AGE_DAYS", default=30.0)
 JOBS_STEP_TIMEOUT_S = env.float("JOBS_STEP_TIMEOUT_S", default=120.0)
 JOBS_TOOLCHAIN_MAX_RSS_MB = env.int("JOBS_TOOLCHAIN_MAX_RSS_MB", default=1024)
 JOBS_HEARTBEAT_S = env.float("JOBS_HEARTBEAT_S", default=5.0)
@@ -248,5 +260,13 @@ JOBS_STALE_AFTER_S = env.float("JOBS_STALE_AFTER_S", default=30.0)
 JOBS_MAX_UNFINISHED_PER_OWNER = env.int("JOBS_MAX_UNFINISHED_PER_OWNER", default=3)
 JOBS_CREATE_RATE_PER_OWNER = env.int("JOBS_CREATE_RATE_PER_OWNER", default=10)
 JOBS_CREATE_RATE_PER_ADDRESS = env.int("JOBS_CREATE_RATE_PER_ADDRESS", default=60)
+# Unfinished jobs of anonymous visitors per client address, across their sessions (fresh
+# sessions are free; the address is not); 0 = no cap.
+JOBS_MAX_UNFINISHED_PER_ADDRESS = env.int("JOBS_MAX_UNFINISHED_PER_ADDRESS", default=10)
+# New anonymous visitors (sessions) per minute per client address; 0 = no limit.
+JOBS_NEW_VISITORS_PER_ADDRESS = env.int("JOBS_NEW_VISITORS_PER_ADDRESS", default=30)
+# Journey records per minute per client address; beyond, they are not recorded (the person
+# is not refused: only the dashboard's counts of an abuser are lost); 0 = no limit.
+JOBS_JOURNEY_RATE_PER_ADDRESS = env.int("JOBS_JOURNEY_RATE_PER_ADDRESS", default=120)
 # A wizard draft's stored values, serialized, at most (bytes).
 JOBS_DRAFT_MAX_BYTES = env.int("JOBS_DRAFT_MAX_BYTES", default=16 * 1024)

@@ -17,7 +17,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from realtime.api import address_in, client_address, get_hub, metrics
+from realtime.api import address_in, client_address, get_hub, render_metrics
 
 
 def ops_allowed(request: HttpRequest) -> bool:
@@ -84,10 +84,9 @@ def _database_state() -> str:
 @never_cache
 @require_GET
 def metrics_view(request: HttpRequest) -> HttpResponse:
-    """Return this process's metrics, and those computed at scrape time, for Prometheus."""
+    """Return the whole server's metrics (every worker's), and those computed at scrape
+    time, for Prometheus."""
     if not ops_allowed(request):
         return _refused()
-    return HttpResponse(
-        metrics.render(extra=metrics.collect()),
-        content_type="text/plain; version=0.0.4; charset=utf-8",
-    )
+    body, content_type = render_metrics()
+    return HttpResponse(body, content_type=content_type)

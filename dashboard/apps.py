@@ -8,6 +8,6 @@ class DashboardConfig(AppConfig):
     def ready(self) -> None:
         """Add the job figures that /metrics computes at scrape time."""
         from dashboard.collectors import job_metrics
-        from realtime.api import metrics
+        from realtime.api import register_collector
 
-        metrics.register_collector(job_metrics)
+        register_collector(job_metrics)

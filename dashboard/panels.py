@@ -19,7 +19,7 @@ from dashboard.selectors import (
     percentile,
 )
 from jobs.models import JobStatus
-from realtime.api import metrics
+from realtime.api import DELAY_BUCKETS
 
 _TIME_BUCKETS_S = (5, 10, 20, 30, 45, 60, 90, 120, 180, 300)
 
@@ -292,10 +292,8 @@ def realtime_panel(*, realtime: Realtime) -> SafeString:
             "polling_clients": p.polling_clients,
             "reconnects": f"{p.reconnects_per_minute:g}",
             "delay_p99": _upto(
-                selectors.bucket_quantile(
-                    [*metrics.DELIVERY_DELAY.bounds, math.inf], p.delay_counts, 0.99
-                )
-                if len(p.delay_counts) == len(metrics.DELIVERY_DELAY.bounds) + 1
+                selectors.bucket_quantile([*DELAY_BUCKETS, math.inf], p.delay_counts, 0.99)
+                if len(p.delay_counts) == len(DELAY_BUCKETS) + 1
                 else None
             ),
             "this": i == 0,

@@ -27,7 +27,7 @@ from django.db.models import (
 from django.db.models.functions import Concat, TruncHour
 
 from jobs.models import Job, JobStatus, JourneyEvent, JourneyKind
-from realtime.api import ProcessFigures, metrics, presence_all
+from realtime.api import DELAY_BUCKETS, ProcessFigures, presence_all
 
 PERIODS = (1, 7, 30)
 """The funnel's periods, in days."""
@@ -406,7 +406,7 @@ class Realtime:
 def dashboard_realtime() -> Realtime:
     """Return the transport figures summed over every live web process (no query)."""
     processes, shared = presence_all()
-    bounds = [*metrics.DELIVERY_DELAY.bounds, math.inf]
+    bounds = [*DELAY_BUCKETS, math.inf]
     counts = [
         sum(column)
         for column in zip(*(_padded(p.delay_counts, len(bounds)) for p in processes), strict=True)
@@ -457,6 +457,47 @@ def jobs_count_unfinished_by_status() -> dict[str, int]:
     rows = Job.objects.unfinished().order_by().values_list("status").annotate(n=Count("pk"))
     counts.update({status: n for status, n in rows})
     return counts
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Heartbeats:
+    """What the workers' heartbeats say of the jobs they run."""
+
+    busy: int
+    """Started jobs whose worker beat within JOBS_STALE_AFTER_S: the workers at work."""
+    stale: int
+    """Started jobs whose worker has been silent for longer (the reaper's to fail)."""
+    oldest_queued_s: float | None
+    """How long the oldest queued job has waited (None with an empty queue)."""
+
+
+def jobs_heartbeats(*, now: datetime) -> Heartbeats:
+    """Return the busy and silent workers and the queue's oldest wait (one query, through
+    the partial index of unfinished jobs)."""
+    fresh = now - timedelta(seconds=settings.JOBS_STALE_AFTER_S)
+    row = Job.objects.unfinished().aggregate(
+        busy=Count("pk", filter=Q(status__in=_LIVE, heartbeat_at__gte=fresh)),
+        stale=Count("pk", filter=Q(status__in=_LIVE) & ~Q(heartbeat_at__gte=fresh)),
+        oldest=Min("created_at", filter=Q(status=JobStatus.QUEUED)),
+    )
+    oldest = row["oldest"]
+    return Heartbeats(
+        busy=row["busy"],
+        stale=row["stale"],
+        oldest_queued_s=None if oldest is None else _seconds_since(oldest, now),
+    )
+
+
+def jobs_recent_outcomes(*, since: datetime) -> dict[tuple[str, str], int]:
+    """Return how many jobs created since `since` are in each (template, status): a range of
+    the created_at index, however long the history."""
+    rows = (
+        Job.objects.filter(created_at__gte=since)
+        .order_by()
+        .values_list("template", "status")
+        .annotate(n=Count("pk"))
+    )
+    return {(template, status): n for template, status, n in rows}
 
 
 def jobs_total_estimate() -> int:

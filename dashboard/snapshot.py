@@ -26,12 +26,12 @@ from django.utils import timezone
 
 from dashboard import panels, selectors
 from jobs.models import JobStatus
-from realtime.api import Message, Opening, PerLoop, get_hub, metrics
+from realtime.api import Message, Opening, PerLoop, counter, get_hub
 
 logger = logging.getLogger(__name__)
 
 EVENT = "dashboard-snapshot"
-COMPUTED = metrics.Counter(
+COMPUTED = counter(
     "dashboard_snapshots_computed_total",
     "Dashboard snapshots computed in this process (one per interval).",
 )

@@ -9,6 +9,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse, QueryDict
 from django.shortcuts import render
+from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
 
 from dashboard.selectors import DEFAULT_PERIOD, PERIODS
@@ -19,7 +20,10 @@ from dashboard.snapshot import (
     snapshot_current,
     snapshot_opening,
 )
-from realtime.api import metrics, open_stream
+from realtime.api import open_stream, poller_seen
+
+# What staff see of other people's journeys: no shared cache, nor the browser's disk, keeps it.
+NOT_STORED = cache_control(private=True, no_store=True)
 
 
 def parse_days(query: QueryDict) -> int:
@@ -28,6 +32,7 @@ def parse_days(query: QueryDict) -> int:
     return int(raw) if raw in {str(days) for days in PERIODS} else DEFAULT_PERIOD
 
 
+@NOT_STORED
 @staff_member_required
 @require_GET
 def dashboard_page(request: HttpRequest) -> HttpResponse:
@@ -67,12 +72,13 @@ async def dashboard_events(request: HttpRequest) -> HttpResponseBase:
     )
 
 
+@NOT_STORED
 @require_GET
 def dashboard_snapshot(request: HttpRequest) -> HttpResponse:
     """Return the current snapshot as JSON, for the client's polling fallback."""
     if not _is_staff(request.user):
         return _refused()
-    metrics.note_poll(client=f"user:{request.user.pk}")
+    poller_seen(client=f"user:{request.user.pk}")
     days = parse_days(request.GET)
     payload = snapshot_current().payload(days=days)
     return JsonResponse({**payload, "next_poll_ms": round(max(interval_s(), 2.0) * 1000)})

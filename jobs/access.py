@@ -7,11 +7,13 @@ from collections import OrderedDict
 from typing import Any
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.contrib.auth.signals import user_logged_out
 from django.dispatch import receiver
 from django.http import HttpRequest
 
 from jobs.selectors import Requester, Viewer
+from realtime.api import client_address, hit
 
 ANON_OWNER_KEY = "composer_anon_owner"
 
@@ -25,10 +27,32 @@ VIEWER_CACHE_SIZE = 10_000
 """Sessions remembered per process at most (least recently used go first)."""
 
 
+class TooManyVisitors(Exception):
+    """The client address started too many anonymous sessions in the last minute."""
+
+    def __init__(self, *, retry_after_s: int) -> None:
+        super().__init__(
+            "Too many new visitors from your network in the last minute; try again in "
+            f"{retry_after_s} s (or sign in)."
+        )
+        self.retry_after_s = retry_after_s
+
+
 def anon_owner_for(request: HttpRequest) -> str:
-    """Return the session's anonymous owner id, creating it (and the session) if needed."""
+    """Return the session's anonymous owner id, creating it (and the session) if needed.
+
+    Sessions are free to make, so new ones are counted per client address: beyond
+    JOBS_NEW_VISITORS_PER_ADDRESS a minute, raise TooManyVisitors (and make none).
+    """
     owner = request.session.get(ANON_OWNER_KEY)
     if not owner:
+        verdict = hit(
+            scope="visitor:addr",
+            key=client_address(request),
+            limit=settings.JOBS_NEW_VISITORS_PER_ADDRESS,
+        )
+        if not verdict.allowed:
+            raise TooManyVisitors(retry_after_s=verdict.retry_after_s)
         owner = request.session[ANON_OWNER_KEY] = secrets.token_urlsafe(24)
     return str(owner)
 

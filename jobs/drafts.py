@@ -9,6 +9,7 @@ Options are kept per template, so switching templates back and forth loses nothi
 import json
 import uuid
 from collections.abc import Mapping
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -58,6 +59,8 @@ class Creator:
     """The user, or None for an anonymous visitor."""
     anon_owner: str
     """The anonymous session's owner id ("" for a user)."""
+    address: str = ""
+    """The client address of the request (its journey records are rate-limited by it)."""
 
     def visitor(self) -> str:
         """Return the journey pseudonym of this person."""
@@ -133,6 +136,15 @@ def draft_blank() -> WizardDraft:
     return WizardDraft(data={})
 
 
+def draft_typed(*, step: str, data: Mapping[str, Any]) -> WizardDraft:
+    """Return a draft that is not stored holding what was just sent for `step`: the page shown
+    when it could not be kept, so that nothing typed is lost from the screen."""
+    draft = draft_blank()
+    with suppress(DraftTooLarge):
+        _store(draft, step, typed_values(_form(draft, step, data=data), data))
+    return draft
+
+
 def draft_get_or_create(*, creator: Creator) -> WizardDraft:
     """Return the person's current draft, starting one (and their journey) if they have none."""
     draft = draft_find(creator=creator)
@@ -140,7 +152,9 @@ def draft_get_or_create(*, creator: Creator) -> WizardDraft:
         draft = WizardDraft.objects.create(
             owner_id=creator.user.pk if creator.user else None, anon_owner=creator.anon_owner
         )
-        journey_record(kind=JourneyKind.WIZARD_STARTED, visitor=creator.visitor())
+        journey_record(
+            kind=JourneyKind.WIZARD_STARTED, visitor=creator.visitor(), address=creator.address
+        )
     return draft
 
 
@@ -259,7 +273,7 @@ def draft_page(*, draft: WizardDraft, step: str) -> WizardPage:
     )
 
 
-def draft_note_reviewed(*, draft: WizardDraft) -> None:
+def draft_note_reviewed(*, draft: WizardDraft, address: str = "") -> None:
     """Note in the journey, once per draft, that the person reached the review.
 
     The review has no form to complete: reaching it is its stage of the funnel (pressing
@@ -274,6 +288,7 @@ def draft_note_reviewed(*, draft: WizardDraft) -> None:
         step="review",
         visitor=visitor_id(user_id=draft.owner_id, anon_owner=draft.anon_owner),
         template=_template_key(draft),
+        address=address,
     )
 
 
@@ -310,7 +325,9 @@ def _shown(field: forms.Field, value: Any) -> str:
     return str(value) if value != "" else "—"
 
 
-def draft_save_step(*, draft: WizardDraft, step: str, data: Mapping[str, Any]) -> str:
+def draft_save_step(
+    *, draft: WizardDraft, step: str, data: Mapping[str, Any], address: str = ""
+) -> str:
     """Keep what was sent for a step (right or wrong); return the step to show next.
 
     Valid: the journey notes the step completed and the person moves on. Invalid: the journey
@@ -329,9 +346,16 @@ def draft_save_step(*, draft: WizardDraft, step: str, data: Mapping[str, Any]) -
             visitor=visitor,
             step=step,
             template=_template_key(draft) if step != "basics" else "",
+            address=address,
         )
     for field in form.errors:
-        journey_record(kind=JourneyKind.VALIDATION_ERROR, visitor=visitor, step=step, field=field)
+        journey_record(
+            kind=JourneyKind.VALIDATION_ERROR,
+            visitor=visitor,
+            step=step,
+            field=field,
+            address=address,
+        )
     return draft.step
 
 
@@ -396,6 +420,7 @@ def draft_submit(
         step="review",
         template=job.template,
         job=job,
+        address=creator.address,
     )
     return Submission(job=job, step=SUBMITTED)
 

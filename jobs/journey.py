@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import DatabaseError
 
 from jobs.models import Job, JourneyEvent, JourneyKind
+from realtime.api import hit
 
 logger = logging.getLogger(__name__)
 
@@ -26,8 +27,21 @@ def journey_record(
     field: str = "",
     template: str = "",
     job: Job | None = None,
+    address: str = "",
 ) -> None:
-    """Store one journey event; a failure is logged, never shown to the person."""
+    """Store one journey event; a failure is logged, never shown to the person.
+
+    Events of a request carry its client `address`: past JOBS_JOURNEY_RATE_PER_ADDRESS a
+    minute they are not stored (the table would grow as fast as anyone can post).
+    """
+    if (
+        address
+        and not hit(
+            scope="journey:addr", key=address, limit=settings.JOBS_JOURNEY_RATE_PER_ADDRESS
+        ).allowed
+    ):
+        logger.info("journey event %s not recorded: over the rate of its address", kind)
+        return
     try:
         JourneyEvent.objects.create(
             kind=kind,

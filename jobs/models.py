@@ -60,6 +60,11 @@ class Job(models.Model):
         on_delete=models.CASCADE,
         related_name="composer_jobs",
     )
+    anon_address = models.CharField(
+        max_length=32,
+        blank=True,
+        help_text="Pseudonym (keyed hash) of the address an anonymous visitor created it from.",
+    )
     anon_owner = models.CharField(
         max_length=64,
         blank=True,
@@ -102,6 +107,12 @@ class Job(models.Model):
             ),
             models.Index(
                 fields=["status"], name="job_unfinished", condition=models.Q(status__in=_UNFINISHED)
+            ),
+            # The per-address cap counts an address's unfinished anonymous jobs.
+            models.Index(
+                fields=["anon_address"],
+                name="job_address_unfinished",
+                condition=models.Q(status__in=_UNFINISHED) & ~models.Q(anon_address=""),
             ),
         ]
 

@@ -41,9 +41,9 @@ from django.urls import reverse
 from jobs.access import VIEWERS
 from jobs.models import job_channel
 from jobs.selectors import Viewer
-from jobs.views.polling import FALLBACK_HEADER, count_poll, etag_of, offers, parse_etag
+from jobs.views.polling import FALLBACK_HEADER, etag_of, offers, parse_etag
 from jobs.wire import parse_seq
-from realtime.api import ASGIApp, Hub, Receive, Scope, Send, ahit, get_hub, metrics
+from realtime.api import ASGIApp, Hub, Receive, Scope, Send, ahit, get_hub, poll_answered
 
 Headers = list[tuple[bytes, bytes]]
 
@@ -194,8 +194,7 @@ class NotModifiedShortcut:
         verdict = await ahit(scope="poll", key=viewer.key, limit=settings.REALTIME_POLL_RATE)
         if not verdict.allowed:
             return False  # Django answers the 429 (and counts this hit once more)
-        count_poll(client=viewer.key, fallback=poll.fallback, not_modified=True)
-        metrics.POLLS_SHORTCUT.inc()
+        poll_answered(client=viewer.key, fallback=poll.fallback, not_modified=True, shortcut=True)
         await send(
             {
                 "type": "http.response.start",

@@ -5,13 +5,20 @@ writes of a job in progress (start, progress, the three ends) live in `jobs.prog
 the pipeline uses without importing this module, and are re-exported here.
 """
 
+import hmac
+import uuid
+from collections.abc import Iterable
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import timedelta
+from importlib import import_module
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
+from django.core.files.storage import default_storage
 from django.db import connection, transaction
 from django.tasks.base import TASK_MAX_PRIORITY, TASK_MIN_PRIORITY
 from django.utils import timezone
@@ -37,6 +44,7 @@ __all__ = [
     "AdmissionRefused",
     "InvalidJobParams",
     "JobFinishedError",
+    "artifacts_sweep",
     "job_complete",
     "job_create",
     "job_fail",
@@ -48,6 +56,7 @@ __all__ = [
     "jobs_purge_finished",
     "jobs_reap_stale",
     "journeys_anonymize",
+    "sessions_clear_expired",
 ]
 
 
@@ -92,6 +101,8 @@ def job_create(
     full = _complete_params(params)
     user = owner if owner is not None and owner.is_authenticated else None
     anon = "" if user else anon_owner
+    # Anonymous sessions are free, their address is not: its unfinished jobs are capped too.
+    address = address_pseudonym(admission.address) if admission and not user else ""
     if admission is not None:
         _admit_rate(
             owner_key(user_id=user.pk if user else None, anon_owner=anon), admission.address
@@ -100,9 +111,12 @@ def job_create(
         unfinished = _lock_and_count_unfinished(user_id=user.pk if user else None, anon_owner=anon)
         if admission is not None:
             _admit_unfinished(unfinished)
+        if address:
+            _admit_address(_lock_and_count_unfinished_from(address))
         job = Job.objects.create(
             owner_id=user.pk if user else None,
             anon_owner=anon,
+            anon_address=address,
             name=full["name"],
             template=full["template"],
             params=full,
@@ -150,6 +164,33 @@ def _admit_unfinished(unfinished: int) -> None:
             "finish, or cancel one, then try again.",
             retry_after_s=UNFINISHED_RETRY_S,
         )
+
+
+def _admit_address(unfinished: int) -> None:
+    cap = settings.JOBS_MAX_UNFINISHED_PER_ADDRESS
+    if cap and unfinished >= cap:
+        raise AdmissionRefused(
+            f"Your network already has {unfinished} unfinished jobs of visitors who are not "
+            f"signed in (at most {cap}); wait for one to finish, or sign in, then try again.",
+            retry_after_s=UNFINISHED_RETRY_S,
+        )
+
+
+def address_pseudonym(address: str) -> str:
+    """Return what a job keeps of its anonymous creator's address: a keyed hash ("" for none)."""
+    if not address:
+        return ""
+    digest = hmac.new(settings.SECRET_KEY.encode(), f"addr:{address}".encode(), "sha256")
+    return digest.hexdigest()[:32]
+
+
+def _lock_and_count_unfinished_from(address: str) -> int:
+    """Return the unfinished anonymous jobs from `address` (a pseudonym), holding the address's
+    lock until the commit (taken after the owner's: always in that order, so never a cycle)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 17))", [address])
+    return Job.objects.filter(anon_address=address).unfinished().count()
 
 
 def _lock_and_count_unfinished(*, user_id: int | None, anon_owner: str) -> int:
@@ -223,6 +264,52 @@ def jobs_purge_finished(*, older_than_days: int) -> int:
         job.delete()
         purged += 1
     return purged
+
+
+ARTIFACTS_DIR = "projects"
+"""Where the artifacts are stored, one folder per job (named by its id)."""
+
+
+def artifacts_sweep() -> int:
+    """Delete the artifact folders of jobs that no longer exist (deleted in the admin, which
+    leaves files), and every empty folder left; return how many folders went.
+
+    Only for storage on this machine's disk: object stores have no folders to leave behind.
+    """
+    try:
+        root = Path(default_storage.path(ARTIFACTS_DIR))
+    except NotImplementedError:
+        return 0
+    folders = sorted((p for p in root.glob("**/") if p != root), reverse=True)  # deepest first
+    known = _existing_jobs(p.name for p in folders)
+    removed = 0
+    for folder in folders:
+        if _job_id(folder.name) is not None and folder.name not in known:
+            for leftover in folder.iterdir():
+                if leftover.is_file():
+                    leftover.unlink(missing_ok=True)
+        with suppress(OSError):  # not empty: kept
+            folder.rmdir()
+            removed += 1
+    return removed
+
+
+def _job_id(name: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(name)
+    except ValueError:
+        return None
+
+
+def _existing_jobs(names: Iterable[str]) -> set[str]:
+    ids = [job_id for name in names if (job_id := _job_id(name)) is not None]
+    return {str(pk) for pk in Job.objects.filter(pk__in=ids).values_list("pk", flat=True)}
+
+
+def sessions_clear_expired() -> None:
+    """Delete the sessions that have expired (Django keeps them until told)."""
+    engine = import_module(settings.SESSION_ENGINE)
+    engine.SessionStore.clear_expired()
 
 
 def journeys_anonymize(*, older_than_days: int) -> int:

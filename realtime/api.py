@@ -8,7 +8,9 @@ The transport knows nothing of jobs: it moves `Message`s on named channels. By w
 - watch: `get_hub()` is the process's hub, which can also watch a channel for callers that only
   need its newest id (`Hub.watch`), push a message to local streams only (`Hub.publish_local`)
   and say where it learns of new messages (`Hub.settled_state`);
-- count and refuse: `hit`/`ahit` rate limits, and the `metrics`;
+- count and refuse: `hit`/`ahit` rate limits; metrics through functions named for what
+  happened (`poll_answered`, `request_refused`, ...); an app adds its own with `counter` or
+  computes some at scrape time (`register_collector`);
 - know the client: `client_address`, `address_in`;
 - serve: `SharedThreadsASGIHandler` runs Django; `ASGIApp`, `Scope`, `Receive`, `Send` type an
   ASGI wrapper around it;
@@ -19,12 +21,23 @@ What is not named here is private to the app. The server's own code that loads b
 (the gunicorn worker class and its HTTP protocol) uses `realtime.server_api` instead.
 """
 
-from realtime import metrics
 from realtime.address import address_in, client_address
 from realtime.asgi.handler import SharedThreadsASGIHandler
 from realtime.asgi.types import ASGIApp, Receive, Scope, Send
 from realtime.hub import Hub, get_hub
 from realtime.message import Message
+from realtime.metrics import (
+    DELAY_BUCKETS,
+    Metric,
+    count_responses,
+    counter,
+    gauge_samples,
+    poll_answered,
+    poller_seen,
+    register_collector,
+    render_metrics,
+    request_refused,
+)
 from realtime.opening import Opening, open_stream
 from realtime.per_loop import PerLoop
 from realtime.presence import ProcessFigures, presence_all
@@ -33,9 +46,11 @@ from realtime.ratelimit import Verdict, ahit, hit
 from realtime.sse import no_content
 
 __all__ = [
+    "DELAY_BUCKETS",
     "ASGIApp",
     "Hub",
     "Message",
+    "Metric",
     "Opening",
     "PerLoop",
     "ProcessFigures",
@@ -47,11 +62,18 @@ __all__ = [
     "address_in",
     "ahit",
     "client_address",
+    "count_responses",
+    "counter",
+    "gauge_samples",
     "get_hub",
     "hit",
-    "metrics",
     "no_content",
     "open_stream",
+    "poll_answered",
+    "poller_seen",
     "presence_all",
     "publish",
+    "register_collector",
+    "render_metrics",
+    "request_refused",
 ]

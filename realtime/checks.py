@@ -35,6 +35,7 @@ def check_realtime_settings(
                 id="realtime.E005",
             )
         )
+    problems += _trusted_proxies_problems(settings.REALTIME_TRUSTED_PROXIES)
     problems += _redis_url_problems(settings.REDIS_URL)
     if not settings.DEBUG and not settings.REDIS_URL:
         problems.append(
@@ -54,6 +55,31 @@ def _networks_valid(networks: Sequence[str]) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _trusted_proxies_problems(listed: Sequence[str]) -> list[CheckMessage]:
+    """Return an error for REALTIME_TRUSTED_PROXIES in its old form (a number of proxies:
+    `1` trusted any peer's header) or with an entry that is no address or CIDR."""
+    if any(entry.strip().isdigit() for entry in listed):
+        return [
+            Error(
+                f"REALTIME_TRUSTED_PROXIES={','.join(listed)} is a number of proxies: it now "
+                "lists the proxies' addresses, so that a client that reaches the application "
+                "directly cannot forge its address in X-Forwarded-For.",
+                hint="Behind nginx on this machine write 127.0.0.1/32 (or the proxies' "
+                "addresses or CIDRs, comma-separated); for no proxy leave it empty.",
+                id="realtime.E008",
+            )
+        ]
+    if not _networks_valid(listed):
+        return [
+            Error(
+                "REALTIME_TRUSTED_PROXIES must be a list of CIDRs or addresses.",
+                hint="e.g. 127.0.0.1/32,10.0.0.0/8",
+                id="realtime.E009",
+            )
+        ]
+    return []
 
 
 def _redis_url_problems(url: str) -> list[CheckMessage]:

@@ -79,6 +79,7 @@ class Hub:
                 on_state=self._on_redis_state,
                 on_lost=self._on_redis_lost,
             )
+            metrics.link_down(down=True)  # until it connects
 
     def start(self) -> None:
         """Start the background tasks, supervised, on the running loop."""
@@ -98,6 +99,8 @@ class Hub:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._doorbell.close()
+        if self._link is not None and not self._redis_up:
+            metrics.link_down(down=False)  # this hub is gone, its link with it
 
     async def _run_link(self) -> None:
         assert self._link is not None
@@ -322,6 +325,7 @@ class Hub:
         if up == self._redis_up:
             return
         self._redis_up = up
+        metrics.link_down(down=not up)
         if up:
             self._link_up.set()
         else:

@@ -1,70 +1,147 @@
-"""Process-local metrics, rendered in the Prometheus text format at /metrics.
+"""The server's metrics, with prometheus-client, rendered in the Prometheus text format at /metrics.
 
-Counters and gauges are plain integers touched from the event loop or from sync code; the
-GIL makes `+=` on them safe enough for monitoring. Each web process reports its own figures
-(Prometheus sums them across targets).
+Under gunicorn every worker writes its values to memory-mapped files in PROMETHEUS_MULTIPROC_DIR
+(made fresh by gunicorn.conf.py at server start, a dead worker's live gauges dropped when it
+exits), and a scrape, whichever worker answers it, merges them all: one scrape is the whole
+server. Without that directory (scripts/run, tests in process) the values live in this process,
+which is then the whole server. Counters of a worker that died keep counting in the total, so
+`rate()` sees no reset when one is replaced.
+
+Gauges say how their workers' values combine (`multiprocess_mode`): what is open now in a live
+worker is a `livesum`, so a dead worker's streams leave the total with it.
+
+Inside the transport the metric objects are used directly; other apps go through the few
+functions that `realtime/api.py` exports (`poll_answered`, `request_refused`, ...), named for what
+happened rather than for a metric.
 """
 
-import bisect
+import os
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
-from typing import Protocol
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Final
+
+from prometheus_client import (
+    CONTENT_TYPE_PLAIN_0_0_4,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+)
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import Metric as Metric
+from prometheus_client.multiprocess import MultiProcessCollector
+
+from realtime.asgi.types import ASGIApp, Message, Receive, Scope, Send
+
+# The multiprocess files have no `_created` samples; the in-process registry then has none
+# either, so both modes export the same series.
+disable_created_metrics()  # type: ignore[no-untyped-call]
+
+_LOCAL = CollectorRegistry()
+"""Every metric of this process (in multiprocess mode: this worker's own values)."""
+
+Collector = Callable[[], Iterable[Metric]]
+"""Return metrics computed at scrape time (from the database, say): never per worker."""
+
+_COLLECTORS: list[Collector] = []
 
 
-class Metric(Protocol):
-    """What `render` needs of a metric."""
-
-    name: str
-    help: str
-    kind: str
-
-    def samples(self) -> Iterable[tuple[str, float]]:
-        """Return (sample name with labels, value) pairs."""
-        ...
+def counter(name: str, help_text: str, labels: Sequence[str] = ()) -> Counter:
+    """Return a new counter of this server (name it `<app>_<what>_total`)."""
+    return Counter(name, help_text, labels, registry=_LOCAL)
 
 
-class Counter:
-    """A value that only goes up."""
-
-    kind = "counter"
-
-    def __init__(self, name: str, help_text: str) -> None:
-        self.name, self.help, self.value = name, help_text, 0.0
-        REGISTRY.append(self)
-
-    def inc(self, amount: float = 1) -> None:
-        """Add `amount`."""
-        self.value += amount
-
-    def samples(self) -> Iterable[tuple[str, float]]:
-        """Return (sample name with labels, value) pairs."""
-        yield self.name, self.value
+def multiprocess_dir() -> str:
+    """Return the directory the workers share their values in, "" when this process is alone."""
+    return os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
 
 
-class Gauge(Counter):
-    """A value that goes up and down."""
+STREAMS_OPEN = Gauge(
+    "realtime_streams_open",
+    "Server-sent event streams open, in every live worker.",
+    registry=_LOCAL,
+    multiprocess_mode="livesum",
+)
+STREAMS_OPENED = counter("realtime_streams_opened_total", "Streams opened.")
+STREAMS_RESUMED = counter(
+    "realtime_streams_resumed_total", "Streams opened with a cursor (reconnects)."
+)
+EVENTS_PUBLISHED = counter("realtime_events_published_total", "Events handed to Redis.")
+EVENTS_DELIVERED = counter(
+    "realtime_events_delivered_total", "Events handed to local stream queues."
+)
+QUEUE_OVERFLOWS = counter(
+    "realtime_queue_overflows_total", "Times a stream's queue overflowed (the stream then resyncs)."
+)
+STREAM_RESYNCS = counter(
+    "realtime_stream_resyncs_total", "Times a stream caught up from the database."
+)
+DELAY_BUCKETS: Final = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+"""Upper bounds (seconds) of the delivery-delay histogram's buckets, +inf after them."""
+DELIVERY_DELAY = Histogram(
+    "realtime_delivery_delay_seconds",
+    "From an event's record time to its write on a stream.",
+    buckets=DELAY_BUCKETS,
+    registry=_LOCAL,
+)
+POLLS = counter("realtime_polls_total", "Status polls answered.")
+POLLS_NOT_MODIFIED = counter("realtime_polls_not_modified_total", "Polls answered with 304.")
+POLLS_SHORTCUT = counter(
+    "realtime_polls_shortcut_total", "Polls answered 304 in front of Django (also counted above)."
+)
+RATE_LIMITED = counter("realtime_rate_limited_total", "Requests refused by a rate limit or cap.")
+FALLBACKS = counter("realtime_fallbacks_total", "Clients that reported falling back to polling.")
+MESSAGES_MALFORMED = counter(
+    "realtime_messages_malformed_total",
+    "Messages on a subscribed channel that were not envelopes (dropped).",
+)
+LINK_DOWN = Gauge(
+    "realtime_redis_link_down",
+    "Hubs whose Redis link is configured but down (they read the database instead).",
+    registry=_LOCAL,
+    multiprocess_mode="livesum",
+)
+LINK_FAILURES = counter(
+    "realtime_redis_link_failures_total",
+    "Times the Redis link failed on something other than a lost connection "
+    "(restarted, streams resynced).",
+)
+HUB_TASK_FAILURES = counter(
+    "realtime_hub_task_failures_total", "Times a hub background task died and was restarted."
+)
+SLOW_CLIENTS_DROPPED = counter(
+    "realtime_slow_clients_dropped_total", "Streams dropped because the client stopped reading."
+)
+REDIS_LINK_ERRORS = counter(
+    "realtime_redis_link_errors_total",
+    "Redis Cluster shard connections ended by a loss or an error (the "
+    "shard reconnects, its channels catch up from the database).",
+)
+POLLING_CLIENTS_NOW = Gauge(
+    "realtime_polling_clients",
+    "Distinct clients that polled in the last minute (one that polled two workers counts twice).",
+    registry=_LOCAL,
+    multiprocess_mode="livesum",
+)
+HTTP_RESPONSES = counter(
+    "composer_http_responses_total", "HTTP responses started, by status code.", ["status"]
+)
 
-    kind = "gauge"
 
-    def dec(self, amount: float = 1) -> None:
-        """Subtract `amount`."""
-        self.value -= amount
+class RecentCounts:
+    """How much something grew over the last `window_s` seconds, in whole seconds."""
 
-
-class RecentCounter(Counter):
-    """A counter that also knows how much it grew over the last `window_s` seconds."""
-
-    def __init__(self, name: str, help_text: str, window_s: int = 60) -> None:
-        super().__init__(name, help_text)
+    def __init__(self, window_s: int = 60) -> None:
         self._window_s = window_s
         self._seconds: deque[list[float]] = deque()  # [whole second, amount], oldest first
         self._lock = threading.Lock()
 
-    def inc(self, amount: float = 1) -> None:
+    def add(self, amount: float = 1) -> None:
         """Add `amount`, remembering when."""
-        super().inc(amount)
         now = int(time.monotonic())
         with self._lock:
             if self._seconds and self._seconds[-1][0] == now:
@@ -99,8 +176,7 @@ class RecentClients:
         with self._lock:
             self._last_seen.pop(client, None)  # re-insert: the dict stays oldest first
             self._last_seen[client] = now
-            if len(self._last_seen) > self._limit:
-                self._prune(now, keep=self._limit)
+            self._prune(now, keep=self._limit)
 
     def count(self) -> int:
         """Return how many distinct clients were seen over the last `window_s` seconds."""
@@ -117,73 +193,46 @@ class RecentClients:
             del self._last_seen[oldest]
 
 
-class Histogram:
-    """Observations counted into fixed buckets."""
-
-    kind = "histogram"
-
-    def __init__(self, name: str, help_text: str, buckets: Sequence[float]) -> None:
-        self.name, self.help = name, help_text
-        self.bounds = list(buckets)
-        self.counts = [0] * (len(self.bounds) + 1)
-        self.total = 0.0
-        self._lock = threading.Lock()
-        REGISTRY.append(self)
-
-    def observe(self, value: float) -> None:
-        """Count one observation."""
-        with self._lock:
-            self.counts[bisect.bisect_left(self.bounds, value)] += 1
-            self.total += value
-
-    def quantile(self, q: float) -> float | None:
-        """Return the upper bound of the bucket holding quantile `q`, None when empty."""
-        seen, goal = 0, q * sum(self.counts)
-        if goal == 0:
-            return None
-        for bound, count in zip([*self.bounds, float("inf")], self.counts, strict=True):
-            seen += count
-            if seen >= goal:
-                return bound
-        return None
-
-    def samples(self) -> Iterable[tuple[str, float]]:
-        """Return cumulative bucket samples, then sum and count."""
-        running = 0
-        for bound, count in zip([*self.bounds, float("inf")], self.counts, strict=True):
-            running += count
-            label = "+Inf" if bound == float("inf") else repr(bound)
-            yield f'{self.name}_bucket{{le="{label}"}}', running
-        yield f"{self.name}_sum", self.total
-        yield f"{self.name}_count", running
+RESUMES_RECENT = RecentCounts(window_s=60)
+POLLING_CLIENTS = RecentClients(window_s=60.0)
 
 
-class Samples:
-    """A gauge (family) computed when scraped, e.g. from one query; never registered."""
-
-    kind = "gauge"
-
-    def __init__(
-        self, name: str, help_text: str, values: Iterable[tuple[dict[str, str], float]]
-    ) -> None:
-        self.name, self.help, self.values = name, help_text, list(values)
-
-    def samples(self) -> Iterable[tuple[str, float]]:
-        """Return one sample per label set."""
-        for labels, amount in self.values:
-            text = ",".join(f'{key}="{_escape_label(value)}"' for key, value in labels.items())
-            yield (f"{self.name}{{{text}}}" if text else self.name), amount
+def poll_answered(*, client: str, fallback: bool, not_modified: bool, shortcut: bool) -> None:
+    """Count one answered status poll from `client` (a user or session key, never an IP)."""
+    if fallback:
+        FALLBACKS.inc()
+    POLLS.inc()
+    if not_modified:
+        POLLS_NOT_MODIFIED.inc()
+    if shortcut:
+        POLLS_SHORTCUT.inc()
+    poller_seen(client=client)
 
 
-def _escape_label(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+def poller_seen(*, client: str) -> None:
+    """Record that `client` (a user or session key, never an IP) polled just now."""
+    POLLING_CLIENTS.note(client)
 
 
-Collector = Callable[[], Iterable[Metric]]
-"""Return metrics computed at scrape time."""
+def refresh() -> None:
+    """Bring this process's gauges of recent activity up to date (clients age out unseen)."""
+    POLLING_CLIENTS_NOW.set(POLLING_CLIENTS.count())
 
-REGISTRY: list[Metric] = []
-_COLLECTORS: list[Collector] = []
+
+def stream_resumed() -> None:
+    """Count a stream opened by a client reconnecting with its cursor."""
+    STREAMS_RESUMED.inc()
+    RESUMES_RECENT.add()
+
+
+def request_refused() -> None:
+    """Count a request refused by a rate limit or a cap (it was answered 429 or `busy`)."""
+    RATE_LIMITED.inc()
+
+
+def link_down(*, down: bool) -> None:
+    """Count a hub's Redis link going down (True) or coming back (False)."""
+    LINK_DOWN.inc(1 if down else -1)
 
 
 def register_collector(collector: Collector) -> None:
@@ -192,82 +241,70 @@ def register_collector(collector: Collector) -> None:
         _COLLECTORS.append(collector)
 
 
-def collect() -> list[Metric]:
-    """Return the metrics of every registered collector."""
-    return [metric for collector in _COLLECTORS for metric in collector()]
+def gauge_samples(
+    name: str, help_text: str, values: Iterable[tuple[dict[str, str], float]]
+) -> Metric:
+    """Return a gauge family computed at scrape time: one sample per label set."""
+    values = list(values)
+    keys = sorted({key for labels, _ in values for key in labels})
+    family = GaugeMetricFamily(name, help_text, labels=keys)
+    for labels, amount in values:
+        family.add_metric([labels.get(key, "") for key in keys], amount)
+    return family
 
 
-STREAMS_OPEN = Gauge("realtime_streams_open", "Server-sent event streams open in this process.")
-STREAMS_OPENED = Counter("realtime_streams_opened_total", "Streams opened.")
-STREAMS_RESUMED = RecentCounter(
-    "realtime_streams_resumed_total", "Streams opened with a cursor (reconnects)."
-)
-EVENTS_PUBLISHED = Counter("realtime_events_published_total", "Events handed to Redis.")
-EVENTS_DELIVERED = Counter(
-    "realtime_events_delivered_total", "Events handed to local stream queues."
-)
-QUEUE_OVERFLOWS = Counter(
-    "realtime_queue_overflows_total", "Times a stream's queue overflowed (the stream then resyncs)."
-)
-STREAM_RESYNCS = Counter(
-    "realtime_stream_resyncs_total", "Times a stream caught up from the database."
-)
-DELIVERY_DELAY = Histogram(
-    "realtime_delivery_delay_seconds",
-    "From an event's record time to its write on a stream.",
-    [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0],
-)
-POLLS = Counter("realtime_polls_total", "Status polls answered.")
-POLLS_NOT_MODIFIED = Counter("realtime_polls_not_modified_total", "Polls answered with 304.")
-POLLS_SHORTCUT = Counter(
-    "realtime_polls_shortcut_total", "Polls answered 304 in front of Django (also counted above)."
-)
-RATE_LIMITED = Counter("realtime_rate_limited_total", "Requests refused by a rate limit or cap.")
-FALLBACKS = Counter("realtime_fallbacks_total", "Clients that reported falling back to polling.")
-MESSAGES_MALFORMED = Counter(
-    "realtime_messages_malformed_total",
-    "Messages on a subscribed channel that were not envelopes (dropped).",
-)
-LINK_FAILURES = Counter(
-    "realtime_redis_link_failures_total",
-    "Times the Redis link failed on something other than a lost connection "
-    "(restarted, streams resynced).",
-)
-HUB_TASK_FAILURES = Counter(
-    "realtime_hub_task_failures_total", "Times a hub background task died and was restarted."
-)
-SLOW_CLIENTS_DROPPED = Counter(
-    "realtime_slow_clients_dropped_total", "Streams dropped because the client stopped reading."
-)
-REDIS_LINK_ERRORS = Counter(
-    "realtime_redis_link_errors_total",
-    "Redis Cluster shard connections ended by a loss or an error (the "
-    "shard reconnects, its channels catch up from the database).",
-)
-POLLING_CLIENTS = RecentClients(window_s=60.0)
+class _Scrape:
+    """What one scrape exports: every worker's values and the scrape-time collectors."""
+
+    def collect(self) -> Iterator[Metric]:
+        refresh()
+        if path := multiprocess_dir():
+            yield from MultiProcessCollector(None, path=path).collect()  # type: ignore[no-untyped-call]
+        else:
+            yield from _LOCAL.collect()
+        for collector in list(_COLLECTORS):
+            yield from collector()
 
 
-def note_poll(*, client: str) -> None:
-    """Record that `client` (a user or session key, never an IP) polled just now."""
-    POLLING_CLIENTS.note(client)
+def render_metrics() -> tuple[bytes, str]:
+    """Return every metric of the server in the Prometheus text format, and its content type."""
+    return generate_latest(_Scrape()), CONTENT_TYPE_PLAIN_0_0_4
 
 
-def _polling_clients() -> Iterable[Metric]:
-    yield Samples(
-        "realtime_polling_clients",
-        "Distinct clients that polled in the last minute.",
-        [({}, POLLING_CLIENTS.count())],
-    )
+def local_value(name: str, labels: dict[str, str] | None = None) -> float:
+    """Return this process's own value of the sample `name` (0 when it has none yet)."""
+    return _LOCAL.get_sample_value(name, labels) or 0.0
 
 
-register_collector(_polling_clients)
+def local_delay_counts() -> tuple[int, ...]:
+    """Return this process's deliveries per delay bucket (DELAY_BUCKETS, then +inf)."""
+    bounds = [*(repr(float(b)) for b in DELAY_BUCKETS), "+Inf"]
+    cumulative = [
+        int(local_value("realtime_delivery_delay_seconds_bucket", {"le": le})) for le in bounds
+    ]
+    return tuple(n - before for n, before in zip(cumulative, [0, *cumulative], strict=False))
 
 
-def render(extra: Iterable[Metric] = ()) -> str:
-    """Return every metric in the Prometheus text exposition format."""
-    lines: list[str] = []
-    for metric in [*REGISTRY, *extra]:
-        lines.append(f"# HELP {metric.name} {metric.help}")
-        lines.append(f"# TYPE {metric.name} {metric.kind}")
-        lines.extend(f"{name} {value:g}" for name, value in metric.samples())
-    return "\n".join(lines) + "\n"
+def count_responses(app: ASGIApp) -> ASGIApp:
+    """Return `app` counting the status of every HTTP response it starts."""
+
+    async def counted(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await app(scope, receive, send)
+        started = False
+
+        async def send_counted(message: Message) -> None:
+            nonlocal started
+            if not started and message["type"] == "http.response.start":
+                started = True
+                HTTP_RESPONSES.labels(str(message["status"])).inc()
+            await send(message)
+
+        try:
+            await app(scope, receive, send_counted)
+        except Exception:
+            if not started:  # the server answers 500 for it (a cancelled request: nothing)
+                HTTP_RESPONSES.labels("500").inc()
+            raise
+
+    return counted

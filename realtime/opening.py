@@ -83,7 +83,7 @@ async def open_stream(
         hub.unsubscribe(sub)
         return begun
     if "HTTP_LAST_EVENT_ID" in request.META:  # EventSource reconnecting; first loads use ?query
-        metrics.STREAMS_RESUMED.inc()
+        metrics.stream_resumed()
     response = event_stream_response(
         relay(
             head=Head(subscription=sub, backlog=begun.backlog),

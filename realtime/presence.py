@@ -82,10 +82,10 @@ def presence_local() -> ProcessFigures:
     """Return this process's figures now, from its metrics."""
     return ProcessFigures(
         process=process_name(),
-        open_streams=max(0, int(metrics.STREAMS_OPEN.value)),
+        open_streams=max(0, int(metrics.local_value("realtime_streams_open"))),
         polling_clients=metrics.POLLING_CLIENTS.count(),
-        reconnects_per_minute=metrics.STREAMS_RESUMED.recent(),
-        delay_counts=tuple(metrics.DELIVERY_DELAY.counts),
+        reconnects_per_minute=metrics.RESUMES_RECENT.recent(),
+        delay_counts=metrics.local_delay_counts(),
         at=time.time(),
     )
 
@@ -123,7 +123,8 @@ def _namespace() -> str:
 
 
 class _Reporter:
-    """The daemon thread that reports this process's figures, started once per process."""
+    """The daemon thread that refreshes this process's gauges of recent activity and reports
+    its figures to Redis, started once per process."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
@@ -131,7 +132,7 @@ class _Reporter:
 
     def ensure_started(self) -> None:
         """Start reporting unless this process already does (a fork gets its own thread)."""
-        if self.pid == os.getpid() or not clients.configured():
+        if self.pid == os.getpid():
             return
         with self.lock:
             if self.pid == os.getpid():
@@ -141,6 +142,10 @@ class _Reporter:
 
     def _run(self) -> None:
         while True:
+            metrics.refresh()  # a worker that nobody polls still lets its clients age out
+            if not clients.configured():
+                time.sleep(REPORT_S)
+                continue
             try:
                 presence_report()
             except clients.FAILURES as error:

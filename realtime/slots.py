@@ -32,7 +32,7 @@ class StreamSlots:
             )
             or self.total >= process_cap()
         ):
-            metrics.RATE_LIMITED.inc()
+            metrics.request_refused()
             return False
         self._by_key[key] = self._by_key.get(key, 0) + 1
         if address:

@@ -38,20 +38,26 @@ ensure_debian_package() {
 # Install Node.js and npm (Debian's) and the generation toolchain's pinned npm packages
 # (`npm ci` in toolchain/) when its package-lock.json changed since the last install.
 ensure_toolchain() {
-    local dir="$DEPS_ROOT/toolchain" stamp_file stamp log
+    ensure_npm_folder toolchain "the generation toolchain"
+}
+
+# Install the pinned npm packages of folder "$1" (`npm ci` there), described as "$2", when
+# its package-lock.json changed since the last install; Node.js and npm (Debian's) first.
+ensure_npm_folder() {
+    local dir="$DEPS_ROOT/$1" stamp_file stamp log
     stamp_file="$dir/node_modules/.package-lock.sha256"
     if ! command -v node >/dev/null 2>&1; then ensure_debian_package /usr/bin/node nodejs; fi
     if ! command -v npm >/dev/null 2>&1; then ensure_debian_package /usr/bin/npm npm; fi
-    command -v npm >/dev/null 2>&1 || return 0  # warned above; generation will say what is missing
+    command -v npm >/dev/null 2>&1 || return 0  # warned above; what needs it says what is missing
     stamp="$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)"
     if [ -f "$stamp_file" ] && [ "$(cat "$stamp_file")" = "$stamp" ]; then
         return 0
     fi
-    echo "Installing the generation toolchain (npm ci in toolchain/) ..." >&2
-    log="$(mktemp -t toolchain-npm-ci.XXXXXX)"
+    echo "Installing $2 (npm ci in $1/) ..." >&2
+    log="$(mktemp -t "$1-npm-ci.XXXXXX")"
     if ! (cd "$dir" && npm ci --no-audit --no-fund --ignore-scripts) >"$log" 2>&1; then
         tail -n 30 "$log" >&2
-        printf '\n*** npm ci in toolchain/ failed (log: %s)\n\n' "$log" >&2
+        printf '\n*** npm ci in %s/ failed (log: %s)\n\n' "$1" "$log" >&2
         exit 1
     fi
     rm -f "$log"

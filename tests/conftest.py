@@ -56,11 +56,13 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture(autouse=True)
 def _fresh_job_admission() -> None:
-    """Start every test with no job creations counted: many tests create jobs from one
-    address (127.0.0.1) and would add up to the per-address rate within a minute."""
+    """Start every test with no job creations, new visitors or journey records counted: many
+    tests make them from one address (127.0.0.1) and would add up to the per-address rates
+    within a minute."""
     from tests.support.ratelimits import clear_rate_limits
 
-    clear_rate_limits("create:")
+    for scope in ("create:", "visitor:", "journey:"):
+        clear_rate_limits(scope)
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ import re
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -117,16 +118,72 @@ def cache_key(compiler_input: dict[str, Any]) -> str:
     return digest.hexdigest()
 
 
+def _cache_dir() -> Path:
+    return Path(settings.JOBS_BUILD_CACHE_DIR) / "solc"
+
+
 def _cache_path(key: str) -> Path:
-    return Path(settings.JOBS_BUILD_CACHE_DIR) / "solc" / key[:2] / f"{key}.json"
+    return _cache_dir() / key[:2] / f"{key}.json"
 
 
 def _cached_output(key: str) -> dict[str, Any] | None:
+    path = _cache_path(key)
     try:
-        output: dict[str, Any] = json.loads(_cache_path(key).read_text(encoding="utf-8"))
+        output: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        os.utime(path)  # its time is its last use: the trim keeps the recently used
     except (OSError, ValueError):
         return None
     return output
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Trimmed:
+    """What a trim of the compile cache did."""
+
+    removed: int
+    """Entries deleted (too old, then the least recently used past the size bound)."""
+    kept: int
+    """Entries left."""
+    kept_bytes: int
+    """Their size."""
+
+
+def cache_trim(*, max_bytes: int, max_age_s: float) -> Trimmed:
+    """Delete the cache entries unused for `max_age_s`, then the least recently used until the
+    rest fits in `max_bytes`; remove the folders left empty."""
+    entries = sorted(_cache_entries(), key=lambda entry: entry[1])  # least recently used first
+    horizon, total = time.time() - max_age_s, sum(size for _, _, size in entries)
+    removed = 0
+    for path, used, size in entries:
+        if used >= horizon and total <= max_bytes:
+            break
+        path.unlink(missing_ok=True)
+        total, removed = total - size, removed + 1
+    for folder in _cache_dir().glob("*/"):
+        with suppress(OSError):  # not empty (or gone): kept
+            folder.rmdir()
+    return Trimmed(removed=removed, kept=len(entries) - removed, kept_bytes=total)
+
+
+def _cache_entries() -> Iterator[tuple[Path, float, int]]:
+    """Yield (path, last use, size) of every cache entry (and of writes a crash left)."""
+    for path in _cache_dir().glob("*/*"):
+        with suppress(OSError):  # deleted meanwhile by another worker's trim
+            stat = path.stat()
+            yield path, stat.st_mtime, stat.st_size
+
+
+def cache_trim_now() -> Trimmed:
+    """Trim the cache to the bounds of the settings."""
+    return cache_trim(
+        max_bytes=settings.JOBS_BUILD_CACHE_MAX_MB * 1024 * 1024,
+        max_age_s=settings.JOBS_BUILD_CACHE_MAX_AGE_DAYS * 86_400,
+    )
+
+
+TRIM_EVERY_S = 600.0
+"""How often a worker that stores entries trims the cache (purge_old trims daily as well)."""
+_last_trim = [float("-inf")]
 
 
 def _store_output(key: str, output: dict[str, Any]) -> None:
@@ -138,6 +195,9 @@ def _store_output(key: str, output: dict[str, Any]) -> None:
     ) as handle:
         json.dump(output, handle)
     os.replace(handle.name, path)
+    if time.monotonic() - _last_trim[0] > TRIM_EVERY_S:
+        _last_trim[0] = time.monotonic()
+        cache_trim_now()
 
 
 def compile_file(

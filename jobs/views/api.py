@@ -14,12 +14,12 @@ from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET, require_POST
 
 from jobs import selectors, services
-from jobs.access import requester
+from jobs.access import TooManyVisitors, requester
 from jobs.forms import JobParamsForm, error_lists, templates_catalog
 from jobs.journey import journey_record
 from jobs.models import Job, JourneyKind
 from jobs.views.wizard import creator_of
-from realtime.api import client_address, metrics
+from realtime.api import client_address, request_refused
 
 MAX_BODY_BYTES = 32 * 1024
 """A job's parameters fit in far less; anything bigger is a mistake or an attack."""
@@ -54,7 +54,15 @@ def api_jobs_create(request: HttpRequest) -> JsonResponse:
             "Some parameters are wrong; `errors` says which.",
             errors=error_lists(form.errors),
         )
-    creator = creator_of(request)
+    try:
+        creator = creator_of(request)
+    except TooManyVisitors as visitors:
+        request_refused()
+        response = _error(
+            429, "too_many_visitors", str(visitors), errors={"__all__": [str(visitors)]}
+        )
+        response["Retry-After"] = str(visitors.retry_after_s)
+        return response
     try:
         job = services.job_create(
             owner=creator.user,
@@ -70,6 +78,7 @@ def api_jobs_create(request: HttpRequest) -> JsonResponse:
         step="api",
         template=job.template,
         job=job,
+        address=creator.address,
     )
     urls = job_urls(request, job)
     return JsonResponse(urls, status=201, headers={"Location": urls["page_url"]})
@@ -86,7 +95,7 @@ def _error(status: int, code: str, detail: str, /, **more: Any) -> JsonResponse:
 
 def too_many_jobs(refused: services.AdmissionRefused) -> JsonResponse:
     """Return the 429 answer of a refused job, with Retry-After."""
-    metrics.RATE_LIMITED.inc()
+    request_refused()
     response = _error(
         429,
         "too_many_jobs",

@@ -15,7 +15,7 @@ from jobs.access import viewer
 from jobs.models import Job, JobStatus
 from jobs.views.cursor import TooManyFields, poll_cursor, too_many_fields
 from jobs.wire import Step, WireEvent
-from realtime.api import Verdict, hit, metrics
+from realtime.api import Verdict, hit, poll_answered, request_refused
 
 MAX_EVENTS = 500
 """Events per answer at most; the client comes straight back for the rest."""
@@ -50,20 +50,15 @@ def job_status(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
         raise Http404("No such job.")
     tag = etag(job, since)
     unchanged = offers(request.headers.get("If-None-Match", ""), tag)
-    count_poll(client=who.key, fallback=FALLBACK_HEADER in request.headers, not_modified=unchanged)
+    poll_answered(
+        client=who.key,
+        fallback=FALLBACK_HEADER in request.headers,
+        not_modified=unchanged,
+        shortcut=False,
+    )
     if unchanged:
         return _with_validators(HttpResponse(status=304), tag)
     return _with_validators(JsonResponse(status_payload(job, since)), tag)
-
-
-def count_poll(*, client: str, fallback: bool, not_modified: bool) -> None:
-    """Count one answered poll (by this view or in front of it, jobs/poll_shortcut.py)."""
-    if fallback:
-        metrics.FALLBACKS.inc()
-    metrics.POLLS.inc()
-    if not_modified:
-        metrics.POLLS_NOT_MODIFIED.inc()
-    metrics.note_poll(client=client)
 
 
 def etag(job: Job, since: int) -> str:
@@ -139,7 +134,7 @@ def _with_validators(response: HttpResponse, tag: str) -> HttpResponse:
 
 
 def _too_many(verdict: Verdict) -> HttpResponse:
-    metrics.RATE_LIMITED.inc()
+    request_refused()
     wait = verdict.retry_after_s
     response = JsonResponse(
         {

@@ -16,12 +16,16 @@ from django.http import (
     JsonResponse,
 )
 from django.shortcuts import redirect, render
+from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from jobs import drafts, services
-from jobs.access import anon_owner_for, anon_owner_of
+from jobs.access import TooManyVisitors, anon_owner_for, anon_owner_of
 from jobs.models import WizardDraft
 from realtime.api import client_address
+
+# A draft is one person's: no shared cache, nor the browser's disk, may keep its pages.
+NOT_STORED = cache_control(private=True, no_store=True)
 
 TEMPLATE_NAMES = {
     "basics": "wizard/step.html",
@@ -34,14 +38,17 @@ TEMPLATE_NAMES = {
 def creator_of(request: HttpRequest, *, create: bool = True) -> drafts.Creator:
     """Return who is using the wizard or the API: the user, or the anonymous session.
 
-    With `create=False` an anonymous visitor without an owner id gets none (nor a session).
+    With `create=False` an anonymous visitor without an owner id gets none (nor a session);
+    with `create=True` one may be refused a new session (TooManyVisitors).
     """
+    address = client_address(request)
     if request.user.is_authenticated:
-        return drafts.Creator(user=request.user, anon_owner="")
+        return drafts.Creator(user=request.user, anon_owner="", address=address)
     owner = anon_owner_for(request) if create else anon_owner_of(request)
-    return drafts.Creator(user=None, anon_owner=owner)
+    return drafts.Creator(user=None, anon_owner=owner, address=address)
 
 
+@NOT_STORED
 @require_GET
 def wizard_home(request: HttpRequest) -> HttpResponse:
     """Resume the person's draft where they left it (without one, start at the basics)."""
@@ -50,6 +57,7 @@ def wizard_home(request: HttpRequest) -> HttpResponse:
     return redirect("jobs:wizard-step", step=step)
 
 
+@NOT_STORED
 @require_http_methods(["GET", "POST"])
 def wizard_step(request: HttpRequest, step: str) -> HttpResponse:
     """Show a step of the wizard; on POST, keep what was sent and go to the next step or back."""
@@ -58,11 +66,17 @@ def wizard_step(request: HttpRequest, step: str) -> HttpResponse:
     if request.method == "POST":
         if step not in drafts.FORM_STEPS:
             return HttpResponseNotAllowed(["GET"])
-        draft = drafts.draft_get_or_create(creator=creator_of(request))
+        try:
+            creator = creator_of(request)
+        except TooManyVisitors as refused:
+            return _show_refused_visitor(request, step, refused)
+        draft = drafts.draft_get_or_create(creator=creator)
         try:
             return redirect(
                 "jobs:wizard-step",
-                step=drafts.draft_save_step(draft=draft, step=step, data=request.POST),
+                step=drafts.draft_save_step(
+                    draft=draft, step=step, data=request.POST, address=creator.address
+                ),
             )
         except drafts.DraftTooLarge as error:
             return HttpResponseBadRequest(str(error), content_type="text/plain; charset=utf-8")
@@ -77,10 +91,21 @@ def _show(
     if page.step != step:
         return redirect("jobs:wizard-step", step=page.step)
     if step == "review" and draft.pk is not None and not refusal:
-        drafts.draft_note_reviewed(draft=draft)
+        drafts.draft_note_reviewed(draft=draft, address=client_address(request))
     return render(request, TEMPLATE_NAMES[step], {"page": page, "refusal": refusal}, status=status)
 
 
+def _show_refused_visitor(
+    request: HttpRequest, step: str, refused: TooManyVisitors
+) -> HttpResponse:
+    """Show the step again, as typed, with why nothing was kept: 429 with Retry-After."""
+    draft = drafts.draft_typed(step=step, data=request.POST)
+    response = _show(request, draft, step, refusal=str(refused), status=429)
+    response["Retry-After"] = str(refused.retry_after_s)
+    return response
+
+
+@NOT_STORED
 @require_POST
 def wizard_generate(request: HttpRequest) -> HttpResponse:
     """Turn the reviewed draft into a job and show its progress (a second press changes nothing).
@@ -88,7 +113,10 @@ def wizard_generate(request: HttpRequest) -> HttpResponse:
     Refused by admission (too many jobs), the review is shown again with why, and when to try
     again; the draft keeps everything.
     """
-    creator = creator_of(request)
+    try:
+        creator = creator_of(request)
+    except TooManyVisitors as visitors:
+        return _show_refused_visitor(request, "review", visitors)
     try:
         submission = drafts.draft_submit(
             creator=creator,
@@ -105,6 +133,7 @@ def wizard_generate(request: HttpRequest) -> HttpResponse:
     return redirect("jobs:page", job_id=submission.job.pk)
 
 
+@NOT_STORED
 @require_POST
 def wizard_validate(request: HttpRequest) -> JsonResponse:
     """Return {"errors": {field: [message, …]}} for the fields sent, as Next would judge them.
@@ -116,4 +145,8 @@ def wizard_validate(request: HttpRequest) -> JsonResponse:
         errors = drafts.draft_check(creator=creator_of(request), data=request.POST)
     except drafts.DraftTooLarge as error:
         return JsonResponse({"errors": {"__all__": [str(error)]}}, status=400)
+    except TooManyVisitors as refused:
+        response = JsonResponse({"errors": {"__all__": [str(refused)]}}, status=429)
+        response["Retry-After"] = str(refused.retry_after_s)
+        return response
     return JsonResponse({"errors": errors})

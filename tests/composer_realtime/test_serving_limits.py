@@ -164,7 +164,7 @@ def test_a_forged_forwarded_for_from_loopback_is_not_the_client_address(
         "gunicorn-forwarded",
         gunicorn_command(),
         REALTIME_OPS_ALLOW="10.0.0.0/8",
-        REALTIME_TRUSTED_PROXIES="0",
+        REALTIME_TRUSTED_PROXIES="",
     )
     forged = httpx.get(f"{server.url}/metrics", headers={"X-Forwarded-For": "10.1.2.3"})
     assert forged.status_code == 403

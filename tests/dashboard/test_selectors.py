@@ -187,13 +187,13 @@ def test_jobs_by_status_names_every_status_in_one_query(django_assert_num_querie
 def test_realtime_figures_come_from_this_process_metrics():
     from realtime import metrics
 
-    metrics.note_poll(client="selectors-test-client")
+    metrics.poller_seen(client="selectors-test-client")
     realtime = selectors.dashboard_realtime()
 
     assert realtime.polling_clients >= 1
     assert realtime.fallback_share is not None and 0 < realtime.fallback_share <= 1
     assert realtime.delay_buckets[-1][0] == float("inf")
-    assert len(realtime.delay_buckets) == len(metrics.DELIVERY_DELAY.bounds) + 1
+    assert len(realtime.delay_buckets) == len(metrics.DELAY_BUCKETS) + 1
 
 
 def test_the_queue_counts_queued_jobs_per_template_with_the_oldest_wait(django_assert_num_queries):

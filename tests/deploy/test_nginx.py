@@ -1,8 +1,10 @@
 """The nginx configuration in docs/deployment.md passes events through live, one by one."""
 
 import asyncio
+import contextlib
 import re
 import shutil
+import ssl
 import subprocess
 import threading
 import time
@@ -159,3 +161,62 @@ def _wait_listening(port: int) -> None:
 async def _read(url: str, cookies: dict[str, str]):
     async with httpx.AsyncClient(cookies=cookies, verify=False) as client:
         return await read_stream(client, url, timeout=30)
+
+
+def _limit_conn() -> int:
+    match = re.search(r"limit_conn composer_address (\d+);", nginx_block())
+    assert match, "no limit_conn per address in the documented config"
+    return int(match.group(1))
+
+
+async def _trickle_body(port: int, *, gone_after_s: float) -> int:
+    """POST a body a byte a second; return the status nginx answers (0: none in time)."""
+    context = ssl.create_default_context()
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    reader, writer = await asyncio.open_connection("127.0.0.1", port, ssl=context)
+    writer.write(
+        b"POST /api/jobs HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        b"Content-Length: 1000\r\n\r\n"
+    )
+    await writer.drain()
+    answer = asyncio.ensure_future(reader.readline())
+    try:
+        async with asyncio.timeout(gone_after_s):
+            while not answer.done():
+                with contextlib.suppress(ConnectionError):
+                    writer.write(b"{")
+                    await writer.drain()
+                await asyncio.wait([answer], timeout=1.0)
+            status = await answer
+    except TimeoutError:
+        return 0
+    finally:
+        answer.cancel()
+        writer.close()
+    return int(status.split()[1]) if status else 0
+
+
+def test_one_address_cannot_hold_nginx_with_slow_bodies(start_web, tmp_path, processes):
+    """More trickling bodies than `limit_conn` from one address: the extra ones are refused
+    at once (429), the others answered 408 once the application's body time is up."""
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    web = start_web(REALTIME_BODY_TIMEOUT_S="10")
+    port = free_port()
+    conf = _nginx_conf(tmp_path, listen=port, upstream=web.port)
+    processes.append(
+        Proc("nginx", [nginx, "-c", str(conf), "-p", str(tmp_path)], {}, tmp_path / "n.log").start()
+    )
+    _wait_listening(port)
+    limit, extra = _limit_conn(), 6
+
+    async def flood() -> list[int]:
+        # All at once, well within the body time: every connection is open before any ends.
+        tasks = [_trickle_body(port, gone_after_s=40) for _ in range(limit + extra)]
+        return list(await asyncio.gather(*tasks))
+
+    started = time.monotonic()
+    statuses = asyncio.run(flood())
+
+    assert sorted(set(statuses)) == [408, 429], statuses
+    assert statuses.count(429) == extra and statuses.count(408) == limit
+    assert time.monotonic() - started < 40

@@ -68,7 +68,7 @@ def test_x_forwarded_for_counts_only_behind_a_trusted_proxy(settings):
 
     # Untrusted: a forged header changes nothing, every request counts as 127.0.0.1.
     assert [from_proxy(f"203.0.113.{i}") for i in range(3)] == [201, 201, 429]
-    settings.REALTIME_TRUSTED_PROXIES = 1
+    settings.REALTIME_TRUSTED_PROXIES = ["127.0.0.1/32"]
     # Trusted: the entry the proxy appended counts, whatever the client put before it.
     assert [from_proxy(f"10.9.9.{i}, 192.0.2.1") for i in range(3)] == [201, 201, 429]
     assert from_proxy("192.0.2.2") == 201

@@ -188,7 +188,7 @@ def test_polls_beyond_the_rate_get_429_with_retry_after_and_304s_count(
     tag = client.get(_status_url(job, since=1))["ETag"]
     assert client.get(_status_url(job, since=1), headers={"If-None-Match": tag}).status_code == 304
     assert client.get(_status_url(job, since=1)).status_code == 200
-    refused_before = metrics.RATE_LIMITED.value
+    refused_before = metrics.local_value("realtime_rate_limited_total")
 
     refused = client.get(_status_url(job, since=1))
 
@@ -200,7 +200,7 @@ def test_polls_beyond_the_rate_get_429_with_retry_after_and_304s_count(
         "detail": f"Too many polls: retry after {wait} s.",
     }
     assert 1 <= int(refused["Retry-After"]) <= 120
-    assert metrics.RATE_LIMITED.value == refused_before + 1
+    assert metrics.local_value("realtime_rate_limited_total") == refused_before + 1
     other = django_user_model.objects.create_user(username="other", password="x")
     assert _client(other).get(_status_url(job)).status_code == 404  # counted on its own
 
@@ -223,14 +223,22 @@ def test_polls_work_and_stay_limited_while_redis_is_unreachable(owner, settings)
 def test_counters_move_and_the_fallback_reason_is_counted(owner):
     job = services.job_create(owner=owner, params=PARAMS)
     client = _client(owner)
-    before = (metrics.POLLS.value, metrics.POLLS_NOT_MODIFIED.value, metrics.FALLBACKS.value)
+    before = (
+        metrics.local_value("realtime_polls_total"),
+        metrics.local_value("realtime_polls_not_modified_total"),
+        metrics.local_value("realtime_fallbacks_total"),
+    )
 
     tag = client.get(_status_url(job, since=1), headers={polling.FALLBACK_HEADER: "stalled"})[
         "ETag"
     ]
     client.get(_status_url(job, since=1), headers={"If-None-Match": tag})
 
-    after = (metrics.POLLS.value, metrics.POLLS_NOT_MODIFIED.value, metrics.FALLBACKS.value)
+    after = (
+        metrics.local_value("realtime_polls_total"),
+        metrics.local_value("realtime_polls_not_modified_total"),
+        metrics.local_value("realtime_fallbacks_total"),
+    )
     assert [b - a for a, b in zip(before, after, strict=True)] == [2, 1, 1]
 
 

@@ -208,7 +208,7 @@ def test_a_message_that_is_not_utf8_is_dropped_and_the_link_keeps_going(on_clust
     cluster = on_cluster
     channel = cluster.channel_on(cluster.masters()[2], "test:garbage")
     raw = redis.Redis(port=cluster.owner(channel)[1])
-    dropped_before = metrics.MESSAGES_MALFORMED.value
+    dropped_before = metrics.local_value("realtime_messages_malformed_total")
 
     async def scenario() -> list[int | str]:
         hub = _hub(cluster.url)
@@ -231,7 +231,7 @@ def test_a_message_that_is_not_utf8_is_dropped_and_the_link_keeps_going(on_clust
         assert asyncio.run(scenario()) == [1]
     finally:
         raw.close()
-    assert metrics.MESSAGES_MALFORMED.value == dropped_before + 1
+    assert metrics.local_value("realtime_messages_malformed_total") == dropped_before + 1
 
 
 def test_a_shard_connection_cut_by_the_server_restarts_that_shard_alone(on_cluster):
@@ -239,7 +239,7 @@ def test_a_shard_connection_cut_by_the_server_restarts_that_shard_alone(on_clust
     cut, kept = cluster.masters()[:2]
     channel, other = cluster.channel_on(cut, "test:cut"), cluster.channel_on(kept, "test:kept")
     killer = redis.Redis(port=cut[1])
-    errors_before = metrics.REDIS_LINK_ERRORS.value
+    errors_before = metrics.local_value("realtime_redis_link_errors_total")
 
     async def scenario() -> tuple[list[int | str], list[int | str], bool]:
         hub = _hub(cluster.url)
@@ -267,7 +267,7 @@ def test_a_shard_connection_cut_by_the_server_restarts_that_shard_alone(on_clust
     finally:
         killer.close()
     assert moved == [1] and stayed == [1] and up, "the link as a whole never went down"
-    assert metrics.REDIS_LINK_ERRORS.value > errors_before
+    assert metrics.local_value("realtime_redis_link_errors_total") > errors_before
 
 
 def _jobs_on_each_master(cluster: Cluster, owner: Any) -> dict[Address, Job]:

@@ -51,14 +51,17 @@ def test_a_message_that_is_not_utf8_is_dropped_and_counted_and_the_link_stays(se
     async def scenario(hub: Hub, client: aredis.Redis) -> tuple[Any, float, float, str]:
         sub = await hub.subscribe(CHANNEL)
         await hub.watch(CHANNEL)  # its epoch counts the link's losses
-        malformed, epoch = metrics.MESSAGES_MALFORMED.value, hub.confirmed_epoch(CHANNEL)
+        malformed, epoch = (
+            metrics.local_value("realtime_messages_malformed_total"),
+            hub.confirmed_epoch(CHANNEL),
+        )
         await client.publish(CHANNEL, b"\xff\xfe")
         await client.publish(CHANNEL, "not an envelope at all")
         await client.publish(CHANNEL, _packed(1))
         got = await sub.get(2.0)
         return (
             got,
-            metrics.MESSAGES_MALFORMED.value - malformed,
+            metrics.local_value("realtime_messages_malformed_total") - malformed,
             epoch,
             hub.confirmed_epoch(CHANNEL),
         )
@@ -72,7 +75,10 @@ def test_a_failure_below_the_hub_restarts_the_link_and_catches_up_from_the_truth
     async def scenario(hub: Hub, client: aredis.Redis) -> tuple[Any, Any, float, int]:
         sub = await hub.subscribe(CHANNEL)
         await hub.watch(CHANNEL)  # its epoch counts the link's losses
-        failures, epoch = metrics.LINK_FAILURES.value, hub.confirmed_epoch(CHANNEL)
+        failures, epoch = (
+            metrics.local_value("realtime_redis_link_failures_total"),
+            hub.confirmed_epoch(CHANNEL),
+        )
         assert epoch is not None
         hub.note_cursor(CHANNEL, 0)  # what a relay does once it has read the truth
         deliver = hub._deliver
@@ -89,7 +95,12 @@ def test_a_failure_below_the_hub_restarts_the_link_and_catches_up_from_the_truth
         await client.publish(CHANNEL, _packed(2))
         second = await sub.get(5.0)
         now = hub.confirmed_epoch(CHANNEL)
-        return first, second, metrics.LINK_FAILURES.value - failures, (now or 0) - epoch
+        return (
+            first,
+            second,
+            metrics.local_value("realtime_redis_link_failures_total") - failures,
+            (now or 0) - epoch,
+        )
 
     first, second, failures, epochs = _run(settings.REDIS_URL, scenario)
     assert isinstance(first, Message) and first.id == 1, "caught up from the truth"

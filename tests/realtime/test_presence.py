@@ -13,7 +13,7 @@ pytestmark = pytest.mark.skipif(not settings.REDIS_URL, reason="needs Redis (scr
 
 
 def _peer(name: str, open_streams: int = 7) -> presence.ProcessFigures:
-    counts = [0] * (len(metrics.DELIVERY_DELAY.bounds) + 1)
+    counts = [0] * (len(metrics.DELAY_BUCKETS) + 1)
     counts[2] = 10
     return presence.ProcessFigures(
         process=name,

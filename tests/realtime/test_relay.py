@@ -98,7 +98,10 @@ def test_an_overflowing_queue_is_caught_up_from_the_truth_with_nothing_lost(sett
     settings.REALTIME_QUEUE_SIZE = 2
 
     async def scenario() -> tuple[bytes, float, float]:
-        overflows, resyncs = metrics.QUEUE_OVERFLOWS.value, metrics.STREAM_RESYNCS.value
+        overflows, resyncs = (
+            metrics.local_value("realtime_queue_overflows_total"),
+            metrics.local_value("realtime_stream_resyncs_total"),
+        )
         TRUTH.append(_message(1))
         stream = await _open(0)
         await anext(stream)  # ready
@@ -110,12 +113,12 @@ def test_an_overflowing_queue_is_caught_up_from_the_truth_with_nothing_lost(sett
                 await client.publish(CHANNEL, envelope.pack(TRUTH[-1]))
         finally:
             await client.aclose()
-        await until(lambda: metrics.QUEUE_OVERFLOWS.value > overflows)
+        await until(lambda: metrics.local_value("realtime_queue_overflows_total") > overflows)
         raw = head + await _collect(stream)
         return (
             raw,
-            metrics.QUEUE_OVERFLOWS.value - overflows,
-            (metrics.STREAM_RESYNCS.value - resyncs),
+            metrics.local_value("realtime_queue_overflows_total") - overflows,
+            (metrics.local_value("realtime_stream_resyncs_total") - resyncs),
         )
 
     raw, overflows, resyncs = run_on_hub(scenario)
@@ -178,12 +181,12 @@ def test_a_draining_hub_ends_streams_with_a_spread_retry_in_the_closing_event(se
 
 def test_a_state_channel_takes_any_newer_id_without_a_catch_up(settings):
     async def scenario() -> tuple[bytes, float]:
-        resyncs = metrics.STREAM_RESYNCS.value
+        resyncs = metrics.local_value("realtime_stream_resyncs_total")
         task = asyncio.create_task(_collect(await _open(0, gapless=False)))
         for n in (100, 250):
             await _record(_message(n), settings.REDIS_URL)
         await _record(_message(900, final=True), settings.REDIS_URL)
-        return await task, metrics.STREAM_RESYNCS.value - resyncs
+        return await task, metrics.local_value("realtime_stream_resyncs_total") - resyncs
 
     raw, resyncs = run_on_hub(scenario)
     events, _, _ = _events(raw)

@@ -129,7 +129,7 @@ def test_a_stream_beyond_the_per_address_cap_is_busy_whatever_session_asks(
 ):
     """Fresh sessions are free; the address is not. Behind a trusted proxy the address is
     the one the proxy appended to X-Forwarded-For."""
-    web = start_web(REALTIME_MAX_STREAMS_PER_ADDRESS="2", REALTIME_TRUSTED_PROXIES="1")
+    web = start_web(REALTIME_MAX_STREAMS_PER_ADDRESS="2", REALTIME_TRUSTED_PROXIES="127.0.0.1/32")
     users = [
         owner,
         *(

@@ -69,6 +69,27 @@ def test_each_page_has_the_policy_and_its_scripts_carry_its_nonce(
 
 
 @pytest.mark.django_db
+def test_the_wizard_and_the_dashboard_are_never_stored(staff_user: Any) -> None:
+    """A draft and what staff see are one person's: no shared or disk cache may keep them."""
+    visitor, staff = Client(), Client()
+    staff.force_login(staff_user)
+    answers = {
+        "wizard home": visitor.get(reverse("jobs:wizard")),
+        "wizard step": visitor.get(reverse("jobs:wizard-step", args=["basics"])),
+        "wizard post": visitor.post(
+            reverse("jobs:wizard-step", args=["basics"]), {"name": "Cached Coin"}
+        ),
+        "wizard validate": visitor.post(reverse("jobs:wizard-validate"), {"step": "basics"}),
+        "dashboard": staff.get(reverse("dashboard:page")),
+        "dashboard poll": staff.get(reverse("dashboard:snapshot")),
+        "dashboard, not staff": visitor.get(reverse("dashboard:page")),
+    }
+    for name, response in answers.items():
+        directives = {d.strip() for d in response.get("Cache-Control", "").split(",")}
+        assert {"private", "no-store"} <= directives, (name, response.get("Cache-Control"))
+
+
+@pytest.mark.django_db
 def test_json_and_the_admin_get_the_policy_too() -> None:
     client = Client()
     for url in (reverse("jobs:api-templates"), reverse("admin:login"), "/healthz"):
@@ -123,12 +144,19 @@ def test_check_deploy_is_clean_for_the_production_settings() -> None:
     assert "no issues" in output
 
 
-def test_production_refuses_to_start_without_a_real_secret_key() -> None:
+@pytest.mark.parametrize(
+    "key",
+    [None, secrets.token_urlsafe(32)[:32], secrets.token_urlsafe(50)[:49], "ab" * 30],
+    ids=["unset", "32 characters", "49 characters", "2 distinct"],
+)
+def test_production_refuses_to_start_without_a_real_secret_key(key: str | None) -> None:
     env = production_env()
     del env["SECRET_KEY"]
+    if key is not None:
+        env["SECRET_KEY"] = key
     done = manage("check", env=env)
     assert done.returncode != 0
-    assert "SECRET_KEY must be set" in done.stderr
+    assert "SECRET_KEY must be set to a random string of at least 50 characters" in done.stderr
 
 
 @pytest.mark.django_db(transaction=True)
