@@ -106,3 +106,21 @@ def test_a_failure_below_the_hub_restarts_the_link_and_catches_up_from_the_truth
     assert isinstance(first, Message) and first.id == 1, "caught up from the truth"
     assert isinstance(second, Message) and second.id == 2, "live again after the restart"
     assert failures == 1 and epochs == 1
+
+
+def test_a_hub_counts_as_link_down_until_its_link_is_up_and_not_after_it_closes(settings):
+    down = "realtime_redis_link_down"
+    before = metrics.local_value(down)
+
+    async def main() -> tuple[float, float]:
+        hub = _hub(settings.REDIS_URL)
+        waiting = metrics.local_value(down) - before  # made, not connected yet
+        hub.start()
+        try:
+            await until(lambda: hub.redis_up)
+            return waiting, metrics.local_value(down) - before
+        finally:
+            await hub.close()
+
+    assert asyncio.run(main()) == (1, 0)
+    assert metrics.local_value(down) == before, "a closed hub is no hub with a link down"
