@@ -117,7 +117,7 @@ def test_a_hub_counts_as_link_down_until_its_link_is_up_and_not_after_it_closes(
         waiting = metrics.local_value(down) - before  # made, not connected yet
         hub.start()
         try:
-            await until(lambda: hub.redis_up)
+            await until(lambda: hub.state() == "redis")
             return waiting, metrics.local_value(down) - before
         finally:
             await hub.close()
