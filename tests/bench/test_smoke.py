@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.report import RUN_FIELDS
+from tests.support.databases import scratch_database
 
 ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT_S = 180
@@ -27,7 +28,7 @@ def run_smoke_result(tmp_path: Path, *args: str) -> tuple[dict[str, Any], str]:
     """Run `python -m bench --smoke *args`; return its whole result and what it printed."""
     out = tmp_path / "smoke.json"
     # Its own database, next to this run's test database: parallel runs must not share one.
-    database = f"{os.environ.get('TEST_DATABASE_NAME') or 'test_composer'}_bench"
+    database = scratch_database("bench")
     done = subprocess.run(
         [
             sys.executable,
@@ -128,7 +129,7 @@ def test_both_servers_run_side_by_side_and_granian_survives_the_storm(tmp_path: 
 
 def test_the_census_counts_what_each_extra_stream_keeps(tmp_path: Path) -> None:
     out = tmp_path / "census.json"
-    database = f"{os.environ.get('TEST_DATABASE_NAME') or 'test_composer'}_census"
+    database = scratch_database("census")
     done = subprocess.run(
         [
             sys.executable,

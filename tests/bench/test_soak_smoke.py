@@ -11,13 +11,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.support.databases import scratch_database
+
 ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT_S = 120
 
 
 def test_smoke_soak_churns_streams_loses_nothing_and_leaves_no_stream_open(tmp_path: Path) -> None:
     out = tmp_path / "soak.json"
-    database = f"{os.environ.get('TEST_DATABASE_NAME') or 'test_composer'}_soak"
+    database = scratch_database("soak")
     done = subprocess.run(
         [
             sys.executable,
