@@ -174,7 +174,7 @@ def serve_project(
     try:
         project.start(f"{node} -- --port {rpc_port}")
         project.start(f"{web} -- --port {web_port}")
-        _wait_rpc(devnet.rpc_url, project, ready_s)
+        _wait_rpc(devnet.rpc_url, ready_s)
         _wait_http(devnet.web_url, ready_s)
         yield devnet
     finally:
@@ -190,7 +190,7 @@ def rpc(url: str, method: str, *params: Any) -> Any:
     return answer["result"]
 
 
-def _wait_rpc(url: str, project: Project, timeout: float) -> None:
+def _wait_rpc(url: str, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
