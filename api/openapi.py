@@ -248,7 +248,11 @@ def _schemas() -> dict[str, Schema]:
         "TemplateOption": _object(
             {
                 "name": {"type": "string"},
-                "kind": {"type": "string", "enum": ["text", "int", "bool", "choice"]},
+                "kind": {
+                    "type": "string",
+                    "enum": ["text", "int", "bool", "choice", "ether"],
+                    "description": "`ether`: an amount in ETH, sent as decimal text (`0.05`).",
+                },
                 "label": {"type": "string"},
                 "required": {"type": "boolean"},
                 "default": {"description": "The value used when the option is left out."},
@@ -257,11 +261,18 @@ def _schemas() -> dict[str, Schema]:
                     "type": "array",
                     "items": _object({"value": {"type": "string"}, "label": {"type": "string"}}),
                 },
-                "min": {"type": "integer"},
-                "max": {"type": "integer"},
+                "min": {
+                    "type": ["integer", "string"],
+                    "description": "A whole number; for `ether`, decimal text in ETH.",
+                },
+                "max": {
+                    "type": ["integer", "string"],
+                    "description": "A whole number; for `ether`, decimal text in ETH.",
+                },
+                "unit": {"type": "string", "description": "`ETH` for `ether` options."},
                 "max_length": {"type": ["integer", "null"]},
             },
-            optional=("choices", "min", "max", "max_length"),
+            optional=("choices", "min", "max", "unit", "max_length"),
         ),
         "StreamEvent": {
             "description": "One event of the SSE stream, as an EventSource parses it: a job "

@@ -33,7 +33,7 @@ def _setup(cache_dir: str) -> None:
 def generate(key: str, name: str) -> dict[str, float]:
     """Run every stage once for a project; return each stage's seconds."""
     from jobs.generation.compile import compile_file
-    from jobs.generation.deploy import Chain, constructor_args
+    from jobs.generation.deploy import Chain, constructor_args, wire
     from jobs.generation.names import generated_contracts
     from jobs.generation.package import artifact_files, zip_project
     from jobs.generation.render import render_project
@@ -44,7 +44,7 @@ def generate(key: str, name: str) -> dict[str, float]:
     toolchain, times, started = shared_toolchain(), {}, time.perf_counter()
     params = {**template_defaults(key), "name": name, "template": key}
     files = render_project(params)
-    contracts = generated_contracts(name, TEMPLATES[key])
+    contracts = generated_contracts(name, TEMPLATES[key], params)
     times["render"], started = time.perf_counter() - started, time.perf_counter()
     artifacts = {}
     for path in (p for p in files if p.endswith(".sol")):
@@ -56,11 +56,11 @@ def generate(key: str, name: str) -> dict[str, float]:
     times["compile"], started = time.perf_counter() - started, time.perf_counter()
     chain = Chain(toolchain=toolchain, should_stop=lambda: False, timeout_s=60)
     chain.reset()
-    for path, _ in TEMPLATES[key].contracts:
-        contract = contracts[path]
+    for contract in contracts.values():
         chain.deploy(
             artifacts[contract], constructor_args(TEMPLATES[key], contract, chain, contracts)
         )
+    wire(TEMPLATES[key], chain, contracts)
     times["deploy"], started = time.perf_counter() - started, time.perf_counter()
     for _, check in smoke_checks(params):
         check(chain, Project(params=params, contracts=contracts))

@@ -25,6 +25,7 @@ from jobs import services
 from jobs.forms import (
     BASICS,
     BasicsForm,
+    EtherField,
     JobParamsForm,
     OptionsForm,
     TemplateForm,
@@ -318,6 +319,8 @@ def _summary(form: JobParamsForm) -> list[dict[str, Any]]:
 def _shown(field: forms.Field, value: Any) -> str:
     if isinstance(value, bool):
         return "Yes" if value else "No"
+    if isinstance(field, EtherField):
+        return field.shown(value)
     if isinstance(field, forms.ChoiceField):
         return str(dict(field.choices).get(value, value))  # type: ignore[arg-type]
     if isinstance(value, int):

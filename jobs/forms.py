@@ -10,15 +10,27 @@ says exactly what was wrong with anything else.
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
+from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar, cast
 
+import regex
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import ProhibitNullCharactersValidator
 from django.forms.boundfield import BoundWidget
 from django.forms.utils import ErrorDict
 
-from jobs.scaffolds import COMMON_OPTIONS, FRONTENDS, NETWORKS, TEMPLATES, DappTemplate, Option
+from jobs.scaffolds import (
+    COMMON_OPTIONS,
+    DEVNET_ETHER,
+    FRONTENDS,
+    MAX_MINT_PRICE_ETH,
+    NETWORKS,
+    TEMPLATES,
+    DappTemplate,
+    Option,
+)
+from jobs.scaffolds.ether import DECIMALS, ether_text, shown
 
 NAME_MIN, NAME_MAX = 3, 60
 BASICS = ("name", "description", "author")
@@ -30,10 +42,13 @@ INT_BOUNDS: dict[str, tuple[int, int]] = {
     "decimals": (0, 36),
     "initial_supply": (1, 10**18),
     "max_supply": (1, 10**9),
-    "mint_price_wei": (0, 10**27),
-    "voting_period_blocks": (1, 10**7),
+    "max_per_wallet": (0, 10**9),
+    "voting_period_blocks": (2, 10**7),
     "quorum_percent": (1, 100),
+    "proposal_threshold": (1, 1_000_000),
+    "timelock_delay_s": (0, 30 * 86_400),
     "fee_basis_points": (0, 10_000),
+    "response_days": (1, 365),
 }
 DEFAULT_INT_BOUNDS = (0, 10**18)
 TEXT_MAX_LENGTH = {"description": 280, "author": 100, "base_uri": 200}
@@ -45,6 +60,12 @@ _CHOICE_LABELS: dict[str, dict[str, str]] = {
     "frontend": FRONTENDS,
 }
 _TRUE, _FALSE = {"on", "true", "1"}, {"off", "false", "0", ""}
+# Characters a name may hold: letters, marks, digits, punctuation, symbols and spaces. Not
+# control, format, private-use or unassigned characters, nor line breaks.
+_NAME_CATEGORIES = ("L", "M", "N", "P", "S", "Zs")
+# Characters that show as nothing (U+3164 HANGUL FILLER is a "letter"); variation selectors
+# stay allowed, as they only choose how the character before them looks (☃️).
+_INVISIBLE = regex.compile(r"[\p{Default_Ignorable_Code_Point}--\p{Variation_Selector}]", regex.V1)
 
 
 def _describe(value: object) -> str:
@@ -61,9 +82,12 @@ def _describe(value: object) -> str:
 
 
 def _quoted(chars: Iterable[str]) -> str:
-    """Return each character quoted, control characters by their code point."""
+    """Return each character quoted, control and invisible characters by their code point."""
     unique = dict.fromkeys(chars)
-    return ", ".join(f"“{c}”" if c.isprintable() else f"U+{ord(c):04X}" for c in unique)
+    return ", ".join(
+        f"“{c}”" if c.isprintable() and not _INVISIBLE.match(c) else f"U+{ord(c):04X}"
+        for c in unique
+    )
 
 
 def _either(items: Iterable[str]) -> str:
@@ -88,14 +112,18 @@ def validate_project_name(value: str) -> None:
         problems.append(
             f"A project name can have at most {NAME_MAX} characters; this one has {len(value)}."
         )
-    if value and not value[0].isalpha():
-        problems.append(f"A project name must start with a letter, not “{value[0]}”.")
-    wrong = [c for c in value if not (c.isalnum() or c in " -_")]
+    wrong = [
+        c
+        for c in value
+        if _INVISIBLE.match(c) or not unicodedata.category(c).startswith(_NAME_CATEGORIES)
+    ]
     if wrong:
         problems.append(
-            "A project name can only contain letters, digits, spaces, hyphens (-) "
-            f"and underscores (_); remove {_quoted(wrong)}."
+            "A project name cannot contain invisible or control characters; "
+            f"remove {_quoted(wrong)}."
         )
+    if value and not any(c.isalnum() and not _INVISIBLE.match(c) for c in value):
+        problems.append("A project name needs at least one visible letter or digit.")
     if problems:
         raise ValidationError([ValidationError(p, code="name") for p in problems])
 
@@ -170,15 +198,15 @@ class TextField(forms.CharField):
 
 
 class NameField(TextField):
-    """The project's name: 3 to 60 letters, digits, spaces, - and _, starting with a letter."""
+    """The project's name: 3 to 60 characters, at least one a visible letter or digit."""
 
     def __init__(self) -> None:
         super().__init__(
             label="Project name",
             max_length=None,
             help_text=(
-                f"{NAME_MIN} to {NAME_MAX} characters: letters, digits, spaces, - and _, "
-                "starting with a letter."
+                f"{NAME_MIN} to {NAME_MAX} characters: letters, digits, spaces and punctuation "
+                "such as Café d'Élan or Harbor Co-op (#2)."
             ),
         )
         self.error_messages["required"] = "Give your project a name."
@@ -229,6 +257,54 @@ class WholeNumberField(forms.IntegerField):
             value = re.sub(r"[\s_]", "", value)
         result = super().to_python(value)
         return None if result is None else int(result)
+
+
+class EtherField(forms.Field):
+    """An amount of ETH typed as a decimal ("0.05"); kept as that text, shown with its wei."""
+
+    kind: ClassVar[str] = "ether"
+
+    def __init__(self, *, label: str, high: Decimal, why_high: str, **kwargs: Any) -> None:
+        self.high, self.why_high = high, why_high
+        super().__init__(
+            label=label,
+            error_messages={"required": f"Enter {_escape(label.lower())}, like 0.05."},
+            widget=forms.TextInput(attrs={"inputmode": "decimal", "data-ether": ""}),
+            **kwargs,
+        )
+
+    def to_python(self, value: Any) -> str | None:
+        """Return the amount as plain decimal text (0.05, 10, 0); refuse anything else."""
+        if isinstance(value, bool) or not isinstance(value, int | float | str | None):
+            raise ValidationError(f"Give an amount of ETH, not {_describe(value)}.", code="type")
+        text = re.sub(r"[\s_]", "", str(value)) if value is not None else ""
+        if not text:
+            return None
+        try:
+            amount = Decimal(text)
+        except InvalidOperation:
+            raise ValidationError(
+                f"Enter an amount of ETH with a dot for decimals, like 0.05; “{text}” is not one.",
+                code="invalid",
+            ) from None
+        if not amount.is_finite() or amount < 0:
+            raise ValidationError(f"Enter an amount of ETH from 0 up; “{text}” is not one.")
+        if amount.as_tuple().exponent < -DECIMALS:  # type: ignore[operator]
+            raise ValidationError(
+                f"ETH has {DECIMALS} decimals (1 wei is 0.000000000000000001 ETH); "
+                f"“{text}” has more.",
+                code="invalid",
+            )
+        if amount > self.high:
+            raise ValidationError(
+                f"{self.label} can be at most {ether_text(self.high)} ETH: {self.why_high}",
+                code="max_value",
+            )
+        return ether_text(amount)
+
+    def shown(self, value: str) -> str:
+        """Return the amount for people: "0.05 ETH (50,000,000,000,000,000 wei)"."""
+        return shown(value)
 
 
 class StrictCheckboxInput(forms.CheckboxInput):
@@ -303,6 +379,14 @@ def option_field(option: Option) -> forms.Field:
             example=int(option.default),
             initial=option.default,
             help_text=f"{option.help} {hint}".strip(),
+        )
+    if option.kind == "ether":
+        return EtherField(
+            label=option.label,
+            high=MAX_MINT_PRICE_ETH,
+            why_high=f"the devnet's accounts hold {DEVNET_ETHER:,} ETH each and must afford "
+            "a few mints.",
+            **common,
         )
     if option.kind == "choice" or option.choices:
         labels = _CHOICE_LABELS.get(option.name, {})
@@ -397,7 +481,24 @@ class OptionsForm(_ParamsForm):
 
     def __init__(self, *args: Any, template: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields.update(_options_fields(TEMPLATES.get(template)))
+        self.template = TEMPLATES.get(template)
+        self.fields.update(_options_fields(self.template))
+
+    def clean(self) -> dict[str, Any]:
+        """Refuse option combinations the template cannot build."""
+        cleaned = super().clean() or {}
+        _refuse_combinations(self, self.template, cleaned)
+        return cleaned
+
+
+def _refuse_combinations(
+    form: forms.Form, template: DappTemplate | None, cleaned: dict[str, Any]
+) -> None:
+    """Add the template's refusals of option combinations, once every option involved is valid."""
+    if template is None or any(o.name in form.errors for o in template.options):
+        return
+    for name, message in template.problems(cleaned).items():
+        form.add_error(name, ValidationError(message, code="combination"))
 
 
 class JobParamsForm(_ParamsForm):
@@ -422,8 +523,10 @@ class JobParamsForm(_ParamsForm):
         self.template = chosen
 
     def clean(self) -> dict[str, Any]:
-        """Refuse parameters that the chosen template does not take."""
+        """Refuse parameters that the chosen template does not take, and combinations it
+        cannot build."""
         cleaned = super().clean()
+        _refuse_combinations(self, self.template, cleaned or {})
         for key in self.unknown:
             takes = ", ".join(self.fields)
             where = f"the {self.template.label} template" if self.template else "a job"
@@ -481,6 +584,8 @@ def field_spec(name: str, field: forms.Field) -> dict[str, Any]:
         spec["choices"] = [{"value": v, "label": str(t)} for v, t in choices]
     if isinstance(field, WholeNumberField):
         spec.update(min=field.min_value, max=field.max_value)
+    if isinstance(field, EtherField):
+        spec.update(min="0", max=ether_text(field.high), unit="ETH")
     if isinstance(field, forms.CharField) and not isinstance(field, NameField | SymbolField):
         spec["max_length"] = field.max_length
     return spec

@@ -8,6 +8,7 @@ from django.db import models
 from django.utils import timezone
 
 from jobs.generation.names import project_slug
+from jobs.scaffolds import NETWORKS
 
 
 class JobStatus(models.TextChoices):
@@ -130,8 +131,25 @@ class Job(models.Model):
         return job_channel(self.id)
 
     def download_name(self) -> str:
-        """Return the file name offered for the generated project: its one slug, the template."""
-        return f"{project_slug(self.name)}-{self.template}.zip"
+        """Return the file name offered for the generated project: its one slug, then the
+        template unless the slug already says it (`harbor-commons-dao.zip`, not `…-dao-dao`)."""
+        slug = project_slug(self.name)
+        return f"{slug}.zip" if self.template in slug.split("-") else f"{slug}-{self.template}.zip"
+
+    @property
+    def project_folder(self) -> str:
+        """Return the folder the zip unpacks into."""
+        return self.download_name().removesuffix(".zip")
+
+    @property
+    def project_networks(self) -> dict[str, Any]:
+        """Return the local devnet every project deploys to, and its target network (None
+        when that is the devnet): label, chain id, RPC URL or the variable that holds it."""
+        network = str(self.params.get("network", "devnet"))
+        return {
+            "devnet": NETWORKS["devnet"],
+            "target": None if network == "devnet" else {"key": network, **NETWORKS[network]},
+        }
 
 
 def job_channel(job_id: uuid.UUID | str) -> str:

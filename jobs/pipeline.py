@@ -22,7 +22,7 @@ from django.db import close_old_connections, connection
 from jobs import progress
 from jobs.generation import names, timings
 from jobs.generation.compile import Artifact, CompileFailed, compile_file
-from jobs.generation.deploy import Chain, Reverted, constructor_args
+from jobs.generation.deploy import Chain, Reverted, constructor_args, wire
 from jobs.generation.package import artifact_files, store_project, zip_project
 from jobs.generation.render import render_project
 from jobs.generation.smoke import Project, SmokeFailed, smoke_checks
@@ -112,7 +112,7 @@ StepFn = Callable[[Workspace, Reporter], str]
 def _render(ws: Workspace, report: Reporter) -> str:
     params = ws.job.params
     ws.files = render_project(params)
-    ws.contracts = names.generated_contracts(params["name"], TEMPLATES[params["template"]])
+    ws.contracts = names.generated_contracts(params["name"], TEMPLATES[params["template"]], params)
     report.say(f"rendered {len(ws.files)} files; contracts {', '.join(ws.contracts.values())}", 0.5)
     for key, label, check in CHECKS:
         errors = check(ws.files)
@@ -156,7 +156,7 @@ def _deploy(ws: Workspace, report: Reporter) -> str:
     )
     chain.reset()
     by_name = {a.contract: a for a in ws.artifacts}
-    order = [ws.contracts[path] for path, _ in template.contracts]
+    order = list(ws.contracts.values())
     for index, contract in enumerate(order, start=1):
         report.say(f"deploying {index}/{len(order)}: {contract}", (index - 1) / len(order))
         chain.timeout_s = report.time_left()
@@ -167,6 +167,11 @@ def _deploy(ws: Workspace, report: Reporter) -> str:
         except Reverted as exc:
             raise SmokeTestFailed(f"deploying {contract} reverted: {exc}") from None
         report.say(f"deployed {contract} at {address} ({gas:,} gas)", index / len(order))
+    try:
+        for line in wire(template, chain, ws.contracts):
+            report.say(f"wired {line}", 1.0)
+    except Reverted as exc:
+        raise SmokeTestFailed(f"wiring the contracts reverted: {exc}") from None
     return f"{len(order)} contract(s) deployed"
 
 

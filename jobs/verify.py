@@ -9,6 +9,11 @@ Files = dict[str, str]
 Check = Callable[[Files], list[str]]
 
 _NPM_RUN = re.compile(r"npm run ([\w:-]+)")
+# The README's commands are its code: fenced blocks and `inline code`. The developer's own text
+# (a description that mentions `npm run pwn`) reaches the README with its backticks escaped
+# (`jobs.generation.filters.markdown_text`): it is prose, not a step.
+_CODE_BLOCK = re.compile(r"^```[^\n]*\n(.*?)^```", re.MULTILINE | re.DOTALL)
+_INLINE_CODE = re.compile(r"(?<!\\)`([^`\n]+?)(?<!\\)`")
 # Project files only: a description's `v1.0` is not a path.
 _FILE_REF = re.compile(r"`([\w./-]+\.(?:sol|js|json|toml|html|css|md))`")
 _CONTRACT = re.compile(r"^\s*contract\s+(\w+)", re.MULTILINE)
@@ -50,9 +55,11 @@ def check_readme(files: Files) -> list[str]:
     """Return an error for every README command or file that the project lacks."""
     readme = files.get("README.md", "")
     scripts = json.loads(files.get("package.json", "{}")).get("scripts", {})
+    prose = _CODE_BLOCK.sub("", readme)
+    commands = "\n".join([*_CODE_BLOCK.findall(readme), *_INLINE_CODE.findall(prose)])
     errors = [
         f"README runs `npm run {name}` but package.json has no such script"
-        for name in _NPM_RUN.findall(readme)
+        for name in _NPM_RUN.findall(commands)
         if name not in scripts
     ]
     errors += [

@@ -30,7 +30,15 @@ from tests.support.servers import (
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Tests marked `disruptive` restart a machine-wide service (PostgreSQL): they run only
     when asked (RUN_DISRUPTIVE=1; .ci/run asks), whatever the command line selects (a bare
-    `pytest tests/composer_realtime`, or an `-m` of one's own, used to run them)."""
+    `pytest tests/composer_realtime`, or an `-m` of one's own, used to run them).
+
+    Tests marked `projects` (the whole matrix of generated projects, ~10 min) run only when the
+    `-m` expression names them (`-m projects`); CI's plain run walks one project instead."""
+    if "projects" not in (config.option.markexpr or ""):
+        matrix = pytest.mark.skip(reason="the matrix of generated projects: -m projects runs it")
+        for item in items:
+            if item.get_closest_marker("projects") is not None:
+                item.add_marker(matrix)
     if os.environ.get("RUN_DISRUPTIVE") == "1":
         return
     skip = pytest.mark.skip(reason="restarts the machine's PostgreSQL: RUN_DISRUPTIVE=1 runs it")

@@ -71,9 +71,10 @@ function block() {
   }, { common, skipConsensusFormatValidation: true });
 }
 
-function mine({ blocks = 1 }) {
+/** Move the chain on: `blocks` blocks, 12 s apart unless `seconds` says how long they took. */
+function mine({ blocks = 1, seconds = null }) {
   chain.number += BigInt(blocks);
-  chain.timestamp += 12n * BigInt(blocks);
+  chain.timestamp += seconds === null ? 12n * BigInt(blocks) : BigInt(seconds);
   return { block: chain.number.toString() };
 }
 

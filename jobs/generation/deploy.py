@@ -81,9 +81,9 @@ class Chain:
         )["result"]
         return result[0] if len(result) == 1 else result
 
-    def mine(self, blocks: int) -> None:
-        """Move the chain `blocks` blocks forward."""
-        self._op("mine", blocks=blocks)
+    def mine(self, blocks: int, *, seconds: int | None = None) -> None:
+        """Move the chain `blocks` blocks forward (12 s each, unless `seconds` in all)."""
+        self._op("mine", blocks=blocks, seconds=seconds)
 
     def balance(self, address: str) -> int:
         """Return an address's balance in wei."""
@@ -93,7 +93,25 @@ class Chain:
 def constructor_args(
     template: DappTemplate, contract: str, chain: Chain, contracts: dict[str, str]
 ) -> list[Any]:
-    """Return a contract's constructor arguments: the DAO's governor takes its token."""
+    """Return a contract's constructor arguments: the DAO's governor takes its token (and its
+    timelock, when it has one)."""
     if template.key == "dao" and contract == contracts["contracts/DaoGovernor.sol"]:
-        return [chain.address(contracts["contracts/DaoToken.sol"])]
+        return [chain.address(contracts[path]) for path in _DAO_GOVERNOR_ARGS if path in contracts]
     return []
+
+
+_DAO_GOVERNOR_ARGS = ("contracts/DaoToken.sol", "contracts/DaoTimelock.sol")
+
+
+def wire(template: DappTemplate, chain: Chain, contracts: dict[str, str]) -> list[str]:
+    """Send the transactions that join the deployed contracts, as scripts/deploy.js does;
+    return what was done, one line each."""
+    timelock = contracts.get("contracts/DaoTimelock.sol")
+    if template.key != "dao" or timelock is None:
+        return []
+    governor = chain.address(contracts["contracts/DaoGovernor.sol"])
+    for role in ("PROPOSER_ROLE", "CANCELLER_ROLE"):
+        chain.send(timelock, "grantRole", chain.call(timelock, role), governor)
+    admin = chain.call(timelock, "DEFAULT_ADMIN_ROLE")
+    chain.send(timelock, "renounceRole", admin, chain.accounts[0])
+    return [f"{timelock}: the governor proposes and cancels; the deployer renounced its admin role"]

@@ -1,11 +1,12 @@
 """Template filters that write a value as a literal of the language of the file it lands in.
 
 Generated projects are source code, not HTML: each value goes through the quoting rules of its
-file's language (JSON, TOML, JavaScript, Solidity, a comment), and only HTML pages are
+file's language (JSON, TOML, JavaScript, Solidity, a comment, Markdown), and only HTML pages are
 HTML-escaped (by autoescaping, in `jobs.generation.render`).
 """
 
 import json
+import re
 from typing import Any
 
 from django import template
@@ -52,7 +53,28 @@ def _solidity_char(char: str) -> str:
     return char
 
 
+@register.filter(name="grouped")
+def grouped_number(value: Any) -> str:
+    """Return a whole number for people to read: 1,000,000."""
+    return f"{int(value):,}"
+
+
 @register.filter(name="comment")
 def comment_text(value: Any) -> str:
     """Return the value as text that stays inside a one-line `//` or `/* */` comment."""
     return " ".join(str(value).split()).replace("*/", "* /")
+
+
+# Characters that start Markdown or HTML anywhere in a line (emphasis, code, links, tables,
+# strikethrough, tags, comments, entities; `!` makes an image only before `[`), and those that
+# start a block at the start of a line.
+_MARKUP = re.compile(r"([\\`*_\[\]<>|~&])")
+_BLOCK_START = re.compile(r"^(\d+)([.)])|^([#>+=-])")
+
+
+@register.filter(name="md")
+def markdown_text(value: Any) -> str:
+    """Return the value as Markdown that shows exactly the text: no emphasis, link, heading,
+    list or HTML (a `<!--` stays visible). CommonMark lets `\\` escape any ASCII punctuation."""
+    text = _MARKUP.sub(r"\\\1", " ".join(str(value).split()))
+    return _BLOCK_START.sub(lambda m: f"{m[1]}\\{m[2]}" if m[1] else f"\\{m[3]}", text)

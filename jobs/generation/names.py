@@ -10,7 +10,7 @@ import re
 import unicodedata
 from functools import cache
 
-from jobs.scaffolds import FILES_DIR, TEMPLATES, DappTemplate
+from jobs.scaffolds import FILES_DIR, TEMPLATES, DappTemplate, Params
 
 # Keywords, reserved words and global names of Solidity 0.8 (the language reference's lists).
 SOLIDITY_RESERVED = frozenset(
@@ -70,10 +70,14 @@ def contract_name(name: str, template: DappTemplate) -> str:
     return candidate
 
 
-def generated_contracts(name: str, template: DappTemplate) -> dict[str, str]:
-    """Return {source file: contract name} of every contract the project declares."""
+def generated_contracts(
+    name: str, template: DappTemplate, params: Params | None = None
+) -> dict[str, str]:
+    """Return {source file: contract name} of every contract the project declares, in
+    deployment order (with `params`, only the contracts its options produce)."""
     base = contract_name(name, template)
-    return {path: pattern.format(base) for path, pattern in template.contracts}
+    pairs = template.contracts if params is None else template.contracts_for(params)
+    return {path: pattern.format(base) for path, pattern in pairs}
 
 
 def _clashes(identifier: str, taken: frozenset[str]) -> bool:

@@ -10,10 +10,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from jobs.generation.deploy import Chain, Reverted
+from jobs.scaffolds.ether import to_wei
 
 ETHER = 10**18
 SIGNAL = "Adopt the charter"
-"""The DAO smoke test's proposal: a "signal" proposal, which calls the governor with no data."""
+"""The DAO smoke test's proposal: a "signal" proposal, which calls its executor with no data."""
+CAP_CHECKED_UP_TO = 10
+"""A per-wallet cap is tried by minting up to it only when it is this small."""
+MOVED_URI = "ipfs://moved/"
 
 
 class SmokeFailed(Exception):
@@ -96,9 +100,13 @@ def _nft(p: Project) -> str:
     return p.contract("contracts/Collection.sol")
 
 
+def _price(p: Project) -> int:
+    return to_wei(p.params["mint_price"])
+
+
 def nft_mint(chain: Chain, p: Project) -> str:
     """Check anyone can mint the first token at the mint price."""
-    price = int(p.params["mint_price_wei"])
+    price = _price(p)
     chain.send(_nft(p), "mint", sender=1, value=price)
     expect("owner of token 1", str(chain.call(_nft(p), "ownerOf", 1)).lower(), chain.accounts[1])
     expect("totalSupply", chain.call(_nft(p), "totalSupply"), 1)
@@ -115,10 +123,39 @@ def nft_token_uri(chain: Chain, p: Project) -> str:
 
 def nft_wrong_payment(chain: Chain, p: Project) -> str:
     """Check a mint paying the wrong amount reverts."""
-    price = int(p.params["mint_price_wei"])
+    price = _price(p)
     return expect_revert(
         "mint paying too much", lambda: chain.send(_nft(p), "mint", sender=2, value=price + 1)
     )
+
+
+def nft_wallet_cap(chain: Chain, p: Project) -> str:
+    """Check a wallet can mint up to its cap and no more (small caps with room left only)."""
+    cap, price = int(p.params["max_per_wallet"]), _price(p)
+    for _ in range(cap):
+        chain.send(_nft(p), "mint", sender=3, value=price)
+    reason = expect_revert(
+        "a mint beyond the cap", lambda: chain.send(_nft(p), "mint", sender=3, value=price)
+    )
+    return f"{cap} minted, the next refused ({reason})"
+
+
+def nft_metadata(chain: Chain, p: Project) -> str:
+    """Check the owner can move the metadata, and the collection says it speaks ERC-4906."""
+    expect(
+        "supportsInterface(ERC-4906)", chain.call(_nft(p), "supportsInterface", "0x49064906"), True
+    )
+    chain.send(_nft(p), "setBaseURI", MOVED_URI)
+    expect("tokenURI(1) after setBaseURI", chain.call(_nft(p), "tokenURI", 1), f"{MOVED_URI}1")
+    return f"base URI moved to {MOVED_URI}"
+
+
+def nft_withdraw(chain: Chain, p: Project) -> str:
+    """Check the owner collects every mint payment (paid mints only)."""
+    held = chain.balance(chain.address(_nft(p)))
+    chain.send(_nft(p), "withdraw")
+    expect("collection balance after withdraw", chain.balance(chain.address(_nft(p))), 0)
+    return f"{held} wei withdrawn"
 
 
 def nft_royalties(chain: Chain, p: Project) -> str:
@@ -140,8 +177,14 @@ def _votes_token(p: Project) -> str:
     return p.contract("contracts/DaoToken.sol")
 
 
+def _timelock(p: Project) -> str | None:
+    return p.contracts.get("contracts/DaoTimelock.sol")
+
+
 def _proposal(chain: Chain, p: Project) -> list[Any]:
-    return [[chain.address(_governor(p))], [0], ["0x"]]
+    timelock = _timelock(p)
+    executor = chain.address(timelock if timelock else _governor(p))
+    return [[executor], [0], ["0x"]]
 
 
 def dao_delegate(chain: Chain, p: Project) -> str:
@@ -150,6 +193,17 @@ def dao_delegate(chain: Chain, p: Project) -> str:
     supply = chain.call(_votes_token(p), "totalSupply")
     expect("votes", chain.call(_votes_token(p), "getVotes", chain.accounts[0]), supply)
     return f"{int(supply) // ETHER:,} votes delegated"
+
+
+def dao_threshold(chain: Chain, p: Project) -> str:
+    """Check proposing needs the chosen number of votes: an account with none is refused."""
+    threshold = int(chain.call(_governor(p), "proposalThreshold"))
+    expect("proposalThreshold", threshold, int(p.params["proposal_threshold"]) * ETHER)
+    reason = expect_revert(
+        "a proposal from an account without votes",
+        lambda: chain.send(_governor(p), "propose", *_proposal(chain, p), "No votes", sender=1),
+    )
+    return f"{threshold // ETHER:,} votes needed; none refused ({reason})"
 
 
 def dao_propose(chain: Chain, p: Project) -> str:
@@ -180,13 +234,23 @@ def dao_vote(chain: Chain, p: Project) -> str:
 
 
 def dao_tally(chain: Chain, p: Project) -> str:
-    """Check the proposal succeeds once the voting period is over, and executes."""
+    """Check the proposal succeeds once the voting period is over, and executes (after the
+    timelock's delay, when there is one)."""
     proposal_id = _proposal_id(chain, p)
+    call = [*_proposal(chain, p), _keccak_text(chain, SIGNAL)]
     chain.mine(int(chain.call(_governor(p), "votingPeriod")) + 1)
     expect("state after the vote", chain.call(_governor(p), "state", proposal_id), 4)
-    chain.send(_governor(p), "execute", *_proposal(chain, p), _keccak_text(chain, SIGNAL))
+    delay = int(p.params.get("timelock_delay_s") or 0)
+    if _timelock(p):
+        chain.send(_governor(p), "queue", *call)
+        expect("state after queue", chain.call(_governor(p), "state", proposal_id), 5)
+        expect_revert(
+            "execute before the delay", lambda: chain.send(_governor(p), "execute", *call)
+        )
+        chain.mine(1, seconds=delay + 1)
+    chain.send(_governor(p), "execute", *call)
     expect("state after execute", chain.call(_governor(p), "state", proposal_id), 7)
-    return "succeeded and executed"
+    return f"succeeded and executed{f' after a {delay:,} s timelock' if _timelock(p) else ''}"
 
 
 # --- escrow --------------------------------------------------------------------------------
@@ -200,60 +264,100 @@ def _listing_state(chain: Chain, p: Project, listing: int) -> Any:
     return chain.call(_escrow(p), "listings", listing)[4]
 
 
+def _credits(chain: Chain, p: Project, account: int) -> int:
+    return int(chain.call(_escrow(p), "credits", chain.accounts[account]))
+
+
+def _sell(chain: Chain, p: Project, title: str) -> int:
+    """List an item (seller 1, arbiter 3) and buy it (buyer 2); return its id."""
+    (listing,) = chain.send(_escrow(p), "list", title, str(ETHER), chain.accounts[3], sender=1)
+    chain.send(_escrow(p), "buy", listing, sender=2, value=ETHER)
+    return int(listing)
+
+
 def escrow_deposit(chain: Chain, p: Project) -> str:
     """Check a buyer's payment is held by the contract."""
-    chain.send(_escrow(p), "list", "A bicycle", str(ETHER), chain.accounts[3], sender=1)
-    chain.send(_escrow(p), "buy", 0, sender=2, value=ETHER)
+    listing = _sell(chain, p, "A bicycle")
     expect("escrow balance", chain.balance(chain.address(_escrow(p))), ETHER)
-    expect("listing state", _listing_state(chain, p, 0), 1)  # Funded
+    expect("listing state", _listing_state(chain, p, listing), 1)  # Funded
     return "1 ether held in escrow"
 
 
 def escrow_release(chain: Chain, p: Project) -> str:
-    """Check releasing pays the seller, less the fee, and the fee to the deployer."""
-    seller, operator = chain.accounts[1], chain.accounts[0]
-    seller_before, operator_before = chain.balance(seller), chain.balance(operator)
+    """Check releasing credits the seller, less the fee, and the fee to the deployer; the
+    seller's withdrawal takes exactly that out of the contract."""
     chain.send(_escrow(p), "release", 0, sender=2)
     fee = ETHER * int(p.params["fee_basis_points"]) // 10_000
-    expect("seller received", chain.balance(seller) - seller_before, ETHER - fee)
-    expect("fee received", chain.balance(operator) - operator_before, fee)
+    expect("seller's credit", _credits(chain, p, 1), ETHER - fee)
+    expect("deployer's credit", _credits(chain, p, 0), fee)
     expect("listing state", _listing_state(chain, p, 0), 4)  # Completed
+    chain.send(_escrow(p), "withdraw", sender=1)
+    expect("seller's credit after withdrawing", _credits(chain, p, 1), 0)
+    expect("escrow balance after withdrawing", chain.balance(chain.address(_escrow(p))), fee)
     return f"seller paid {ETHER - fee} wei, fee {fee} wei"
 
 
 def escrow_refund(chain: Chain, p: Project) -> str:
     """Check the seller can refund a second sale to its buyer in full."""
-    buyer = chain.accounts[2]
-    chain.send(_escrow(p), "list", "A lamp", str(ETHER), chain.accounts[3], sender=1)
-    chain.send(_escrow(p), "buy", 1, sender=2, value=ETHER)
-    before = chain.balance(buyer)
-    chain.send(_escrow(p), "refund", 1, sender=1)
-    expect("buyer refunded", chain.balance(buyer) - before, ETHER)
-    expect("listing state", _listing_state(chain, p, 1), 5)  # Refunded
-    return "buyer refunded 1 ether"
+    listing = _sell(chain, p, "A lamp")
+    chain.send(_escrow(p), "refund", listing, sender=1)
+    expect("buyer's credit", _credits(chain, p, 2), ETHER)
+    expect("listing state", _listing_state(chain, p, listing), 5)  # Refunded
+    return "buyer credited 1 ether"
+
+
+def escrow_deadline(chain: Chain, p: Project) -> str:
+    """Check a buyer whose seller never ships gets a refund after the deadline, not before."""
+    listing = _sell(chain, p, "A chair")
+    before = _credits(chain, p, 2)
+    refund = "refundAfterDeadline"
+    reason = expect_revert(
+        "a refund before the deadline", lambda: chain.send(_escrow(p), refund, listing, sender=2)
+    )
+    chain.mine(1, seconds=int(p.params["response_days"]) * 86_400 + 1)
+    chain.send(_escrow(p), refund, listing, sender=2)
+    expect("buyer's credit after the deadline", _credits(chain, p, 2) - before, ETHER)
+    return f"early refund refused ({reason}); refunded after {p.params['response_days']} days"
 
 
 def smoke_checks(params: dict[str, Any]) -> list[tuple[str, Check]]:
     """Return the named checks of the template's smoke test, as its options make it."""
     key = params["template"]
-    checks: list[tuple[str, Check]]
     if key == "token":
-        checks = [("supply", token_supply), ("transfer", token_transfer)]
-        return [*checks, ("burn", token_burn)] if params.get("burnable") else checks
+        burn = [("burn", token_burn)] if params.get("burnable") else []
+        return [("supply", token_supply), ("transfer", token_transfer), *burn]
     if key == "nft":
-        checks = [
-            ("mint", nft_mint),
-            ("tokenURI", nft_token_uri),
-            ("wrong payment", nft_wrong_payment),
-        ]
-        return [*checks, ("royalties", nft_royalties)] if params.get("royalties") else checks
+        return _nft_checks(params)
     if key == "dao":
         return [
             ("delegate", dao_delegate),
+            ("threshold", dao_threshold),
             ("propose", dao_propose),
             ("vote", dao_vote),
             ("tally and execute", dao_tally),
         ]
     if key == "escrow":
-        return [("deposit", escrow_deposit), ("release", escrow_release), ("refund", escrow_refund)]
+        return [
+            ("deposit", escrow_deposit),
+            ("release", escrow_release),
+            ("refund", escrow_refund),
+            ("deadline", escrow_deadline),
+        ]
     raise KeyError(f"no smoke test for template {key!r}")
+
+
+def _nft_checks(params: dict[str, Any]) -> list[tuple[str, Check]]:
+    checks: list[tuple[str, Check]] = [
+        ("mint", nft_mint),
+        ("tokenURI", nft_token_uri),
+        ("wrong payment", nft_wrong_payment),
+    ]
+    cap = int(params.get("max_per_wallet") or 0)
+    if 0 < cap <= CAP_CHECKED_UP_TO and int(params["max_supply"]) > cap:  # token 1 is minted
+        checks.append(("wallet cap", nft_wallet_cap))
+    checks.append(("metadata", nft_metadata))
+    if to_wei(params["mint_price"]):
+        checks.append(("withdraw", nft_withdraw))
+    if params.get("royalties"):
+        checks.append(("royalties", nft_royalties))
+    return checks

@@ -27,8 +27,6 @@ POLL_S = 0.2
 """How often a waiting request checks `should_stop`: a cancel lands well within a second."""
 EVM_VERSION = "cancun"
 """The EVM version the contracts are compiled for; toolchain/server.mjs runs the same hardfork."""
-PROJECT_DEV_DEPENDENCIES = {"hardhat": "2.28.6", "hardhat_toolbox": "5.0.0", "serve": "14.2.4"}
-"""The exact versions a generated project's package.json asks for, beyond the compiler's."""
 
 
 class ToolchainError(Exception):
@@ -53,12 +51,12 @@ class Versions:
     """@openzeppelin/contracts."""
     evm: str
     """The EVM version compiled for."""
-    hardhat: str
-    """Hardhat, in the generated package.json."""
-    hardhat_toolbox: str
-    """@nomicfoundation/hardhat-toolbox, in the generated package.json."""
-    serve: str
-    """serve (for `npm run web`), in the generated package.json."""
+    ethers: str
+    """ethers, vendored into generated pages (and in their package.json for Hardhat)."""
+    react: str
+    """React and ReactDOM, vendored into pages of the React flavour."""
+    htm: str
+    """htm (JSX-like templates without a build step), vendored beside React."""
 
 
 def toolchain_dir() -> Path:
@@ -74,11 +72,17 @@ def lockfile_bytes() -> bytes:
 @cache
 def _versions(lockfile: bytes) -> Versions:
     packages = json.loads(lockfile)["packages"]
+
+    def version(package: str) -> str:
+        return str(packages[f"node_modules/{package}"]["version"])
+
     return Versions(
-        solc=packages["node_modules/solc"]["version"],
-        openzeppelin=packages["node_modules/@openzeppelin/contracts"]["version"],
+        solc=version("solc"),
+        openzeppelin=version("@openzeppelin/contracts"),
         evm=EVM_VERSION,
-        **PROJECT_DEV_DEPENDENCIES,
+        ethers=version("ethers"),
+        react=version("react"),
+        htm=version("htm"),
     )
 
 

@@ -1,25 +1,49 @@
 """The dApp templates that ship with the app: their options, files and contracts.
 
 Each template is a folder under `files/` whose text files are Django templates rendered with
-the job's parameters (by `jobs.generation.render`); `TEMPLATES` describes each one's options,
-their defaults and the contracts it generates.
+the job's parameters (by `jobs.generation.render`), on top of `files/_shared/` (the Hardhat
+configuration, the package manifest, the wallet code and stylesheet every page shares);
+`TEMPLATES` describes each one's options, their defaults, the contracts it generates and the
+option combinations it refuses.
 """
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 FILES_DIR = Path(__file__).resolve().parent / "files"
-NETWORKS = {
-    "devnet": {"label": "Local devnet", "rpc_url": "http://127.0.0.1:8545", "chain_id": 31337},
+SHARED_DIR = FILES_DIR / "_shared"
+PROJECT_LOCK = Path(__file__).resolve().parent / "project-lock.json"
+"""The generated projects' package-lock.json, made by `scripts/project-lock` with npm itself."""
+NETWORKS: dict[str, dict[str, Any]] = {
+    "devnet": {
+        "label": "Local devnet",
+        "rpc_url": "http://127.0.0.1:8545",
+        "rpc_env": "DEVNET_RPC_URL",
+        "chain_id": 31337,
+    },
     "testnet": {
-        "label": "Public testnet",
-        "rpc_url": "https://rpc.testnet.example",
+        "label": "Sepolia testnet",
+        "rpc_env": "TESTNET_RPC_URL",
         "chain_id": 11155111,
     },
-    "mainnet": {"label": "Mainnet", "rpc_url": "https://rpc.mainnet.example", "chain_id": 1},
+    "mainnet": {"label": "Ethereum mainnet", "rpc_env": "MAINNET_RPC_URL", "chain_id": 1},
 }
-FRONTENDS = {"vanilla": "Plain HTML + JavaScript", "react": "React (via CDN, no build step)"}
+"""Where a project deploys. Only the devnet has a URL of its own (`npm run node`); a public
+network's RPC URL and the deployer's key come from environment variables the README names."""
+FRONTENDS = {
+    "vanilla": "Plain HTML + JavaScript",
+    "react": "React 18 (vendored, no build step)",
+}
+DEVNET_ETHER = 10_000
+"""What each account of `npm run node` (Hardhat's devnet) holds, in ETH."""
+MAX_MINT_PRICE_ETH = Decimal(1_000)
+"""A dearer mint could not be paid a few times over from one devnet account."""
+Params = Mapping[str, Any]
+Rule = Callable[[Params], dict[str, str]]
+"""A check of option combinations: {option: why this combination cannot work}, empty if fine."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -35,7 +59,7 @@ class Option:
     choices: tuple[str, ...] = ()
     """Allowed values for a choice; empty for free values."""
     kind: str = "choice"
-    """choice, bool, int or text."""
+    """choice, bool, int, ether (an amount in ETH, kept as decimal text) or text."""
     help: str = ""
     """One sentence shown under the field."""
 
@@ -56,15 +80,42 @@ class DappTemplate:
     """(source file, contract name pattern) in deployment order; `{}` is the contract name."""
     suffix: str = "App"
     """Appended to a contract name that would collide with a name the sources already use."""
+    only_if: dict[str, str] = field(default_factory=dict)
+    """{file: option}: the file (and the contract it declares) exists only when the option is on."""
+    rules: tuple[Rule, ...] = field(default=())
+    """Option combinations that cannot work, refused at validation."""
 
     def defaults(self) -> dict[str, Any]:
         """Return every option's default, common options included."""
         return {option.name: option.default for option in (*COMMON_OPTIONS, *self.options)}
 
-    def files(self) -> list[Path]:
-        """Return the template's source files, relative to its folder, sorted."""
-        root = FILES_DIR / self.key
-        return sorted(p.relative_to(root) for p in root.rglob("*") if p.is_file())
+    def files(self, params: Params | None = None) -> list[Path]:
+        """Return the project's source files (shared ones included), relative paths, sorted.
+
+        Without `params`, every file the template may produce. Files named `_…` are partials
+        that other files include, not files of the project."""
+        paths = {
+            p.relative_to(root)
+            for root in (SHARED_DIR, FILES_DIR / self.key)
+            for p in root.rglob("*")
+            if p.is_file() and not p.name.startswith("_")
+        }
+        return sorted(p for p in paths if self._wanted(str(p), params))
+
+    def contracts_for(self, params: Params) -> tuple[tuple[str, str], ...]:
+        """Return the (source file, contract name pattern) pairs the parameters produce."""
+        return tuple(c for c in self.contracts if self._wanted(c[0], params))
+
+    def problems(self, params: Params) -> dict[str, str]:
+        """Return {option: message} for every combination of `params` that cannot work."""
+        found: dict[str, str] = {}
+        for rule in self.rules:
+            found.update(rule(params))
+        return found
+
+    def _wanted(self, path: str, params: Params | None) -> bool:
+        option = self.only_if.get(path)
+        return option is None or params is None or bool(params.get(option))
 
 
 COMMON_OPTIONS = (
@@ -75,7 +126,8 @@ COMMON_OPTIONS = (
         label="Target network",
         default="devnet",
         choices=tuple(NETWORKS),
-        help="Where the contracts will be deployed first.",
+        help="Where `npm run deploy:<network>` deploys; every project also deploys to a "
+        "local devnet with `npm run deploy`.",
     ),
     Option(name="frontend", label="Frontend flavour", default="vanilla", choices=tuple(FRONTENDS)),
 )
@@ -106,6 +158,17 @@ register(
     )
 )
 
+
+def _cap_within_supply(params: Params) -> dict[str, str]:
+    cap, supply = int(params.get("max_per_wallet") or 0), int(params.get("max_supply") or 0)
+    if cap > supply > 0:
+        return {
+            "max_per_wallet": f"A cap of {cap:,} per wallet is above the maximum supply "
+            f"({supply:,}), so it would cap nothing: give at most {supply:,}, or 0 for no cap."
+        }
+    return {}
+
+
 register(
     DappTemplate(
         key="nft",
@@ -120,11 +183,19 @@ register(
             Option(name="symbol", label="Collection symbol", default="NFT", kind="text"),
             Option(name="max_supply", label="Maximum supply", default=10_000, kind="int"),
             Option(
-                name="mint_price_wei",
-                label="Mint price (wei)",
+                name="mint_price",
+                label="Mint price (ETH)",
+                default="0",
+                kind="ether",
+                help="What each mint costs, in ETH (0.05 is 50,000,000,000,000,000 wei); "
+                "0 makes minting free.",
+            ),
+            Option(
+                name="max_per_wallet",
+                label="Mints per wallet (0: no cap)",
                 default=0,
                 kind="int",
-                help="What each mint costs, in wei; 0 makes minting free.",
+                help="How many tokens one address may mint; 0 lets anyone mint any number.",
             ),
             Option(
                 name="base_uri",
@@ -137,6 +208,7 @@ register(
                 name="royalties", label="Report 5% royalties (ERC-2981)", default=False, kind="bool"
             ),
         ),
+        rules=(_cap_within_supply,),
     )
 )
 
@@ -144,7 +216,12 @@ register(
     DappTemplate(
         key="dao",
         suffix="Dao",
-        contracts=(("contracts/DaoToken.sol", "{}Token"), ("contracts/DaoGovernor.sol", "{}")),
+        contracts=(
+            ("contracts/DaoToken.sol", "{}Token"),
+            ("contracts/DaoTimelock.sol", "{}Timelock"),
+            ("contracts/DaoGovernor.sol", "{}"),
+        ),
+        only_if={"contracts/DaoTimelock.sol": "timelock_delay_s"},
         label="DAO voting",
         description=(
             "A governance token with vote delegation and an OpenZeppelin Governor to propose, "
@@ -167,6 +244,22 @@ register(
                 default=4,
                 kind="int",
                 help="The share of the token supply that must vote for a proposal to pass.",
+            ),
+            Option(
+                name="proposal_threshold",
+                label="Votes needed to propose",
+                default=1_000,
+                kind="int",
+                help="Of the 1,000,000 tokens, how many delegated votes a member needs to make "
+                "a proposal.",
+            ),
+            Option(
+                name="timelock_delay_s",
+                label="Timelock delay (seconds; 0: no timelock)",
+                default=0,
+                kind="int",
+                help="Passed proposals wait this long in a TimelockController before they can "
+                "be executed (86400 is a day); 0 executes them at once.",
             ),
         ),
     )
@@ -196,6 +289,15 @@ register(
                 default=True,
                 kind="bool",
                 help="Without an arbiter, a sale cannot be disputed.",
+            ),
+            Option(
+                name="response_days",
+                label="Days to ship or to confirm",
+                default=7,
+                kind="int",
+                help="A seller who has not shipped within this many days of the payment lets "
+                "the buyer take a refund; a buyer who neither confirms nor disputes within "
+                "this many days of shipping lets the seller take the payment.",
             ),
         ),
     )

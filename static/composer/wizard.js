@@ -109,4 +109,21 @@
       navigator.sendBeacon(config.validateUrl, body());
     });
   }
+
+  // Amounts typed in ETH show their wei beside them, as the contract will hold them.
+  const WEI_DECIMALS = 18;
+  const weiOf = (text) => {
+    const match = /^\s*(\d*)(?:\.(\d*))?\s*$/.exec(text);
+    if (!match || (!match[1] && !match[2]) || (match[2] || "").length > WEI_DECIMALS) return "";
+    const wei = BigInt(match[1] || "0") * 10n ** BigInt(WEI_DECIMALS) + BigInt((match[2] || "").padEnd(WEI_DECIMALS, "0") || "0");
+    return `= ${wei.toLocaleString("en")} wei`;
+  };
+  for (const input of document.querySelectorAll("input[data-ether]")) {
+    const output = Object.assign(document.createElement("output"), { className: "helptext", id: `${input.id}_wei` });
+    output.setAttribute("for", input.id);
+    input.after(output);
+    const show = () => { output.textContent = weiOf(input.value); };
+    input.addEventListener("input", show);
+    show();
+  }
 }

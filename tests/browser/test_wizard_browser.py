@@ -66,10 +66,10 @@ def test_walk_the_wizard_to_the_download(
 
     # An invalid name shows its error inline while typing, before Next is pressed.
     name = page.get_by_label("Project name")
-    name.fill("1 bad name!")
+    name.fill("!\u3164?")  # nothing a person could read: U+3164 shows as blank
     error = page.locator("#id_name_error")
-    expect(error).to_contain_text("must start with a letter, not “1”")
-    expect(error).to_contain_text("remove “!”")
+    expect(error).to_contain_text("needs at least one visible letter or digit")
+    expect(error).to_contain_text("remove U+3164")
     expect(name).to_have_attribute("aria-invalid", "true")
     expect(name).to_have_attribute("aria-describedby", re.compile(r"\bid_name_error\b"))
     assert page.url == f"{web.url}/wizard/basics/", "nothing was submitted"
@@ -92,7 +92,7 @@ def test_walk_the_wizard_to_the_download(
     page.get_by_role("button", name="Next").click()
 
     expect(page).to_have_url(f"{web.url}/wizard/options/")
-    page.get_by_label("Public testnet").check()
+    page.get_by_label("Sepolia testnet").check()
     page.get_by_label("React").check()
     page.get_by_label("Token symbol").fill("hbr")
     page.get_by_label("Initial supply").fill("21 000 000")
@@ -119,13 +119,25 @@ def test_walk_the_wizard_to_the_download(
     page.get_by_role("button", name="Next").click()
     expect(page).to_have_url(f"{web.url}/wizard/review/")
     review = page.locator("section.wizard")
-    for shown in ("Harbor Coin", "Ada L.", "Fungible token", "Public testnet", "HBR", "21,000,000"):
+    for shown in (
+        "Harbor Coin",
+        "Ada L.",
+        "Fungible token",
+        "Sepolia testnet",
+        "HBR",
+        "21,000,000",
+    ):
         expect(review).to_contain_text(shown)
     page.get_by_role("button", name="Generate project").click()
 
     expect(page).to_have_url(re.compile(rf"^{re.escape(web.url)}/jobs/[0-9a-f-]{{36}}/$"))
     download_link = page.get_by_role("link", name=re.compile("Download"))
     expect(download_link).to_be_visible(timeout=JOB_MS)
+    # The finished page says what to do with the zip: first commands, wallet and chain.
+    steps = page.get_by_role("region", name="What to do with the zip")
+    for said in ("harbor-coin-token/", "npm ci", "npm run node", "chain id 31337"):
+        expect(steps).to_contain_text(said)
+    expect(steps).to_contain_text("npm run deploy:testnet")  # the target network chosen
     with page.expect_download() as info:
         download_link.click()
     download = info.value
@@ -136,7 +148,7 @@ def test_walk_the_wizard_to_the_download(
 
 
 def expect_options(page: Page) -> None:
-    expect(page.get_by_label("Public testnet")).to_be_checked()
+    expect(page.get_by_label("Sepolia testnet")).to_be_checked()
     expect(page.get_by_label("React")).to_be_checked()
     expect(page.get_by_label("Token symbol")).to_have_value("hbr")
     expect(page.get_by_label("Initial supply")).to_have_value("21 000 000")
@@ -156,3 +168,31 @@ def check_project(path: Path) -> None:
     assert 'symbol = "HBR"' in manifest
     assert "decimals = 8" in manifest and "initial_supply = 21000000" in manifest
     assert "burnable = true" in manifest
+
+
+def test_a_price_is_typed_in_eth_and_shown_in_wei_and_an_impossible_combination_is_refused(
+    wizard_page, start_web
+):
+    web: WebServer = start_web()
+    page = wizard_page
+    page.goto(f"{web.url}/")
+    page.get_by_label("Project name").fill("Harbor Prints")
+    page.get_by_role("button", name="Next").click()
+    page.get_by_label("NFT collection").check()
+    page.get_by_role("button", name="Next").click()
+    expect(page).to_have_url(f"{web.url}/wizard/options/")
+
+    price = page.get_by_label("Mint price (ETH)")
+    price.fill("0.05")
+    expect(page.locator("#id_mint_price_wei")).to_have_text("= 50,000,000,000,000,000 wei")
+    page.get_by_label("Maximum supply").fill("10")
+    page.get_by_label("Mints per wallet (0: no cap)").fill("11")
+    page.get_by_role("button", name="Next").click()
+    expect(page).to_have_url(f"{web.url}/wizard/options/")  # refused, with why
+    expect(page.locator("#id_max_per_wallet_error")).to_contain_text(
+        "A cap of 11 per wallet is above the maximum supply (10)"
+    )
+    page.get_by_label("Mints per wallet (0: no cap)").fill("2")
+    page.get_by_role("button", name="Next").click()
+    expect(page).to_have_url(f"{web.url}/wizard/review/")
+    expect(page.locator("section.wizard")).to_contain_text("0.05 ETH (50,000,000,000,000,000 wei)")

@@ -56,7 +56,7 @@ def test_a_valid_step_moves_on_and_is_journeyed_as_completed():
 
 def test_an_invalid_step_stays_keeps_what_was_typed_and_journeys_field_names_only():
     draft = drafts.draft_get_or_create(creator=ANON)
-    sent = {"name": "1 secret!", "description": "kept", "author": "x" * 200}
+    sent = {"name": "\u3164secret", "description": "kept", "author": "x" * 200}
     assert drafts.draft_save_step(draft=draft, step="basics", data=sent) == "basics"
     draft.refresh_from_db()
     assert draft.data["basics"] == sent and draft.data["checked"] == ["basics"]

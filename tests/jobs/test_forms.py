@@ -50,21 +50,21 @@ def test_every_registry_option_has_a_field(template):
         ("", ["Give your project a name."]),
         ("ab", ["A project name needs at least 3 characters; “ab” has 2."]),
         ("a" * 61, ["A project name can have at most 60 characters; this one has 61."]),
-        ("1st Coin", ["A project name must start with a letter, not “1”."]),
-        ("-Coin", ["A project name must start with a letter, not “-”."]),
         (
-            "Coin! v2?",
+            "\u3164\u3164\u3164",
             [
-                "A project name can only contain letters, digits, spaces, hyphens (-) and "
-                "underscores (_); remove “!”, “?”."
+                "A project name cannot contain invisible or control characters; remove U+3164.",
+                "A project name needs at least one visible letter or digit.",
             ],
+        ),
+        ("---", ["A project name needs at least one visible letter or digit."]),
+        (
+            "Coin\u200bx",
+            ["A project name cannot contain invisible or control characters; remove U+200B."],
         ),
         (
             "Coin\x00x",
-            [
-                "A project name can only contain letters, digits, spaces, hyphens (-) and "
-                "underscores (_); remove U+0000."
-            ],
+            ["A project name cannot contain invisible or control characters; remove U+0000."],
         ),
     ],
 )
@@ -72,8 +72,22 @@ def test_project_name_rules_say_exactly_what_is_wrong(name, messages):
     assert errors_of({"name": name, "template": "token"}) == {"name": messages}
 
 
-@pytest.mark.parametrize("name", ["abc", "a" * 60, "Harbor-Coin_2", "Café Coin", "Ωmega 7"])
-def test_project_name_accepts_letters_digits_spaces_hyphens_underscores(name):
+@pytest.mark.parametrize(
+    "name",
+    [
+        "abc",
+        "a" * 60,
+        "Harbor-Coin_2",
+        "Café Coin",
+        "Ωmega 7",
+        "Café d'Élan",
+        "1st Coin",
+        "Tom & Jerry's (v2.0)!",
+        'The "Quoted" <Co-op> #1',
+        "Snow ☃️ Club",
+    ],
+)
+def test_project_name_accepts_letters_digits_spaces_and_punctuation(name):
     assert clean({"name": name, "template": "token"})["name"] == name
 
 
@@ -197,8 +211,8 @@ def test_description_lines_become_one():
 def test_choices_list_what_is_allowed():
     assert errors_of({"name": NAME, "template": "token", "network": "moon"}) == {
         "network": [
-            "Choose one of devnet (Local devnet), testnet (Public testnet) or mainnet (Mainnet); "
-            "“moon” is not one of them."
+            "Choose one of devnet (Local devnet), testnet (Sepolia testnet) or mainnet "
+            "(Ethereum mainnet); “moon” is not one of them."
         ]
     }
     assert (
@@ -282,3 +296,52 @@ def test_catalog_lists_each_template_with_options_defaults_and_limits():
     assert options["description"]["max_length"] == 280
     for entry in catalog.values():
         assert {o["name"] for o in entry["options"]} == set(entry["defaults"])
+
+
+@pytest.mark.parametrize(
+    ("typed", "kept"),
+    [("0", "0"), ("0.05", "0.05"), (" 1_000 ", "1000"), ("0.100", "0.1"), (2, "2"), (0.5, "0.5")],
+)
+def test_a_mint_price_is_typed_in_eth_and_kept_as_decimal_text(typed, kept):
+    assert clean({"name": NAME, "template": "nft", "mint_price": typed})["mint_price"] == kept
+
+
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        ("1,5", "Enter an amount of ETH with a dot for decimals, like 0.05; “1,5” is not one."),
+        ("-1", "Enter an amount of ETH from 0 up; “-1” is not one."),
+        (
+            "0.0000000000000000001",
+            "ETH has 18 decimals (1 wei is 0.000000000000000001 ETH); “0.0000000000000000001” "
+            "has more.",
+        ),
+        (
+            "1000.000000000000000001",
+            "Mint price (ETH) can be at most 1000 ETH: the devnet's accounts hold 10,000 ETH "
+            "each and must afford a few mints.",
+        ),
+        (True, "Give an amount of ETH, not true/false."),
+    ],
+)
+def test_a_mint_price_the_devnet_cannot_pay_or_that_is_not_wei_is_refused(typed, message):
+    assert errors_of({"name": NAME, "template": "nft", "mint_price": typed}) == {
+        "mint_price": [message]
+    }
+
+
+def test_a_per_wallet_cap_above_the_supply_is_refused_at_validation():
+    data = {"name": NAME, "template": "nft", "max_supply": 10, "max_per_wallet": 11}
+    message = (
+        "A cap of 11 per wallet is above the maximum supply (10), so it would cap nothing: "
+        "give at most 10, or 0 for no cap."
+    )
+    assert errors_of(data) == {"max_per_wallet": [message]}
+    step = OptionsForm({**template_defaults("nft"), **data}, template="nft")
+    assert not step.is_valid() and step.errors["max_per_wallet"] == [message]
+    assert clean({**data, "max_per_wallet": 10})["max_per_wallet"] == 10
+
+
+def test_a_combination_is_judged_only_once_its_options_are_valid():
+    data = {"name": NAME, "template": "nft", "max_supply": "many", "max_per_wallet": 11}
+    assert errors_of(data) == {"max_supply": ["Enter a whole number, like 10000."]}

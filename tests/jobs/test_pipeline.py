@@ -4,6 +4,7 @@ mid-compile ends it cancelled."""
 
 import io
 import json
+import re
 import threading
 import time
 import uuid
@@ -15,9 +16,10 @@ from django.core.files.storage import default_storage
 from django.db import connection
 
 from jobs import pipeline, services
-from jobs.generation.names import generated_contracts
+from jobs.generation.names import generated_contracts, project_slug
 from jobs.models import EventType, Job, JobEvent, JobStatus
 from jobs.scaffolds import TEMPLATES, template_defaults
+from tests.support.projects import params_for
 
 pytestmark = pytest.mark.django_db
 
@@ -39,26 +41,46 @@ def unzip(job: Job) -> dict[str, str]:
     return {name: archive.read(name).decode() for name in archive.namelist()}
 
 
-def flipped(key: str) -> dict[str, Any]:
-    return {o.name: not o.default for o in TEMPLATES[key].options if o.kind == "bool"}
+SMOKE_CHECKS = {
+    ("token", "defaults"): ["supply", "transfer"],
+    ("token", "other"): ["supply", "transfer", "burn"],
+    ("nft", "defaults"): ["mint", "tokenURI", "wrong payment", "metadata"],
+    ("nft", "other"): [
+        "mint",
+        "tokenURI",
+        "wrong payment",
+        "wallet cap",
+        "metadata",
+        "withdraw",
+        "royalties",
+    ],
+    ("dao", "defaults"): ["delegate", "threshold", "propose", "vote", "tally and execute"],
+    ("dao", "other"): ["delegate", "threshold", "propose", "vote", "tally and execute"],
+    ("escrow", "defaults"): ["deposit", "release", "refund", "deadline"],
+    ("escrow", "other"): ["deposit", "release", "refund", "deadline"],
+}
 
 
-@pytest.mark.parametrize("flip", [False, True], ids=["defaults", "flags-flipped"])
+@pytest.mark.parametrize("variant", ["defaults", "other"])
 @pytest.mark.parametrize("key", TEMPLATES)
-def test_every_template_compiles_deploys_passes_its_smoke_test_and_ships_artifacts(key, flip):
-    params = {"name": "Pipeline Check", "template": key, **(flipped(key) if flip else {})}
+def test_every_template_compiles_deploys_passes_its_smoke_test_and_ships_artifacts(key, variant):
+    params = params_for(key, variant, "Pipeline Check")
     job = run(params)
     assert job.status == JobStatus.SUCCEEDED, job.error
     shown = messages(job)
     assert any(m.startswith("compiling 1/") for m in shown), shown
-    assert any(m.startswith("smoke test ") and "✓" in m for m in shown), shown
+    passed = [re.sub(r"^smoke test \d+/\d+: (.*) ✓ .*$", r"\1", m) for m in shown if "✓" in m]
+    assert passed == SMOKE_CHECKS[key, variant], shown
+    if (key, variant) == ("dao", "other"):
+        assert any("wired" in m and "renounced" in m for m in shown), shown
+        assert any("after a 3,600 s timelock" in m for m in shown), shown
     percents = [e.payload["percent"] for e in JobEvent.objects.filter(job=job).order_by("seq")]
     assert percents == sorted(percents)
 
     files = unzip(job)
     root = f"pipeline-check-{key}/"
     assert all(name.startswith(root) for name in files)
-    contracts = generated_contracts("Pipeline Check", TEMPLATES[key]).values()
+    contracts = generated_contracts("Pipeline Check", TEMPLATES[key], job.params).values()
     for contract in contracts:
         artifact = json.loads(files[f"{root}build/contracts/{contract}.json"])
         assert artifact["abi"] and len(artifact["bytecode"]) > 1000, contract
@@ -73,13 +95,28 @@ def test_every_template_compiles_deploys_passes_its_smoke_test_and_ships_artifac
         ("ERC721", "nft"),
         ("Élan Vital", "nft"),
         ('Don\'t <b>break</b> "quotes" & */', "escrow"),
+        ("Café d'Élan", "nft"),
+        ("Run `npm run pwn` <!-- then", "token"),
     ],
 )
 def test_names_that_broke_generation_now_build(name, key):
     job = run({"name": name, "template": key, "description": name})
     assert job.status == JobStatus.SUCCEEDED, job.error
     root = job.download_name().removesuffix(".zip")
-    assert json.loads(unzip(job)[f"{root}/package.json"])["name"] == root.removesuffix(f"-{key}")
+    assert json.loads(unzip(job)[f"{root}/package.json"])["name"] == project_slug(name)
+
+
+@pytest.mark.parametrize(
+    ("name", "key", "zip_name"),
+    [
+        ("Harbor Commons DAO", "dao", "harbor-commons-dao.zip"),
+        ("Harbor Coin", "token", "harbor-coin-token.zip"),
+        ("NFT Drop", "nft", "nft-drop.zip"),
+    ],
+)
+def test_the_zip_name_says_the_template_once(name, key, zip_name):
+    job = services.job_create(owner=None, params={"name": name, "template": key})
+    assert job.download_name() == zip_name
 
 
 def test_a_compile_error_fails_the_job_with_the_first_diagnostic(monkeypatch):

@@ -7,6 +7,7 @@ from django import forms
 
 from jobs.forms import (
     BasicsForm,
+    EtherField,
     NameField,
     OptionChoiceField,
     OptionsForm,
@@ -33,6 +34,8 @@ def typed_value(name: str, field: forms.Field) -> Any:
         return [value for value, _ in field.choices if value != field.initial][-1]
     if isinstance(field, SymbolField):
         return "ZZ9"
+    if isinstance(field, EtherField):
+        return "0.25"
     if validate_uri in field.validators:
         return "https://example.org/meta/"
     return {"name": "Harbor Coin", "description": "Tokens for the harbor co-op"}.get(
@@ -43,7 +46,9 @@ def typed_value(name: str, field: forms.Field) -> Any:
 def bad_value(name: str, field: forms.Field) -> Any:
     """Return a value the field refuses."""
     if isinstance(field, NameField):
-        return "9 Lives!"
+        return "\u3164\u3164\u3164"  # HANGUL FILLER: a "letter" that shows as nothing
+    if isinstance(field, EtherField):
+        return "1000.5"
     if isinstance(field, StrictBooleanField):
         return "maybe"
     if isinstance(field, WholeNumberField):

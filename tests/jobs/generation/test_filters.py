@@ -9,6 +9,7 @@ from jobs.generation.filters import (
     comment_text,
     js_literal,
     json_literal,
+    markdown_text,
     solidity_literal,
     toml_literal,
 )
@@ -34,3 +35,23 @@ def test_solidity_literals_are_unicode_only_when_needed():
 
 def test_comments_cannot_be_closed_or_broken():
     assert comment_text("a */ b\nc") == "a * / b c"
+
+
+@pytest.mark.parametrize(
+    ("value", "markdown"),
+    [
+        ("Café d'Élan (v2.0)", "Café d'Élan (v2.0)"),  # punctuation that makes no markup stays
+        ("<!-- hidden -->", "\\<!-- hidden --\\>"),
+        (
+            "*a* _b_ `c` [d](e) f|g ~h~ & i",
+            "\\*a\\* \\_b\\_ \\`c\\` \\[d\\](e) f\\|g \\~h\\~ \\& i",
+        ),
+        ("# Title", "\\# Title"),
+        ("1. first", "1\\. first"),
+        ("- item", "\\- item"),
+        ("> quote", "\\> quote"),
+        ("two\nlines", "two lines"),
+    ],
+)
+def test_markdown_text_escapes_exactly_what_would_be_markup(value, markdown):
+    assert markdown_text(value) == markdown

@@ -18,15 +18,23 @@ from jobs.scaffolds import TEMPLATES
         ("ERC20", "token", ["ERC20Token"]),
         ("ERC20", "nft", ["ERC20"]),  # the collection does not import ERC20
         ("ERC721", "nft", ["ERC721Collection"]),
-        ("Governor", "dao", ["GovernorDaoToken", "GovernorDao"]),
-        ("ERC20 Votes", "dao", ["ERC20VotesDaoToken", "ERC20VotesDao"]),
+        ("Governor", "dao", ["GovernorDaoToken", "GovernorDaoTimelock", "GovernorDao"]),
+        ("ERC20 Votes", "dao", ["ERC20VotesDaoToken", "ERC20VotesDaoTimelock", "ERC20VotesDao"]),
         ("Reentrancy Guard", "escrow", ["ReentrancyGuardEscrow"]),
         ("Listing", "escrow", ["ListingEscrow"]),  # a struct of the escrow contract
-        ("My Cool dApp", "dao", ["MyCoolDAppToken", "MyCoolDApp"]),
+        ("My Cool dApp", "dao", ["MyCoolDAppToken", "MyCoolDAppTimelock", "MyCoolDApp"]),
     ],
 )
 def test_contract_names_avoid_every_name_the_sources_use(name, key, contracts):
     assert list(generated_contracts(name, TEMPLATES[key]).values()) == contracts
+
+
+def test_optional_contracts_exist_only_when_their_option_is_on():
+    dao = TEMPLATES["dao"]
+    without = generated_contracts("Harbor", dao, {**dao.defaults(), "timelock_delay_s": 0})
+    with_timelock = generated_contracts("Harbor", dao, {**dao.defaults(), "timelock_delay_s": 60})
+    assert list(without.values()) == ["HarborToken", "Harbor"]
+    assert list(with_timelock.values()) == ["HarborToken", "HarborTimelock", "Harbor"]
 
 
 def test_reserved_names_are_read_from_the_sources():

@@ -1,193 +1,228 @@
-// Front end for {{ contract_name }} ({{ frontend_label }}); reads web/deployment.json.
-import { ethers } from "https://cdn.jsdelivr.net/npm/ethers@6/dist/ethers.min.js";
-{% if frontend == "react" %}import React, { useState } from "https://esm.sh/react@18";
-import { createRoot } from "https://esm.sh/react-dom@18/client";
-import htm from "https://esm.sh/htm@3";
+// The page of {{ contract_name }} ({{ frontend_label }}): your votes, proposing, voting{% if timelock_delay_s %}, queueing{% endif %} and
+// executing; on the devnet, buttons that move the chain on instead of waiting. Reads
+// web/deployment.json; the wallet side is in wallet.js.
+import { confirmed, createSession, ethers, formatAmount, {% if frontend == "react" %}walletSummary{% else %}bindWallet{% endif %} } from "./wallet.js";
+{% if frontend == "react" %}import htm from "./vendor/htm.module.js";
+
+{% include "web/_react.js" %}
 {% endif %}
-const GOVERNOR_ABI = [
-  "event ProposalCreated(uint256 proposalId, address proposer, address[] targets, uint256[] values, string[] signatures, bytes[] calldatas, uint256 voteStart, uint256 voteEnd, string description)",
-  "function propose(address[] targets, uint256[] values, bytes[] calldatas, string description) returns (uint256)",
-  "function castVote(uint256 proposalId, uint8 support) returns (uint256)",
-  "function execute(address[] targets, uint256[] values, bytes[] calldatas, bytes32 descriptionHash) payable returns (uint256)",
-  "function state(uint256 proposalId) view returns (uint8)",
-  "function proposalVotes(uint256 proposalId) view returns (uint256 againstVotes, uint256 forVotes, uint256 abstainVotes)",
-  "function hasVoted(uint256 proposalId, address account) view returns (bool)",
-];
-const TOKEN_ABI = [
-  "function balanceOf(address) view returns (uint256)",
-  "function getVotes(address) view returns (uint256)",
-  "function delegate(address delegatee)",
-];
-const STATES = ["Pending", "Active", "Canceled", "Defeated", "Succeeded", "Queued", "Expired", "Executed"];
 const NAME = {{ name|js }};
-const SYMBOL = {{ token_symbol|js }};
 const DESCRIPTION = {{ description|default:"Propose, vote and execute decisions together."|js }};
+const SYMBOL = {{ token_symbol|js }};
+const TIMELOCK = {{ timelock_delay_s|yesno:"true,false" }};
+const STATES = ["Pending", "Active", "Canceled", "Defeated", "Succeeded", "Queued", "Expired", "Executed"];
+const FOR = 1n, AGAINST = 0n, ABSTAIN = 2n;
+const votes = (value) => formatAmount(value);
 
-async function connect() {
-  if (!window.ethereum) throw new Error("No wallet found: install a browser wallet such as MetaMask.");
-  const deployment = await (await fetch("deployment.json")).json();
-  // No response cache: reads right after a transaction must see its effects.
-  const provider = new ethers.BrowserProvider(window.ethereum, undefined, { cacheTimeout: -1 });
-  const signer = await provider.getSigner();
+async function read({ contract, account, provider, deployment, devnet }) {
+  const governor = contract("governor");
+  const token = contract("token");
+  const [block, balance, mine, delegatee, threshold, created] = await Promise.all([
+    provider.getBlock("latest"), token.balanceOf(account), token.getVotes(account), token.delegates(account),
+    governor.proposalThreshold(), governor.queryFilter(governor.filters.ProposalCreated(), deployment.block),
+  ]);
+  const proposals = await Promise.all(
+    created.reverse().map(({ args }) => proposal(governor, args, { account, block, devnet: Boolean(devnet) })),
+  );
   return {
-    governor: new ethers.Contract(deployment.address, GOVERNOR_ABI, signer),
-    token: new ethers.Contract(deployment.token, TOKEN_ABI, signer),
-    fromBlock: deployment.block ?? 0,
-    me: await signer.getAddress(),
+    block: block.number,
+    balance: `${votes(balance)} ${SYMBOL}`,
+    votes: `${votes(mine)}${delegatee === account ? "" : " (delegate your tokens to vote)"}`,
+    threshold: `${votes(threshold)} votes`,
+    canDelegate: delegatee !== account && balance > 0n,
+    canPropose: mine >= threshold,
+    proposals,
   };
 }
 
-async function send(pending) {
-  const tx = await pending;
-  await tx.wait();
-  return `Done: ${tx.hash}`;
+async function proposal(governor, args, { account, block, devnet }) {
+  // By position: some names (values) clash with Array methods on ethers' Result.
+  const [id, , targets, values, , calldatas, start, end, description] = args;
+  const past = BigInt(block.number - 1); // quorum() looks at the supply of a past block
+  const [state, tally, voted, quorum, eta] = await Promise.all([
+    governor.state(id), governor.proposalVotes(id), governor.hasVoted(id, account),
+    governor.quorum(start < past ? start : past), TIMELOCK ? governor.proposalEta(id) : 0n,
+  ]);
+  const name = STATES[Number(state)];
+  const call = [[...targets], [...values], [...calldatas], ethers.id(description)];
+  const now = BigInt(block.number);
+  const left = Number(eta) - block.timestamp;
+  return {
+    id: id.toString(),
+    description,
+    state: name,
+    when: {
+      Pending: `Voting opens after block ${start} (now ${now})`,
+      Active: `Voting open until block ${end} (now ${now})`,
+      Succeeded: `Passed at block ${end}: ${TIMELOCK ? "queue it" : "execute it"}`,
+      Defeated: `Voting closed at block ${end}`,
+      Queued: left > 0 ? `Executable in ${left} s (timelock)` : "The timelock delay is over: execute it",
+      Executed: "Done",
+    }[name] ?? "",
+    tally: `For ${votes(tally.forVotes)} · Against ${votes(tally.againstVotes)} · ` +
+      `Abstain ${votes(tally.abstainVotes)} · quorum ${votes(quorum)}`,
+    actions: actions(name, { id, call, voted, start, end, now, left, devnet }),
+  };
 }
 
-async function accountSummary(dao) {
-  const [balance, votes] = await Promise.all([dao.token.balanceOf(dao.me), dao.token.getVotes(dao.me)]);
-  return `${dao.me}: ${ethers.formatEther(balance)} ${SYMBOL}, ${ethers.formatEther(votes)} votes`;
+// The buttons of one proposal, as [label, action] pairs, for the state it is in.
+function actions(state, { id, call, voted, start, end, now, left, devnet }) {
+  const list = [];
+  const send = (label, method, args, done) => [label, async ({ contract }, say) => {
+    const receipt = await confirmed(contract("governor")[method](...args), say);
+    return `${done}: confirmed in block ${receipt.blockNumber}.`;
+  }];
+  const mine = (label, blocks, done) => [label, async ({ devnet: chain }, say) => {
+    say(`Mining ${blocks} block(s) on the devnet…`);
+    await chain.mine(blocks);
+    return done;
+  }];
+  if (state === "Pending" && devnet) list.push(mine("Open voting now (devnet)", start - now + 1n, "Voting is open."));
+  if (state === "Active" && !voted) {
+    list.push(send("Vote For", "castVote", [id, FOR], "Voted For"));
+    list.push(send("Vote Against", "castVote", [id, AGAINST], "Voted Against"));
+    list.push(send("Abstain", "castVote", [id, ABSTAIN], "Abstained"));
+  }
+  if (state === "Active" && devnet) list.push(mine("Close voting now (devnet)", end - now + 1n, "Voting is closed."));
+  if (state === "Succeeded" && TIMELOCK) list.push(send("Queue", "queue", call, "Queued in the timelock"));
+  if (state === "Succeeded" && !TIMELOCK) list.push(send("Execute", "execute", call, "Executed"));
+  if (state === "Queued" && left <= 0) list.push(send("Execute", "execute", call, "Executed"));
+  if (state === "Queued" && left > 0 && devnet) {
+    list.push(["Skip the delay (devnet)", async ({ devnet: chain }, say) => {
+      say(`Moving the devnet's clock ${left} s on…`);
+      await chain.skip(left);
+      return "The timelock delay is over.";
+    }]);
+  }
+  return list;
 }
 
-const delegate = (dao) => send(dao.token.delegate(dao.me));
+// The contracts' errors, in words.
+const messages = {
+  GovernorInsufficientProposerVotes: (proposer, have, need) =>
+    `Proposing needs ${votes(need)} delegated votes; this account has ${votes(have)}.`,
+  GovernorAlreadyCastVote: () => "This account has already voted on that proposal.",
+  GovernorUnexpectedProposalState: (id, current) => `That proposal is ${STATES[Number(current)]} now: it cannot do that.`,
+  TimelockUnexpectedOperationState: () => "The timelock delay is not over yet.",
+};
 
-// A "signal" proposal: the decision is its text; executing it only calls the governor with no data.
-async function propose(dao, description) {
-  return send(dao.governor.propose([await dao.governor.getAddress()], [0n], ["0x"], description));
-}
+const delegate = async ({ contract, account }, say) => {
+  const receipt = await confirmed(contract("token").delegate(account), say);
+  return `Your tokens now vote for you: confirmed in block ${receipt.blockNumber}.`;
+};
 
-async function loadProposals(dao) {
-  const events = await dao.governor.queryFilter(dao.governor.filters.ProposalCreated(), dao.fromBlock);
-  return Promise.all(events.reverse().map(async ({ args }) => {
-    // By position: some names (values) clash with Array methods on ethers' Result.
-    const [id, , targets, values, , calldatas, , voteEnd, description] = args;
-    const [state, votes, voted] = await Promise.all([
-      dao.governor.state(id), dao.governor.proposalVotes(id), dao.governor.hasVoted(id, dao.me),
-    ]);
-    const vote = (support) => () => send(dao.governor.castVote(id, support));
-    const execute = () => send(dao.governor.execute(
-      [...targets], [...values], [...calldatas], ethers.id(description),
-    ));
-    const actions = {
-      1: voted ? [] : [["For", vote(1)], ["Against", vote(0)], ["Abstain", vote(2)]],
-      4: [["Execute", execute]],
-    };
-    return {
-      id: id.toString(),
-      description,
-      state: `${STATES[Number(state)]} (voting ends at block ${voteEnd})`,
-      tally: [votes.forVotes, votes.againstVotes, votes.abstainVotes].map((v) => ethers.formatEther(v)).join(" / "),
-      actions: actions[Number(state)] ?? [],
-    };
-  }));
-}
-
-const describeError = (error) => error.shortMessage ?? error.message;
+const propose = (form) => async ({ contract, deployment }, say) => {
+  const description = String(form.get("description") ?? "").trim();
+  if (!description) throw new Error("Write what the DAO should decide first.");
+  // A "signal" proposal: the decision is its text; executing it calls the executor with no data.
+  const pending = contract("governor").propose([deployment.signalTarget], [0n], ["0x"], description);
+  const receipt = await confirmed(pending, say);
+  return `Proposed: confirmed in block ${receipt.blockNumber}. Voting opens after block ${receipt.blockNumber + 1}.`;
+};
 {% if frontend == "react" %}
-const html = htm.bind(React.createElement);
-
 function App() {
-  const [dao, setDao] = useState(null);
-  const [account, setAccount] = useState("");
-  const [proposals, setProposals] = useState([]);
-  const [status, setStatus] = useState("");
-
-  const refresh = async (current) => {
-    setAccount(await accountSummary(current));
-    setProposals(await loadProposals(current));
-  };
-  const run = (action) => async () => {
-    try {
-      const current = dao ?? await connect();
-      setDao(current);
-      setStatus("Working…");
-      setStatus((await action(current)) ?? "");
-      await refresh(current);
-    } catch (error) {
-      setStatus(describeError(error));
-    }
-  };
-  const onPropose = (event) => {
-    event.preventDefault();
-    const description = new FormData(event.target).get("description");
-    run((current) => propose(current, description))();
-  };
-
+  const [view, session] = useSession({ read, messages });
+  const data = view.data ?? {};
+  const idle = view.busy || !view.connected;
   return html`
     <main>
-      <h1>${NAME}</h1>
-      <p>${DESCRIPTION}</p>
-      <button onClick=${run(async () => "")}>Connect wallet</button>
-      <button onClick=${run(delegate)}>Delegate my votes to me</button>
-      <p aria-live="polite">${account}</p>
-      <form onSubmit=${onPropose}>
-        <label>New proposal <textarea name="description" rows="3" required></textarea></label>
-        <button>Propose</button>
-      </form>
-      <table>
-        <thead><tr><th>Proposal</th><th>State</th><th>For / Against / Abstain</th><th></th></tr></thead>
-        <tbody>
-          ${proposals.map((p) => html`
-            <tr key=${p.id}>
-              <td>${p.description}</td>
-              <td>${p.state}</td>
-              <td>${p.tally}</td>
-              <td>${p.actions.map(([label, act]) => html`
-                <button key=${label} onClick=${run(act)}>${label}</button>`)}</td>
-            </tr>`)}
-        </tbody>
-      </table>
-      <p role="status">${status}</p>
+      <header>
+        <h1>${NAME}</h1>
+        <p>${DESCRIPTION}</p>
+      </header>
+      <${WalletBar} view=${view} session=${session} />
+      <section class="card" aria-labelledby="votes-title">
+        <h2 id="votes-title">Your votes</h2>
+        <dl class="facts">
+          <div><dt>Your ${SYMBOL}</dt><dd id="balance">${data.balance ?? "–"}</dd></div>
+          <div><dt>Your votes</dt><dd id="votes">${data.votes ?? "–"}</dd></div>
+          <div><dt>Needed to propose</dt><dd id="threshold">${data.threshold ?? "–"}</dd></div>
+        </dl>
+        ${data.canDelegate && html`<p class="actions"><button id="delegate" type="button" disabled=${idle}
+          onClick=${() => session.act(delegate)}>Delegate my votes to me</button></p>`}
+      </section>
+      <section class="card" aria-labelledby="propose-title">
+        <h2 id="propose-title">New proposal</h2>
+        <form id="propose" onSubmit=${onSubmit((form, element) => session.act(propose(form)).then((done) => done && element.reset()))}>
+          <label>What should the DAO decide? <textarea name="description" rows="3" required></textarea></label>
+          <button disabled=${idle}>Propose</button>
+        </form>
+      </section>
+      <section class="card" aria-labelledby="proposals-title">
+        <h2 id="proposals-title">Proposals</h2>
+        <p class="hint" id="block">${data.block === undefined ? "" : `Latest block: ${data.block}`}</p>
+        ${data.proposals?.length ? html`
+          <table>
+            <thead><tr><th>Proposal</th><th>State</th><th>Votes</th><th>Actions</th></tr></thead>
+            <tbody id="proposals">
+              ${data.proposals.map((p) => html`
+                <tr key=${p.id}>
+                  <td data-label="Proposal">${p.description}</td>
+                  <td data-label="State"><strong>${p.state}</strong><br /><span class="hint">${p.when}</span></td>
+                  <td data-label="Votes">${p.tally}</td>
+                  <td data-label="Actions"><p class="actions">${p.actions.map(([label, action]) => html`
+                    <button key=${label} type="button" disabled=${idle} onClick=${() => session.act(action)}>${label}</button>`)}</p></td>
+                </tr>`)}
+            </tbody>
+          </table>` : html`<p class="empty">No proposals yet.</p>`}
+      </section>
     </main>`;
 }
 
-createRoot(document.getElementById("root")).render(html`<${App} />`);
+window.ReactDOM.createRoot(document.getElementById("root")).render(html`<${App} />`);
 {% else %}
-const status = document.getElementById("status");
-let dao = null;
+const $ = (id) => document.getElementById(id);
+const session = createSession({ read, messages, onChange: (view) => render(view) });
+const showWallet = bindWallet(session);
 
-function cell(row, text) {
+function cell(row, label, ...children) {
   const td = row.insertCell();
-  td.textContent = text;
+  td.dataset.label = label;
+  td.append(...children);
   return td;
 }
 
-async function refresh() {
-  document.getElementById("account").textContent = await accountSummary(dao);
-  const body = document.getElementById("proposals");
+function render(view) {
+  showWallet(view);
+  const data = view.data ?? {};
+  $("balance").textContent = data.balance ?? "–";
+  $("votes").textContent = data.votes ?? "–";
+  $("threshold").textContent = data.threshold ?? "–";
+  $("delegate").hidden = !data.canDelegate;
+  $("block").textContent = data.block === undefined ? "" : `Latest block: ${data.block}`;
+  const proposals = data.proposals ?? [];
+  $("no-proposals").hidden = proposals.length > 0;
+  $("proposals-table").hidden = proposals.length === 0;
+  const body = $("proposals");
   body.replaceChildren();
-  for (const proposal of await loadProposals(dao)) {
+  for (const p of proposals) {
     const row = body.insertRow();
-    cell(row, proposal.description);
-    cell(row, proposal.state);
-    cell(row, proposal.tally);
-    const buttons = cell(row, "");
-    for (const [label, act] of proposal.actions) {
+    cell(row, "Proposal", p.description);
+    const state = document.createElement("strong");
+    state.textContent = p.state;
+    const when = document.createElement("span");
+    when.className = "hint";
+    when.textContent = p.when;
+    cell(row, "State", state, document.createElement("br"), when);
+    cell(row, "Votes", p.tally);
+    const buttons = document.createElement("p");
+    buttons.className = "actions";
+    for (const [label, action] of p.actions) {
       const button = document.createElement("button");
+      button.type = "button";
       button.textContent = label;
-      button.addEventListener("click", run(act));
+      button.disabled = view.busy || !view.connected;
+      button.addEventListener("click", () => session.act(action));
       buttons.append(button);
     }
+    cell(row, "Actions", buttons);
   }
 }
 
-function run(action) {
-  return async () => {
-    try {
-      dao ??= await connect();
-      status.textContent = "Working…";
-      status.textContent = (await action(dao)) ?? "";
-      await refresh();
-    } catch (error) {
-      status.textContent = describeError(error);
-    }
-  };
-}
-
-document.getElementById("connect").addEventListener("click", run(async () => ""));
-document.getElementById("delegate").addEventListener("click", run(delegate));
-document.getElementById("propose").addEventListener("submit", (event) => {
+$("delegate").addEventListener("click", () => session.act(delegate));
+$("propose").addEventListener("submit", (event) => {
   event.preventDefault();
-  const description = new FormData(event.target).get("description");
-  run((current) => propose(current, description))();
+  session.act(propose(new FormData(event.target))).then((done) => done && event.target.reset());
 });
+session.start();
 {% endif %}

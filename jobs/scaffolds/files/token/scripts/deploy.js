@@ -1,16 +1,14 @@
-// Deploys {{ contract_name }} and records its address for the web page.
-const fs = require("fs");
+// Deploys {{ contract_name }} and records it in web/deployment.json for the page.
 const hre = require("hardhat");
+const { checkNetwork, describe, saveDeployment, run } = require("./network");
 
-async function main() {
+run(async () => {
+  await checkNetwork(hre);
   const token = await hre.ethers.deployContract("{{ contract_name }}");
-  await token.waitForDeployment();
-  const address = await token.getAddress();
-  fs.writeFileSync("web/deployment.json", JSON.stringify({ address, network: hre.network.name }, null, 2));
-  console.log(`{{ contract_name }} deployed to ${address} on ${hre.network.name}`);
-}
-
-main().catch((error) => {
-  console.error(error);
-  process.exitCode = 1;
+  const { blockNumber } = await token.deploymentTransaction().wait();
+  await saveDeployment(hre, {
+    block: blockNumber,
+    contracts: { token: await describe(hre, "{{ contract_name }}", token) },
+  });
+  console.log(`{{ contract_name }} deployed to ${await token.getAddress()} on ${hre.network.name}; wrote web/deployment.json`);
 });
