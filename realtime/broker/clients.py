@@ -31,6 +31,10 @@ outside RedisError (no node reachable, a slot not covered during a failover)."""
 TIMEOUT_S = 2.0
 """Connect and read timeout of every client (and of the pub/sub links' connects)."""
 CLUSTER_SCHEME = "redis+cluster"
+_RETRIED = (redis.ConnectionError,)
+"""What one Redis client tries once more: a pooled connection that Redis closed meanwhile (a
+restart) fails at once and a new one works. A timeout is not retried: on a path gone silent
+the second try would only wait as long again (a poll waited 4 s instead of 2)."""
 _KEEPALIVE: dict[str, Any] = {
     "socket_keepalive": True,
     "socket_keepalive_options": {
@@ -108,7 +112,7 @@ def sync_client() -> SyncClient:
                 socket_timeout=TIMEOUT_S,
                 socket_connect_timeout=TIMEOUT_S,
                 **keepalive(settings.REDIS_URL),
-                retry=SyncRetry(NoBackoff(), 1),
+                retry=SyncRetry(NoBackoff(), 1, supported_errors=_RETRIED),
             )
         else:
             _sync_client = redis.RedisCluster(
@@ -141,7 +145,7 @@ def _new_async_client() -> AsyncClient:
             socket_timeout=TIMEOUT_S,
             socket_connect_timeout=TIMEOUT_S,
             **keepalive(settings.REDIS_URL),
-            retry=AsyncRetry(NoBackoff(), 1),
+            retry=AsyncRetry(NoBackoff(), 1, supported_errors=_RETRIED),
         )
     return aredis.RedisCluster(
         startup_nodes=[aredis.cluster.ClusterNode(host, port) for host, port in nodes],
