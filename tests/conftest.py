@@ -21,7 +21,15 @@ from tests.support.servers import Proc, WebServer, base_env, make_reaper, make_w
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Tests marked `disruptive` restart a machine-wide service (PostgreSQL): they run only
     when asked (RUN_DISRUPTIVE=1; .ci/run asks), whatever the command line selects (a bare
-    `pytest tests/composer_realtime`, or an `-m` of one's own, used to run them)."""
+    `pytest tests/composer_realtime`, or an `-m` of one's own, used to run them).
+
+    Tests marked `faults` are the full-length fault scenarios (minutes each; their short
+    versions run by default): they run only when `-m` names them (`scripts/test -m faults`)."""
+    if "faults" not in (config.getoption("markexpr") or ""):
+        long = pytest.mark.skip(reason="a full-length fault scenario: `-m faults` runs it")
+        for item in items:
+            if item.get_closest_marker("faults") is not None:
+                item.add_marker(long)
     if os.environ.get("RUN_DISRUPTIVE") == "1":
         return
     skip = pytest.mark.skip(reason="restarts the machine's PostgreSQL: RUN_DISRUPTIVE=1 runs it")
