@@ -4,7 +4,7 @@ The transport knows nothing of jobs: it moves `Message`s on named channels. By w
 
 - publish: a writer calls `publish` after its commit;
 - open a stream: a view calls `open_stream` with a start that returns an `Opening` (or its own
-  answer, such as `no_content`);
+  answer, such as `no_content`); `busy_response` asks a stream's client to come back later;
 - watch: `get_hub()` is the process's hub, which can also watch a channel for callers that only
   need its newest id (`Hub.watch`), push a message to local streams only (`Hub.publish_local`)
   and say where it learns of new messages (`Hub.settled_state`);
@@ -31,6 +31,7 @@ from realtime.metrics import (
     Metric,
     count_responses,
     counter,
+    database_unavailable_answered,
     gauge_samples,
     poll_answered,
     poller_seen,
@@ -38,7 +39,7 @@ from realtime.metrics import (
     render_metrics,
     request_refused,
 )
-from realtime.opening import Opening, open_stream
+from realtime.opening import Opening, busy_response, open_stream
 from realtime.per_loop import PerLoop
 from realtime.presence import ProcessFigures, presence_all
 from realtime.publisher import publish
@@ -61,9 +62,11 @@ __all__ = [
     "Verdict",
     "address_in",
     "ahit",
+    "busy_response",
     "client_address",
     "count_responses",
     "counter",
+    "database_unavailable_answered",
     "gauge_samples",
     "get_hub",
     "hit",

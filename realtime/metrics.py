@@ -121,6 +121,25 @@ REDIS_LINK_ERRORS = counter(
     "Redis Cluster shard connections ended by a loss or an error (the "
     "shard reconnects, its channels catch up from the database).",
 )
+REDIS_LINK_LOSSES = counter(
+    "realtime_redis_link_losses_total",
+    "Times a Redis pub/sub link (link=single) or one Redis Cluster shard's connection "
+    "(link=shard) was found down and replaced: reason=health_check when a ping went "
+    "unanswered past REALTIME_REDIS_HEALTH_TIMEOUT_S (a silent path), reason=connection when "
+    "the connection failed or could not be made.",
+    ["link", "reason"],
+)
+DATABASE_DOWN = counter(
+    "realtime_database_down_total",
+    "Times a web process found the database not answering and began refusing requests at "
+    "once (503): reason=timeout when a round trip went unanswered past its deadline, "
+    "connect or pool when no connection could be had.",
+    ["reason"],
+)
+DATABASE_UNAVAILABLE_ANSWERS = counter(
+    "realtime_database_unavailable_answers_total",
+    "Requests answered 503 (or a stream's busy) because the database did not answer.",
+)
 POLLING_CLIENTS_NOW = Gauge(
     "realtime_polling_clients",
     "Distinct clients that polled in the last minute (one that polled two workers counts twice).",
@@ -223,6 +242,16 @@ def stream_resumed() -> None:
     """Count a stream opened by a client reconnecting with its cursor."""
     STREAMS_RESUMED.inc()
     RESUMES_RECENT.add()
+
+
+def database_down(*, reason: str) -> None:
+    """Count a web process finding the database not answering (`timeout`, `connect`, `pool`)."""
+    DATABASE_DOWN.labels(reason=reason).inc()
+
+
+def database_unavailable_answered() -> None:
+    """Count a request answered 503 (or `busy`) because the database did not answer."""
+    DATABASE_UNAVAILABLE_ANSWERS.inc()
 
 
 def request_refused() -> None:

@@ -26,31 +26,41 @@ from tests.support.servers import (
     serve,
 )
 
+_ONLY_WHEN_NAMED = {
+    "projects": "the matrix of generated projects: -m projects runs it",
+    "faults": "a full-length fault scenario: -m faults runs it",
+}
+"""Markers of long suites that run only when the `-m` expression names them."""
+
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Tests marked `disruptive` restart a machine-wide service (PostgreSQL): they run only
     when asked (RUN_DISRUPTIVE=1; .ci/run asks), whatever the command line selects (a bare
     `pytest tests/composer_realtime`, or an `-m` of one's own, used to run them).
 
-    Tests marked `projects` (the whole matrix of generated projects, ~10 min) run only when the
-    `-m` expression names them (`-m projects`); CI's plain run walks one project instead."""
-    if "projects" not in (config.option.markexpr or ""):
-        matrix = pytest.mark.skip(reason="the matrix of generated projects: -m projects runs it")
-        for item in items:
-            if item.get_closest_marker("projects") is not None:
-                item.add_marker(matrix)
-    if os.environ.get("RUN_DISRUPTIVE") == "1":
-        return
-    skip = pytest.mark.skip(reason="restarts the machine's PostgreSQL: RUN_DISRUPTIVE=1 runs it")
+    Tests marked `projects` (the whole matrix of generated projects, ~10 min; CI's plain run
+    walks one project instead) and `faults` (the full-length fault scenarios, minutes each;
+    their short versions run by default) run only when the `-m` expression names them."""
+    named = config.getoption("markexpr") or ""
+    skips = {
+        marker: pytest.mark.skip(reason=reason)
+        for marker, reason in _ONLY_WHEN_NAMED.items()
+        if marker not in named
+    }
+    if os.environ.get("RUN_DISRUPTIVE") != "1":
+        skips["disruptive"] = pytest.mark.skip(
+            reason="restarts the machine's PostgreSQL: RUN_DISRUPTIVE=1 runs it"
+        )
     for item in items:
-        if item.get_closest_marker("disruptive") is not None:
-            item.add_marker(skip)
+        for marker, skip in skips.items():
+            if item.get_closest_marker(marker) is not None:
+                item.add_marker(skip)
 
 
 def pytest_configure(config: pytest.Config) -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     engine = settings.DATABASES["default"]["ENGINE"]
-    if engine != "django.db.backends.postgresql":
+    if engine != "composer_realtime.postgres":  # Django's, behind the breaker (settings.py)
         raise pytest.UsageError(
             f"the tests need PostgreSQL (DATABASE_URL points at {engine}); run scripts/test"
         )

@@ -8,6 +8,7 @@ from functools import partial
 
 import pytest
 from asgiref.sync import sync_to_async
+from django.db import OperationalError
 from django.http.response import HttpResponseBase
 from django.test import AsyncRequestFactory
 
@@ -16,6 +17,7 @@ from dashboard.snapshot import snapshot_current, snapshot_reset
 from jobs.models import Job
 from realtime.api import open_stream
 from realtime.metrics import local_value
+from tests.support.database import database_refused
 from tests.support.sse import parse_lines
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -135,3 +137,18 @@ def test_nothing_is_computed_while_nobody_watches(settings):
         return computed_count() - idle_from
 
     assert asyncio.run(go()) <= 1  # at most the interval that was under way
+
+
+def test_while_the_database_does_not_answer_the_last_snapshot_is_kept(settings):
+    """The dashboard's streams and pages keep the last figures (dated) through an outage,
+    instead of failing every interval; without any snapshot yet, the error shows."""
+    settings.DASHBOARD_INTERVAL_S = 0.05  # (a change of it forgets the snapshot)
+    first = snapshot_current()
+    time.sleep(0.1)
+    with database_refused():
+        assert snapshot_current() is first
+        snapshot_reset()
+        with pytest.raises(OperationalError):
+            snapshot_current()
+    time.sleep(0.1)
+    assert snapshot_current().id > first.id, "computed again once it answers"
