@@ -145,6 +145,7 @@ def apply(journey: Journey, fact: Fact) -> None:
         if reached is None or fact.at < reached:
             setattr(journey, column, fact.at)
         journey.furthest = max(journey.furthest, index)
+        journey.reached |= 1 << index
     if fact.job_id is not None and journey.job_id is None:
         journey.job_id = fact.job_id
     if fact.at >= journey.last_at:

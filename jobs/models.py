@@ -221,6 +221,9 @@ class Journey(models.Model):
     at_succeeded = models.DateTimeField(null=True, blank=True)
     at_downloaded = models.DateTimeField(null=True, blank=True)
     furthest = models.SmallIntegerField(default=-1, help_text="The furthest stage reached.")
+    reached = models.SmallIntegerField(
+        default=0, help_text="The stages reached, one bit each (bit i: stage i)."
+    )
     last_at = models.DateTimeField()
     last_kind = models.CharField(max_length=24, choices=JourneyKind.choices)
     last_step = models.CharField(max_length=32, blank=True)

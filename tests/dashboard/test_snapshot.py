@@ -45,11 +45,11 @@ def test_the_snapshot_is_recomputed_once_it_is_an_interval_old(settings):
     assert snapshot_current().id > first.id
 
 
-def test_a_snapshot_costs_five_queries_and_the_funnels_one_more_now_and_then(
+def test_a_snapshot_costs_five_queries_and_the_funnels_six_more_now_and_then(
     settings, django_assert_num_queries
 ):
     settings.DASHBOARD_INTERVAL_S = 0
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(11):  # two per preset funnel (1, 7 and 30 days)
         snapshot_current()
     with django_assert_num_queries(5):  # counts, timings, per hour, running, queue; funnels cached
         snapshot_current()

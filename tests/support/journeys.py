@@ -2,8 +2,10 @@
 
 from datetime import datetime, timedelta
 
+from django.utils import timezone
+
 from jobs.journey_rollup import journey_fold
-from jobs.models import Job, JourneyEvent, JourneyKind
+from jobs.models import Job, JobStatus, JourneyEvent, JourneyKind
 
 K = JourneyKind
 PATH = [
@@ -46,8 +48,17 @@ def record(
 
 
 def a_job(template: str = "token") -> Job:
-    """Return a stored job row (not enqueued: only its id matters here)."""
-    return Job.objects.create(name="Journey Coin", template=template, params={})
+    """Return a stored job row: finished long ago and never enqueued (only its id matters
+    here; it counts in no queue and in no day of the dashboard)."""
+    long_ago = timezone.now() - timedelta(days=400)
+    return Job.objects.create(
+        name="Journey Coin",
+        template=template,
+        params={},
+        status=JobStatus.SUCCEEDED,
+        created_at=long_ago,
+        finished_at=long_ago,
+    )
 
 
 def walk(
