@@ -41,7 +41,7 @@ STAGE_ODDS = (1.0, 0.85, 0.9, 0.8, 0.95, 0.85)
 """The chance of reaching each wizard stage from the one before (start … submitted)."""
 FIELDS = {
     "basics": ("name", "description", "author"),
-    "options": ("network", "frontend", "symbol", "mint_price_wei", "decimals", "quorum_percent"),
+    "options": ("network", "frontend", "symbol", "max_supply", "decimals", "quorum_percent"),
 }
 REPEAT_VISITOR = 0.15
 """The share of journeys made by someone who had submitted a job before."""

@@ -440,9 +440,8 @@ def draft_submit(
 def draft_from_job(*, creator: Creator, job: Job) -> WizardDraft:
     """Start a draft holding a job's options (every step filled in and checked), to edit and
     generate again; it becomes the person's current draft and begins a new journey."""
-    params = {key: value for key, value in job.params.items()}
-    basics = {key: params.get(key, "") for key in BASICS}
-    options = {key: value for key, value in params.items() if key not in {*BASICS, "template"}}
+    basics = {key: job.params.get(key, "") for key in BASICS}
+    options = {k: v for k, v in job.params.items() if k not in {*BASICS, "template"}}
     draft = WizardDraft.objects.create(
         owner_id=creator.user.pk if creator.user else None,
         anon_owner=creator.anon_owner,

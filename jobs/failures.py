@@ -11,9 +11,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-TEST_FUNDS_WEI = 10**24
+from jobs.scaffolds import TEMPLATES
+
+TEST_FUNDS = "1,000,000 ETH"
 """What each test account of the smoke test's chain holds (toolchain/server.mjs FUNDS)."""
-ETHER = 10**18
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -71,19 +72,22 @@ def _during(failure: Failure) -> str:
 
 
 def _mint_above_funds(failure: Failure) -> Explanation | None:
-    if "enough funds" not in failure.error or failure.template != "nft":
-        return None
-    price = _int(failure.params.get("mint_price_wei"))
-    if price is None or price <= TEST_FUNDS_WEI:
+    field = price_option(failure.template)
+    if "enough funds" not in failure.error or not field:
         return None
     return Explanation(
         title="Mint price above the test accounts' funds",
-        sentence=f"The smoke test could not mint a token: the mint price ({ether_text(price)}) "
-        f"is more than a test account holds ({ether_text(TEST_FUNDS_WEI)}).",
-        advice=f"Set the mint price to at most {ether_text(TEST_FUNDS_WEI)} "
-        f"({TEST_FUNDS_WEI:,} wei), then generate again.",
-        field="mint_price_wei",
+        sentence="The smoke test could not mint a token: the mint price is more than a test "
+        f"account holds ({TEST_FUNDS}).",
+        advice=f"Lower the mint price to at most {TEST_FUNDS}, then generate again.",
+        field=field,
     )
+
+
+def price_option(template: str) -> str:
+    """Return the name of the template's mint price option ("" if it has none)."""
+    options = TEMPLATES[template].options if template in TEMPLATES else ()
+    return next((o.name for o in options if o.name.startswith("mint_price")), "")
 
 
 def _above_funds(failure: Failure) -> Explanation | None:
@@ -92,7 +96,7 @@ def _above_funds(failure: Failure) -> Explanation | None:
     return Explanation(
         title="Transaction above the test accounts' funds",
         sentence="A transaction of the smoke test needed more ether than a test account holds "
-        f"({ether_text(TEST_FUNDS_WEI)}).",
+        f"({TEST_FUNDS}).",
         advice="Lower the amounts among the options (prices, fees), then generate again.",
     )
 
@@ -166,18 +170,3 @@ RULES: tuple[Rule, ...] = (
     _check_failed,
 )
 """The failures recognised, most specific first."""
-
-
-def ether_text(wei: int) -> str:
-    """Return an amount of wei as a person reads it: "2,500 ether", or "42 wei" below one."""
-    if wei < ETHER:
-        return f"{wei:,} wei"
-    ether = wei / ETHER
-    return f"{ether:,.0f} ether" if ether.is_integer() or ether >= 1000 else f"{ether:,.3g} ether"
-
-
-def _int(value: object) -> int | None:
-    try:
-        return int(str(value))
-    except ValueError:
-        return None

@@ -16,6 +16,7 @@ from jobs import services
 from jobs.models import Job, JobStatus
 from jobs.pipeline import STEPS
 from jobs.wire import Step
+from tests.support.failures import PRICE, shows_the_price, unaffordable_nft
 from tests.support.jobs import succeeded_job
 from tests.support.proxy import Proxy
 from tests.support.servers import ROOT
@@ -26,7 +27,7 @@ ARTIFACTS = ROOT / "test-artifacts"
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
 TOKEN = {"name": "Linked Coin", "template": "token"}
-PRICEY = {"name": "Pricey Apes", "template": "nft", "mint_price_wei": 10**25, "symbol": "APE"}
+PRICEY = unaffordable_nft()
 # What the toolchain says of that mint price (issue 28): hashes that made the page 716 px wide.
 NO_FUNDS = (
     "Generation failed: ToolchainError: Error: sender doesn't have enough funds to send tx. The "
@@ -179,8 +180,8 @@ def test_a_failure_is_said_once_in_plain_words_and_runs_again_in_one_click(
     page.wait_for_selector('#connection[data-state="finished"]')
 
     what = page.text_content("#job-error-what") or ""
-    assert what.startswith("The smoke test could not mint a token: the mint price (10,000,000")
-    assert "at most 1,000,000 ether" in (page.text_content("#job-error-advice") or "")
+    assert what.startswith("The smoke test could not mint a token: the mint price is more")
+    assert "at most 1,000,000 ETH" in (page.text_content("#job-error-advice") or "")
     text = page.evaluate("document.getElementById('job').textContent")
     assert text.count("enough funds") == 1  # the raw detail once, in the folded details
     assert page.is_hidden("#job-error-raw pre")
@@ -215,10 +216,10 @@ def test_edit_options_and_try_again_opens_the_wizard_at_the_option_to_change(
     with page.expect_navigation():
         page.click("#job-edit button")
 
-    assert page.url.endswith("/wizard/options/#id_mint_price_wei")
-    assert page.input_value("#id_mint_price_wei") == str(10**25)
+    assert page.url.endswith(f"/wizard/options/#id_{PRICE}")
+    assert shows_the_price(page.input_value(f"#id_{PRICE}"))
     assert page.input_value("#id_symbol") == "APE"
-    assert _in_view(page, "#id_mint_price_wei")
+    assert _in_view(page, f"#id_{PRICE}")
     _screenshots(page, "edit-options")
 
 

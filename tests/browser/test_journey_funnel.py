@@ -65,17 +65,16 @@ def _seed_two_weeks() -> None:
     """Journeys of this week and the week before: templates, errors, a failure, a download."""
     for i in range(6):  # token: most get through
         walk(f"tok{i}", 8 if i < 3 else 5, at=_ago(days=1 + i / 3), template="token")
-    for i in range(5):  # nft: many stop at the options, on the mint price
+    for i in range(5):  # nft: many stop at the options, on the supply
         walk(f"nft{i}", 3, at=_ago(days=2, hours=i), template="nft")
         record(
             f"nft{i}",
             K.VALIDATION_ERROR,
             at=_ago(days=2, hours=i) + timedelta(minutes=4),
             step="options",
-            field="mint_price_wei",
+            field="max_supply",
             template="nft",
-            detail="max_value: Mint price (wei) can be at most "
-            "1,000,000,000,000,000,000,000,000,000; … is too large.",
+            detail="max_value: Maximum supply can be at most 1,000,000,000; … is too large.",
         )
     job = walk("nft-paid", 6, at=_ago(days=3), template="nft")
     record(
@@ -168,7 +167,7 @@ def test_the_team_sees_where_people_stop_why_and_how_long_for_any_week_and_templ
     rows = page.eval_on_selector_all(".dropoff-table tbody tr", "rows => rows.length")
     assert rows == 5
     text = page.text_content(".dropoff-table") or ""
-    assert "Options" in text and "“Mint price (wei)”: Mint price (wei) can be at most" in text
+    assert "Options" in text and "“Maximum supply”: Maximum supply can be at most" in text
     _screenshots(page, "dashboard-dropoffs")
 
     with page.expect_download() as download:
@@ -176,7 +175,7 @@ def test_the_team_sees_where_people_stop_why_and_how_long_for_any_week_and_templ
     exported = list(csv.DictReader(io.StringIO(download.value.path().read_text())))
     assert len(exported) == 5 and {r["template"] for r in exported} == {"NFT collection"}
     assert {r["stopped_after"] for r in exported} == {"Step 2: Template"}
-    assert all(r["last_error"].startswith("“Mint price (wei)”") for r in exported)
+    assert all(r["last_error"].startswith("“Maximum supply”") for r in exported)
 
     page.go_back()
     week = [(_ago(days=6)).date().isoformat(), timezone.now().date().isoformat()]

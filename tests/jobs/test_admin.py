@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from jobs import services
 from jobs.models import Job, JobStatus, JourneyEvent, JourneyKind, WizardDraft
+from tests.support.failures import unaffordable_nft
 
 pytestmark = pytest.mark.django_db
 
@@ -234,9 +235,7 @@ def test_task_results_tell_what_became_of_each_job(admin_client, settings):
 
     settings.JOBS_STEP_PACE_S = 0
     ok = services.job_create(owner=None, params=PARAMS)
-    pricey = services.job_create(
-        owner=None, params={"name": "Pricey Apes", "template": "nft", "mint_price_wei": 10**25}
-    )
+    pricey = services.job_create(owner=None, params=unaffordable_nft())
     cancelled = services.job_create(owner=None, params=PARAMS)
     services.job_request_cancel(job=cancelled)
 

@@ -9,11 +9,12 @@ from jobs import services
 from jobs.access import ANON_OWNER_KEY
 from jobs.models import Job, JobStatus, Journey, JourneySource, WizardDraft
 from tests.jobs.test_views import _stream
+from tests.support.failures import PRICE, unaffordable_nft
 from tests.support.jobs import succeeded_job
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-NFT = {"name": "Pricey Apes", "template": "nft", "mint_price_wei": 10**25, "symbol": "APE"}
+NFT = unaffordable_nft()
 NO_FUNDS = "Generation failed: ToolchainError: Error: sender doesn't have enough funds to send tx"
 
 
@@ -87,15 +88,13 @@ def test_edit_opens_the_wizard_with_the_options_filled_in_at_the_option_to_chang
 
     response = client.post(reverse("jobs:edit", args=[failed.pk]))
 
-    assert response["Location"] == reverse("jobs:wizard-step", args=["options"]) + (
-        "#id_mint_price_wei"
-    )
+    assert response["Location"] == reverse("jobs:wizard-step", args=["options"]) + f"#id_{PRICE}"
     draft = WizardDraft.objects.get(owner=owner)
     assert draft.data["basics"]["name"] == "Pricey Apes"
-    assert draft.data["options"]["nft"]["mint_price_wei"] == 10**25
+    assert draft.data["options"]["nft"][PRICE] == NFT[PRICE]
     page = client.get(response["Location"]).content.decode()
-    assert 'value="10000000000000000000000000"' in page and "Mint price" in page
-    assert "the mint price (10,000,000 ether) is more than a test account holds" in page
+    assert f'name="{PRICE}"' in page and "Mint price" in page
+    assert "the mint price is more than a test account holds (1,000,000 ETH)" in page
     assert client.get(reverse("jobs:wizard-step", args=["review"])).status_code == 200
     assert Journey.objects.filter(source=JourneySource.EDIT).count() == 1
 

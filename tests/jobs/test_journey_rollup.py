@@ -59,9 +59,9 @@ def test_the_last_thing_done_and_the_last_error_met_are_kept_apart():
         K.VALIDATION_ERROR,
         at=later,
         step="options",
-        field="mint_price_wei",
+        field="max_supply",
         template="nft",
-        detail="max_value: Mint price (wei) can be at most 1,000; 5,000 is too large.",
+        detail="max_value: Maximum supply can be at most 1,000; … is too large.",
     )
     record(
         "cy",
@@ -78,8 +78,8 @@ def test_the_last_thing_done_and_the_last_error_met_are_kept_apart():
         "options",
         "base_uri",
     )
-    assert (journey.error_field, journey.error_at) == ("mint_price_wei", later)
-    assert journey.error_detail.startswith("max_value: Mint price")
+    assert (journey.error_field, journey.error_at) == ("max_supply", later)
+    assert journey.error_detail.startswith("max_value: Maximum supply")
     assert journey.furthest == 2  # an error or a typed field reaches no stage
 
 

@@ -184,13 +184,13 @@ def test_the_option_a_person_types_in_is_noted_once_each_time_it_changes(client)
     walk(client, "nft", upto="options")
     options = as_post(typed_step("options", "nft"))
     url = reverse("jobs:wizard-validate")
-    for focus in ["symbol", "symbol", "symbol", "mint_price_wei", "not_a_field", "symbol"]:
+    for focus in ["symbol", "symbol", "symbol", "max_supply", "not_a_field", "symbol"]:
         assert client.post(url, {**options, "step": "options", "focus": focus}).status_code == 200
 
     edited = journey(JourneyKind.FIELD_EDITED)
     assert [e.field for e in sorted(edited, key=lambda e: e.pk)] == [
         "symbol",
-        "mint_price_wei",
+        "max_supply",
         "symbol",
     ]
     assert {(e.step, e.template) for e in edited} == {("options", "nft")}
