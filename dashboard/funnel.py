@@ -25,7 +25,7 @@ from django.db.models.lookups import GreaterThan
 from django.http import QueryDict
 from django.utils import timezone
 
-from dashboard.selectors import percentile
+from dashboard.selectors import DEFAULT_PERIOD, PERIODS, percentile
 from jobs.drafts import STEP_LABELS
 from jobs.forms import JobParamsForm
 from jobs.journey_rollup import FUNNEL_SOURCES, STAGE_INDEX, STAGES
@@ -33,9 +33,9 @@ from jobs.models import Journey, JourneyKind
 from jobs.pipeline import STEPS as PIPELINE_STEPS
 from jobs.scaffolds import TEMPLATES, template_label
 
-PRESETS = (1, 7, 30)
+PRESETS = PERIODS
 """The preset ranges, in days back from now."""
-DEFAULT_DAYS = 7
+DEFAULT_DAYS = DEFAULT_PERIOD
 MAX_DAYS = 366
 """The longest custom range, in days."""
 STILL_GOING = timedelta(minutes=30)

@@ -26,6 +26,9 @@ from django.db.models.functions import TruncHour
 from jobs.models import Job, JobStatus
 from realtime.api import ProcessFigures, metrics, presence_all
 
+PERIODS = (1, 7, 30)
+"""The funnel's preset periods, in days back from now (the live dashboards' channels)."""
+DEFAULT_PERIOD = 7
 _LIVE = (JobStatus.RUNNING, JobStatus.CANCELLING)
 
 

@@ -6,6 +6,7 @@ import threading
 import time
 
 import pytest
+from django.db import connections
 
 from dashboard import snapshot
 from dashboard.snapshot import COMPUTED, snapshot_current, snapshot_reset, snapshot_stream
@@ -27,7 +28,14 @@ def _fresh(settings):
 def test_concurrent_callers_share_one_computation():
     before = COMPUTED.value
     got: list[snapshot.Snapshot] = []
-    threads = [threading.Thread(target=lambda: got.append(snapshot_current())) for _ in range(8)]
+
+    def call() -> None:
+        try:
+            got.append(snapshot_current())
+        finally:
+            connections.close_all()  # a thread's pooled connection is not closed when it ends
+
+    threads = [threading.Thread(target=call) for _ in range(8)]
     for thread in threads:
         thread.start()
     for thread in threads:
