@@ -149,9 +149,9 @@ def test_the_drop_offs_say_who_stopped_where_when_and_the_last_thing_they_did(we
         K.VALIDATION_ERROR,
         at=_ago(days=3) + timedelta(minutes=5),
         step="options",
-        field="mint_price_wei",
+        field="max_supply",
         template="nft",
-        detail="max_value: Mint price (wei) can be at most 1,000; 5,000 is too large.",
+        detail="max_value: Maximum supply can be at most 1,000; … is too large.",
     )
     at_basics = funnel_dropoffs(selection=_selection(), stage=STAGE_INDEX["step:basics"])
     assert at_basics.total == 1 and at_basics.label == "Step 1: Basics"
@@ -162,9 +162,9 @@ def test_the_drop_offs_say_who_stopped_where_when_and_the_last_thing_they_did(we
 
     [carol] = funnel_dropoffs(selection=_selection(), stage=STAGE_INDEX["step:options"]).rows
     assert carol.template == "NFT collection" and carol.was_on == "Review"
-    assert carol.last_action == "Pressed Next with an error in “Mint price (wei)” (Options)"
+    assert carol.last_action == "Pressed Next with an error in “Maximum supply” (Options)"
     assert carol.last_error == (
-        "“Mint price (wei)”: Mint price (wei) can be at most 1,000; 5,000 is too large."
+        "“Maximum supply”: Maximum supply can be at most 1,000; … is too large."
     )
 
 
