@@ -4,6 +4,13 @@ Each chart is an `<svg role="img">` labelled by its `<title>` and by a `<desc>` 
 value in words (the text alternative). Every mark carries its value as text, and a "bad" mark is
 hatched as well as coloured, so a grey-scale printout or a colour-blind reader loses nothing.
 All text goes through `format_html`: names typed by developers are escaped.
+
+The charts are fluid: as wide as their column, their marks placed in percent of it, and their
+text never scaled (the stylesheet sets it at 12 px or more). So that no text can run into
+another at any width from a 390 px phone up, every text of a bar or funnel has a line of its
+own, marker labels have rows of their own above the columns, and the column counts and axis
+labels that would not fit a phone's width are drawn for wider screens only (`wide-only`); counts
+too wide for their column even there are left to the titles and the text alternative.
 """
 
 import math
@@ -15,12 +22,21 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
 Tone = Literal["neutral", "good", "bad"]
-WIDTH = 640
-_CAPTION = 26  # room for the drawn title above the chart
-_LABEL_CHARS = 48
-_VALUE_CHAR_PX = 7.0  # a generous width per character of 13 px text
-_AXIS_CHAR_PX = 6.5  # the same for 11 px text
-_MIN_BAR_SPAN = 240
+WIDTH = 480
+"""The narrowest chart above the phone breakpoint (30rem), in CSS pixels: the wide layout's."""
+NARROW = 330
+"""The narrowest chart width (a 390 px phone, less the page's margins), in CSS pixels."""
+TEXT_CHAR_PX = 7.5
+"""A generous width per character of 13 px text."""
+SMALL_CHAR_PX = 7.0
+"""The same for 12 px text (axis and marker labels)."""
+LINE_CHARS = int(NARROW // TEXT_CHAR_PX)
+"""Characters of 13 px text that fit the narrowest chart: longer texts are cut with "…"."""
+_CAPTION_LINE = 18
+_BAR_ROW = 60
+_FUNNEL_ROW = 66
+_MARKER_ROW = 15
+_COLUMN_SPAN = 120  # the tallest column, in px
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -64,77 +80,71 @@ class Marker:
 def bar_chart(
     *, chart_id: str, title: str, bars: Sequence[Bar], max_value: float | None = None
 ) -> SafeString:
-    """Return a horizontal bar chart, one labelled row per bar."""
+    """Return a horizontal bar chart: per bar, its label, the bar, and its value in words."""
     top = max_value if max_value is not None else max((b.value for b in bars), default=0)
-    # The bars leave room for the longest value text after them: no text leaves the chart.
-    longest = max((len(_value_text(b)) * _VALUE_CHAR_PX for b in bars), default=0)
-    span = max(min(WIDTH - 150, WIDTH - 6 - longest), _MIN_BAR_SPAN)
-    rows = [_bar_row(chart_id, bar, index * 38, top, span) for index, bar in enumerate(bars)]
+    rows = [_bar_row(chart_id, bar, index * _BAR_ROW, top) for index, bar in enumerate(bars)]
     return _svg(
         chart_id=chart_id,
         title=title,
         desc=_describe(bars),
-        height=len(bars) * 38 + 6,
+        height=len(bars) * _BAR_ROW,
         body=_join(rows),
     )
 
 
-def _bar_row(chart_id: str, bar: Bar, y: int, top: float, span: float) -> SafeString:
-    width = _scale(bar.value, top, span)
+def _bar_row(chart_id: str, bar: Bar, y: int, top: float) -> SafeString:
     return format_html(
         '<g class="bar {}" data-key="{}" data-value="{}"><title>{}</title>'
         '<text x="0" y="{}" class="label">{}</text>'
-        '<rect x="0" y="{}" width="{}" height="14" fill="{}" stroke="#1b1b1f" stroke-width="0.5"/>'
-        '<text x="{}" y="{}" class="value">{}</text></g>',
+        '<rect x="0" y="{}" width="{}%" height="14" fill="{}" stroke="#1b1b1f" stroke-width="0.5"/>'
+        '<text x="0" y="{}" class="value">{}</text></g>',
         bar.tone,
         bar.key,
         _num(bar.value),
         _sentence(bar),
         y + 13,
         _clip(bar.label),
-        y + 19,
-        width,
+        y + 20,
+        _scale(bar.value, top, 100),
         _fill(chart_id, bar.tone),
-        width + 6,
-        y + 31,
-        _value_text(bar),
+        y + 48,
+        _clip(_value_text(bar)),
     )
 
 
 def funnel_chart(*, chart_id: str, title: str, stages: Sequence[Bar]) -> SafeString:
-    """Return a funnel: one centred bar per stage, its count and its drop-off in words."""
+    """Return a funnel: per stage, its name, a centred bar, and its count and drop-off."""
     top = max((s.value for s in stages), default=0)
-    rows = [_funnel_row(chart_id, stage, index * 44, top) for index, stage in enumerate(stages)]
+    rows = [_funnel_row(chart_id, s, index * _FUNNEL_ROW, top) for index, s in enumerate(stages)]
     return _svg(
         chart_id=chart_id,
         title=title,
         desc=_describe(stages),
-        height=len(stages) * 44 + 6,
+        height=len(stages) * _FUNNEL_ROW,
         body=_join(rows),
     )
 
 
 def _funnel_row(chart_id: str, stage: Bar, y: int, top: float) -> SafeString:
-    width = max(_scale(stage.value, top, WIDTH), 2)
+    width = max(_scale(stage.value, top, 100), 0.5)
     return format_html(
         '<g class="stage {}" data-key="{}" data-value="{}"><title>{}</title>'
         '<text x="0" y="{}" class="label">{}</text>'
-        '<text x="{}" y="{}" class="value" text-anchor="end">{}</text>'
-        '<rect x="{}" y="{}" width="{}" height="20" fill="{}" stroke="#1b1b1f" '
-        'stroke-width="0.5"/></g>',
+        '<rect x="{}%" y="{}" width="{}%" height="20" fill="{}" stroke="#1b1b1f" '
+        'stroke-width="0.5"/>'
+        '<text x="0" y="{}" class="value">{}</text></g>',
         stage.tone,
         stage.key,
         _num(stage.value),
         _sentence(stage),
         y + 13,
         _clip(stage.label),
-        WIDTH,
-        y + 13,
-        _value_text(stage),
-        (WIDTH - width) / 2,
-        y + 18,
+        round((100 - width) / 2, 2),
+        y + 19,
         width,
         _fill(chart_id, stage.tone),
+        y + 54,
+        _clip(_value_text(stage)),
     )
 
 
@@ -147,145 +157,201 @@ def histogram(
     label_every: int = 1,
     unit: str = "",
 ) -> SafeString:
-    """Return a column chart with counts on the columns and labelled markers."""
+    """Return a column chart with counts on the columns and labelled markers above them."""
     top = max((c.value for c in columns), default=0)
-    step = WIDTH / max(len(columns), 1)
-    # Axis labels wider than their column would run into the next: label every n-th column.
-    widest = max((len(c.label) * _AXIS_CHAR_PX for c in columns), default=0)
-    label_every = max(label_every, math.ceil((widest + 4) / step))
-    body = [
-        _column(c, i, step, top, show_label=i % label_every == 0) for i, c in enumerate(columns)
-    ]
-    body += _markers([m for m in markers if 0 <= m.at < len(columns)], step)
+    count = max(len(columns), 1)
+    shown = [m for m in markers if 0 <= m.at < len(columns)]
+    labels, band = _markers(shown, count)
+    widest = max((len(c.label) * SMALL_CHAR_PX for c in columns), default=0)
+    every_wide = _every(widest, WIDTH / count, label_every)
+    layout = _Layout(
+        band=band,
+        step=100 / count,
+        top=top,
+        wide=_labelled(count, every_wide, WIDTH, widest),
+        narrow=_labelled(
+            count,
+            every_wide * math.ceil(_every(widest, NARROW / count, 1) / every_wide),
+            NARROW,
+            widest,
+        ),
+        counts_narrow=_counts_fit(columns, NARROW / count),
+        counts_wide=_counts_fit(columns, WIDTH / count),
+    )
+    body = [_column(c, i, layout) for i, c in enumerate(columns)] + labels
     if top <= 0:
-        body.append(_empty())  # the axis labels stay: they say what would be counted
+        body.append(_empty(y=band + 16))  # the axis labels stay: they say what would be counted
     desc = "; ".join(
         [*(f"{c.label}: {_num(c.value)}{unit}" for c in columns), *(m.label for m in markers)]
     )
     return _svg(
-        chart_id=chart_id, title=title, desc=desc or "No data yet.", height=176, body=_join(body)
+        chart_id=chart_id,
+        title=title,
+        desc=desc or "No data yet.",
+        height=band + _COLUMN_SPAN + 40,
+        body=_join(body),
     )
 
 
-def _column(column: Column, index: int, step: float, top: float, *, show_label: bool) -> SafeString:
-    height = _scale(column.value, top, 120)
-    x = index * step
+@dataclass(frozen=True, slots=True)
+class _Layout:
+    band: int  # px above the columns, for the marker labels
+    step: float  # a column's width, in percent
+    top: float  # the tallest column's value
+    wide: frozenset[int]  # the columns labelled on a wide chart
+    narrow: frozenset[int]  # ... and on the narrowest (a subset)
+    counts_narrow: bool  # whether every count fits its column on the narrowest
+    counts_wide: bool  # ... on a wide chart (else the counts are in the titles and desc only)
+
+
+def _every(widest: float, column_px: float, at_least: int) -> int:
+    """Return n such that labelling every n-th column leaves no label over another."""
+    return max(at_least, math.ceil((widest + 6) / column_px))
+
+
+def _labelled(count: int, every: int, width: float, widest: float) -> frozenset[int]:
+    """Return the columns whose label (from the column's left edge) fits inside `width`."""
+    return frozenset(i for i in range(0, count, every) if i * width / count + widest <= width)
+
+
+def _counts_fit(columns: Sequence[Column], column_px: float) -> bool:
+    widest = max((len(_num(c.value)) * TEXT_CHAR_PX for c in columns), default=0)
+    return widest + 2 <= column_px
+
+
+def _column(column: Column, index: int, layout: _Layout) -> SafeString:
+    height = _scale(column.value, layout.top, _COLUMN_SPAN)
+    base = layout.band + 18 + _COLUMN_SPAN  # the columns' foot
+    middle = round((index + 0.5) * layout.step, 3)
     count = (
         format_html(
-            '<text x="{}" y="{}" class="value" text-anchor="middle">{}</text>',
-            x + step / 2,
-            138 - height,
+            '<text x="{}%" y="{}" class="value{}" text-anchor="middle">{}</text>',
+            middle,
+            base - height - 4,
+            "" if layout.counts_narrow else " wide-only",
             _num(column.value),
         )
-        if column.value
+        if column.value and layout.counts_wide
         else ""
     )
+    # From the column's left edge: a label wider than its column never leaves the chart.
     label = (
         format_html(
-            '<text x="{}" y="172" class="axis" text-anchor="middle">{}</text>',
-            x + step / 2,
+            '<text x="{}%" y="{}" class="axis{}">{}</text>',
+            round(index * layout.step, 3),
+            base + 16,
+            "" if index in layout.narrow else " wide-only",
             column.label,
         )
-        if show_label
+        if index in layout.wide
         else ""
     )
     return format_html(
         '<g class="column" data-label="{}" data-value="{}"><title>{}: {}</title>'
-        '<rect x="{}" y="{}" width="{}" height="{}" fill="#4b5d7a" stroke="#1b1b1f" '
+        '<rect x="{}%" y="{}" width="{}%" height="{}" fill="#4b5d7a" stroke="#1b1b1f" '
         'stroke-width="0.5"/>{}{}</g>',
         column.label,
         _num(column.value),
         column.label,
         _num(column.value),
-        x + 1,
-        142 - height,
-        max(step - 2, 1),
+        round(index * layout.step + layout.step * 0.05, 3),
+        base - height,
+        round(layout.step * 0.9, 3),
         height,
         count,
         label,
     )
 
 
-_MARKER_CHAR_PX = 6.5  # a generous width per character of an 11 px marker label
-_MARKER_ROW_PX = 13
+def _markers(markers: Sequence[Marker], columns: int) -> tuple[list[SafeString], int]:
+    """Return the markers, and the height of the band their labels take above the columns.
 
-
-def _markers(markers: Sequence[Marker], step: float) -> list[SafeString]:
-    """Return the markers with labels that never overlap one another or leave the chart.
-
-    Markers on one column share a line and one label ("p50 9.1 s · p95 9.4 s"). A label goes
-    right of its line, else left of it (ending at it), on the first row where it fits; a new
-    row below only when neither side is free.
+    Markers on one column share a line and one label ("p50 9.1 s · p95 9.4 s"). Each label has
+    a row of its own, so none can cover another or a column's count, and runs from its line
+    towards the chart's middle, so none can leave the chart.
     """
     merged: dict[int, list[str]] = {}
     for marker in markers:
         merged.setdefault(marker.at, []).append(marker.label)
-    rows: list[list[tuple[float, float]]] = []  # per row, the spans its labels take
-    drawn = []
-    for at in sorted(merged):
-        label = " · ".join(merged[at])
-        x, width = at * step + step / 2, len(label) * _MARKER_CHAR_PX
-        sides = [(x + 4, x + 4 + width, "start"), (x - 4 - width, x - 4, "end")]
-        sides = [side for side in sides if side[0] >= 0 and side[1] <= WIDTH] or sides[:1]
-        row, (left, right, anchor) = _free_place(rows, sides)
-        if row == len(rows):
-            rows.append([])
-        rows[row].append((left, right))
-        text_x = left if anchor == "start" else right
-        drawn.append(_marker(label, x, text_x, anchor, 10 + row * _MARKER_ROW_PX))
-    return drawn
+    rows = [
+        (at, label)
+        for at in sorted(merged)
+        for label in _fitting(" · ".join(merged[at]), merged[at])
+    ]
+    band = len(rows) * _MARKER_ROW + (4 if rows else 0)
+    drawn = [
+        _marker(label, round((at + 0.5) * 100 / columns, 3), row, band)
+        for row, (at, label) in enumerate(rows)
+    ]
+    return drawn, band
 
 
-def _free_place(
-    rows: list[list[tuple[float, float]]], sides: list[tuple[float, float, str]]
-) -> tuple[int, tuple[float, float, str]]:
-    for index, taken in enumerate(rows):
-        for side in sides:
-            if all(side[1] + 4 < left or side[0] > right + 4 for left, right in taken):
-                return index, side
-    return len(rows), sides[0]
+def _fitting(joined: str, labels: list[str]) -> list[str]:
+    """Return one label for a column's markers if it fits half the narrowest chart, else each
+    its own (a label runs from its line towards the middle: half the chart is its room)."""
+    if len(joined) * SMALL_CHAR_PX + 8 <= NARROW / 2:
+        return [joined]
+    return [label[: int((NARROW / 2 - 8) // SMALL_CHAR_PX)] for label in labels]
 
 
-def _marker(label: str, x: float, text_x: float, anchor: str, y: int) -> SafeString:
+def _marker(label: str, x: float, row: int, band: int) -> SafeString:
+    start = x <= 50
     return format_html(
-        '<g class="marker"><line x1="{}" y1="{}" x2="{}" y2="150" stroke="#1b1b1f" '
-        'stroke-dasharray="4 3"/><text x="{}" y="{}" class="marker-label" '
+        '<g class="marker"><line x1="{}%" y1="{}" x2="{}%" y2="{}" stroke="#1b1b1f" '
+        'stroke-dasharray="4 3"/><text x="{}%" dx="{}" y="{}" class="marker-label" '
         'text-anchor="{}">{}</text></g>',
         x,
-        y + 2,
+        band,  # below every label: no line crosses another marker's label
         x,
-        text_x,
-        y,
-        anchor,
+        band + 18 + _COLUMN_SPAN,
+        x,
+        4 if start else -4,
+        row * _MARKER_ROW + 12,
+        "start" if start else "end",
         label,
     )
 
 
 def _svg(*, chart_id: str, title: str, desc: str, height: int, body: SafeString) -> SafeString:
-    # The title is drawn too, so that a printed or exported chart says what it shows.
-    height = max(height, 24) + _CAPTION
+    # The title is drawn too, so that a printed or exported chart says what it shows; on as
+    # many lines as the narrowest chart needs.
+    lines = _wrap(title, LINE_CHARS)
+    caption = len(lines) * _CAPTION_LINE + 8
+    height = max(height, 24) + caption
     return format_html(
         '<svg class="chart" id="{}" role="img" aria-labelledby="{}-title {}-desc" '
-        'width="{}" height="{}" viewBox="0 0 {} {}" xmlns="http://www.w3.org/2000/svg">'
+        'width="100%" height="{}" xmlns="http://www.w3.org/2000/svg">'
         '<title id="{}-title">{}</title><desc id="{}-desc">{}</desc>{}'
         '<text x="0" y="15" class="caption">{}</text>'
         '<g transform="translate(0 {})">{}</g></svg>',
         chart_id,
         chart_id,
         chart_id,
-        WIDTH,
-        height,
-        WIDTH,
         height,
         chart_id,
         title,
         chart_id,
         desc,
         _defs(chart_id),
-        title,
-        _CAPTION,
+        _join(
+            [
+                format_html('<tspan x="0" dy="{}">{}</tspan>', _CAPTION_LINE if i else 0, line)
+                for i, line in enumerate(lines)
+            ]
+        ),
+        caption,
         body if body else _empty(),
     )
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    lines: list[str] = []
+    for word in text.split():
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += f" {word}"
+        else:
+            lines.append(word)
+    return lines or [""]
 
 
 def _defs(chart_id: str) -> SafeString:
@@ -302,8 +368,8 @@ def _join(parts: Sequence[SafeString]) -> SafeString:
     return mark_safe("".join(parts))  # noqa: S308 - every part is format_html output
 
 
-def _empty() -> SafeString:
-    return format_html('<text x="0" y="16" class="empty">{}</text>', "No data yet.")
+def _empty(y: int = 16) -> SafeString:
+    return format_html('<text x="0" y="{}" class="empty">{}</text>', y, "No data yet.")
 
 
 def _fill(chart_id: str, tone: Tone) -> str:
@@ -325,11 +391,11 @@ def _value_text(bar: Bar) -> str:
 def _scale(value: float, top: float, span: float) -> float:
     if top <= 0 or value <= 0 or not math.isfinite(value):
         return 0.0
-    return round(span * min(value, top) / top, 1)
+    return round(span * min(value, top) / top, 2)
 
 
 def _clip(text: str) -> str:
-    return text if len(text) <= _LABEL_CHARS else text[: _LABEL_CHARS - 1] + "…"
+    return text if len(text) <= LINE_CHARS else text[: LINE_CHARS - 1] + "…"
 
 
 def _num(value: float) -> str:

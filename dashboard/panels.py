@@ -11,7 +11,6 @@ from django.utils.safestring import SafeString
 from dashboard import charts, selectors
 from dashboard.selectors import (
     DayCounts,
-    Funnel,
     Queue,
     Realtime,
     RunningJob,
@@ -19,6 +18,7 @@ from dashboard.selectors import (
     percentile,
 )
 from jobs.models import JobStatus
+from jobs.scaffolds import template_label
 from realtime.api import DELAY_BUCKETS
 
 _TIME_BUCKETS_S = (5, 10, 20, 30, 45, 60, 90, 120, 180, 300)
@@ -45,7 +45,7 @@ def running_panel(*, jobs: Sequence[RunningJob]) -> SafeString:
     more, jobs = len(jobs) > RUNNING_SHOWN, jobs[:RUNNING_SHOWN]
     bars = [
         charts.Bar(
-            label=f"{job.name} ({job.template})",
+            label=f"{job.name} ({template_label(job.template)})",
             value=job.percent,
             text=f"{job.percent} %",
             note=_step_note(job),
@@ -187,7 +187,9 @@ def _timing_chart(times: Sequence[float], p50: float | None, p95: float | None) 
 
 def _popularity_chart(counts: DayCounts) -> SafeString:
     bars = [
-        charts.Bar(label=t.template, value=t.started, key=t.template, text=_jobs(t.started))
+        charts.Bar(
+            label=template_label(t.template), value=t.started, key=t.template, text=_jobs(t.started)
+        )
         for t in counts.templates
     ]
     return charts.bar_chart(
@@ -198,7 +200,7 @@ def _popularity_chart(counts: DayCounts) -> SafeString:
 def _failure_chart(counts: DayCounts) -> SafeString:
     bars = [
         charts.Bar(
-            label=t.template,
+            label=template_label(t.template),
             value=round(100 * (t.failure_rate or 0), 1),
             key=t.template,
             tone="bad",
@@ -221,36 +223,6 @@ def _failure_words(stats: TemplateStats) -> dict[str, str]:
         "text": _percent(stats.failure_rate),
         "note": f"{stats.failed} of {stats.failed + stats.succeeded} failed",
     }
-
-
-def funnel_panel(*, funnel: Funnel) -> SafeString:
-    """Return the journey funnel panel for one period."""
-    stages = [
-        charts.Bar(
-            label=stage.label,
-            value=stage.visitors,
-            key=stage.key,
-            text=f"{stage.visitors} visitor{'s' if stage.visitors != 1 else ''}",
-            note=_lost_note(stage.lost, stage.drop_off),
-        )
-        for stage in funnel.stages
-    ]
-    chart = charts.funnel_chart(
-        chart_id=f"chart-funnel-{funnel.days}",
-        stages=stages,
-        title=f"Developer journey over the last {_period(funnel.days)}",
-    )
-    return render_to_string(
-        "dashboard/_funnel.html", {"funnel": funnel, "chart": chart, "period": _period(funnel.days)}
-    )
-
-
-def _lost_note(lost: int | None, drop_off: float | None) -> str:
-    if lost is None or drop_off is None:  # the first stage, or nobody at the one before
-        return ""
-    if lost < 0:
-        return f"{-lost} more than the stage before"
-    return f"{lost} dropped off ({_percent(drop_off)})"
 
 
 def realtime_panel(*, realtime: Realtime) -> SafeString:
@@ -319,7 +291,7 @@ def queue_panel(*, queue: Queue) -> SafeString:
     ]
     bars = [
         charts.Bar(
-            label=t.template,
+            label=template_label(t.template),
             value=t.queued,
             key=t.template,
             text=_jobs(t.queued),
@@ -371,7 +343,3 @@ def _percent(share: float | None) -> str:
 
 def _jobs(count: int) -> str:
     return f"{count} job{'s' if count != 1 else ''}"
-
-
-def _period(days: int) -> str:
-    return "24 hours" if days == 1 else f"{days} days"

@@ -1,11 +1,12 @@
-"""Reads for the ecosystem dashboard: what runs now, the last day, the journey funnel, transport.
+"""Reads for the ecosystem dashboard: what runs now, the last day, transport (the journey
+funnel is dashboard/funnel.py).
 
 Every function here is a query or two (or none): the snapshot calls them once per interval
 for the whole process, so their cost never multiplies with viewers.
 """
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -13,32 +14,21 @@ from typing import Any
 from django.conf import settings
 from django.db import connection
 from django.db.models import (
-    Case,
-    CharField,
     Count,
     DurationField,
     ExpressionWrapper,
     F,
     Min,
     Q,
-    Value,
-    When,
 )
-from django.db.models.functions import Concat, TruncHour
+from django.db.models.functions import TruncHour
 
-from jobs.models import Job, JobStatus, JourneyEvent, JourneyKind
+from jobs.models import Job, JobStatus
 from realtime.api import DELAY_BUCKETS, ProcessFigures, presence_all
 
 PERIODS = (1, 7, 30)
-"""The funnel's periods, in days."""
+"""The funnel's preset periods, in days back from now (the live dashboards' channels)."""
 DEFAULT_PERIOD = 7
-WIZARD_STEPS = (
-    ("basics", "Basics"),
-    ("template", "Template"),
-    ("options", "Options"),
-    ("review", "Review (reached)"),
-)
-"""The wizard's steps, in order, as recorded in `JourneyEvent.step`."""
 _LIVE = (JobStatus.RUNNING, JobStatus.CANCELLING)
 
 
@@ -271,109 +261,6 @@ def percentile(values: Sequence[float], q: float) -> float | None:
     if not values:
         return None
     return values[max(0, math.ceil(q * len(values)) - 1)]
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class FunnelStage:
-    """One stage of the developer journey, with the people who reached it."""
-
-    key: str
-    """Stable key: wizard_started, step:<name>, submitted, job_succeeded, downloaded."""
-    label: str
-    """What a person reads."""
-    visitors: int
-    """Distinct visitors who reached this stage in the period."""
-    lost: int | None
-    """Visitors of the previous stage minus this one's (None for the first stage)."""
-    drop_off: float | None
-    """`lost` as a share of the previous stage (None for the first or after an empty one)."""
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class Funnel:
-    """The developer-journey funnel over a period."""
-
-    days: int
-    """The period, in days back from now."""
-    stages: list[FunnelStage]
-    """From wizard started to downloaded."""
-
-
-def funnel_stage_keys() -> list[tuple[str, str]]:
-    """Return the funnel's stages in order, as (key, label)."""
-    steps = [
-        (f"step:{key}", f"Step {i}: {label}")
-        for i, (key, label) in enumerate(WIZARD_STEPS, start=1)
-    ]
-    return [
-        ("wizard_started", "Wizard started"),
-        *steps,
-        ("submitted", "Submitted"),
-        ("job_succeeded", "Project generated"),
-        ("downloaded", "Downloaded"),
-    ]
-
-
-def dashboard_funnels(*, now: datetime, periods: Iterable[int] = PERIODS) -> dict[int, Funnel]:
-    """Return the funnel for each period (days back from `now`), all from one query.
-
-    Counts distinct visitors per stage; the periods are conditional aggregates of one scan.
-    """
-    periods = sorted(set(periods))
-    counts = {
-        f"d{days}": Count(
-            "visitor", distinct=True, filter=Q(created_at__gte=now - timedelta(days=days))
-        )
-        for days in periods
-    }
-    rows = (
-        JourneyEvent.objects.filter(
-            kind__in=_FUNNEL_KINDS,
-            created_at__gte=now - timedelta(days=periods[-1]),
-            created_at__lte=now,
-        )
-        .order_by()
-        .annotate(stage=_STAGE)
-        .values("stage")
-        .annotate(**counts)
-    )
-    by_stage: dict[str, Mapping[str, Any]] = {row["stage"]: row for row in rows}
-    return {
-        days: _funnel(days, {stage: row[f"d{days}"] for stage, row in by_stage.items()})
-        for days in periods
-    }
-
-
-_FUNNEL_KINDS = [
-    JourneyKind.WIZARD_STARTED,
-    JourneyKind.STEP_COMPLETED,
-    JourneyKind.SUBMITTED,
-    JourneyKind.JOB_SUCCEEDED,
-    JourneyKind.DOWNLOADED,
-]
-_STAGE = Case(
-    When(kind=JourneyKind.STEP_COMPLETED, then=Concat(Value("step:"), F("step"))),
-    default=F("kind"),
-    output_field=CharField(),
-)
-
-
-def _funnel(days: int, visitors: dict[str, int]) -> Funnel:
-    stages: list[FunnelStage] = []
-    for key, label in funnel_stage_keys():
-        count = visitors.get(key, 0)
-        previous = stages[-1].visitors if stages else None
-        lost = None if previous is None else previous - count
-        stages.append(
-            FunnelStage(
-                key=key,
-                label=label,
-                visitors=count,
-                lost=lost,
-                drop_off=None if lost is None else _ratio(lost, previous or 0),
-            )
-        )
-    return Funnel(days=days, stages=stages)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -25,6 +25,8 @@ from django.dispatch import receiver
 from django.utils import timezone
 
 from dashboard import panels, selectors
+from dashboard.funnel import PRESETS, Selection, funnel_report, preset
+from dashboard.funnel_panel import funnel_panel
 from jobs.models import JobStatus
 from realtime.api import Message, Opening, PerLoop, counter, get_hub
 
@@ -174,10 +176,13 @@ def _compute(*, previous: Snapshot | None) -> Snapshot:
 def _funnels(now: datetime) -> dict[int, str]:
     slow = _cache.slow
     if slow is None or time.monotonic() - slow.at >= slow_interval_s():
-        funnels = selectors.dashboard_funnels(now=now)
+        reports = {
+            days: funnel_report(selection=Selection(range=preset(days=days, now=now)))
+            for days in PRESETS
+        }
         slow = _cache.slow = _Slow(
             at=time.monotonic(),
-            funnels={days: panels.funnel_panel(funnel=funnel) for days, funnel in funnels.items()},
+            funnels={days: str(funnel_panel(report=report)) for days, report in reports.items()},
         )
     return slow.funnels
 

@@ -12,7 +12,8 @@ from django.shortcuts import render
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
 
-from dashboard.selectors import DEFAULT_PERIOD, PERIODS
+from dashboard.funnel import DEFAULT_DAYS, PRESETS
+from dashboard.funnel_views import funnel_context
 from dashboard.snapshot import (
     channel,
     interval_s,
@@ -29,22 +30,24 @@ NOT_STORED = cache_control(private=True, no_store=True)
 def parse_days(query: QueryDict) -> int:
     """Return the funnel period asked for (?days=1, 7 or 30); the default otherwise."""
     raw = query.get("days", "")
-    return int(raw) if raw in {str(days) for days in PERIODS} else DEFAULT_PERIOD
+    return int(raw) if raw in {str(days) for days in PRESETS} else DEFAULT_DAYS
 
 
 @NOT_STORED
 @staff_member_required
 @require_GET
 def dashboard_page(request: HttpRequest) -> HttpResponse:
-    """Render the dashboard with the current snapshot; the client keeps it live."""
+    """Render the dashboard with the current snapshot; the client keeps it live (the funnel
+    too, for a preset range over every template)."""
     days, snapshot = parse_days(request.GET), snapshot_current()
+    panels = snapshot.panels_for(days)
     return render(
         request,
         "dashboard/page.html",
         {
             "days": days,
-            "periods": PERIODS,
-            "panels": snapshot.panels_for(days),
+            "panels": panels,
+            **funnel_context(request.GET, live=panels["funnel"]),
             "payload": snapshot.payload(days=days),
             "generated_at": snapshot.generated_at,
             "interval_ms": round(interval_s() * 1000),

@@ -1,4 +1,4 @@
-"""The ecosystem team's admin: jobs with their events, journeys and drafts.
+"""The ecosystem team's admin: jobs with their events, journeys and drafts, and task results.
 
 Everything here is read-only: a job changes through `jobs.services` (the actions call them),
 never by editing its row, which would bypass the event log and the doorbell. The lists stay
@@ -12,11 +12,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.contrib import admin, messages
-from django.db.models import Model, QuerySet
+from django.db.models import Model, OuterRef, QuerySet, Subquery, UUIDField
+from django.db.models.fields.json import KeyTextTransform, KeyTransform
+from django.db.models.functions import Cast
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
+from django_tasks_db.admin import DBTaskResultAdmin
+from django_tasks_db.models import DBTaskResult
 
 from jobs import services
 from jobs.models import Job, JobEvent, JobStatus, JourneyEvent, WizardDraft
@@ -291,7 +295,16 @@ class JobEventAdmin(ReadOnlyAdmin):
 
 @admin.register(JourneyEvent)
 class JourneyEventAdmin(ReadOnlyAdmin):
-    list_display = ("recorded", "kind", "step", "field", "template", "visitor", "job_link")
+    list_display = (
+        "recorded",
+        "kind",
+        "step",
+        "field",
+        "detail",
+        "template",
+        "visitor",
+        "job_link",
+    )
     list_filter = ("kind", "created_at")
     search_fields = ("=visitor", "=job__id", "=template")
     search_help_text = "Visitor pseudonym, job id or template key (all exact)."
@@ -325,3 +338,36 @@ class WizardDraftAdmin(ReadOnlyAdmin):
     @admin.display(description="submitted as")
     def job_link(self, draft: WizardDraft) -> SafeString | str:
         return _job_link(draft.job_id)
+
+
+# django-tasks-db's task results, with the job each one ran and what became of it: a task
+# whose job failed or was cancelled ends FAILED (jobs/tasks.py), and this column says which.
+admin.site.unregister(DBTaskResult)
+
+
+@admin.register(DBTaskResult)
+class TaskResultAdmin(DBTaskResultAdmin):
+    list_display = (  # type: ignore[assignment]
+        *DBTaskResultAdmin.list_display[:3],
+        "job_outcome",
+        *DBTaskResultAdmin.list_display[3:],
+    )
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[DBTaskResult[Any, Any]]:
+        job_id = Cast(
+            KeyTextTransform("job_id", KeyTransform("kwargs", OuterRef("args_kwargs"))),
+            UUIDField(),
+        )
+        outcome = Job.objects.filter(pk=job_id).values("status")[:1]
+        results: QuerySet[DBTaskResult[Any, Any]] = super().get_queryset(request)
+        return results.annotate(job_status=Subquery(outcome))
+
+    @admin.display(description="job")
+    def job_outcome(self, result: DBTaskResult[Any, Any]) -> SafeString | str:
+        job_id = (result.args_kwargs or {}).get("kwargs", {}).get("job_id")
+        status = getattr(result, "job_status", None)
+        if not job_id:
+            return "—"
+        label = JobStatus(status).label if status in JobStatus.values else "removed"
+        url = reverse("admin:jobs_job_change", args=[job_id])
+        return format_html('<a href="{}">{}</a> {}', url, str(job_id)[:8], label.lower())

@@ -32,7 +32,8 @@ from jobs.forms import (
     error_lists,
     typed_values,
 )
-from jobs.journey import journey_record, visitor_id
+from jobs.journey import error_detail, journey_record, visitor_id
+from jobs.journey_rollup import EDIT_DETAIL
 from jobs.models import Job, JourneyKind, WizardDraft
 from jobs.scaffolds import TEMPLATES
 
@@ -161,6 +162,12 @@ def draft_get_or_create(*, creator: Creator) -> WizardDraft:
 
 def _template_key(draft: WizardDraft) -> str:
     return str((draft.data.get("template") or {}).get("template") or "")
+
+
+def _journey_template(draft: WizardDraft, step: str) -> str:
+    """Return the template a journey event of `step` names: a real one, never what was typed."""
+    key = _template_key(draft)
+    return key if step != "basics" and key in TEMPLATES else ""
 
 
 def _values(draft: WizardDraft, step: str) -> dict[str, Any] | None:
@@ -334,7 +341,8 @@ def draft_save_step(
     """Keep what was sent for a step (right or wrong); return the step to show next.
 
     Valid: the journey notes the step completed and the person moves on. Invalid: the journey
-    notes which fields were wrong (never their values) and the person stays.
+    notes which fields were wrong and the error each showed (never the values) and the person
+    stays.
     """
     form = _form(draft, step, data=data)
     _store(draft, step, typed_values(form, data))
@@ -348,15 +356,17 @@ def draft_save_step(
             kind=JourneyKind.STEP_COMPLETED,
             visitor=visitor,
             step=step,
-            template=_template_key(draft) if step != "basics" else "",
+            template=_journey_template(draft, step),
             address=address,
         )
-    for field in form.errors:
+    for field, errors in form.errors.as_data().items():
         journey_record(
             kind=JourneyKind.VALIDATION_ERROR,
             visitor=visitor,
             step=step,
             field=field,
+            template=_journey_template(draft, step),
+            detail=error_detail(errors[0]),
             address=address,
         )
     return draft.step
@@ -366,18 +376,40 @@ def draft_check(*, creator: Creator, data: Mapping[str, Any]) -> dict[str, list[
     """Return the errors of the fields sent, checked by the form the server uses on submit.
 
     With a wizard `step`, what was typed is also kept in the draft (autosave), without moving
-    the person on. Errors seen while typing are not journey events: they would count keystrokes;
-    the dashboard counts the errors met on Next.
+    the person on, and `focus` (the field last typed into) is noted in the journey when it
+    changes: where a person stops is the option they were on. Errors seen while typing are not
+    journey events: they would count keystrokes; the dashboard counts the errors met on Next.
     """
-    sent = set(data) - {"step", "csrfmiddlewaretoken"}
+    sent = set(data) - {"step", "csrfmiddlewaretoken", FOCUS}
     step = data.get("step")
     if step not in FORM_STEPS:
         return error_lists(JobParamsForm(data).errors, only=sent)
     draft = draft_get_or_create(creator=creator)
     form = _form(draft, str(step), data=data)
     _store(draft, str(step), typed_values(form, data))
+    focus = _note_focus(draft, str(step), str(data.get(FOCUS, "")), form)
     draft.save(update_fields=["data", "updated_at"])
+    if focus:
+        journey_record(
+            kind=JourneyKind.FIELD_EDITED,
+            visitor=creator.visitor(),
+            step=str(step),
+            field=focus,
+            template=_journey_template(draft, str(step)),
+        )
     return error_lists(form.errors, only=sent)
+
+
+FOCUS = "focus"
+"""The autosave's parameter naming the field last typed into."""
+
+
+def _note_focus(draft: WizardDraft, step: str, focus: str, form: forms.Form) -> str:
+    """Return `focus` if it is a field of the step other than the one noted last, noting it."""
+    if focus not in form.fields or draft.data.get(FOCUS) == f"{step}:{focus}":
+        return ""
+    draft.data[FOCUS] = f"{step}:{focus}"
+    return focus
 
 
 def draft_params_form(*, draft: WizardDraft) -> JobParamsForm:
@@ -426,6 +458,31 @@ def draft_submit(
         address=creator.address,
     )
     return Submission(job=job, step=SUBMITTED)
+
+
+def draft_from_job(*, creator: Creator, job: Job) -> WizardDraft:
+    """Start a draft holding a job's options (every step filled in and checked), to edit and
+    generate again; it becomes the person's current draft and begins a new journey."""
+    basics = {key: job.params.get(key, "") for key in BASICS}
+    options = {k: v for k, v in job.params.items() if k not in {*BASICS, "template"}}
+    draft = WizardDraft.objects.create(
+        owner_id=creator.user.pk if creator.user else None,
+        anon_owner=creator.anon_owner,
+        step="options",
+        data={
+            "basics": basics,
+            "template": {"template": job.template},
+            "options": {job.template: options},
+            "checked": list(FORM_STEPS),
+        },
+    )
+    journey_record(
+        kind=JourneyKind.WIZARD_STARTED,
+        visitor=creator.visitor(),
+        template=job.template,
+        detail=EDIT_DETAIL,
+    )
+    return draft
 
 
 def _step_of(field: str) -> str:

@@ -184,6 +184,7 @@ class JourneyKind(models.TextChoices):
     JOB_FAILED = "job_failed"
     JOB_CANCELLED = "job_cancelled"
     DOWNLOADED = "downloaded"
+    FIELD_EDITED = "field_edited"
 
 
 class JourneyEvent(models.Model):
@@ -198,6 +199,12 @@ class JourneyEvent(models.Model):
     step = models.CharField(max_length=32, blank=True)
     field = models.CharField(max_length=64, blank=True)
     template = models.CharField(max_length=64, blank=True)
+    detail = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="What the person was shown: a validation error (the values typed are left "
+        "out) or what ended their job.",
+    )
     job = models.ForeignKey(
         Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="journey_events"
     )
@@ -212,6 +219,62 @@ class JourneyEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.step or self.field or self.template}".strip()
+
+
+class JourneySource(models.TextChoices):
+    WIZARD = "wizard", "The wizard"
+    EDIT = "edit", "The wizard, from an earlier job's options"
+    API = "api", "The API"
+    AGAIN = "again", "Run again"
+
+
+class Journey(models.Model):
+    """One developer's way from the wizard's start to a download, folded from their events.
+
+    Kept up to date by `jobs.journey_rollup` as each `JourneyEvent` is recorded (and rebuilt
+    from them by `manage.py journeys_rebuild`): the funnel reads one row per journey instead
+    of every event. The `at_*` columns say when each stage was first reached.
+    """
+
+    visitor = models.CharField(max_length=32, db_index=True)
+    source = models.CharField(max_length=8, choices=JourneySource.choices)
+    template = models.CharField(max_length=64, blank=True)
+    job = models.ForeignKey(Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    started_at = models.DateTimeField()
+    at_wizard = models.DateTimeField(null=True, blank=True)
+    at_basics = models.DateTimeField(null=True, blank=True)
+    at_template = models.DateTimeField(null=True, blank=True)
+    at_options = models.DateTimeField(null=True, blank=True)
+    at_review = models.DateTimeField(null=True, blank=True)
+    at_submitted = models.DateTimeField(null=True, blank=True)
+    at_succeeded = models.DateTimeField(null=True, blank=True)
+    at_downloaded = models.DateTimeField(null=True, blank=True)
+    furthest = models.SmallIntegerField(default=-1, help_text="The furthest stage reached.")
+    reached = models.SmallIntegerField(
+        default=0, help_text="The stages reached, one bit each (bit i: stage i)."
+    )
+    last_at = models.DateTimeField()
+    last_kind = models.CharField(max_length=24, choices=JourneyKind.choices)
+    last_step = models.CharField(max_length=32, blank=True)
+    last_field = models.CharField(max_length=64, blank=True)
+    error_at = models.DateTimeField(null=True, blank=True)
+    error_kind = models.CharField(max_length=24, blank=True, choices=JourneyKind.choices)
+    error_step = models.CharField(max_length=32, blank=True)
+    error_field = models.CharField(max_length=64, blank=True)
+    error_detail = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        indexes = [
+            models.Index(fields=["source", "started_at"], name="journey_source_started"),
+            models.Index(
+                fields=["source", "template", "started_at"], name="journey_template_started"
+            ),
+            models.Index(fields=["source", "furthest", "started_at"], name="journey_stopped"),
+        ]
+
+    def __str__(self) -> str:
+        return f"journey of {self.visitor[:8]} from {self.started_at:%Y-%m-%d %H:%M}"
 
 
 class WizardDraft(models.Model):

@@ -14,6 +14,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from jobs import prepared
+from jobs.failures import Failure, explain
 from jobs.journey import journey_record_job
 from jobs.models import EventType, Job, JobEvent, JobStatus, JourneyKind
 from jobs.wire import Step, WireEvent
@@ -139,18 +140,30 @@ def job_complete(*, job: Job, artifact_name: str) -> JobEvent:
 
 
 def job_fail(*, job: Job, error: str) -> JobEvent:
-    """Finish a job as failed: an error-notification, then the completion-status."""
+    """Finish a job as failed: an error-notification with the raw error, then the
+    completion-status saying in plain words what went wrong and what to change."""
+    step = job.step or {}
+    explained = explain(
+        Failure(
+            error=error, template=job.template, params=job.params, step_label=step.get("label", "")
+        )
+    )
     with transaction.atomic():
         record_event(job, EventType.ERROR_NOTIFICATION, message=error, error=error)
         event = record_event(
             job,
             EventType.COMPLETION_STATUS,
             status=JobStatus.FAILED,
-            message="Generation failed",
+            message=explained.message,
             eta_s=None,
             finished_at=timezone.now(),
         )
-    journey_record_job(job=job, kind=JourneyKind.JOB_FAILED)
+    journey_record_job(
+        job=job,
+        kind=JourneyKind.JOB_FAILED,
+        step=step.get("key", ""),
+        detail=explained.title,
+    )
     return event
 
 
@@ -164,7 +177,9 @@ def job_finish_cancelled(*, job: Job) -> JobEvent:
         eta_s=None,
         finished_at=timezone.now(),
     )
-    journey_record_job(job=job, kind=JourneyKind.JOB_CANCELLED)
+    journey_record_job(
+        job=job, kind=JourneyKind.JOB_CANCELLED, step=(job.step or {}).get("key", "")
+    )
     return event
 
 

@@ -263,6 +263,14 @@ def _visible_to(viewer: Viewer) -> JobQuerySet:
     return Job.objects.filter(rule)
 
 
+def job_is_owner(*, job: Job, viewer: Viewer) -> bool:
+    """Return True when `viewer` made `job` (as a user, or in this anonymous session): the
+    visibility rule without staff, for what only the owner may do."""
+    if viewer.user_id is not None and job.owner_id == viewer.user_id:
+        return True
+    return job.owner_id is None and bool(viewer.anon_owner) and job.anon_owner == viewer.anon_owner
+
+
 def job_events_after(*, job_id: uuid.UUID | str, after: int, limit: int = 1000) -> list[WireEvent]:
     """Return the job's events with seq > `after`, in order."""
     rows = JobEvent.objects.filter(job_id=job_id, seq__gt=after).order_by("seq")[:limit]

@@ -4,10 +4,12 @@ One vocabulary of step states, defined here and handed to the page's script (dat
 tag), so the server's first render and the live updates can never disagree. The rule, applied
 the same way by static/composer/job.js: a step starts at the first event carrying it and ends
 at the first event of a later step or at the final event; its detail lines are the messages of
-the events in between (the opening "Label…" line excepted: it only repeats the step's name).
+the events in between (the opening "Label…" line excepted: it only repeats the step's name, and the raw
+error too: the page shows it once, with what went wrong in plain words). Once a job failed or
+was cancelled, the steps that never ran are "skipped".
 """
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -24,6 +26,7 @@ class StepState(models.TextChoices):
     DONE = "done", "Done"
     FAILED = "failed", "Failed"
     STOPPED = "stopped", "Stopped"
+    SKIPPED = "skipped", "Skipped"
 
 
 ICONS: dict[str, str] = {
@@ -32,6 +35,7 @@ ICONS: dict[str, str] = {
     StepState.DONE: "✓",
     StepState.FAILED: "✕",
     StepState.STOPPED: "■",
+    StepState.SKIPPED: "↷",
 }
 """A shape per state, so that no state is told by colour alone."""
 
@@ -64,6 +68,8 @@ class StepView:
     """When the next step's first event, or the final event, was recorded."""
     details: list[str] = field(default_factory=list)
     """Messages of the events within the step."""
+    usual_s: float | None = None
+    """The template's median duration of this step, from its recent successful jobs."""
 
     @property
     def icon(self) -> str:
@@ -88,6 +94,11 @@ class StepView:
         return duration_text(self.duration_s)
 
     @property
+    def usual_text(self) -> str:
+        """Return the template's median duration as the page writes it ("" if unknown)."""
+        return duration_text(self.usual_s)
+
+    @property
     def is_open(self) -> bool:
         """Return True when its details start unfolded: the running and the failed step."""
         return self.state in {StepState.RUNNING, StepState.FAILED}
@@ -104,10 +115,19 @@ def duration_text(seconds: float | None) -> str:
 
 
 def timeline_build(
-    *, steps: Iterable[tuple[str, str]], events: Sequence[WireEvent], status: str
+    *,
+    steps: Iterable[tuple[str, str]],
+    events: Sequence[WireEvent],
+    status: str,
+    usual: Mapping[str, float] | None = None,
 ) -> list[StepView]:
-    """Return the steps (key, label, in order) with what `events` say of each."""
-    views = [StepView(key=key, label=label, index=i) for i, (key, label) in enumerate(steps, 1)]
+    """Return the steps (key, label, in order) with what `events` say of each, and each
+    step's `usual` (median) duration."""
+    usual = usual or {}
+    views = [
+        StepView(key=key, label=label, index=i, usual_s=usual.get(key))
+        for i, (key, label) in enumerate(steps, 1)
+    ]
     current: StepView | None = None
     for event in events:
         index = (event.step or {}).get("index")
@@ -125,7 +145,7 @@ def timeline_build(
             current.started, current.state = event.ts, StepState.RUNNING
             if event.message and event.message != f"{current.label}…":
                 current.details.append(event.message)
-        elif current is not None and event.message:
+        elif current is not None and event.message and event.type != EventType.ERROR_NOTIFICATION:
             current.details.append(event.message)
     _settle(views, status, current)
     return views
@@ -142,9 +162,14 @@ def _settle(views: list[StepView], status: str, running: StepView | None) -> Non
         for view in views:
             view.state = StepState.DONE
         return
+    if status not in JobStatus.finished():
+        return
     interrupted = running or _last_started(views)
-    if interrupted is not None and status in JobStatus.finished():
+    if interrupted is not None:
         interrupted.state = STATUS_STATES[status]
+    for view in views:
+        if view.state == StepState.PENDING:
+            view.state = StepState.SKIPPED
 
 
 def _last_started(views: list[StepView]) -> StepView | None:

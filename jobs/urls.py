@@ -1,6 +1,6 @@
 from django.urls import path
 
-from jobs.views import api, pages, polling, stream, wizard
+from jobs.views import again, api, pages, polling, stream, wizard
 
 app_name = "jobs"
 
@@ -11,6 +11,8 @@ urlpatterns = [
     path("jobs/<uuid:job_id>/download", pages.job_download, name="download"),
     path("jobs/<uuid:job_id>/queue", pages.job_queue, name="queue"),
     path("jobs/<uuid:job_id>/cancel", pages.job_cancel, name="cancel"),
+    path("jobs/<uuid:job_id>/again", again.job_again, name="again"),
+    path("jobs/<uuid:job_id>/edit", again.job_edit, name="edit"),
     path("", wizard.wizard_home, name="wizard"),
     path("wizard/validate", wizard.wizard_validate, name="wizard-validate"),
     path("wizard/generate/", wizard.wizard_generate, name="wizard-generate"),

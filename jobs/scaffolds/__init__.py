@@ -307,3 +307,9 @@ register(
 def template_defaults(key: str) -> dict[str, Any]:
     """Return the defaults of template `key`; raise KeyError if there is no such template."""
     return TEMPLATES[key].defaults()
+
+
+def template_label(key: str) -> str:
+    """Return what a person calls template `key` ("DAO voting"); the key itself if unknown."""
+    template = TEMPLATES.get(key)
+    return template.label if template is not None else key

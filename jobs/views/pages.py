@@ -1,4 +1,8 @@
-"""HTTP glue for the job page: the page itself, its queue place, the download, cancel."""
+"""HTTP glue for the job page: the page itself, its queue place, the download, cancel.
+
+A job the visitor may not see gets a page that says why (sign in, or open it in the browser
+that made it), with a 404 status and the very same words whether the job exists or not.
+"""
 
 import json
 import uuid
@@ -14,9 +18,13 @@ from django.views.decorators.http import require_GET, require_POST
 
 from jobs import selectors, services
 from jobs.access import requester
+from jobs.failures import Explanation, Failure, explain
 from jobs.journey import journey_record_job
 from jobs.models import Job, JobStatus, JourneyKind
 from jobs.pipeline import STEPS
+from jobs.scaffolds import template_label
+from jobs.selectors import Viewer
+from jobs.step_times import step_medians
 from jobs.timeline import STATUS_STATES, duration_text, timeline_build, vocabulary
 from jobs.waiting import QueuePlace, job_queue_place
 
@@ -31,23 +39,53 @@ NOT_STORED = cache_control(private=True, no_store=True)
 @require_GET
 def job_page(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
     """Render the job's progress page: a timeline the script keeps live (a snapshot without)."""
-    job = _visible_or_404(request, job_id)
+    who = requester(request)
+    job = selectors.job_get_visible(job_id=job_id, requester=who)
+    if job is None:
+        return not_available(request)
     events = selectors.job_events_after(job_id=job.pk, after=0)
     steps = timeline_build(
-        steps=[(key, label) for key, label, _ in STEPS], events=events, status=job.status
+        steps=[(key, label) for key, label, _ in STEPS],
+        events=events,
+        status=job.status,
+        usual=step_medians(template=job.template, exclude=job.pk),
     )
     return render(
         request,
         "jobs/job_page.html",
         {
             "job": job,
+            "template_label": template_label(job.template),
             "steps": steps,
             "events": events,
             "vocabulary_json": json.dumps(vocabulary()),
             "look": STATUS_STATES[job.status],
             "queue": _queue(job),
             "took": _took(job),
+            "explanation": job_explanation(job),
+            "owner": selectors.job_is_owner(job=job, viewer=Viewer.of(who)),
         },
+    )
+
+
+def not_available(request: HttpRequest) -> HttpResponse:
+    """Return the page for a job this visitor may not see: 404, and the same for every job
+    (it never tells whether the job exists), saying how its owner gets to see it."""
+    return render(request, "jobs/not_available.html", {"path": request.path}, status=404)
+
+
+def job_explanation(job: Job) -> Explanation | None:
+    """Return what went wrong with a failed job, in plain words (None unless it failed)."""
+    if job.status != JobStatus.FAILED:
+        return None
+    step = job.step or {}
+    return explain(
+        Failure(
+            error=job.error,
+            template=job.template,
+            params=job.params,
+            step_label=step.get("label", ""),
+        )
     )
 
 

@@ -1,5 +1,7 @@
 // Live staff dashboard. Configured from data-* on its own <script> tag:
-//   data-events-url (SSE), data-snapshot-url (polling), data-last-id, data-interval-ms.
+//   data-events-url (SSE), data-snapshot-url (polling), data-last-id, data-interval-ms,
+//   data-funnel-live ("false" when the page shows a funnel of its own choosing: a template, or
+//   dates picked by hand, which the snapshots do not carry; it is left as the page drew it).
 //
 // Every message is a whole snapshot of server-rendered panels (HTML with SVG charts): the
 // client only swaps them in, never an older one over a newer one, whichever way it came.
@@ -30,6 +32,7 @@
   // The panels are HTML rendered and escaped by the server (Django templates).
   const apply = (snapshot) => {
     for (const [name, html] of Object.entries(snapshot.panels)) {
+      if (name === "funnel" && config.funnelLive === "false") continue;
       const panel = document.querySelector(`[data-panel="${name}"]`);
       if (panel) panel.innerHTML = html;
     }

@@ -7,7 +7,11 @@
 // cannot get through), the other tabs follow; every event is applied once, in order. Steps
 // follow the rule of jobs/timeline.py: a step starts at the first event carrying it and ends
 // at the first event of a later step or at the final event; the events between are its
-// detail lines.
+// detail lines; the raw error is not one (it is shown once, under "What went wrong").
+//
+// Every log line has a stable link, #seq-N (N is the event's seq, whichever transport brought
+// it): opening it unfolds the log and the event's step and scrolls to the line. A filter box
+// narrows the log to the lines containing what is typed.
 {
   const config = document.currentScript.dataset;
   const $ = (id) => document.getElementById(id);
@@ -41,19 +45,36 @@
     $("job-eta").textContent = etaKnown ? `about ${event.eta_s} s left` : "";
     timeline.apply(event);
     if (event.type === "error-notification") showError(event.message);
+    if (event.type === "completion-status" && event.status === "failed") explain(event.message);
   };
 
   const log = (event, via) => {
     const li = document.createElement("li");
+    li.id = `seq-${event.seq}`;
     li.dataset.seq = event.seq;
     li.dataset.via = via;
+    if (event.step) li.dataset.step = event.step.index;
     li.className = event.type;
+    const anchor = document.createElement("a");
+    anchor.className = "anchor";
+    anchor.href = `#seq-${event.seq}`;
+    anchor.textContent = `#${event.seq}`;
+    anchor.setAttribute("aria-label", `Link to event ${event.seq}`);
     const text = document.createElement("span");
     text.className = "text";
-    text.textContent = event.message || `${event.percent} %`;
-    li.append(timeElement(event.ts), " ", text);
+    if (event.type === "error-notification") {
+      const link = document.createElement("a");
+      link.href = "#job-error";
+      link.textContent = "Error: see “What went wrong”";
+      text.append(link);
+    } else {
+      text.textContent = event.message || `${event.percent} %`;
+    }
+    li.append(anchor, " ", timeElement(event.ts), " ", text);
     $("job-log").append(li);
     $("job-log-count").textContent = $("job-log").children.length;
+    logFilter.show(li);
+    if (location.hash === `#${li.id}`) reveal();
   };
 
   // Status and percent, from an event or from a poll's snapshot (same field names).
@@ -84,8 +105,20 @@
     if (el.textContent !== String(text)) el.textContent = text;
   };
 
+  // The raw error, once, folded away; the plain words come with the final event.
   const showError = (message) => {
-    $("job-error").textContent = message;
+    $("job-error-raw").querySelector("pre").textContent = message;
+    $("job-error-raw").hidden = false;
+    $("job-error").hidden = false;
+  };
+
+  // A failed job's final message: what went wrong, then (next line) what to change.
+  const explain = (message) => {
+    const [what, ...advice] = (message || "").split("\n");
+    if (what) setText($("job-error-what"), what);
+    const rest = advice.join(" ").trim();
+    $("job-error-advice").querySelector("span").textContent = rest;
+    $("job-error-advice").hidden = !rest;
     $("job-error").hidden = false;
   };
 
@@ -99,6 +132,9 @@
       $("job-eta").textContent = `took ${durationText((Date.parse(endedAt) - Date.parse(startedAt)) / 1000)}`;
     }
     $("job-download").hidden = final !== "succeeded";
+    for (const id of ["job-again", "job-edit"]) {
+      if ($(id)) $(id).hidden = !["failed", "cancelled"].includes(final);
+    }
     $("job-end").hidden = false;
     const cancel = $("job-cancel");
     if (cancel) cancel.hidden = true;
@@ -159,7 +195,9 @@
         this.end(current, event.ts, "done");
         return this.begin(this.item(index), event);
       }
-      if (current && event.message) this.detail(current, event.message);
+      if (current && event.message && event.type !== "error-notification") {
+        this.detail(current, event.message);
+      }
       return undefined;
     },
 
@@ -202,9 +240,11 @@
         return;
       }
       const last = this.current();
-      if (!last) return;
-      this.setState(last, statusLook(final));
-      last.querySelector("details").open = final === "failed";
+      if (last) {
+        this.setState(last, statusLook(final));
+        last.querySelector("details").open = final === "failed";
+      }
+      for (const li of this.items()) if (li.dataset.state === "pending") this.setState(li, "skipped");
     },
 
     // The running step's duration, counting.
@@ -280,6 +320,46 @@
     onRole: (role) => { $("connection").dataset.role = role; },
     tabs: config.jobId ? { name: `composer-job-${config.jobId}` } : null,
   });
+
+  // --- Links to log lines, and the filter ---------------------------------------------------
+
+  // Unfold the log and the event's step, and scroll to the line the address names (#seq-N).
+  const reveal = () => {
+    const match = /^#seq-(\d+)$/.exec(location.hash);
+    const li = match && $(`seq-${match[1]}`);
+    if (!li) return;
+    $("job-log-box").open = true;
+    const step = li.dataset.step && timeline.item(li.dataset.step);
+    if (step) step.querySelector("details").open = true;
+    if (li.hidden) logFilter.clear();
+    for (const old of document.querySelectorAll("#job-log .linked")) old.classList.remove("linked");
+    li.classList.add("linked");
+    li.scrollIntoView({ block: "center" });
+  };
+
+  const logFilter = {
+    input: $("job-log-filter"),
+    matches(li) {
+      const wanted = this.input.value.trim().toLowerCase();
+      return !wanted || li.textContent.toLowerCase().includes(wanted);
+    },
+    show(li) { li.hidden = !this.matches(li); this.count(); },
+    apply() {
+      for (const li of $("job-log").children) li.hidden = !this.matches(li);
+      this.count();
+    },
+    clear() { this.input.value = ""; this.apply(); },
+    count() {
+      const all = $("job-log").children.length;
+      const shown = [...$("job-log").children].filter((li) => !li.hidden).length;
+      setText($("job-log-shown"), this.input.value.trim() ? `${shown} of ${all} shown` : "");
+    },
+  };
+
+  logFilter.input.closest(".log-filter").hidden = false;
+  logFilter.input.addEventListener("input", () => logFilter.apply());
+  addEventListener("hashchange", reveal);
+  reveal();
 
   localizeTimes();
   let live = null;

@@ -1,11 +1,13 @@
 // Real-time validation and autosave for the wizard's steps. Configured from data-* on its own
 // <script> tag: data-validate-url, data-step. Without this script the wizard works the same:
-// the server checks each step on Next, and stays the authority either way.
+// the server checks each step on Next, and stays the authority either way. Each autosave names
+// the field last typed into (`focus`): the journey notes the option a person was on.
 {
   const config = document.currentScript.dataset;
   const form = document.querySelector("form[data-wizard-form]");
   const DEBOUNCE_MS = 300;
   const touched = new Set();  // errors show only for fields the person has changed
+  let focus = "";  // the field last typed into
   let timer = null;
   let controller = null;
 
@@ -19,6 +21,7 @@
   const body = () => {
     const data = new URLSearchParams(new FormData(form));
     data.set("step", config.step);
+    if (focus) data.set("focus", focus);
     return data;
   };
 
@@ -92,6 +95,7 @@
   const schedule = (event) => {
     if (!event.target.name) return;
     touched.add(event.target.name);
+    focus = event.target.name;
     clearTimeout(timer);
     timer = setTimeout(check, DEBOUNCE_MS);
   };

@@ -4,12 +4,14 @@ Runs a real uvicorn server and run_worker on Postgres and Redis, drives Debian's
 `browser_context` fixture of tests/browser/conftest.py) and keeps a screenshot as an artifact.
 """
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 from playwright.sync_api import Page, Route
 
-from dashboard.selectors import WIZARD_STEPS
 from jobs import services
-from jobs.models import JourneyEvent, JourneyKind
+from tests.support.journeys import walk
 from tests.support.servers import ROOT
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -20,23 +22,12 @@ JOB_MS = 60_000
 
 
 def _record_journeys() -> None:
-    """Record a plausible week of developer journeys, so the funnel has something to show."""
-    stages = [
-        (kind, step)
-        for kind, step in [
-            (JourneyKind.WIZARD_STARTED, ""),
-            *((JourneyKind.STEP_COMPLETED, s) for s, _ in WIZARD_STEPS),
-            (JourneyKind.SUBMITTED, ""),
-            (JourneyKind.JOB_SUCCEEDED, ""),
-            (JourneyKind.DOWNLOADED, ""),
-        ]
-    ]
+    """Record a plausible day of developer journeys, so the funnel has something to show."""
     reached = [10, 8, 7, 5, 5, 4, 4, 3]  # visitors per stage
-    JourneyEvent.objects.bulk_create(
-        JourneyEvent(kind=kind, step=step, visitor=f"visitor-{v}")
-        for (kind, step), count in zip(stages, reached, strict=True)
-        for v in range(count)
-    )
+    start = timezone.now() - timedelta(hours=3)
+    for v in range(reached[0]):
+        stages = sum(v < count for count in reached)
+        walk(f"visitor-{v}", stages, at=start + timedelta(minutes=v))
 
 
 def _stat(page: Page, key: str) -> str:
@@ -84,7 +75,7 @@ def test_staff_watch_a_job_run_and_the_counters_move_without_a_reload(
         arg=[job_id, first],
         timeout=JOB_MS,
     )
-    assert "Dashboard Coin (token)" in page.text_content('[data-panel="running"] svg')
+    assert "Dashboard Coin (Fungible token)" in page.text_content('[data-panel="running"] svg')
     assert "step " in page.text_content(f'g.bar[data-key="{job_id}"]')
     assert int(_stat(page, "open_streams")) >= 1  # this very dashboard's stream
     ARTIFACT.parent.mkdir(exist_ok=True)

@@ -79,7 +79,7 @@ def test_the_queue_the_whole_funnel_clear_labels_and_every_web_process(start_web
 
     labels = page.evaluate(MARKER_BOXES)
     assert labels and "p50" in labels[0]["text"] and "p95" in " ".join(t["text"] for t in labels)
-    width = page.eval_on_selector("#chart-timing", "svg => svg.viewBox.baseVal.width")
+    width = page.eval_on_selector("#chart-timing", "svg => svg.getBoundingClientRect().width")
     for i, a in enumerate(labels):
         assert 0 <= a["left"] and a["right"] <= width, a
         assert not any(_overlap(a, b) for b in labels[i + 1 :]), labels

@@ -165,8 +165,8 @@ def test_a_queued_job_shows_its_place_then_runs_as_a_timeline_and_a_cancel_stops
     services.job_finish_cancelled(job=job)
     page.wait_for_selector('#connection[data-state="finished"]')
 
-    assert _states(page)[:3] == ["done", "stopped", "pending"]
-    assert "running" not in _states(page)
+    assert _states(page) == ["done", "stopped"] + ["skipped"] * (len(STEPS) - 2)
+    assert _step_text(page, 3, "state") == "Skipped"
     assert _step_text(page, 2, "state") == "Stopped"
     assert page.text_content("#job-status") == "Cancelled"
     assert page.get_attribute(".progress", "data-look") == "stopped"
@@ -192,10 +192,18 @@ def test_a_failed_step_opens_with_what_went_wrong(start_web, owner, open_job_pag
     )
     page.wait_for_selector('#connection[data-state="finished"]')
 
-    assert _states(page) == ["done"] * (failing - 1) + ["failed", "pending"]
+    assert _states(page) == ["done"] * (failing - 1) + ["failed", "skipped"]
     assert page.eval_on_selector(f'#job-steps > li[data-index="{failing}"] details', "d => d.open")
-    assert "Identifier already declared" in _step_text(page, failing, "details")
     assert page.is_visible("#job-error") and page.title().startswith("✕ Failed")
+    # The raw error once, folded away under plain words; not among the step's lines.
+    assert "Identifier already declared" not in _step_text(page, failing, "details")
+    assert (
+        page.text_content("#job-error-what")
+        == "The contracts generated from your options do not compile."
+    )
+    assert page.is_hidden("#job-error-raw pre")
+    page.click("#job-error-raw summary")
+    assert "Identifier already declared" in (page.text_content("#job-error-raw pre") or "")
     _assert_readable(page)
     _screenshots(page, "failed")
 

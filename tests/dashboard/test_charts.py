@@ -66,14 +66,15 @@ def test_a_bad_bar_is_hatched_not_only_coloured():
 
 
 def test_bars_scale_to_the_longest_or_to_a_given_maximum():
-    def widths(svg: str) -> list[float]:
-        return [
-            float(r.get("width")) for r in _parse(svg).iter(f"{SVG}rect") if r.get("height") == "14"
-        ]
+    def widths(svg: str) -> list[str]:
+        return [r.get("width") for r in _parse(svg).iter(f"{SVG}rect") if r.get("height") == "14"]
 
     bars = [charts.Bar(label="a", value=10, text="10"), charts.Bar(label="b", value=5, text="5")]
-    assert widths(charts.bar_chart(chart_id="c", title="t", bars=bars)) == [490, 245]
-    assert widths(charts.bar_chart(chart_id="c", title="t", bars=bars, max_value=100)) == [49, 24.5]
+    assert widths(charts.bar_chart(chart_id="c", title="t", bars=bars)) == ["100.0%", "50.0%"]
+    assert widths(charts.bar_chart(chart_id="c", title="t", bars=bars, max_value=100)) == [
+        "10.0%",
+        "5.0%",
+    ]
 
 
 def test_a_funnel_states_each_stage_and_its_drop_off_in_words():
@@ -120,30 +121,20 @@ def test_an_empty_chart_says_so():
         assert "No data yet." in [t.text for t in root.iter(f"{SVG}text")]
 
 
-def _marker_labels(svg: str) -> list[tuple[float, float, str]]:
-    import re
-
-    found = re.findall(
-        r'<text x="([\d.]+)" y="(\d+)" class="marker-label" '
-        r'text-anchor="(start|end)">([^<]*)</text>',
-        svg,
-    )
-    return [(float(x), float(y), f"{anchor}:{label}") for x, y, anchor, label in found]
+def _texts(svg: str, css_class: str) -> list[ET.Element]:
+    return [
+        t for t in _parse(svg).iter(f"{SVG}text") if css_class in (t.get("class") or "").split()
+    ]
 
 
-def _spans(labels: list[tuple[float, float, str]]) -> list[tuple[float, float, float]]:
-    spans = []
-    for x, y, text in labels:
-        anchor, label = text.split(":", 1)
-        width = len(label) * 6.5
-        left = x if anchor == "start" else x - width
-        spans.append((y, left, left + width))
-    return spans
+def _percent(element: ET.Element) -> float:
+    return float(element.get("x", "0").rstrip("%"))
 
 
-@pytest.mark.parametrize("at", [(3, 3), (3, 4), (0, 1), (10, 10), (9, 10), (0, 10)])
-def test_marker_labels_never_overlap_or_leave_the_chart_even_for_equal_values(at):
-    columns = [charts.Column(label=f"≤{i} s", value=i) for i in range(11)]
+@pytest.mark.parametrize("at", [(3, 3), (3, 4), (0, 1), (10, 10), (9, 10), (0, 10), (5, 6)])
+@pytest.mark.parametrize("width", [charts.NARROW, charts.WIDTH, 1000])
+def test_marker_labels_never_overlap_leave_the_chart_or_cover_a_count(at, width):
+    columns = [charts.Column(label=f"≤{i} s", value=100 * i) for i in range(11)]
     svg = str(
         charts.histogram(
             chart_id="t",
@@ -156,31 +147,67 @@ def test_marker_labels_never_overlap_or_leave_the_chart_even_for_equal_values(at
         )
     )
 
-    spans = _spans(_marker_labels(svg))
-    assert "p50 9.1 s" in svg and "p95 9.4 s" in svg
-    for _, left, right in spans:
-        assert 0 <= left and right <= charts.WIDTH, (left, right)
-    for i, (y1, l1, r1) in enumerate(spans):
-        for y2, l2, r2 in spans[i + 1 :]:
-            assert y1 != y2 or r1 <= l2 or r2 <= l1, spans
+    labels = _texts(svg, "marker-label")
+    rows = [float(t.get("y")) for t in labels]
+    assert len(set(rows)) == len(labels)  # a row each: none covers another
+    lowest_count = min(float(t.get("y")) - 13 for t in _texts(svg, "value"))
+    assert max(rows) < lowest_count  # every label above every count
+    for label in labels:
+        x = _percent(label) * width / 100 + float(label.get("dx"))
+        span = len(label.text) * charts.SMALL_CHAR_PX
+        left, right = (x, x + span) if label.get("text-anchor") == "start" else (x - span, x)
+        assert 0 <= left and right <= width, (label.text, left, right)
     if at[0] == at[1]:
-        assert "p50 9.1 s · p95 9.4 s" in svg  # one line, one label
+        assert [t.text for t in labels] == ["p50 9.1 s · p95 9.4 s"]  # one line, one label
 
 
-def test_axis_labels_too_wide_for_their_column_are_thinned_out_not_overlapped():
-    import re
-
-    columns = [charts.Column(label=f"≤{i} 000 000 ms", value=i) for i in range(24)]
+@pytest.mark.parametrize(
+    ("width", "wide_only_shown"), [(charts.NARROW, False), (charts.WIDTH, True)]
+)
+def test_axis_labels_and_counts_never_run_into_each_other_at_phone_or_wider(width, wide_only_shown):
+    columns = [charts.Column(label=f"{h:02d}:00", value=10 + h) for h in range(24)]
     svg = str(charts.histogram(chart_id="t", title="t", columns=columns))
-    xs = [float(x) for x in re.findall(r'<text x="([\d.]+)" y="172" class="axis"', svg)]
-    assert 1 < len(xs) < 24
-    assert all(b - a >= len("≤10 000 000 ms") * 6.5 for a, b in itertools.pairwise(xs))
+
+    for kind, char_px in (("axis", charts.SMALL_CHAR_PX), ("value", charts.TEXT_CHAR_PX)):
+        shown = [
+            t
+            for t in _texts(svg, kind)
+            if wide_only_shown or "wide-only" not in (t.get("class") or "")
+        ]
+        assert shown or (kind == "value" and width == charts.NARROW), kind
+        for a, b in itertools.pairwise(shown):
+            gap = (_percent(b) - _percent(a)) * width / 100
+            assert gap >= max(len(a.text), len(b.text)) * char_px, (kind, a.text)
+        if kind == "axis":  # each from its column's left edge, inside the chart
+            assert all(_percent(t) * width / 100 + len(t.text) * char_px <= width for t in shown)
+    assert all("wide-only" in (t.get("class") or "") for t in _texts(svg, "value"))
 
 
-def test_bar_values_stay_inside_the_chart():
-    import re
+def test_counts_too_wide_for_their_columns_anywhere_are_left_to_the_text_alternative():
+    columns = [charts.Column(label=f"{h:02d}:00", value=10_000 + h) for h in range(24)]
+    svg = str(charts.histogram(chart_id="t", title="t", columns=columns))
+    assert not _texts(svg, "value")
+    assert "00:00: 10000" in _parse(svg).find(f"{SVG}desc").text
 
-    bars = [charts.Bar(label="nft", value=2, text="2 jobs", note="oldest waiting 12 min 30 s")]
-    svg = str(charts.bar_chart(chart_id="t", title="t", bars=bars))
-    [x] = re.findall(r'<text x="([\d.]+)" y="\d+" class="value">', svg)
-    assert float(x) + len("2 jobs — oldest waiting 12 min 30 s") * 7 <= charts.WIDTH
+
+def test_every_text_of_a_bar_has_a_line_of_its_own_and_fits_a_phone():
+    bars = [
+        charts.Bar(label="x" * 80, value=2, text="2 jobs", note="oldest waiting 12 min 30 s " * 3),
+        charts.Bar(label="short", value=1, text="1 job"),
+    ]
+    svg = str(
+        charts.bar_chart(chart_id="t", title="A title far longer than a phone " * 2, bars=bars)
+    )
+
+    texts = [t for t in _parse(svg).iter(f"{SVG}text")]
+    lines = [float(t.get("y")) for t in texts if t.get("class") in {"label", "value"}]
+    assert len(lines) == len(set(lines)) == 4
+    for t in texts:
+        words = "".join(t.itertext())
+        if t.get("class") != "caption":
+            assert len(words) * charts.TEXT_CHAR_PX <= charts.NARROW, words
+    caption = next(t for t in texts if t.get("class") == "caption")
+    spans = list(caption.iter(f"{SVG}tspan"))
+    assert len(spans) > 1 and all(len(s.text) <= charts.LINE_CHARS for s in spans)
+    assert "x" * 10 in svg and "…" in svg  # cut, and the whole of it in the title and desc
+    assert _parse(svg).find(f"{SVG}desc").text.startswith("x" * 80)

@@ -4,7 +4,7 @@ import uuid
 from datetime import UTC, datetime
 
 from dashboard import panels
-from dashboard.selectors import DayCounts, Funnel, FunnelStage, RunningJob, TemplateStats
+from dashboard.selectors import DayCounts, RunningJob, TemplateStats
 
 
 def _running(i: int) -> RunningJob:
@@ -25,6 +25,7 @@ def test_the_running_panel_draws_each_job_with_its_step():
     assert 'data-stat="running">1<' in html
     assert f'data-key="{uuid.UUID(int=40)}" data-value="40"' in html
     assert "40 % — step 2 of 9: Render contracts" in html
+    assert "Coin 40 (Fungible token)" in html
 
 
 def test_the_running_panel_says_when_more_jobs_run_than_it_draws():
@@ -58,21 +59,6 @@ def test_the_last_day_panel_states_rates_and_times_in_words():
     assert "What became of the 5 jobs started" in html
 
 
-def test_the_funnel_panel_names_its_period_and_each_drop_off():
-    funnel = Funnel(
-        days=30,
-        stages=[
-            FunnelStage(
-                key="wizard_started", label="Wizard started", visitors=10, lost=None, drop_off=None
-            ),
-            FunnelStage(key="submitted", label="Submitted", visitors=4, lost=6, drop_off=0.6),
-        ],
-    )
-    html = panels.funnel_panel(funnel=funnel)
-    assert "Developer journey, last 30 days" in html
-    assert "4 visitors — 6 dropped off (60 %)" in html
-
-
 def test_the_queue_panel_says_depth_oldest_wait_per_template_and_warns_without_workers():
     from dashboard.selectors import Queue, QueuedTemplate
 
@@ -88,6 +74,7 @@ def test_the_queue_panel_says_depth_oldest_wait_per_template_and_warns_without_w
     html = panels.queue_panel(queue=queue)
     assert 'data-stat="queued">3<' in html
     assert "<dd>75.0 s</dd>" in html and 'data-key="nft" data-value="2"' in html
+    assert "NFT collection" in html and "DAO voting" in html  # labels, not keys
     assert "no worker is at work" in html
     empty = panels.queue_panel(
         queue=Queue(depth=0, oldest_wait_s=None, workers_busy=1, templates=[])

@@ -1,4 +1,5 @@
-"""The dashboard's reads against rows made in the test: funnel, last day, running, status."""
+"""The dashboard's reads against rows made in the test: last day, running, status (the
+funnel: test_funnel.py)."""
 
 from datetime import timedelta
 
@@ -6,85 +7,9 @@ import pytest
 from django.utils import timezone
 
 from dashboard import selectors
-from jobs.models import Job, JobStatus, JourneyEvent, JourneyKind
+from jobs.models import Job, JobStatus
 
 pytestmark = pytest.mark.django_db
-
-K = JourneyKind
-
-
-def _journey(visitor: str, kind: str, *, step: str = "", days_ago: float = 0.1) -> None:
-    JourneyEvent.objects.create(
-        visitor=visitor, kind=kind, step=step, created_at=timezone.now() - timedelta(days=days_ago)
-    )
-
-
-def _walk(visitor: str, stages: int, *, days_ago: float = 0.1) -> None:
-    """Record a visitor who got through the first `stages` stages of the journey."""
-    path = [
-        (K.WIZARD_STARTED, ""),
-        (K.STEP_COMPLETED, "basics"),
-        (K.STEP_COMPLETED, "template"),
-        (K.STEP_COMPLETED, "options"),
-        (K.STEP_COMPLETED, "review"),
-        (K.SUBMITTED, ""),
-        (K.JOB_SUCCEEDED, ""),
-        (K.DOWNLOADED, ""),
-    ]
-    for kind, step in path[:stages]:
-        _journey(visitor, kind, step=step, days_ago=days_ago)
-
-
-@pytest.fixture
-def journeys():
-    _walk("alice", 8)
-    _walk("alice", 3)  # came back the same day: still one visitor per stage
-    _walk("bob", 6)
-    _walk("carol", 4)
-    _walk("dave", 2)
-    _walk("erin", 1)
-    _walk("gina", 3, days_ago=2)  # inside 7 and 30 days only
-    _walk("fred", 5, days_ago=10)  # inside 30 days only
-    _walk("old", 8, days_ago=40)  # outside every period
-    _journey("carol", K.VALIDATION_ERROR, step="basics")  # not a funnel stage
-    _journey("bob", K.JOB_FAILED)  # not a funnel stage
-
-
-def _visitors(funnel: selectors.Funnel) -> list[int]:
-    return [stage.visitors for stage in funnel.stages]
-
-
-def test_the_funnel_counts_distinct_visitors_per_stage_for_each_period(
-    journeys, django_assert_num_queries
-):
-    with django_assert_num_queries(1):
-        funnels = selectors.dashboard_funnels(now=timezone.now())
-
-    assert [s.key for s in funnels[1].stages] == [
-        "wizard_started",
-        "step:basics",
-        "step:template",
-        "step:options",
-        "step:review",
-        "submitted",
-        "job_succeeded",
-        "downloaded",
-    ]
-    assert _visitors(funnels[1]) == [5, 4, 3, 3, 2, 2, 1, 1]
-    assert _visitors(funnels[7]) == [6, 5, 4, 3, 2, 2, 1, 1]
-    assert _visitors(funnels[30]) == [7, 6, 5, 4, 3, 2, 1, 1]
-
-
-def test_the_funnel_states_the_drop_off_from_the_stage_before(journeys):
-    stages = selectors.dashboard_funnels(now=timezone.now(), periods=[1])[1].stages
-    assert [s.lost for s in stages] == [None, 1, 1, 0, 1, 0, 1, 0]
-    assert [s.drop_off for s in stages] == [None, 1 / 5, 1 / 4, 0, 1 / 3, 0, 1 / 2, 0]
-
-
-def test_an_empty_funnel_has_zeros_and_no_drop_off_rate():
-    stages = selectors.dashboard_funnels(now=timezone.now())[7].stages
-    assert {s.visitors for s in stages} == {0}
-    assert {s.drop_off for s in stages} == {None}
 
 
 def _job(

@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from dashboard.snapshot import snapshot_reset
-from jobs.models import JourneyEvent
+from tests.support.journeys import record
 from tests.support.sse import parse_lines
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -116,9 +116,7 @@ def test_the_funnel_panel_shows_the_journey_records_of_its_period(staff_user):
         ("c", ["wizard_started", "submitted"], 3),
     ]:
         for kind in kinds:
-            JourneyEvent.objects.create(
-                visitor=visitor, kind=kind, created_at=now - timedelta(days=days_ago, minutes=1)
-            )
+            record(visitor, kind, at=now - timedelta(days=days_ago, minutes=1))
     client = _client_for(staff_user)
 
     for days, started, submitted in [(1, 2, 1), (7, 3, 2)]:

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from jobs import services
 from jobs.models import Job, JobStatus, JourneyEvent, JourneyKind, WizardDraft
+from tests.support.failures import unaffordable_nft
 
 pytestmark = pytest.mark.django_db
 
@@ -211,3 +212,45 @@ def test_a_succeeded_job_links_its_download_through_the_checked_view_and_times_h
     assert job.started_at.strftime("%H:%M:%S UTC") in html
     assert "Eta s" not in html and "Anon owner" not in html and "Last seq" not in html
     assert "expected time left" in html.lower() and "waited in queue" in html.lower()
+
+
+def _run_worker_once() -> None:
+    from django_tasks_db.management.commands.db_worker import Worker
+
+    Worker(
+        queue_names=["default"],
+        interval=0,
+        batch=True,
+        backend_name="default",
+        startup_delay=False,
+        max_tasks=None,
+        worker_id="admin-test",
+        excluded_queue_names=[],
+    ).run()
+
+
+@pytest.mark.django_db(transaction=True)  # the worker closes its connection between tasks
+def test_task_results_tell_what_became_of_each_job(admin_client, settings):
+    from django_tasks_db.models import DBTaskResult
+
+    settings.JOBS_STEP_PACE_S = 0
+    ok = services.job_create(owner=None, params=PARAMS)
+    pricey = services.job_create(owner=None, params=unaffordable_nft())
+    cancelled = services.job_create(owner=None, params=PARAMS)
+    services.job_request_cancel(job=cancelled)
+
+    _run_worker_once()
+
+    results = {r.args_kwargs["kwargs"]["job_id"]: r for r in DBTaskResult.objects.all()}
+    assert results[str(ok.pk)].status == "SUCCESSFUL"
+    assert results[str(pricey.pk)].status == "FAILED"
+    assert results[str(pricey.pk)].exception_class_path == "jobs.tasks.JobFailed"
+    assert results[str(cancelled.pk)].exception_class_path == "jobs.tasks.JobCancelled"
+    page = admin_client.get(reverse("admin:django_tasks_database_dbtaskresult_changelist"))
+    html = page.content.decode()
+    for job, word in [(ok, "succeeded"), (pricey, "failed"), (cancelled, "cancelled")]:
+        assert f"{str(job.pk)[:8]}</a> {word}" in html
+    pricey.refresh_from_db()
+    assert "enough funds" in pricey.error  # the failure, for real
+    final = pricey.events.order_by("-seq").first()
+    assert final.payload["message"].startswith("The smoke test could not mint a token")

@@ -56,7 +56,7 @@ def test_a_step_runs_from_its_first_event_to_the_next_steps_with_its_details():
     assert steps[1].is_open and not steps[0].is_open and steps[2].started is None
 
 
-def test_a_cancel_stops_the_step_it_interrupted_and_leaves_the_rest_pending():
+def test_a_cancel_stops_the_step_it_interrupted_and_the_rest_are_skipped():
     events = _run(
         _event(
             7, 6, step=2, message="Cancelling…", type_=EventType.JOB_UPDATE, status="cancelling"
@@ -67,12 +67,13 @@ def test_a_cancel_stops_the_step_it_interrupted_and_leaves_the_rest_pending():
     )
     steps = timeline_build(steps=STEPS, events=events, status=JobStatus.CANCELLED)
 
-    assert [s.state for s in steps] == ["done", StepState.STOPPED, "pending"]
+    assert [s.state for s in steps] == ["done", StepState.STOPPED, StepState.SKIPPED]
     assert steps[1].duration_s == 3 and "Cancelling…" in steps[1].details
     assert steps[1].state_label == "Stopped" and steps[1].icon == "■"
+    assert steps[2].state_label == "Skipped" and steps[2].started is None
 
 
-def test_a_failure_marks_its_step_failed_open_with_the_error_as_a_detail():
+def test_a_failure_marks_its_step_failed_and_open_and_leaves_the_raw_error_to_the_page():
     events = _run(
         _event(
             7,
@@ -93,8 +94,17 @@ def test_a_failure_marks_its_step_failed_open_with_the_error_as_a_detail():
     )
     steps = timeline_build(steps=STEPS, events=events, status=JobStatus.FAILED)
 
-    assert [s.state for s in steps] == ["done", "failed", "pending"]
-    assert steps[1].is_open and steps[1].details[-1] == "solc: 1 error"
+    assert [s.state for s in steps] == ["done", "failed", "skipped"]
+    assert steps[1].is_open and steps[1].details == ["compiling 2/3: Token.sol"]
+
+
+def test_each_step_carries_the_templates_usual_duration():
+    steps = timeline_build(
+        steps=STEPS, events=_run(), status=JobStatus.RUNNING, usual={"prepare": 2.0, "package": 61}
+    )
+
+    assert [s.usual_s for s in steps] == [2.0, None, 61]
+    assert [s.usual_text for s in steps] == ["2.0 s", "", "1 min 01 s"]
 
 
 def test_success_marks_every_step_done_and_a_queued_job_has_nothing_started():
@@ -124,7 +134,7 @@ def test_durations_read_like_a_person_writes_them():
 
 def test_the_vocabulary_names_every_state_and_status_once_with_words_and_shapes():
     words = vocabulary()
-    assert set(words["steps"]) == {"pending", "running", "done", "failed", "stopped"}
+    assert set(words["steps"]) == {"pending", "running", "done", "failed", "stopped", "skipped"}
     assert all(v["label"] and v["icon"] for v in words["steps"].values())
     assert set(words["statuses"]) == set(JobStatus.values)
     assert words["statuses"]["queued"] == {"label": "Queued", "state": "pending"}

@@ -9,7 +9,7 @@ from django.contrib.sessions.models import Session
 from django.test import Client
 from django.urls import reverse
 
-from jobs.models import Job, JobStatus, JourneyEvent, JourneyKind, WizardDraft
+from jobs.models import Job, JobStatus, Journey, JourneyEvent, JourneyKind, WizardDraft
 from jobs.pipeline import run as run_pipeline
 from jobs.scaffolds import TEMPLATES
 from tests.support.wizard import (
@@ -143,6 +143,9 @@ def test_a_bad_input_in_any_field_gives_its_error_and_keeps_everything_typed(
     [error] = journey(JourneyKind.VALIDATION_ERROR)
     assert (error.step, error.field) == (step, field)
     assert bad not in {error.step, error.field, error.template}
+    if isinstance(bad, str) and bad.strip():
+        assert bad not in error.detail  # which rule was broken, never the value
+    assert re.fullmatch(r"\w+: .+", error.detail), error.detail  # "code: the message shown"
 
 
 def test_error_messages_say_exactly_what_is_wrong(client):
@@ -175,6 +178,25 @@ def test_typing_without_pressing_next_is_kept_by_autosave(client):
     assert page.values == options and page.errors == {}
     assert the_draft().step == "options", "autosave does not move the person on"
     assert journey(JourneyKind.STEP_COMPLETED)[-1].step == "template"
+
+
+def test_the_option_a_person_types_in_is_noted_once_each_time_it_changes(client):
+    walk(client, "nft", upto="options")
+    options = as_post(typed_step("options", "nft"))
+    url = reverse("jobs:wizard-validate")
+    for focus in ["symbol", "symbol", "symbol", "max_supply", "not_a_field", "symbol"]:
+        assert client.post(url, {**options, "step": "options", "focus": focus}).status_code == 200
+
+    edited = journey(JourneyKind.FIELD_EDITED)
+    assert [e.field for e in sorted(edited, key=lambda e: e.pk)] == [
+        "symbol",
+        "max_supply",
+        "symbol",
+    ]
+    assert {(e.step, e.template) for e in edited} == {("options", "nft")}
+    journey_row = Journey.objects.get()
+    assert (journey_row.last_step, journey_row.last_field) == ("options", "symbol")
+    assert "focus" not in the_draft().data["options"]["nft"]
 
 
 def test_autosaved_wrong_values_are_prefilled_without_errors_until_next(client):
@@ -286,10 +308,11 @@ def test_step_pages_use_a_bounded_number_of_queries(client, django_assert_max_nu
     post_step(client, "basics", typed_step("basics"))  # session and draft exist from here on
     with django_assert_max_num_queries(3):  # session, draft, remember the step
         assert client.get(step_url("basics")).status_code == 200
-    with django_assert_max_num_queries(4):  # session, draft, save, journey
+    # The journey: a savepoint around the event and its journey (read, then write).
+    with django_assert_max_num_queries(8):  # session, draft, save, journey
         post_step(client, "basics", typed_step("basics"))
     walk(client, upto="review")
-    with django_assert_max_num_queries(5):  # the first time, also: note it, journey
+    with django_assert_max_num_queries(9):  # the first time, also: note it, journey
         assert client.get(step_url("review")).status_code == 200
     with django_assert_max_num_queries(3):
         assert client.get(step_url("review")).status_code == 200
