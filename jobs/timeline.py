@@ -4,9 +4,9 @@ One vocabulary of step states, defined here and handed to the page's script (dat
 tag), so the server's first render and the live updates can never disagree. The rule, applied
 the same way by static/composer/job.js: a step starts at the first event carrying it and ends
 at the first event of a later step or at the final event; its detail lines are the messages of
-the events in between (the opening "Label…" line excepted: it only repeats the step's name, and the raw
-error too: the page shows it once, with what went wrong in plain words). Once a job failed or
-was cancelled, the steps that never ran are "skipped".
+the events in between (the opening "Label…" line excepted: it only repeats the step's name,
+and the raw error too: the page shows it once, with what went wrong in plain words). Once a
+job failed or was cancelled, the steps that never ran are "skipped".
 """
 
 from collections.abc import Iterable, Mapping, Sequence

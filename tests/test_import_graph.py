@@ -107,7 +107,7 @@ def test_only_the_servers_own_code_uses_the_front_door_for_code_before_django():
         for name, deps in _graph().items()
         if "realtime.server_api" in deps and not name.startswith("realtime")
     }
-    assert users == {"composer_realtime.http_protocol"}
+    assert users == {"composer_realtime.http_protocol", "composer_realtime.dbhealth"}
 
 
 def test_the_front_door_for_code_before_django_imports_no_django():
