@@ -23,9 +23,16 @@ from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: 
 from composer_realtime import dbpool  # noqa: E402
 from composer_realtime.liveness import Liveness  # noqa: E402
 from jobs.poll_shortcut import NotModifiedShortcut  # noqa: E402
-from realtime.api import SharedThreadsASGIHandler, count_responses  # noqa: E402
+from realtime.api import (  # noqa: E402
+    SharedThreadsASGIHandler,
+    count_responses,
+    database_down,
+)
 
-dbpool.bound_web_requests(statement_timeout_s=settings.DATABASE_STATEMENT_TIMEOUT_S)
+dbpool.bound_web_requests(
+    statement_timeout_s=settings.DATABASE_STATEMENT_TIMEOUT_S,
+    count_outage=lambda reason: database_down(reason=reason),
+)
 # /readyz answers within 2 s whatever hangs: its Django work never waits behind a request's.
 django_application = SharedThreadsASGIHandler(
     threads=settings.REALTIME_SYNC_THREADS, own_thread=["/readyz"]

@@ -18,10 +18,9 @@ worker and the commands wait a database out, as they always did.
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 import psycopg
-
-from realtime.server_api import database_down  # settings.py imports this module
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +41,11 @@ class Breaker:
     def __init__(self, *, retry_s: float = RETRY_S) -> None:
         self.enabled = False
         """Off until a web process turns it on (`dbpool.bound_web_requests`)."""
+        self.on_down: Callable[[str], None] = _uncounted
+        """Counts an outage by its reason. Handed in by the web process (composer_realtime/
+        asgi.py): this module loads with the settings, before the metrics may (prometheus-
+        client picks its storage when it is first imported, and gunicorn's arbiter loads
+        the protocol, and with it this, before it names the workers' shared folder)."""
         self._retry_s = retry_s
         self._lock = threading.Lock()
         self._down_since: float | None = None
@@ -77,7 +81,7 @@ class Breaker:
             if self._down_since is not None:
                 return
             self._down_since = now
-        database_down(reason=reason)
+        self.on_down(reason)
         logger.warning(
             "database not answering (%s): requests get 503 at once until it does", detail
         )
@@ -90,6 +94,10 @@ class Breaker:
             since, self._down_since = self._down_since, None
         if since is not None:
             logger.warning("database answers again after %.1f s", time.monotonic() - since)
+
+
+def _uncounted(reason: str) -> None:
+    """Count nothing (a process that did not hand in a counter)."""
 
 
 BREAKER = Breaker()

@@ -21,6 +21,7 @@ commands have neither: their long transactions (a purge, a migration) are theirs
 """
 
 import time
+from collections.abc import Callable
 from typing import Any, Self
 
 import psycopg
@@ -53,12 +54,14 @@ class _Deadlines:
 DEADLINES = _Deadlines()
 
 
-def bound_web_requests(*, statement_timeout_s: float) -> None:
+def bound_web_requests(*, statement_timeout_s: float, count_outage: Callable[[str], None]) -> None:
     """Give every database round trip of this process a deadline, the server a statement
-    timeout, and turn the breaker on: a web process's requests never wait on a silent
-    database (call it before the first connection)."""
+    timeout, and turn the breaker on, counting each outage with `count_outage(reason)`: a web
+    process's requests never wait on a silent database (call it before the first
+    connection)."""
     DEADLINES.statement_timeout_ms = int(statement_timeout_s * 1000)
     DEADLINES.round_trip_s = statement_timeout_s + _ANSWER_MARGIN_S
+    BREAKER.on_down = count_outage
     BREAKER.enabled = True
 
 

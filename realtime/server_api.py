@@ -4,11 +4,9 @@ gunicorn imports the worker class (and with it the HTTP protocol) in its arbiter
 imports a protocol before it loads the application: Django is not set up yet, so they cannot
 import `realtime.api` (its ASGI handler needs Django's apps). What they use of the transport
 comes from here, and nothing here may import Django (tests/test_import_graph.py holds it to
-that). The database breaker (composer_realtime/dbhealth.py) is such code too: settings.py
-imports it.
+that).
 """
 
 from realtime.flag import Flag
-from realtime.metrics import database_down
 
-__all__ = ["Flag", "database_down"]
+__all__ = ["Flag"]

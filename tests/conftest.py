@@ -27,8 +27,8 @@ from tests.support.servers import (
 )
 
 _ONLY_WHEN_NAMED = {
-    "projects": "the matrix of generated projects: -m projects runs it",
-    "faults": "a full-length fault scenario: -m faults runs it",
+    "projects": "the matrix of generated projects: `-m projects` runs it",
+    "faults": "a full-length fault scenario: `-m faults` runs it",
 }
 """Markers of long suites that run only when the `-m` expression names them."""
 

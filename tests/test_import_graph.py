@@ -107,7 +107,7 @@ def test_only_the_servers_own_code_uses_the_front_door_for_code_before_django():
         for name, deps in _graph().items()
         if "realtime.server_api" in deps and not name.startswith("realtime")
     }
-    assert users == {"composer_realtime.http_protocol", "composer_realtime.dbhealth"}
+    assert users == {"composer_realtime.http_protocol"}
 
 
 def test_the_front_door_for_code_before_django_imports_no_django():
@@ -131,10 +131,14 @@ def test_the_front_door_for_code_before_django_imports_no_django():
 
 def test_gunicorn_loads_the_worker_class_before_django_is_set_up():
     """gunicorn imports the worker class (and the HTTP protocol) in its arbiter, with no
-    settings: nothing on that path may need Django's apps."""
+    settings: nothing on that path may need Django's apps. Nor may it load prometheus-client:
+    that picks where metrics live (each process's memory, or the workers' shared folder) when
+    first imported, and the arbiter names the shared folder only after loading the class (a
+    server whose arbiter loaded it answered every scrape with an empty page)."""
     code = (
         "import sys; import composer_realtime.gunicorn_worker; "
-        "assert 'django.apps' not in sys.modules, 'django loaded'"
+        "assert 'django.apps' not in sys.modules, 'django loaded'; "
+        "assert 'prometheus_client' not in sys.modules, 'prometheus_client loaded'"
     )
     env = {"PATH": "/usr/bin:/bin"}  # no DJANGO_SETTINGS_MODULE
     done = subprocess.run(

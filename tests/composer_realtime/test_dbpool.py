@@ -60,10 +60,20 @@ def test_a_working_connection_passes_the_check():
 @pytest.fixture
 def web_deadlines() -> Iterator[None]:
     """Give this process a web server's deadlines (1 s statements) for one test."""
-    saved = (DEADLINES.round_trip_s, DEADLINES.statement_timeout_ms, BREAKER.enabled)
-    dbpool.bound_web_requests(statement_timeout_s=1.0)
+    saved = (
+        DEADLINES.round_trip_s,
+        DEADLINES.statement_timeout_ms,
+        BREAKER.enabled,
+        BREAKER.on_down,
+    )
+    dbpool.bound_web_requests(statement_timeout_s=1.0, count_outage=lambda reason: None)
     yield
-    DEADLINES.round_trip_s, DEADLINES.statement_timeout_ms, BREAKER.enabled = saved
+    (
+        DEADLINES.round_trip_s,
+        DEADLINES.statement_timeout_ms,
+        BREAKER.enabled,
+        BREAKER.on_down,
+    ) = saved
     BREAKER.answered()
 
 
