@@ -21,12 +21,29 @@ from tests.support.servers import Proc, WebServer, base_env, make_reaper, make_w
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Tests marked `disruptive` restart a machine-wide service (PostgreSQL): they run only
     when asked (RUN_DISRUPTIVE=1; .ci/run asks), whatever the command line selects (a bare
-    `pytest tests/composer_realtime`, or an `-m` of one's own, used to run them)."""
-    if os.environ.get("RUN_DISRUPTIVE") == "1":
+    `pytest tests/composer_realtime`, or an `-m` of one's own, used to run them). Tests marked
+    `faults` (the whole fault matrix, many minutes) run only when an `-m` names them, so that
+    the default suite and CI keep to the smoke subset."""
+    _skip_unless_asked(
+        items,
+        "faults",
+        asked="faults" in (config.option.markexpr or ""),
+        reason="the whole fault matrix (slow): `-m faults` runs it",
+    )
+    _skip_unless_asked(
+        items,
+        "disruptive",
+        asked=os.environ.get("RUN_DISRUPTIVE") == "1",
+        reason="restarts the machine's PostgreSQL: RUN_DISRUPTIVE=1 runs it",
+    )
+
+
+def _skip_unless_asked(items: list[pytest.Item], marker: str, *, asked: bool, reason: str) -> None:
+    if asked:
         return
-    skip = pytest.mark.skip(reason="restarts the machine's PostgreSQL: RUN_DISRUPTIVE=1 runs it")
+    skip = pytest.mark.skip(reason=reason)
     for item in items:
-        if item.get_closest_marker("disruptive") is not None:
+        if item.get_closest_marker(marker) is not None:
             item.add_marker(skip)
 
 
