@@ -38,20 +38,32 @@ ensure_debian_package() {
 # Install Node.js and npm (Debian's) and the generation toolchain's pinned npm packages
 # (`npm ci` in toolchain/) when its package-lock.json changed since the last install.
 ensure_toolchain() {
-    local dir="$DEPS_ROOT/toolchain" stamp_file stamp log
-    stamp_file="$dir/node_modules/.package-lock.sha256"
     if ! command -v node >/dev/null 2>&1; then ensure_debian_package /usr/bin/node nodejs; fi
     if ! command -v npm >/dev/null 2>&1; then ensure_debian_package /usr/bin/npm npm; fi
     command -v npm >/dev/null 2>&1 || return 0  # warned above; generation will say what is missing
+    npm_ci_when_changed "$DEPS_ROOT/toolchain" "the generation toolchain"
+}
+
+# Install the README's Node.js recipe's pinned packages (`npm ci` in examples/node/: the
+# `eventsource` client the tests run it with) when its package-lock.json changed.
+ensure_node_examples() {
+    command -v npm >/dev/null 2>&1 || return 0  # ensure_toolchain warned already
+    npm_ci_when_changed "$DEPS_ROOT/examples/node" "the Node.js API recipe's packages"
+}
+
+# `npm ci` in "$1" (described as "$2") unless node_modules matches package-lock.json already.
+npm_ci_when_changed() {
+    local dir="$1" what="$2" stamp_file stamp log
+    stamp_file="$dir/node_modules/.package-lock.sha256"
     stamp="$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)"
     if [ -f "$stamp_file" ] && [ "$(cat "$stamp_file")" = "$stamp" ]; then
         return 0
     fi
-    echo "Installing the generation toolchain (npm ci in toolchain/) ..." >&2
-    log="$(mktemp -t toolchain-npm-ci.XXXXXX)"
+    echo "Installing $what (npm ci in ${dir#"$DEPS_ROOT"/}/) ..." >&2
+    log="$(mktemp -t npm-ci.XXXXXX)"
     if ! (cd "$dir" && npm ci --no-audit --no-fund --ignore-scripts) >"$log" 2>&1; then
         tail -n 30 "$log" >&2
-        printf '\n*** npm ci in toolchain/ failed (log: %s)\n\n' "$log" >&2
+        printf '\n*** npm ci in %s failed (log: %s)\n\n' "$dir" "$log" >&2
         exit 1
     fi
     rm -f "$log"
