@@ -213,6 +213,11 @@ REALTIME_QUEUE_SIZE = env.int("REALTIME_QUEUE_SIZE", default=64)
 REALTIME_RETRY_MS = env.int("REALTIME_RETRY_MS", default=2000)
 REALTIME_DRAIN_SPREAD_S = env.float("REALTIME_DRAIN_SPREAD_S", default=10.0)
 REALTIME_DB_POLL_S = env.float("REALTIME_DB_POLL_S", default=0.25)
+# The hub's pub/sub link pings Redis every _CHECK_S seconds and counts itself down (the hub then
+# reads the database, and the link reconnects) when a ping heard nothing back within _TIMEOUT_S:
+# a silent path is noticed within their sum (realtime/broker/liveness.py).
+REALTIME_REDIS_HEALTH_CHECK_S = env.float("REALTIME_REDIS_HEALTH_CHECK_S", default=1.0)
+REALTIME_REDIS_HEALTH_TIMEOUT_S = env.float("REALTIME_REDIS_HEALTH_TIMEOUT_S", default=2.0)
 REALTIME_SYNC_THREADS = env.int("REALTIME_SYNC_THREADS", default=4)
 REALTIME_SEND_TIMEOUT_S = env.float("REALTIME_SEND_TIMEOUT_S", default=30.0)
 REALTIME_DB_DOORBELL_SOURCE = "jobs.selectors.hub_messages_after"

@@ -35,6 +35,14 @@ def check_realtime_settings(
                 id="realtime.E005",
             )
         )
+    if settings.REALTIME_REDIS_HEALTH_CHECK_S <= 0 or settings.REALTIME_REDIS_HEALTH_TIMEOUT_S <= 0:
+        problems.append(
+            Error(
+                "REALTIME_REDIS_HEALTH_CHECK_S and REALTIME_REDIS_HEALTH_TIMEOUT_S must be "
+                "positive: without them a silent Redis path would never be noticed.",
+                id="realtime.E008",
+            )
+        )
     problems += _redis_url_problems(settings.REDIS_URL)
     if not settings.DEBUG and not settings.REDIS_URL:
         problems.append(

@@ -53,6 +53,50 @@ class Gauge(Counter):
         self.value -= amount
 
 
+class LabelledCounter:
+    """A family of counters told apart by the values of fixed labels (prometheus-client's
+    `Counter(name, help, labelnames).labels(...)`)."""
+
+    kind = "counter"
+
+    def __init__(self, name: str, help_text: str, labelnames: Sequence[str]) -> None:
+        self.name, self.help, self.labelnames = name, help_text, tuple(labelnames)
+        self._children: dict[tuple[str, ...], _Child] = {}
+        self._lock = threading.Lock()
+        REGISTRY.append(self)
+
+    def labels(self, **values: str) -> "_Child":
+        """Return the counter of one set of label values (made at its first use)."""
+        key = tuple(values[name] for name in self.labelnames)
+        with self._lock:
+            child = self._children.get(key)
+            if child is None:
+                child = self._children[key] = _Child()
+        return child
+
+    def samples(self) -> Iterable[tuple[str, float]]:
+        """Return one sample per set of label values seen."""
+        for key, child in sorted(self._children.items()):
+            text = ",".join(
+                f'{name}="{_escape_label(value)}"'
+                for name, value in zip(self.labelnames, key, strict=True)
+            )
+            yield f"{self.name}{{{text}}}", child.value
+
+
+class _Child:
+    """One counter of a `LabelledCounter`."""
+
+    __slots__ = ("value",)
+
+    def __init__(self) -> None:
+        self.value = 0.0
+
+    def inc(self, amount: float = 1) -> None:
+        """Add `amount`."""
+        self.value += amount
+
+
 class RecentCounter(Counter):
     """A counter that also knows how much it grew over the last `window_s` seconds."""
 
@@ -243,6 +287,14 @@ REDIS_LINK_ERRORS = Counter(
     "realtime_redis_link_errors_total",
     "Redis Cluster shard connections ended by a loss or an error (the "
     "shard reconnects, its channels catch up from the database).",
+)
+REDIS_LINK_DOWN = LabelledCounter(
+    "realtime_redis_link_down_total",
+    "Times a Redis pub/sub link (link=single) or one Redis Cluster shard's connection "
+    "(link=shard) was found down and replaced: reason=health_check when a ping went "
+    "unanswered past REALTIME_REDIS_HEALTH_TIMEOUT_S (a silent path), reason=connection when "
+    "the connection failed or could not be made.",
+    ["link", "reason"],
 )
 POLLING_CLIENTS = RecentClients(window_s=60.0)
 

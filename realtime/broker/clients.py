@@ -11,6 +11,7 @@ one place that tells the two apart.
 """
 
 import asyncio
+import socket
 import weakref
 from typing import Any
 
@@ -30,6 +31,20 @@ outside RedisError (no node reachable, a slot not covered during a failover)."""
 TIMEOUT_S = 2.0
 """Connect and read timeout of every client (and of the pub/sub links' connects)."""
 CLUSTER_SCHEME = "redis+cluster"
+_RETRIED = (redis.ConnectionError,)
+"""What one Redis client tries once more: a pooled connection that Redis closed meanwhile (a
+restart) fails at once and a new one works. A timeout is not retried: on a path gone silent
+the second try would only wait as long again (a poll waited 4 s instead of 2)."""
+_KEEPALIVE: dict[str, Any] = {
+    "socket_keepalive": True,
+    "socket_keepalive_options": {
+        socket.TCP_KEEPIDLE: 5,
+        socket.TCP_KEEPINTVL: 2,
+        socket.TCP_KEEPCNT: 3,
+        socket.TCP_USER_TIMEOUT: 10_000,
+    },
+}
+
 
 SyncClient = redis.Redis | redis.RedisCluster
 AsyncClient = aredis.Redis | aredis.RedisCluster
@@ -74,6 +89,18 @@ def _node(item: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
+def keepalive(url: str) -> dict[str, Any]:
+    """Return the client options that turn on TCP keepalive for `url` (none for unix://).
+
+    A peer that vanished without a word (its machine gone, a NAT that dropped the flow) is
+    noticed by the kernel within about 11 s on an idle connection, and data left
+    unacknowledged for 10 s ends one that is sending. Neither sees a path that something in
+    between still answers for (a proxy): the pub/sub links' ping (broker/liveness.py) does,
+    and every command has TIMEOUT_S.
+    """
+    return {} if url.startswith("unix:") else _KEEPALIVE
+
+
 def sync_client() -> SyncClient:
     """Return the process-wide synchronous client."""
     global _sync_client
@@ -84,7 +111,8 @@ def sync_client() -> SyncClient:
                 settings.REDIS_URL,
                 socket_timeout=TIMEOUT_S,
                 socket_connect_timeout=TIMEOUT_S,
-                retry=SyncRetry(NoBackoff(), 1),
+                **keepalive(settings.REDIS_URL),
+                retry=SyncRetry(NoBackoff(), 1, supported_errors=_RETRIED),
             )
         else:
             _sync_client = redis.RedisCluster(
@@ -94,6 +122,7 @@ def sync_client() -> SyncClient:
                 ],
                 socket_timeout=TIMEOUT_S,
                 socket_connect_timeout=TIMEOUT_S,
+                **_KEEPALIVE,
                 retry=SyncRetry(ExponentialBackoff(cap=0.5, base=0.05), 2),
             )
     return _sync_client
@@ -115,12 +144,14 @@ def _new_async_client() -> AsyncClient:
             settings.REDIS_URL,
             socket_timeout=TIMEOUT_S,
             socket_connect_timeout=TIMEOUT_S,
-            retry=AsyncRetry(NoBackoff(), 1),
+            **keepalive(settings.REDIS_URL),
+            retry=AsyncRetry(NoBackoff(), 1, supported_errors=_RETRIED),
         )
     return aredis.RedisCluster(
         startup_nodes=[aredis.cluster.ClusterNode(host, port) for host, port in nodes],
         socket_timeout=TIMEOUT_S,
         socket_connect_timeout=TIMEOUT_S,
+        **_KEEPALIVE,
         retry=AsyncRetry(ExponentialBackoff(cap=0.5, base=0.05), 2),
     )
 

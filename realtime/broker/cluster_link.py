@@ -12,6 +12,12 @@ slot moved), the hub is told which channels were lost (`on_lost`): it reads the 
 them until they are confirmed again on their new owner, and once more after that, while the
 streams on the other shards stay live. Only when no node of the cluster answers is the
 whole link down (`on_state(False)`), as the single-Redis link is when its server is.
+
+A shard whose path goes silent (its master stopped or frozen, a NAT that dropped the flow: no
+reset, no error) is found by the same ping as the single link's (broker/liveness.py): a ping
+unanswered past REALTIME_REDIS_HEALTH_TIMEOUT_S ends that shard's connection like a failure,
+so its channels are read from the database and the slot map is asked again (the frozen
+master's replica may take over meanwhile).
 """
 
 import asyncio
@@ -27,7 +33,8 @@ from redis.backoff import NoBackoff
 from redis.crc import REDIS_CLUSTER_HASH_SLOTS, key_slot
 
 from realtime import metrics
-from realtime.broker.clients import CLUSTER_SCHEME, FAILURES, TIMEOUT_S, cluster_nodes
+from realtime.broker.clients import CLUSTER_SCHEME, FAILURES, TIMEOUT_S, cluster_nodes, keepalive
+from realtime.broker.liveness import Health, Heartbeat, LinkSilent
 from realtime.broker.protocol import OnLost, OnMessage, OnSubscribed, take_confirmation
 
 logger = logging.getLogger(__name__)
@@ -96,6 +103,7 @@ class ClusterLink:
         self._wake = asyncio.Event()
         self._stale = False
         self._up = False
+        self._health = Health.from_settings()
 
     def reconcile(self) -> None:
         """Ask the link to bring its subscriptions in line with `wanted()`."""
@@ -164,7 +172,9 @@ class ClusterLink:
             except FAILURES as exc:
                 failures.append(f"{address[0]}:{address[1]}: {exc}")
                 continue
-            self._known = list(dict.fromkeys([*self._known, *discovered]))
+            # The node that answered is asked first next time: one that is frozen costs
+            # TIMEOUT_S every time it is asked.
+            self._known = list(dict.fromkeys([address, *self._known, *discovered]))
             return
         raise redis.ConnectionError(f"no cluster node answered: {'; '.join(failures)}")
 
@@ -231,9 +241,11 @@ class ClusterLink:
         which channels were lost, ask for the slot map again and reconnect."""
         delay = 0.1
         while True:
+            reason = "connection"
             try:
                 await self._shard_session(shard)
             except FAILURES as exc:
+                reason = "health_check" if isinstance(exc, LinkSilent) else reason
                 logger.warning("redis cluster shard %s:%d lost: %s", *shard.address, exc)
             except Exception:
                 logger.exception(
@@ -241,6 +253,7 @@ class ClusterLink:
                 )
             metrics.REDIS_LINK_ERRORS.inc()
             if shard.connected:
+                metrics.REDIS_LINK_DOWN.labels(link="shard", reason=reason).inc()
                 delay = 0.1
             shard.failing = True
             lost = shard.reset()
@@ -261,14 +274,24 @@ class ClusterLink:
             socket_connect_timeout=TIMEOUT_S,
             socket_timeout=TIMEOUT_S,
             retry=AsyncRetry(NoBackoff(), 0),
+            **keepalive(f"redis://{host}:{port}"),
         )
+
+        async def ping() -> None:
+            await connection.send_command("PING")
+
+        beat = Heartbeat(self._health, ping)
         try:
             await connection.connect()  # type: ignore[no-untyped-call]
+            await self._health.first_answer(
+                ping, lambda: connection.read_response(timeout=math.inf)
+            )
             shard.connected, shard.failing = True, False
             shard.changed.set()
             async with asyncio.TaskGroup() as group:
                 group.create_task(self._write(shard, connection))
-                group.create_task(self._read(shard, connection))
+                group.create_task(self._read(shard, connection, beat))
+                group.create_task(beat.run())
         except* Exception as failed:
             raise failed.exceptions[0] from None
         finally:
@@ -292,10 +315,11 @@ class ClusterLink:
             if commands:
                 await connection.send_packed_command(connection.pack_commands(commands))
 
-    async def _read(self, shard: _Shard, connection: aredis.Connection) -> None:
+    async def _read(self, shard: _Shard, connection: aredis.Connection, beat: Heartbeat) -> None:
         """Hand every message on; a read error ends the session (no silent reconnect)."""
         while True:
             response = await connection.read_response(timeout=math.inf)
+            beat.heard()
             kind, channel, data = _unpack(response)
             if kind == b"smessage":
                 self._deliver(channel, data)

@@ -3,8 +3,11 @@
 `run()` keeps it connected: it (re)subscribes to the `wanted()` channels, hands each raw
 message to `on_message`, each subscription confirmation to `on_subscribed`, and calls
 `on_state` with True when connected and False whenever the link is lost, for whatever reason
-(Redis gone, a reply it cannot parse, a bug in a callback): the hub must know when messages may
-have been missed, so the link never reconnects silently and never dies silently.
+(Redis gone, a reply it cannot parse, a bug in a callback, a path gone silent): the hub must
+know when messages may have been missed, so the link never reconnects silently and never dies
+silently. A path that goes silent without an error is found by the link's ping
+(broker/liveness.py): unanswered past REALTIME_REDIS_HEALTH_TIMEOUT_S, the connection is
+dropped and replaced like one that failed.
 """
 
 import asyncio
@@ -17,7 +20,8 @@ from redis.asyncio.retry import Retry as AsyncRetry
 from redis.backoff import NoBackoff
 
 from realtime import metrics
-from realtime.broker.clients import TIMEOUT_S, RedisError
+from realtime.broker.clients import TIMEOUT_S, RedisError, keepalive
+from realtime.broker.liveness import Health, Heartbeat, LinkSilent
 from realtime.broker.protocol import OnMessage, OnState, OnSubscribed, take_confirmation
 
 logger = logging.getLogger(__name__)
@@ -48,6 +52,8 @@ class PubSubLink:
         self._subscribed: set[str] = set()
         self._live: set[str] = set()
         self._pending: dict[str, int] = {}  # SUBSCRIBEs sent and not yet confirmed
+        self._health = Health.from_settings()
+        self._up = False  # this session came up (a failure to connect again is no news)
 
     def reconcile(self) -> None:
         """Ask the link to bring its subscriptions in line with `wanted()`."""
@@ -68,10 +74,14 @@ class PubSubLink:
             try:
                 await self._session()
             except (RedisError, OSError) as exc:
+                self._count_down("health_check" if isinstance(exc, LinkSilent) else "connection")
                 logger.warning("redis pub/sub link lost: %s", exc)
             except Exception:  # a bug must cost a resync, never live delivery for good
                 metrics.LINK_FAILURES.inc()
                 logger.exception("redis pub/sub link failed; restarting it")
+            if self._up:
+                delay = _FIRST_BACKOFF_S
+            self._up = False
             self._subscribed.clear()
             self._live.clear()
             self._pending.clear()
@@ -79,18 +89,30 @@ class PubSubLink:
             await asyncio.sleep(delay)
             delay = min(delay * 2, _MAX_BACKOFF_S)
 
+    def _count_down(self, reason: str) -> None:
+        if self._up:  # one outage counts once, however many connects fail during it
+            metrics.REDIS_LINK_DOWN.labels(link="single", reason=reason).inc()
+
     async def _session(self) -> None:
         client = aredis.Redis.from_url(
-            self._url, socket_connect_timeout=TIMEOUT_S, retry=AsyncRetry(NoBackoff(), 0)
+            self._url,
+            socket_connect_timeout=TIMEOUT_S,
+            retry=AsyncRetry(NoBackoff(), 0),
+            **keepalive(self._url),
         )
         pubsub = client.pubsub()
+        beat = Heartbeat(self._health, pubsub.ping)
         try:
-            await pubsub.ping()  # connects, or raises while Redis is down
+            # Connects and hears back, or raises: Redis down, or a path that accepts the
+            # connection and says nothing.
+            await self._health.first_answer(pubsub.ping, pubsub.parse_response)
+            self._up = True
             self._changed.set()
             await self._on_state(True)
             async with asyncio.TaskGroup() as group:
                 group.create_task(self._write(pubsub))
-                group.create_task(self._read(pubsub))
+                group.create_task(self._read(pubsub, beat))
+                group.create_task(beat.run())
         except* Exception as failure:
             raise failure.exceptions[0] from None  # the group only wraps the first failure
         finally:
@@ -113,14 +135,16 @@ class PubSubLink:
             if drop:
                 await pubsub.unsubscribe(*drop)
 
-    async def _read(self, pubsub: aredis.client.PubSub) -> None:
+    async def _read(self, pubsub: aredis.client.PubSub, beat: Heartbeat) -> None:
         """Hand every message on; a read error ends the session (no silent reconnect)."""
         connection = pubsub.connection
         assert connection is not None
         while True:
             if not connection.is_connected:
                 raise redis.ConnectionError("pub/sub connection closed")
-            kind, channel, data = _unpack(await pubsub.parse_response(block=True))
+            response = await pubsub.parse_response(block=True)
+            beat.heard()
+            kind, channel, data = _unpack(response)
             if kind == b"message":
                 self._on_message(channel, data)
             elif kind == b"subscribe":

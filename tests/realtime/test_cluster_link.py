@@ -2,6 +2,8 @@
 per shard, and a master killed mid-stream while the other shards stay live."""
 
 import asyncio
+import os
+import signal
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -419,3 +421,100 @@ def _wait_job_running(job: Job, timeout: float = 20) -> None:
         if time.monotonic() > deadline:
             raise TimeoutError("the worker did not start the job")
         time.sleep(0.05)
+
+
+EVENT_EVERY_S = 0.5
+LATE_S = 5.0
+"""The promise of issue 23: no event reaches a stream later than this after its `ts`."""
+
+
+@pytest.mark.failover
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    "freeze_s", [pytest.param(8.0, id="8s"), pytest.param(30.0, id="30s", marks=pytest.mark.faults)]
+)
+def test_a_frozen_master_delays_no_event_past_five_seconds_on_any_shard(
+    on_cluster, restores, owner, freeze_s, capsys
+):
+    """SIGSTOP one master: a silent failure (its sockets stay open, its kernel still accepts
+    connections, nothing answers). The link's ping finds that shard's connection dead, its
+    channels are read from the database, the link follows the replica that takes over, and
+    the other shards stay live; events keep coming on every shard at a steady rate."""
+    cluster = on_cluster
+    jobs = _jobs_on_each_master(cluster, owner)
+    doomed = cluster.masters()[0]
+    report = closing_connection(services.job_report_progress)
+
+    async def scenario() -> dict[Address, list[tuple[Message, float]]]:
+        hub = _hub(cluster.url, source=closing_connection(selectors.hub_messages_after))
+        hub.start()
+        got: dict[Address, list[tuple[Message, float]]] = {master: [] for master in jobs}
+        readers: list[asyncio.Task[None]] = []
+        frozen: int | None = None
+        try:
+            await _until(lambda: hub.redis_up)
+            subs = {master: await hub.subscribe(job.channel) for master, job in jobs.items()}
+            await _until(lambda: not hub._catch_up)
+            for job in jobs.values():
+                hub.note_cursor(job.channel, 1)
+            readers = [asyncio.create_task(_arrivals(sub, got[m])) for m, sub in subs.items()]
+            sent = 0
+
+            async def produce(seconds: float) -> None:
+                nonlocal sent
+                until = time.monotonic() + seconds
+                while time.monotonic() < until:
+                    sent += 1
+                    for job in jobs.values():
+                        await asyncio.to_thread(report, job=job, percent=min(sent, 100))
+                    await asyncio.sleep(EVENT_EVERY_S)
+
+            await produce(2.0)
+            frozen = cluster.freeze(doomed)
+            await produce(freeze_s)
+            os.kill(frozen, signal.SIGCONT)
+            frozen = None
+            await produce(3.0)
+            last = 1 + sent
+            await _until(lambda: all(_stream_ids(g)[-1:] == [last] for g in got.values()), 30)
+        finally:
+            if frozen is not None:
+                os.kill(frozen, signal.SIGCONT)
+            for reader in readers:
+                reader.cancel()
+            await hub.close()
+        return got
+
+    got = asyncio.run(scenario())
+    late = {master: _first_delays(arrivals) for master, arrivals in got.items()}
+    for master, arrivals in got.items():
+        assert _stream_ids(arrivals) == list(range(2, len(_stream_ids(arrivals)) + 2)), master
+    worst = {master: max(delays.values()) for master, delays in late.items()}
+    with capsys.disabled():
+        print(
+            f"\none master frozen {freeze_s:.0f} s, an event per shard every {EVENT_EVERY_S} s: "
+            f"worst delay after ts on the frozen shard {worst[doomed]:.2f} s, on the others "
+            + ", ".join(f"{worst[m]:.2f} s" for m in jobs if m != doomed)
+        )
+    assert all(delay < LATE_S for delay in worst.values()), worst
+
+
+async def _arrivals(sub: Subscription, into: list[tuple[Message, float]]) -> None:
+    """Record every message `sub` gets, with when it arrived, until cancelled."""
+    while True:
+        item = await sub.get(60)
+        if isinstance(item, Message):
+            into.append((item, time.time()))
+
+
+def _stream_ids(arrivals: list[tuple[Message, float]]) -> list[int]:
+    """Return the ids a stream would send, each once, in order (see `_as_stream_sees`)."""
+    return _as_stream_sees([message for message, _ in arrivals])
+
+
+def _first_delays(arrivals: list[tuple[Message, float]]) -> dict[int, float]:
+    """Return, per id, how long after its `ts` it first arrived."""
+    delays: dict[int, float] = {}
+    for message, at in arrivals:
+        delays.setdefault(message.id, at - message.ts)
+    return delays

@@ -7,12 +7,15 @@ must survive or be restored with a catch-up: never stop quietly.
 import asyncio
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
+import pytest
 import redis.asyncio as aredis
 
 from realtime import envelope, metrics
 from realtime.hub import Hub
 from realtime.message import Message
+from tests.support.faultproxy import FaultProxy
 from tests.support.waits import until
 
 CHANNEL = "test:link"
@@ -32,11 +35,16 @@ def _packed(id_: int) -> str:
     return envelope.pack(Message(id=id_, event="e", data="{}"))
 
 
-def _run(redis_url: str, scenario: Callable[[Hub, aredis.Redis], Any]) -> Any:
+def _run(
+    redis_url: str, scenario: Callable[[Hub, aredis.Redis], Any], publish_url: str = ""
+) -> Any:
+    """Run `scenario` with a started hub on `redis_url` and a client of `publish_url` (the
+    same Redis, by default the same way)."""
+
     async def main() -> Any:
         hub = _hub(redis_url)
         hub.start()
-        client = aredis.Redis.from_url(redis_url)
+        client = aredis.Redis.from_url(publish_url or redis_url)
         try:
             await until(lambda: hub.redis_up)
             return await scenario(hub, client)
@@ -86,3 +94,52 @@ def test_a_failure_below_the_hub_restarts_the_link_and_catches_up_from_the_truth
     assert isinstance(first, Message) and first.id == 1, "caught up from the truth"
     assert isinstance(second, Message) and second.id == 2, "live again after the restart"
     assert failures == 1 and epochs == 1
+
+
+def _through(proxy: FaultProxy, redis_url: str) -> str:
+    """Return `redis_url` with its host and port replaced by the proxy's."""
+    parts = urlsplit(redis_url)
+    return urlunsplit(parts._replace(netloc=proxy.url_host_port))
+
+
+def _down_count(reason: str) -> float:
+    return metrics.REDIS_LINK_DOWN.labels(link="single", reason=reason).value
+
+
+@pytest.mark.parametrize("new_flows", [False, True], ids=["every-flow", "old-flows-only"])
+def test_a_silent_path_is_noticed_by_the_ping_read_from_the_truth_and_replaced(settings, new_flows):
+    """A blackholed path: no byte either way, nothing closed. Without the ping the link would
+    wait for ever; with it the hub reads the database within CHECK + TIMEOUT, and the link
+    comes back over a new connection (as soon as new flows pass, or after the heal)."""
+    settings.REALTIME_REDIS_HEALTH_CHECK_S = 0.3
+    settings.REALTIME_REDIS_HEALTH_TIMEOUT_S = 0.6
+    bound = 0.3 + 0.6 + 5  # the health check's own bound, and slack for a loaded machine
+    with FaultProxy(_redis_port(settings.REDIS_URL), seed=23, lifetime_s=60) as proxy:
+
+        async def scenario(hub: Hub, client: aredis.Redis) -> dict[str, Any]:
+            silent_before = _down_count("health_check")
+            sub = await hub.subscribe(CHANNEL)
+            hub.note_cursor(CHANNEL, 0)
+            await client.publish(CHANNEL, _packed(1))
+            got = [await sub.get(5.0)]
+            proxy.blackhole(new_flows=new_flows)
+            await until(lambda: not hub.redis_up, timeout=bound)
+            TRUTH.append(Message(id=2, event="e", data="{}"))
+            got.append(await sub.get(5.0))  # from the database, the path still dead
+            if not new_flows:
+                await asyncio.sleep(1.0)
+                assert not hub.redis_up, "no new connection comes up over a dead path"
+                proxy.heal()
+            await until(lambda: hub.redis_up and hub._confirmed[CHANNEL].is_set(), bound)
+            await client.publish(CHANNEL, _packed(3))
+            got.append(await sub.get(5.0))
+            return {"got": got, "silent": _down_count("health_check") - silent_before}
+
+        found = _run(_through(proxy, settings.REDIS_URL), scenario, settings.REDIS_URL)
+    ids = [m.id if isinstance(m, Message) else m for m in found["got"]]
+    assert ids == [1, 2, 3]
+    assert found["silent"] == 1, "one outage, counted once as a missed health check"
+
+
+def _redis_port(redis_url: str) -> int:
+    return urlsplit(redis_url).port or 6379

@@ -61,3 +61,15 @@ def test_collectors_are_registered_once_and_asked_at_every_scrape():
         assert "test_collected 2" in metrics.render(extra=metrics.collect())
     finally:
         metrics._COLLECTORS.remove(collector)
+
+
+def test_a_labelled_counter_renders_one_sample_per_label_set():
+    family = metrics.LabelledCounter("test_down_total", "Downs.", ["link", "reason"])
+    metrics.REGISTRY.remove(family)
+    family.labels(link="single", reason="health_check").inc()
+    family.labels(reason="connection", link="single").inc(2)
+    family.labels(link="single", reason="health_check").inc()
+    text = metrics.render(extra=[family])
+    assert "# TYPE test_down_total counter" in text
+    assert 'test_down_total{link="single",reason="connection"} 2' in text
+    assert 'test_down_total{link="single",reason="health_check"} 2' in text

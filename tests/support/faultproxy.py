@@ -78,6 +78,7 @@ class FaultProxy:
         self._flows: set[_Flow] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
+        self._stopping = False
         self._listening = threading.Event()
         self._thread = threading.Thread(
             target=lambda: asyncio.run(self._main()), name=f"faultproxy-{self.port}", daemon=True
@@ -200,7 +201,11 @@ class FaultProxy:
                 async with asyncio.timeout(self.lifetime_s):
                     await self._stop.wait()
             # End the flows rather than cancel their tasks (asyncio logs a cancelled
-            # connection callback as an error): cut them, and let held ones through.
+            # connection callback as an error): cut them, and let held ones through. A
+            # connection accepted from now on is cut as soon as it is seen (a client that keeps
+            # reconnecting would otherwise keep the server from closing).
+            server.close()
+            self._stopping = True
             self._path.open.set()
             for flow in list(self._flows):
                 self._cut(flow)
@@ -210,11 +215,14 @@ class FaultProxy:
     async def _serve(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
         assert self._path is not None
         self.accepted += 1
-        if self._path.refuse:
+        if self._path.refuse or self._stopping:
             _abort(client_w)
             return
         if not self._path.open.is_set() and not self._path.new_flows:
             await self._path.open.wait()  # a dead path: the SYN is answered, nothing more
+            if self._stopping:
+                _abort(client_w)
+                return
         try:
             upstream_r, upstream_w = await asyncio.open_connection("127.0.0.1", self.upstream_port)
         except OSError:
@@ -222,6 +230,8 @@ class FaultProxy:
             return
         flow = _Flow(client_w, upstream_w)
         self._flows.add(flow)
+        if self._stopping:  # stopped while this one connected upstream
+            self._cut(flow)
         try:
             async with asyncio.TaskGroup() as group:
                 group.create_task(self._pump(client_r, upstream_w, flow, downstream=False))

@@ -125,12 +125,23 @@ class Cluster:
     def kill(self, master: Address) -> None:
         """SIGKILL the redis-server at `master`, as a crash would."""
         self._masters_before = self.masters()
-        client = _client(master[1])
+        os.kill(self.pid(master), signal.SIGKILL)
+
+    def freeze(self, master: Address) -> int:
+        """SIGSTOP the redis-server at `master`: its sockets stay open and its kernel still
+        accepts connections, but nothing answers (a silent failure); return its pid."""
+        self._masters_before = self.masters()
+        pid = self.pid(master)
+        os.kill(pid, signal.SIGSTOP)
+        return pid
+
+    def pid(self, node: Address) -> int:
+        """Return the process id of the redis-server at `node`."""
+        client = _client(node[1])
         try:
-            pid = int(client.info("server")["process_id"])
+            return int(client.info("server")["process_id"])
         finally:
             client.close()
-        os.kill(pid, signal.SIGKILL)
 
     def wait_failover(self, dead: Address, timeout: float = TIMEOUT_S) -> Address:
         """Wait until a replica owns the slots `dead` owned (as a master before it was killed

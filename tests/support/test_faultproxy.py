@@ -175,3 +175,30 @@ def test_heal_ends_every_fault(proxy: FaultProxy) -> None:
     proxy.heal()
     with _connect(proxy, timeout=1) as sock:
         assert _round_trip(sock, b"quick") == b"quick"
+
+
+def test_stop_ends_even_while_a_client_keeps_reconnecting(echo_port: int) -> None:
+    """A client that reconnects at once after every cut (a Redis link, a pool) must not keep
+    the proxy from stopping: connections accepted while it stops are cut too."""
+    proxy = FaultProxy(echo_port, seed=1, lifetime_s=60).start()
+    proxy.blackhole()
+    done = threading.Event()
+
+    def reconnect_for_ever() -> None:
+        while not done.is_set():
+            try:
+                with _connect(proxy, timeout=30) as sock:
+                    sock.recv(1)  # holds the connection until the proxy ends it
+            except OSError:
+                pass
+
+    clients = [threading.Thread(target=reconnect_for_ever, daemon=True) for _ in range(4)]
+    for client in clients:
+        client.start()
+    try:
+        time.sleep(0.3)
+        proxy.stop(timeout=10)  # raises TimeoutError if it cannot
+    finally:
+        done.set()
+        for client in clients:
+            client.join(5)
