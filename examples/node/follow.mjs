@@ -34,13 +34,14 @@ const follow = () => {
   let ready = false;
   let quietMs = READY_MS;
   let watchdog = 0;
-  // EventSource retries a dropped connection by itself; the Last-Event-ID it would send is
-  // replaced by the last id printed, which is the same or later.
+  let over = false;
   const source = new EventSource(`${BASE}/api/jobs/${JOB}/events`, {
     fetch: (url, init) =>
       fetch(url, { ...init, headers: { ...init.headers, ...auth, "Last-Event-ID": `${last}` } }),
   });
   const again = async (why) => {
+    if (over) return;
+    over = true;
     clearTimeout(watchdog);
     source.close();
     console.error(`stream: ${why}; again from ${last}`);
@@ -64,10 +65,9 @@ const follow = () => {
       show(JSON.parse(message.data));
     });
   }
-  // A non-200 answer (a 503 while the server restarts): EventSource gives up, so do it here.
-  source.addEventListener("error", (error) => {
-    if (source.readyState === EventSource.CLOSED) again(`HTTP ${error.code ?? "error"}`);
-  });
+  // Any error (a refused or cut connection, a 5xx): come back here after a second, rather
+  // than after EventSource's own `retry:` wait (or never, after a non-200 answer).
+  source.addEventListener("error", (error) => again(error.message ?? `HTTP ${error.code}`));
 };
 
 follow();
