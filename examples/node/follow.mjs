@@ -67,7 +67,9 @@ const follow = () => {
   }
   // Any error (a refused or cut connection, a 5xx): come back here after a second, rather
   // than after EventSource's own `retry:` wait (or never, after a non-200 answer).
-  source.addEventListener("error", (error) => again(error.message ?? `HTTP ${error.code}`));
+  source.addEventListener("error", (error) =>
+    again(error.code ? `HTTP ${error.code}` : error.message || "connection failed"),
+  );
 };
 
 follow();

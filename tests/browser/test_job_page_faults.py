@@ -23,6 +23,7 @@ from jobs import services
 from jobs.models import Job
 from tests.support.faultproxy import FaultProxy
 from tests.support.faultreport import fault_row
+from tests.support.placements import Placement, serve_behind
 from tests.support.proxy import Proxy
 from tests.support.scripted import ScriptedJob, lateness
 from tests.support.servers import ROOT
@@ -91,20 +92,29 @@ def _assert_every_event_once_in_order(page: Page, scripted: ScriptedJob) -> Seen
 
 @pytest.fixture
 def faulty_page(
-    start_web, owner, open_job_page: OpenPage
+    start_web, server_env, settings, owner, open_job_page: OpenPage
 ) -> Iterator[Callable[..., tuple[Page, FaultProxy, ScriptedJob]]]:
-    """Return a function that opens a live job page through a fault proxy and starts
-    recording the job's events for `duration_s`."""
+    """Return a function that opens a live job page with a fault proxy on one path of a new
+    web server (tests/support/placements.py) and starts recording the job's events for
+    `duration_s`."""
     proxies: list[FaultProxy] = []
 
-    def open_page(duration_s: float) -> tuple[Page, FaultProxy, ScriptedJob]:
-        web = start_web()
-        proxy = FaultProxy(web.port, seed=23, lifetime_s=duration_s + 120).start()
-        proxies.append(proxy)
+    def open_page(
+        duration_s: float, placement: Placement = "client-server", **env: str
+    ) -> tuple[Page, FaultProxy, ScriptedJob]:
+        placed = serve_behind(
+            placement,
+            start_web=start_web,
+            redis_url=settings.REDIS_URL,
+            database_url=server_env("composer-web")["DATABASE_URL"],
+            lifetime_s=duration_s + 120,
+            **env,
+        )
+        proxies.append(placed.proxy)
         job = services.job_create(owner=owner, params=TOKEN)
-        page = open_job_page(f"http://{proxy.url_host_port}", job, owner)
+        page = open_job_page(placed.base_url, job, owner)
         _wait_state(page, "live", 20)
-        return page, proxy, ScriptedJob(job, duration_s=duration_s).start()
+        return page, placed.proxy, ScriptedJob(job, duration_s=duration_s).start()
 
     yield open_page
     for proxy in proxies:
@@ -166,12 +176,14 @@ def test_a_blackholed_path_says_reconnecting_within_the_stall_window_and_catches
     assert late <= 10
 
 
-def _row(fault: str, seen: Seen, began: float, **figures: float) -> str:
+def _row(
+    fault: str, seen: Seen, began: float, placement: str = "client-server", **figures: float
+) -> str:
     """Report the scenario's figures and the states the person saw from `began` on."""
     states = seen.states_between(began, time.time())
     saw = [s for i, s in enumerate(states) if i == 0 or states[i - 1] != s]
     return fault_row(
-        client="Chromium", placement="client-server", fault=fault, **figures, saw=" > ".join(saw)
+        client="Chromium", placement=placement, fault=fault, **figures, saw=" > ".join(saw)
     )
 
 
@@ -238,4 +250,52 @@ def test_behind_a_proxy_that_buffers_streams_the_page_polls_and_never_says_live(
     with capsys.disabled():
         print(_row("buffering proxy", seen, opened, late_s=late))
     assert "live" not in [s for _, s in seen.states]
+    assert late <= 10
+
+
+@pytest.mark.faults
+def test_a_silent_redis_path_keeps_the_page_live_and_no_event_later_than_5_s(faulty_page, capsys):
+    """The server's own path to Redis blackholed 30 s: the hub reads the database meanwhile;
+    the page's stream never notices (pings and events keep coming), so "Live" is the truth."""
+    page, proxy, scripted = faulty_page(duration_s=40, placement="app-redis")
+    time.sleep(3)
+    dead_at = time.time()
+    proxy.blackhole()
+    time.sleep(30)
+    proxy.heal()
+    scripted.wait(timeout=60)
+    _wait_state(page, "finished", 30)
+
+    seen = _assert_every_event_once_in_order(page, scripted)
+    late = lateness(seen.arrivals, scripted.recorded, healed_at=dead_at)
+    with capsys.disabled():
+        print(_row("blackhole 30 s", seen, dead_at, placement="app-redis", late_s=late))
+    assert seen.states_between(dead_at, time.time()) == ["finished"]
+    assert late <= 5
+
+
+@pytest.mark.faults
+def test_a_frozen_database_path_says_reconnecting_when_a_stream_cannot_reopen_and_recovers(
+    faulty_page, capsys
+):
+    """The server's own path to PostgreSQL blackholed 45 s, streams ending every 10 s: a new
+    stream needs the database, so the page must say so, then catch up after the heal."""
+    page, proxy, scripted = faulty_page(
+        duration_s=55, placement="app-postgres", REALTIME_MAX_STREAM_AGE_S="10"
+    )
+    time.sleep(3)
+    dead_at = time.time()
+    proxy.blackhole()
+    _wait_timeline_state(page, "reconnecting", after=dead_at, timeout_s=30)
+    _shoot(page, "database-frozen")
+    time.sleep(max(0.0, dead_at + 45 - time.time()))
+    healed_at = time.time()
+    proxy.heal()
+    scripted.wait(timeout=60)
+    _wait_state(page, "finished", 30)
+
+    seen = _assert_every_event_once_in_order(page, scripted)
+    late = lateness(seen.arrivals, scripted.recorded, healed_at=healed_at)
+    with capsys.disabled():
+        print(_row("blackhole 45 s", seen, dead_at, placement="app-postgres", late_s=late))
     assert late <= 10

@@ -17,7 +17,6 @@ import contextlib
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
@@ -25,6 +24,7 @@ from api import services as token_services
 from jobs import services
 from tests.support.faultproxy import FaultProxy
 from tests.support.faultreport import fault_row
+from tests.support.placements import Placement, serve_behind
 from tests.support.proxy import Proxy
 from tests.support.recipes import COMMANDS, Program
 from tests.support.scripted import ScriptedJob, lateness
@@ -65,12 +65,15 @@ APP_REDIS = {
     "reset": Fault(lambda proxy: proxy.reset(), 0, 5, True),
     "latency": Fault(lambda proxy: proxy.latency(300, jitter_ms=200), None, 5, True),
 }
+# Streams end by themselves every 10 s here (REALTIME_MAX_STREAM_AGE_S), so that clients open
+# new ones (which read the database) while it is frozen, not only keep the ones they had.
 APP_POSTGRES = {
-    "blackhole-45s": Fault(lambda proxy: proxy.blackhole(), 45, 5, True),
+    "blackhole-45s": Fault(lambda proxy: proxy.blackhole(), 45, 10),
     "reset": Fault(lambda proxy: proxy.reset(), 0, 5, True),
     "latency": Fault(lambda proxy: proxy.latency(100, jitter_ms=50), None, 5, True),
 }
 FAULTS = {"client-server": CLIENT_SERVER, "app-redis": APP_REDIS, "app-postgres": APP_POSTGRES}
+SERVER_ENV = {"app-postgres": {"REALTIME_MAX_STREAM_AGE_S": "10"}}
 SMOKE = {("client-server", "blackhole")}
 
 
@@ -89,44 +92,32 @@ def _rows() -> list[object]:
     ]
 
 
-def _through(url: str, proxy: FaultProxy) -> str:
-    """Return `url` with its host and port replaced by the proxy's."""
-    return urlunsplit(urlsplit(url)._replace(netloc=proxy.url_host_port))
-
-
 @pytest.fixture
 def follow(
     start_web, server_env, owner, settings
-) -> Iterator[Callable[[str, str, float], tuple[Program, ScriptedJob, FaultProxy]]]:
+) -> Iterator[Callable[[str, Placement, float], tuple[Program, ScriptedJob, FaultProxy]]]:
     """Return a function that puts a fault proxy on one path of a new web server, starts a
     recipe on a new job through it, and waits for the recipe's first event."""
     programs: list[Program] = []
     proxies: list[FaultProxy] = []
 
-    def start(client: str, placement: str, duration_s: float) -> tuple:
-        def proxy_to(port: int) -> FaultProxy:
-            proxies.append(FaultProxy(port, seed=23, lifetime_s=duration_s + 180).start())
-            return proxies[-1]
-
-        if placement == "client-server":
-            web = start_web()
-            proxy = proxy_to(web.port)
-            base = f"http://{proxy.url_host_port}"
-        elif placement == "app-redis":
-            proxy = proxy_to(urlsplit(settings.REDIS_URL).port or 6379)
-            web = start_web(REDIS_URL=_through(settings.REDIS_URL, proxy))
-            base = web.url
-        else:
-            database_url = server_env("composer-web")["DATABASE_URL"]
-            proxy = proxy_to(urlsplit(database_url).port or 5432)
-            web = start_web(DATABASE_URL=_through(database_url, proxy))
-            base = web.url
+    def start(client: str, placement: Placement, duration_s: float) -> tuple:
+        placed = serve_behind(
+            placement,
+            start_web=start_web,
+            redis_url=settings.REDIS_URL,
+            database_url=server_env("composer-web")["DATABASE_URL"],
+            lifetime_s=duration_s + 180,
+            **SERVER_ENV.get(placement, {}),
+        )
+        proxies.append(placed.proxy)
         job = services.job_create(owner=owner, params=PARAMS)
         _, secret = token_services.token_create(user=owner, name=client)
-        program = Program(client, {"BASE": base, "TOKEN": secret, "JOB": str(job.pk)}).start()
+        env = {"BASE": placed.base_url, "TOKEN": secret, "JOB": str(job.pk)}
+        program = Program(client, env).start()
         programs.append(program)
         program.wait_for_seq(1, timeout=30)
-        return program, ScriptedJob(job, duration_s=duration_s).start(), proxy
+        return program, ScriptedJob(job, duration_s=duration_s).start(), placed.proxy
 
     yield start  # type: ignore[misc]
     for program in programs:
