@@ -20,6 +20,7 @@ from django.http.response import HttpResponseBase
 from api import selectors
 from api.errors import error_body, error_response, unauthorized
 from api.models import ApiToken
+from composer_realtime.outage import UNAVAILABLE, unavailable_response
 from jobs.access import TOKEN_ATTRIBUTE
 
 API_PREFIX = "/api/"
@@ -72,7 +73,10 @@ class BearerTokenMiddleware(_Hybrid):
         raw = bearer_of(request)
         if raw is None:
             return self.get_response(request)
-        verdict = _verdict(selectors.token_find(raw=raw))
+        try:
+            verdict = _verdict(selectors.token_find(raw=raw))
+        except UNAVAILABLE:
+            return unavailable_response(request)
         if isinstance(verdict, JsonResponse):
             return verdict
         return self.get_response(_authenticated(request, verdict))
@@ -82,7 +86,10 @@ class BearerTokenMiddleware(_Hybrid):
         raw = bearer_of(request)
         if raw is None:
             return await get_response(request)
-        verdict = _verdict(await selectors.atoken_find(raw=raw))
+        try:
+            verdict = _verdict(await selectors.atoken_find(raw=raw))
+        except UNAVAILABLE:  # every API request would otherwise be a logged 500
+            return unavailable_response(request)
         if isinstance(verdict, JsonResponse):
             return verdict
         return await get_response(_authenticated(request, verdict))

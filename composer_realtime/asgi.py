@@ -4,7 +4,10 @@ Django runs under the transport's handler (a few shared sync threads, middleware
 realtime/asgi/handler.py). With DEBUG on (the embedded defaults of scripts/run), /static/ is
 served here too; in production a reverse proxy serves the collected files
 (docs/deployment.md). Unchanged status polls may be answered in front of Django
-(jobs/poll_shortcut.py).
+(jobs/poll_shortcut.py), and so is /healthz (composer_realtime/liveness.py).
+
+Importing this module makes the process a web server: its database round trips get their
+deadlines and the breaker (composer_realtime/dbpool.py), which the worker's do not.
 """
 
 import os
@@ -17,10 +20,18 @@ django.setup(set_prefix=False)
 from django.conf import settings  # noqa: E402 - after setup
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
+from composer_realtime import dbpool  # noqa: E402
+from composer_realtime.liveness import Liveness  # noqa: E402
 from jobs.poll_shortcut import NotModifiedShortcut  # noqa: E402
 from realtime.asgi.handler import SharedThreadsASGIHandler  # noqa: E402
 
-django_application = SharedThreadsASGIHandler(threads=settings.REALTIME_SYNC_THREADS)
-application = NotModifiedShortcut(
-    ASGIStaticFilesHandler(django_application) if settings.DEBUG else django_application
+dbpool.bound_web_requests(statement_timeout_s=settings.DATABASE_STATEMENT_TIMEOUT_S)
+# /readyz answers within 2 s whatever hangs: its Django work never waits behind a request's.
+django_application = SharedThreadsASGIHandler(
+    threads=settings.REALTIME_SYNC_THREADS, own_thread=["/readyz"]
+)
+application = Liveness(
+    NotModifiedShortcut(
+        ASGIStaticFilesHandler(django_application) if settings.DEBUG else django_application
+    )
 )

@@ -47,6 +47,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "api.middleware.ApiErrorsMiddleware",  # first: it sees every error under /api/
+    # A view that failed for want of a database: 503 + Retry-After (or a stream's `busy`).
+    "composer_realtime.outage.DatabaseOutageMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -109,6 +111,9 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
     )
     _db.setdefault("TEST", {})["NAME"] = str(DATA_DIR / "test.sqlite3")
 elif _db["ENGINE"] == "django.db.backends.postgresql":
+    # Django's backend with a breaker before the pool: while the database does not answer, a
+    # web request is refused at once instead of waiting (composer_realtime/dbhealth.py).
+    _db["ENGINE"] = "composer_realtime.postgres"
     if env.str("TEST_DATABASE_NAME", default=""):  # parallel test runs on one server
         _db.setdefault("TEST", {})["NAME"] = env.str("TEST_DATABASE_NAME")
     # A bounded pool per process: streams hand their connection back before they wait.
@@ -116,12 +121,31 @@ elif _db["ENGINE"] == "django.db.backends.postgresql":
     _db["CONN_HEALTH_CHECKS"] = True  # the pool drops connections a Postgres restart broke
     from composer_realtime.dbpool import POOL_CALLBACKS  # a check only after 1 s idle
 
-    _db.setdefault("OPTIONS", {})["pool"] = {
-        "min_size": 1,
-        "max_size": env.int("DATABASE_POOL_SIZE", default=10),
-        "timeout": 10,
-        **POOL_CALLBACKS,
-    }
+    _db.setdefault("OPTIONS", {}).update(
+        {
+            # Every connection, in every process: a connect that gets no answer gives up, and
+            # a peer that vanished (its machine gone, a NAT that dropped the flow) is noticed
+            # by the kernel: within 25 s on an idle connection (keepalive), within 10 s when
+            # sent data goes unacknowledged (a statement the server never got).
+            "connect_timeout": env.int("DATABASE_CONNECT_TIMEOUT_S", default=3),
+            "keepalives": 1,
+            "keepalives_idle": 10,
+            "keepalives_interval": 5,
+            "keepalives_count": 3,
+            "tcp_user_timeout": 10_000,
+            "pool": {
+                "min_size": 1,
+                "max_size": env.int("DATABASE_POOL_SIZE", default=10),
+                # How long a request waits for a pooled connection before it is answered 503.
+                "timeout": env.float("DATABASE_POOL_TIMEOUT_S", default=3.0),
+                **POOL_CALLBACKS,
+            },
+        }
+    )
+# Web processes only (composer_realtime/asgi.py): the server ends a statement of a web request
+# after this many seconds, and the process gives up on a round trip that got no answer one
+# second later (a silent path); the worker's and the commands' statements are not bounded.
+DATABASE_STATEMENT_TIMEOUT_S = env.float("DATABASE_STATEMENT_TIMEOUT_S", default=5.0)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

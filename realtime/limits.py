@@ -118,16 +118,18 @@ def _give_back(held: dict[str, int], name: str) -> None:
 SLOTS = StreamSlots()
 
 
-def busy_response() -> HttpResponse:
-    """Return a 200 event stream that asks the client to come back later.
+def busy_response(*, error: str = "too_many_streams", retry_s: int | None = None) -> HttpResponse:
+    """Return a 200 event stream that asks the client to come back later (after `retry_s`,
+    20-40 s by default), saying why (`error`).
 
     A 503 would stop a browser's EventSource for good; this keeps it retrying, slowly.
     """
-    retry_s = 20 + random.randint(0, 20)  # noqa: S311 - jitter, not security
+    if retry_s is None:
+        retry_s = 20 + random.randint(0, 20)  # noqa: S311 - jitter, not security
     body = encode_event(
         event="busy",
         retry_ms=retry_s * 1000,
-        data=json.dumps({"error": "too_many_streams", "retry_after_s": retry_s}),
+        data=json.dumps({"error": error, "retry_after_s": retry_s}),
     )
     response = HttpResponse(body, content_type=CONTENT_TYPE)
     response["Cache-Control"] = "no-cache"

@@ -296,6 +296,17 @@ REDIS_LINK_DOWN = LabelledCounter(
     "the connection failed or could not be made.",
     ["link", "reason"],
 )
+DATABASE_DOWN = LabelledCounter(
+    "realtime_database_down_total",
+    "Times a web process found the database not answering and began refusing requests at "
+    "once (503): reason=timeout when a round trip went unanswered past its deadline, "
+    "connect or pool when no connection could be had.",
+    ["reason"],
+)
+DATABASE_UNAVAILABLE_ANSWERS = Counter(
+    "realtime_database_unavailable_answers_total",
+    "Requests answered 503 (or a stream's busy) because the database did not answer.",
+)
 POLLING_CLIENTS = RecentClients(window_s=60.0)
 
 

@@ -33,7 +33,7 @@ import inspect
 import itertools
 import json
 import tempfile
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Collection, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from io import BytesIO
 from typing import Any
@@ -53,15 +53,28 @@ from realtime.asgi.types import Receive, Scope, Send
 
 
 class SharedThreadsASGIHandler(ASGIHandler):
-    """Serve every request with one of `threads` shared single-thread executors."""
+    """Serve every request with one of `threads` shared single-thread executors, except
+    those to the `own_thread` paths, which each get a thread of their own.
 
-    def __init__(self, *, threads: int) -> None:
+    A request's sync work (Django's request signals, a sync view) waits behind whatever its
+    shared thread is doing: while the database hangs, the requests waiting on it. A probe that
+    must answer within its deadline whatever hangs (/readyz) is given its own thread.
+    """
+
+    def __init__(self, *, threads: int, own_thread: Collection[str] = ()) -> None:
         super().__init__()
         self._executors = [
             ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"django-sync-{i}")
             for i in range(threads)
         ]
         self._next = itertools.cycle(self._executors)
+        self._own = {
+            path: ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"django-sync{path}")
+            for path in own_thread
+        }
+
+    def _executor_for(self, scope: Scope) -> ThreadPoolExecutor:
+        return self._own.get(scope["path"]) or next(self._next)
 
     def load_middleware(self, is_async: bool = False) -> None:
         """Build Django's chain from MIDDLEWARE, with the loop-friendly equivalents."""
@@ -92,7 +105,7 @@ class SharedThreadsASGIHandler(ASGIHandler):
         stream), a detached stream's request body and context let go before it streams, and
         a body over REALTIME_MAX_BODY_BYTES refused before it is read. One coroutine: each
         frame around it would be held once per open stream."""
-        async with ThreadSensitiveContext(executor=next(self._next)):
+        async with ThreadSensitiveContext(executor=self._executor_for(scope)):
             send = BoundedSend(send, settings.REALTIME_SEND_TIMEOUT_S)
             limit = settings.REALTIME_MAX_BODY_BYTES
             try:

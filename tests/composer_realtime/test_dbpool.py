@@ -1,5 +1,6 @@
 """The pool's check: skipped for a connection handed back moments ago, run otherwise, so that
-a connection PostgreSQL dropped while it sat idle is never handed out."""
+a connection PostgreSQL dropped while it sat idle is never handed out. The web's deadlines: a
+round trip on a silent path ends at its deadline, a slow statement at the server's."""
 
 import time
 from collections.abc import Iterator
@@ -9,6 +10,9 @@ import pytest
 from django.db import connection
 
 from composer_realtime import dbpool
+from composer_realtime.dbhealth import BREAKER
+from composer_realtime.dbpool import DEADLINES, BoundedConnection
+from tests.support.faultproxy import FaultProxy
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -51,3 +55,56 @@ def test_a_working_connection_passes_the_check():
         dbpool.check_if_idle(conn)
         dbpool.note_returned(conn)
         dbpool.check_if_idle(conn)
+
+
+@pytest.fixture
+def web_deadlines() -> Iterator[None]:
+    """Give this process a web server's deadlines (1 s statements) for one test."""
+    saved = (DEADLINES.round_trip_s, DEADLINES.statement_timeout_ms, BREAKER.enabled)
+    dbpool.bound_web_requests(statement_timeout_s=1.0)
+    yield
+    DEADLINES.round_trip_s, DEADLINES.statement_timeout_ms, BREAKER.enabled = saved
+    BREAKER.answered()
+
+
+def _params(**changes: object) -> dict[str, object]:
+    params = connection.get_connection_params()
+    params.pop("cursor_factory", None)
+    return {**params, **changes}
+
+
+def test_a_round_trip_on_a_silent_path_ends_at_its_deadline_and_drops_the_connection(
+    web_deadlines,
+):
+    port = int(connection.settings_dict["PORT"] or 5432)
+    with FaultProxy(port, seed=3, lifetime_s=60) as proxy:
+        conn = BoundedConnection.connect(**_params(host="127.0.0.1", port=proxy.port))
+        conn.autocommit = True
+        assert conn.execute("SELECT 1").fetchone() == (1,)
+        proxy.blackhole()
+        started = time.monotonic()
+        with pytest.raises(psycopg.OperationalError, match="no answer within 2 s"):
+            conn.execute("SELECT 1")
+        took = time.monotonic() - started
+        assert conn.closed, "its protocol state is unknown: it is never used again"
+        assert BREAKER.down, "the process knows: its requests are refused at once now"
+        proxy.heal()
+    assert 2.0 <= took < 10
+
+
+def test_a_slow_statement_is_ended_by_the_server_and_its_connection_stays_usable(
+    web_deadlines,
+):
+    with BoundedConnection.connect(**_params(autocommit=True)) as conn:
+        assert conn.execute("SHOW statement_timeout").fetchone() == ("1s",)
+        with pytest.raises(psycopg.errors.QueryCanceled):
+            conn.execute("SELECT pg_sleep(3)")
+        assert conn.execute("SELECT 1").fetchone() == (1,)
+    assert not BREAKER.down, "the server answered: it is up"
+
+
+def test_outside_a_web_process_statements_and_round_trips_are_unbounded():
+    assert DEADLINES.round_trip_s is None  # only composer_realtime.asgi bounds them
+    with BoundedConnection.connect(**_params(autocommit=True)) as conn:
+        assert conn.execute("SHOW statement_timeout").fetchone() == ("0",)
+        assert conn.execute("SELECT pg_sleep(1.2)").fetchone() == ("",)

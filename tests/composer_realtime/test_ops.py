@@ -72,12 +72,20 @@ def test_readyz_names_redis_as_degraded_when_it_does_not_answer(settings):
 
 def test_readyz_refuses_traffic_when_the_database_does_not_answer(start_web):
     web = start_web(DATABASE_URL="postgres://postgres@127.0.0.1:1/composer", DATABASE_POOL_SIZE="1")
-    response = httpx.get(f"{web.url}/readyz", timeout=30)
-    assert response.status_code == 503
-    body = response.json()
-    assert body["status"] == "unavailable"
-    assert body["checks"]["database"].startswith("error: ")
-    assert body["checks"]["redis"] == "ok"
+    for _ in range(3):  # the first waits out its check; once the breaker knows, at once
+        started = time.monotonic()
+        response = httpx.get(f"{web.url}/readyz", timeout=30)
+        took = time.monotonic() - started
+        assert response.status_code == 503
+        body = response.json()
+        assert body["status"] == "unavailable"
+        # Refused connections: the pool retries them until its timeout, so a check says
+        # "timeout" while it waits, the pool's error once it gave up, and the breaker's
+        # "unavailable" once the process knows.
+        database = body["checks"]["database"]
+        assert database in {"timeout", "unavailable"} or database.startswith("error: "), body
+        assert body["checks"]["redis"] == "ok"
+        assert took < 5, f"/readyz took {took:.1f} s (it must answer within 2 s, load aside)"
 
 
 def test_metrics_expose_every_named_family_with_help_and_type():

@@ -11,6 +11,7 @@ from django.db import connection
 
 from jobs import services
 from jobs.models import EventType, Job, JobEvent, JobStatus
+from tests.support.faultproxy import FaultProxy
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -61,3 +62,46 @@ def test_cut_connections_mid_job_end_that_job_failed_and_the_worker_carries_on(
     for part in (worker, reaper):
         assert part.popen is not None and part.popen.poll() is None, f"{part.name} exited"
     assert "database unavailable" in worker.log()
+
+
+def _through(proxy: FaultProxy, application_name: str) -> str:
+    db = connection.settings_dict
+    user = db["USER"] or "postgres"
+    return (
+        f"postgres://{user}@127.0.0.1:{proxy.port}/{db['NAME']}?application_name={application_name}"
+    )
+
+
+def test_after_a_database_freeze_the_worker_and_the_reaper_carry_on_by_themselves(
+    start_worker, start_reaper, owner: Any
+) -> None:
+    """A silent database path (no reset, no error) under the worker and the reaper, mid-job,
+    for 12 s (three times JOBS_STALE_AFTER_S here): both wait it out, nobody restarts them, and
+    the job that was running finishes, not reaped as abandoned by a reaper that was as blind
+    as its worker; the next job succeeds."""
+    port = int(connection.settings_dict["PORT"] or 5432)
+    with FaultProxy(port, seed=12, lifetime_s=240) as proxy:
+        # As in production, a heartbeat is a good deal shorter than the stale limit, and the
+        # reaper looks more often than the worker beats.
+        beats = {"JOBS_HEARTBEAT_S": "2", "JOBS_STALE_AFTER_S": "4"}
+        worker = start_worker(
+            JOBS_STEP_PACE_S="0.5", DATABASE_URL=_through(proxy, "composer-worker"), **beats
+        )
+        reaper = start_reaper(DATABASE_URL=_through(proxy, "composer-reaper"), **beats)
+        frozen = services.job_create(owner=owner, params=TOKEN)
+        wait_for("the job is mid-pipeline", lambda: Job.objects.get(pk=frozen.pk).last_seq >= 4)
+        proxy.blackhole()
+        time.sleep(12)
+        proxy.heal()
+        wait_for("the frozen job ends", lambda: Job.objects.get(pk=frozen.pk).is_finished, 60)
+        fresh = services.job_create(owner=owner, params=TOKEN)
+        wait_for(
+            "a new job succeeds",
+            lambda: Job.objects.get(pk=fresh.pk).status == JobStatus.SUCCEEDED,
+            60,
+        )
+        frozen.refresh_from_db()
+        for part in (worker, reaper):
+            assert part.popen is not None and part.popen.poll() is None, f"{part.name} exited"
+    assert frozen.status == JobStatus.SUCCEEDED, frozen.error
+    assert "database in sight again" in reaper.log()

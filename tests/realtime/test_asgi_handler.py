@@ -4,6 +4,7 @@ keeps Django's behaviour for other responses."""
 import asyncio
 import contextvars
 import json
+import threading
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -11,7 +12,7 @@ import httpx
 import pytest
 from asgiref.sync import sync_to_async
 from django.db import connection
-from django.http import HttpRequest, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.urls import path
 
 from jobs import services
@@ -116,7 +117,23 @@ async def _streaming_view(request: HttpRequest) -> StreamingHttpResponse:
     return StreamingHttpResponse(content())
 
 
-urlpatterns = [path("streaming-context/", _streaming_view)]
+_RELEASE = threading.Event()
+
+
+def _blocked_view(request: HttpRequest) -> HttpResponse:
+    _RELEASE.wait(20)  # a request stuck on a database that does not answer
+    return HttpResponse(threading.current_thread().name)
+
+
+def _probe_view(request: HttpRequest) -> HttpResponse:
+    return HttpResponse(threading.current_thread().name)
+
+
+urlpatterns = [
+    path("streaming-context/", _streaming_view),
+    path("blocked/", _blocked_view),
+    path("probe/", _probe_view),
+]
 
 
 def test_a_stream_that_is_not_detached_sees_the_context_its_view_set(settings):
@@ -159,3 +176,58 @@ def test_a_stream_that_is_not_detached_sees_the_context_its_view_set(settings):
     asyncio.run(scenario())
     assert sent[0]["status"] == 200
     assert b"".join(m.get("body", b"") for m in sent[1:]) == b"set by the view"
+
+
+def _scope(path_: str) -> dict[str, Any]:
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path_,
+        "raw_path": path_.encode(),
+        "root_path": "",
+        "query_string": b"",
+        "headers": [(b"host", b"testserver")],
+        "server": ("testserver", 80),
+        "client": ("127.0.0.1", 50000),
+    }
+
+
+async def _request(handler: SharedThreadsASGIHandler, path_: str) -> tuple[int, bytes]:
+    sent: list[dict[str, Any]] = []
+    requested = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal requested
+        if not requested:
+            requested = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await asyncio.Event().wait()  # the client stays until the answer
+        raise AssertionError("unreachable")
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    await handler(_scope(path_), receive, send)
+    return sent[0]["status"], b"".join(m.get("body", b"") for m in sent[1:])
+
+
+def test_a_path_with_a_thread_of_its_own_answers_while_the_shared_thread_is_stuck(settings):
+    settings.ROOT_URLCONF = __name__
+    handler = SharedThreadsASGIHandler(threads=1, own_thread=["/probe/"])
+    _RELEASE.clear()
+
+    async def scenario() -> tuple[tuple[int, bytes], tuple[int, bytes]]:
+        async with asyncio.timeout(20):
+            stuck = asyncio.create_task(_request(handler, "/blocked/"))
+            await asyncio.sleep(0.3)  # it holds the one shared thread now
+            probed = await asyncio.wait_for(_request(handler, "/probe/"), 5)
+            assert not stuck.done()
+            _RELEASE.set()
+            return probed, await stuck
+
+    probed, stuck = asyncio.run(scenario())
+    assert probed == (200, b"django-sync/probe/_0")
+    assert stuck == (200, b"django-sync-0_0")

@@ -157,11 +157,14 @@ def test_every_answer_and_header_is_the_one_django_gives(
 def test_the_handler_serves_the_equivalents_and_the_setting_keeps_the_stock_names() -> None:
     from axes.middleware import AxesMiddleware
 
+    from composer_realtime.outage import DatabaseOutageMiddleware
+
     handler = SharedThreadsASGIHandler(threads=1)
     chain = [type(instance) for instance in _instances(handler._middleware_chain)]
 
     assert chain == [
         ApiErrorsMiddleware,  # the API's own (api/middleware.py): async already
+        DatabaseOutageMiddleware,  # the project's (composer_realtime/outage.py): async already
         middleware.SecurityMiddleware,
         middleware.ContentSecurityPolicyMiddleware,
         middleware.SessionMiddleware,
@@ -173,7 +176,8 @@ def test_the_handler_serves_the_equivalents_and_the_setting_keeps_the_stock_name
         middleware.XFrameOptionsMiddleware,
         AxesMiddleware,  # async-capable as it is: it hops to a thread only for a lockout
     ]
-    assert [path for path in settings.MIDDLEWARE if not path.startswith("api.")] == [
+    ours = ("api.", "composer_realtime.")
+    assert [path for path in settings.MIDDLEWARE if not path.startswith(ours)] == [
         *middleware.EQUIVALENTS,
         "axes.middleware.AxesMiddleware",
     ]

@@ -5,7 +5,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import close_old_connections
 
-from jobs import services
+from jobs.reaper import Reaper
 from jobs.worker import CONNECTION_ERRORS
 
 logger = logging.getLogger(__name__)
@@ -26,10 +26,11 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        reaper = Reaper()
         while True:
             try:
                 close_old_connections()
-                for job in services.jobs_reap_stale():
+                for job in reaper.sweep():
                     self.stdout.write(f"reaped {job.pk} (last heartbeat {job.heartbeat_at})")
             except CONNECTION_ERRORS as exc:
                 if not options["every"]:
