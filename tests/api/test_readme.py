@@ -3,7 +3,6 @@ worker, on a database where the user `alice` does not exist yet; and its recipes
 files the fault tests run (tests/faults/test_programs.py)."""
 
 import io
-import re
 import subprocess
 import zipfile
 
@@ -11,13 +10,16 @@ import pytest
 
 from api.models import ApiToken
 from jobs.models import Job
-from tests.support.recipes import RECIPE_FILES, readme_recipes, readme_section, shell_blocks
+from tests.support.recipes import (
+    RECIPE_FILES,
+    event_seq,
+    readme_recipes,
+    readme_section,
+    shell_blocks,
+)
 from tests.support.servers import ROOT
 
 SECTION = "The API for programs (CI jobs, scripts, other services)"
-EVENT_LINE = re.compile(
-    r"^(\d+) (job-update|progress-update|error-notification|completion-status) "
-)
 LEFT_BEHIND = (
     "job.json",
     "headers.txt",
@@ -70,7 +72,7 @@ def test_every_command_of_the_api_section_runs_as_written(
 
     job = Job.objects.get(owner__username="alice")
     every_seq = list(range(1, job.last_seq + 1))
-    printed = [int(m[1]) for line in done.stdout.splitlines() if (m := EVENT_LINE.match(line))]
+    printed = [seq for line in done.stdout.splitlines() if (seq := event_seq(line)) is not None]
     assert printed == every_seq * 3, done.stdout  # curl, then httpx, then Node
     assert "\n304\n" in done.stdout
     assert zipfile.ZipFile(io.BytesIO(project)).namelist()

@@ -3,9 +3,11 @@
 The README shows each recipe in full, right after a marker line `<!-- recipe: PATH -->`, and
 PATH holds the same text (a test checks that they are equal), so a recipe run here is the
 README's own. A recipe follows the job `$JOB` on `$BASE` with `$TOKEN` and prints one line per
-event, "seq type percent message", each once, in order; `Program` timestamps every line.
+event, each once, in order ("seq type percent message", or the event's JSON); `Program`
+timestamps every line.
 """
 
+import json
 import os
 import re
 import subprocess
@@ -53,6 +55,20 @@ def shell_blocks(markdown: str) -> list[str]:
     return re.findall(r"```sh\n(.*?)```", markdown, re.S)
 
 
+_EVENT_LINE = re.compile(
+    r"^(\d+) (job-update|progress-update|error-notification|completion-status) "
+)
+
+
+def event_seq(line: str) -> int | None:
+    """Return the seq of the event a recipe printed on `line` (None: not an event)."""
+    if line.startswith("{"):
+        event = json.loads(line)
+        return int(event["seq"]) if "seq" in event and "type" in event else None
+    match = _EVENT_LINE.match(line)
+    return int(match[1]) if match else None
+
+
 @dataclass
 class Program:
     """A recipe running as a child process, each line of its output timestamped."""
@@ -60,8 +76,8 @@ class Program:
     client: str
     env: dict[str, str]
     lines: list[tuple[float, str]] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    """What it said on stderr (each reconnect, and why)."""
+    errors: list[tuple[float, str]] = field(default_factory=list)
+    """What it said on stderr (each reconnect, and why), timestamped."""
     popen: subprocess.Popen[str] | None = None
     _readers: list[threading.Thread] = field(default_factory=list)
 
@@ -90,19 +106,20 @@ class Program:
     def _read_errors(self) -> None:
         assert self.popen is not None and self.popen.stderr is not None
         for line in self.popen.stderr:
-            self.errors.append(line.rstrip("\n"))
+            self.errors.append((time.time(), line.rstrip("\n")))
 
     @property
     def seqs(self) -> list[int]:
         """Return the seq of every event printed, in order, duplicates included."""
-        return [int(line.split()[0]) for _, line in self.lines if line.split()]
+        return [seq for _, line in self.lines if (seq := event_seq(line)) is not None]
 
     @property
     def arrivals(self) -> dict[int, float]:
         """Return when each seq was first printed."""
         first: dict[int, float] = {}
         for at, line in self.lines:
-            first.setdefault(int(line.split()[0]), at)
+            if (seq := event_seq(line)) is not None:
+                first.setdefault(seq, at)
         return first
 
     def wait_for_seq(self, seq: int, timeout: float) -> None:
@@ -139,4 +156,5 @@ class Program:
                 pipe.close()
 
     def report(self) -> str:
-        return f"printed {self.seqs}; stderr: {self.errors[-20:]}"
+        lines = [(round(at, 1), text) for at, text in self.lines]
+        return f"printed {lines}; stderr: {[(round(at, 1), e) for at, e in self.errors[-30:]]}"
