@@ -189,9 +189,10 @@ def _buffering(port: int) -> Iterator[Proxy]:
 
 
 def _row(client: str, placement: str, fault: str, late: float, program: Program) -> str:
-    # "curl: (7) Failed to connect to 127.0.0.1 port 41234 after 0 ms: ..." -> "curl: (7) ..."
+    # "curl: (7) Failed to connect to 127.0.0.1 port 41234 after 0 ms: ..." -> "curl: (7)"
     reconnects = [
-        re.sub(r"(curl: \(\d+\)).*", r"\1", line.split(";")[0]) for _, line in program.errors
+        re.sub(r"(curl: \(\d+\)).*| \S+:\d+$", r"\1", line.split(";")[0])
+        for _, line in program.errors
     ]
     return fault_row(
         client=client,
