@@ -267,18 +267,25 @@ def _schemas() -> dict[str, Schema]:
             "description": "One event of the SSE stream, as an EventSource parses it: a job "
             "event (`id` = its seq, `event` = its type, `data` = the Event as "
             "JSON), or a control event of the stream itself: `ready` opens "
-            "every stream (with the `retry:` field in its block), `ping` is "
-            "the heartbeat (with a comment for proxies), `busy` says too many "
-            "streams are open (reconnect after `retry_after_s`), `closing` ends "
-            "every stream of a server that shuts down (reconnect after "
-            "`retry_ms`). No control event has an `id`.",
+            "every stream (with the `retry:` field in its block) and carries the "
+            "stream's cursor as its `id` (the seq after which it sends; 0 without "
+            "a cursor), so a client that keeps the last `id` it saw never goes "
+            "back; `ping` is the heartbeat (with a comment for proxies); `busy` "
+            "says come back later (too many streams open, or the database not "
+            "answering: reconnect after `retry_after_s`); `closing` ends every "
+            "stream of a server that shuts down (reconnect after `retry_ms`). "
+            "`ready` is the only control event with an `id`.",
             "anyOf": [
                 _sse(
                     {"type": "string", "enum": [t.value for t in EventType]},
                     _ref("Event"),
                     id_required=True,
                 ),
-                _sse({"const": "ready"}, _object({"heartbeat_s": {"type": "number"}})),
+                _sse(
+                    {"const": "ready"},
+                    _object({"heartbeat_s": {"type": "number"}}),
+                    id_required=True,
+                ),
                 _sse({"const": "ping"}, _object({})),
                 _sse(
                     {"const": "closing"}, _object({"retry_ms": {"type": "integer", "minimum": 0}})
@@ -287,7 +294,7 @@ def _schemas() -> dict[str, Schema]:
                     {"const": "busy"},
                     _object(
                         {
-                            "error": {"const": "too_many_streams"},
+                            "error": {"enum": ["too_many_streams", "database_unavailable"]},
                             "retry_after_s": {"type": "integer", "minimum": 1},
                         }
                     ),
@@ -400,6 +407,21 @@ def _responses() -> dict[str, Schema]:
                 )
             },
         ),
+        "ServiceUnavailable": _error(
+            "The database is not answering: come back after Retry-After (the answer is "
+            "immediate, never a hang). A stream asked for with `Accept: text/event-stream` "
+            "gets a 200 `busy` event instead, which EventSource retries.",
+            {
+                "error": "database_unavailable",
+                "detail": "The database is not answering; retry after 5 s.",
+                "retry_after_s": 5,
+            },
+            **{
+                "Retry-After": _header(
+                    "Seconds to wait.", {"type": "string", "pattern": "^[0-9]+$"}
+                )
+            },
+        ),
         "Error": _error("Any other error (400, 405, 413, 500 …), as the same JSON object."),
     }
 
@@ -409,7 +431,13 @@ def _job_id() -> Schema:
 
 
 def _common(*extra: str) -> dict[str, Schema]:
-    codes = {"401": "Unauthorized", "404": "NotFound", "429": "TooManyRequests", "403": "Forbidden"}
+    codes = {
+        "401": "Unauthorized",
+        "404": "NotFound",
+        "429": "TooManyRequests",
+        "403": "Forbidden",
+        "503": "ServiceUnavailable",
+    }
     found = {code: {"$ref": f"#/components/responses/{codes[code]}"} for code in extra}
     return {**found, "default": {"$ref": "#/components/responses/Error"}}
 
@@ -423,7 +451,7 @@ WRITE_SECURITY: list[Schema] = [
 ]
 """Writes: a token, or a cookie (session, or an anonymous one) with its CSRF token."""
 STREAM_EXAMPLE = (
-    'retry: 2000\nevent: ready\ndata: {"heartbeat_s": 15.0}\n\n'
+    'retry: 2000\nid: 0\nevent: ready\ndata: {"heartbeat_s": 15.0}\n\n'
     f'id: 1\nevent: job-update\ndata: {{"job":"{JOB_ID}","seq":1,"type":"job-update",'
     f'"ts":"{TS}","status":"queued","percent":0,"step":null,"message":"Queued",'
     '"eta_s":null}\n\n'
@@ -471,7 +499,7 @@ def _create() -> Schema:
                 ),
                 "413": _error("The body is too large."),
                 "415": _error("The body is not sent as application/json."),
-                **_common("401", "403"),
+                **_common("401", "403", "503"),
             },
         }
     }
@@ -533,7 +561,7 @@ def _status() -> Schema:
                     "description": "Nothing changed since the ETag you offered.",
                     "headers": {"ETag": ETAG},
                 },
-                **_common("401", "404", "429"),
+                **_common("401", "404", "429", "503"),
             },
         }
     }
@@ -548,9 +576,11 @@ def _events() -> Schema:
                 "Server-Sent Events, from the cursor until the job ends (the stream then closes "
                 "itself). Each event: `id` = the event's `seq`, `event` = its `type`, `data` = "
                 "one line of JSON, the `Event` schema. Heartbeats are comments (`: …`). No cursor "
-                "replays from seq 1. Reconnect with `Last-Event-ID` (or `?last_event_id=`) to "
-                "resume without loss. Too many open streams for one user or session: a 200 "
-                "stream with a `retry:` and one `busy` event, then it ends (reconnect later).\n\n"
+                "replays from seq 1. The first event, `ready`, carries the stream's cursor as "
+                "its `id` (0 without one). Reconnect with `Last-Event-ID` (or "
+                "`?last_event_id=`) to resume without loss. Too many open streams for one user "
+                "or session, or the database not answering: a 200 stream with a `retry:` and "
+                "one `busy` event, then it ends (reconnect later).\n\n"
                 "**The stall rule.** A stream sends a byte at least every heartbeat (`ready` says "
                 "how long: `heartbeat_s`, 15 s by default; `ping` when nothing else was sent). A "
                 "client that gets no byte for two heartbeats treats the stream as dead and "
@@ -601,7 +631,7 @@ def _events() -> Schema:
                     "description": "The job finished and the cursor is at its end: nothing "
                     "more will come (EventSource stops reconnecting)."
                 },
-                **_common("401", "404"),
+                **_common("401", "404", "503"),
             },
         }
     }
@@ -623,7 +653,7 @@ def _download() -> Schema:
                         }
                     },
                 },
-                **_common("401", "404"),
+                **_common("401", "404", "503"),
             },
         }
     }
@@ -652,7 +682,7 @@ def _cancel() -> Schema:
                         "status": "succeeded",
                     },
                 ),
-                **_common("401", "403", "404"),
+                **_common("401", "403", "404", "503"),
             },
         }
     }

@@ -23,7 +23,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.signals import setting_changed
-from django.db import connections
+from django.db import DatabaseError, connections
 from django.dispatch import receiver
 from django.utils import timezone
 
@@ -116,11 +116,22 @@ _cache = _Cache()
 
 
 def snapshot_current() -> Snapshot:
-    """Return this process's snapshot, recomputing it only once it is an interval old."""
+    """Return this process's snapshot, recomputing it only once it is an interval old.
+
+    While the database does not answer, the last snapshot is kept (it says when it was made)
+    and tried again an interval later; raises only when there has never been one.
+    """
     with _cache.lock:  # a second caller waits, then gets the fresh one: one computation
         started = time.monotonic()
         if _cache.snapshot is None or started - _cache.at >= interval_s():
-            _cache.snapshot = _compute(previous=_cache.snapshot)
+            try:
+                _cache.snapshot = _compute(previous=_cache.snapshot)
+            except DatabaseError as exc:
+                if _cache.snapshot is None:
+                    raise
+                logger.warning(
+                    "dashboard snapshot of %s kept: %s", _cache.snapshot.generated_at, exc
+                )
             _cache.at = started
         return _cache.snapshot
 

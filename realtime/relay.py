@@ -1,15 +1,20 @@
 """The one live-stream loop: subscribe, replay from the truth, relay, end by itself.
 
 Both the job stream and the dashboard stream are this loop. Besides the channel's messages,
-a stream carries control events, none with an `id:` line so that they never move the
-browser's Last-Event-ID:
+a stream carries control events:
 
 - `event: ready` opens every stream, with the `retry:` field in its block and data
   `{"heartbeat_s": <float>}`: proves that bytes get through (a buffering proxy holds it back)
-  and tells the client how long silence may last before the stream counts as stalled.
+  and tells the client how long silence may last before the stream counts as stalled. Its
+  `id:` is the stream's cursor, the id after which it sends (0 on a stream with none), so that
+  a client that keeps the last id it saw (EventSource's lastEventId, httpx-sse's `sse.id`) and
+  drops right after `ready` resumes from where it asked, not from the start. An `id: 0` is a
+  cursor like any other: EventSource sends `Last-Event-ID: 0` back, which means "from the
+  start", as no header does (an empty `id:` would reset it instead).
 - `event: ping`, data `{}`, whenever nothing was written for `REALTIME_HEARTBEAT_S`: the
-  heartbeat. It carries a comment line too (`: keep-alive`), but EventSource hides comments from
-  pages, so only a named event lets the client notice that heartbeats stopped.
+  heartbeat. It carries a comment line too (`: keep-alive`), but EventSource hides comments
+  from pages, so only a named event lets the client notice that heartbeats stopped. It has
+  no `id:`, nor has `closing`: they never move the client's cursor.
 - `event: closing` when the process shuts down, with a `retry:` spread over
   `REALTIME_DRAIN_SPREAD_S` in its block and data `{"retry_ms": <int>}`: come back later.
 """
@@ -46,10 +51,12 @@ def drain_retry_ms() -> int:
     return int(settings.REALTIME_RETRY_MS) // 2 + random.randint(0, spread_ms)  # noqa: S311
 
 
-def ready_event() -> bytes:
-    """Return the `ready` control event that opens every stream, `retry:` in its block."""
+def ready_event(cursor: int) -> bytes:
+    """Return the `ready` control event that opens every stream, `retry:` in its block and
+    the stream's `cursor` as its id."""
     return encode_event(
         event="ready",
+        id=str(cursor),
         retry_ms=retry_ms(),
         data=json.dumps({"heartbeat_s": settings.REALTIME_HEARTBEAT_S}),
     )
@@ -91,7 +98,7 @@ async def relay(
     # gone, cancelled).
     try:
         metrics.STREAMS_OPENED.inc()
-        yield ready_event()
+        yield ready_event(cursor)
         wrote = time.monotonic()
         deadline = wrote + settings.REALTIME_MAX_STREAM_AGE_S
         if backlog is None:

@@ -112,10 +112,14 @@ def test_a_silent_database_path_answers_503_quickly_keeps_streams_live_and_recov
                 await asyncio.sleep(EVENT_EVERY_S)
 
         async def while_frozen(t0: float) -> None:
-            """Once the process knows (a poll got its 503), each kind of request once."""
-            with contextlib.suppress(TimeoutError):  # then the asserts below say what was seen
-                await until(lambda: polls.first(503) is not None, timeout=freeze_s - 1)
+            """A stream opened as the freeze begins; then, once the process knows (a poll got
+            its 503), each kind of request once."""
             event_stream = {"Accept": "text/event-stream"}
+            async with httpx.AsyncClient(cookies=cookies) as client:
+                onset = asyncio.create_task(_ask(client, stream_url, event_stream, t0))
+                with contextlib.suppress(TimeoutError):  # the asserts below say what was seen
+                    await until(lambda: polls.first(503) is not None, timeout=freeze_s - 1)
+                once["new stream at the onset"] = await onset
             asks = {
                 "page": (f"{web.url}/jobs/{job.pk}/", {}),
                 "new stream (EventSource)": (stream_url, {**bearer, **event_stream}),
@@ -197,6 +201,9 @@ def test_a_silent_database_path_answers_503_quickly_keeps_streams_live_and_recov
     assert figures["poll 200 again (from heal)"] < 10.0
     assert once["page"].status == 503 and once["page"].retry_after
     assert once["new stream (EventSource)"].status == 200
+    onset = once["new stream at the onset"]
+    assert onset.status == 200 and "event: busy" in onset.body
+    assert onset.took < 10, "a stream open waiting on the frozen database answers, busy"
     assert "event: busy" in once["new stream (EventSource)"].body
     assert once["new stream (program)"].status == 503
     assert '"database_unavailable"' in once["new stream (program)"].body

@@ -2,33 +2,23 @@
 client reads (the API's JSON error, a page, a stream's `busy`); never Django's 500."""
 
 import json
-from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from django.core.handlers.exception import convert_exception_to_response
-from django.db import OperationalError, connection
+from django.db import OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.test import Client, RequestFactory
 
 from api.services import token_create
-from composer_realtime.dbhealth import BREAKER, RETRY_AFTER_S
+from composer_realtime.dbhealth import RETRY_AFTER_S
 from composer_realtime.outage import DatabaseOutageMiddleware, unavailable_response
 from jobs import services
+from tests.support.database import database_refused
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 PARAMS = {"name": "Outage Coin", "template": "token"}
-
-
-@pytest.fixture
-def database_down() -> Iterator[None]:
-    """The breaker believes the database down: every new connection is refused at once."""
-    BREAKER.enabled = True
-    BREAKER.failed(reason="timeout", detail="a test says so")
-    connection.close()  # the next query asks for a connection, and is refused
-    yield
-    BREAKER.answered()
-    BREAKER.enabled = False
 
 
 def _json(response: HttpResponse) -> dict[str, object]:
@@ -73,28 +63,13 @@ def test_other_errors_stay_500():
     assert chain(RequestFactory().get("/api/jobs")).status_code == 500
 
 
-def test_while_the_database_is_down_polls_pages_streams_and_the_api_answer_at_once(
-    owner, database_down
-):
-    BREAKER.answered()  # set up the job and the token while it answers
+def test_while_the_database_is_down_polls_pages_streams_and_the_api_answer_at_once(owner):
     job = services.job_create(owner=owner, params=PARAMS)
     token = token_create(user=owner, name="outage")[1]
     client = Client()
     client.force_login(owner)
-    BREAKER.failed(reason="timeout", detail="a test says so")
-    connection.close()
-    bearer = {"Authorization": f"Bearer {token}"}
-
-    answers = {
-        "poll (token)": client.get(f"/api/jobs/{job.pk}/status", headers=bearer),
-        "poll (session)": client.get(f"/api/jobs/{job.pk}/status"),
-        "page": client.get(f"/jobs/{job.pk}/"),
-        "create": client.post("/api/jobs", PARAMS, content_type="application/json", headers=bearer),
-        "stream (program)": client.get(f"/api/jobs/{job.pk}/events", headers=bearer),
-        "stream (EventSource)": client.get(
-            f"/api/jobs/{job.pk}/events", headers={**bearer, "Accept": "text/event-stream"}
-        ),
-    }
+    with database_refused():
+        answers = _ask_everything(client, job.pk, {"Authorization": f"Bearer {token}"})
     statuses = {name: response.status_code for name, response in answers.items()}
     assert statuses == {
         "poll (token)": 503,
@@ -108,3 +83,15 @@ def test_while_the_database_is_down_polls_pages_streams_and_the_api_answer_at_on
         if response.status_code == 503:
             assert response["Retry-After"] == str(RETRY_AFTER_S), name
     assert b"event: busy" in answers["stream (EventSource)"].content
+
+
+def _ask_everything(client: Client, job_id: object, bearer: dict[str, str]) -> dict[str, Any]:
+    event_stream = {**bearer, "Accept": "text/event-stream"}
+    return {
+        "poll (token)": client.get(f"/api/jobs/{job_id}/status", headers=bearer),
+        "poll (session)": client.get(f"/api/jobs/{job_id}/status"),
+        "page": client.get(f"/jobs/{job_id}/"),
+        "create": client.post("/api/jobs", PARAMS, content_type="application/json", headers=bearer),
+        "stream (program)": client.get(f"/api/jobs/{job_id}/events", headers=bearer),
+        "stream (EventSource)": client.get(f"/api/jobs/{job_id}/events", headers=event_stream),
+    }

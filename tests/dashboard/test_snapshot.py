@@ -6,10 +6,12 @@ import threading
 import time
 
 import pytest
+from django.db import OperationalError
 
 from dashboard import snapshot
 from dashboard.snapshot import COMPUTED, snapshot_current, snapshot_reset, snapshot_stream
 from jobs.models import Job
+from tests.support.database import database_refused
 from tests.support.sse import parse_lines
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -111,3 +113,18 @@ def test_nothing_is_computed_while_nobody_watches(settings):
         return COMPUTED.value - idle_from
 
     assert asyncio.run(go()) <= 1  # at most the interval that was under way
+
+
+def test_while_the_database_does_not_answer_the_last_snapshot_is_kept(settings):
+    """The dashboard's streams and pages keep the last figures (dated) through an outage,
+    instead of failing every interval; without any snapshot yet, the error shows."""
+    settings.DASHBOARD_INTERVAL_S = 0.05  # (a change of it forgets the snapshot)
+    first = snapshot_current()
+    time.sleep(0.1)
+    with database_refused():
+        assert snapshot_current() is first
+        snapshot_reset()
+        with pytest.raises(OperationalError):
+            snapshot_current()
+    time.sleep(0.1)
+    assert snapshot_current().id > first.id, "computed again once it answers"

@@ -48,7 +48,7 @@ def test_worker_runs_job_and_stream_delivers_every_event_in_order(
     assert result.headers["x-accel-buffering"] == "no"
     assert "gzip" not in result.headers.get("content-encoding", "")
     assert result.retry is not None and result.retry >= 1000
-    assert result.controls[0].event == "ready" and result.controls[0].id is None
+    assert result.controls[0].event == "ready" and result.controls[0].id == "0"  # no cursor
     assert result.ended_by_server
     _assert_complete_run(result.events)
     assert {e.json["step"]["key"] for e in result.events if e.json["step"]} >= {
@@ -170,7 +170,7 @@ def test_a_quiet_stream_opens_with_ready_and_beats_with_id_less_ping_events(
 
     assert [e.seq for e in result.events] == [1]
     ready, *pings = result.controls
-    assert ready.event == "ready" and ready.id is None and ready.json == {"heartbeat_s": 0.3}
+    assert ready.event == "ready" and ready.id == "0" and ready.json == {"heartbeat_s": 0.3}
     assert len(pings) >= 3 and {p.event for p in pings} == {"ping"}
     assert {p.id for p in pings} == {None}, "no id: line, so Last-Event-ID stays put"
     assert "keep-alive" in result.comments  # still a comment for proxies and logs

@@ -28,8 +28,10 @@ pytestmark = pytest.mark.django_db(transaction=True)
 PARAMS = {"name": "Wire Coin", "template": "token"}
 
 
-def _first_bytes(url: str, cookies: dict[str, str], size: int = 200) -> tuple[httpx.Headers, bytes]:
-    with httpx.stream("GET", url, cookies=cookies, timeout=10) as response:
+def _first_bytes(
+    url: str, cookies: dict[str, str], size: int = 200, headers: dict[str, str] | None = None
+) -> tuple[httpx.Headers, bytes]:
+    with httpx.stream("GET", url, cookies=cookies, headers=headers, timeout=10) as response:
         raw = b""
         for chunk in response.iter_raw():
             raw += chunk
@@ -61,7 +63,32 @@ def test_a_stream_opens_with_retry_in_the_ready_block_and_no_content_encoding(
     assert headers["cache-control"] == "no-cache, no-transform"
     block = raw.split(b"\n\n")[0].decode().split("\n")
     assert block[0].startswith("retry: ") and int(block[0][7:]) >= 1000
-    assert block[1] == "event: ready" and block[2].startswith('data: {"heartbeat_s": ')
+    assert block[1] == "id: 0", "ready carries the stream's cursor: none asked, 0"
+    assert block[2] == "event: ready" and block[3].startswith('data: {"heartbeat_s": ')
+
+
+@pytest.mark.parametrize(
+    ("cursor", "ready_id"),
+    [
+        ({"Last-Event-ID": "1"}, "1"),
+        ({"Last-Event-ID": "99"}, "1"),
+        ({}, "0"),
+        ({"Last-Event-ID": "0"}, "0"),  # what EventSource sends back after `id: 0`
+    ],
+    ids=["at-the-end", "past-the-end", "none", "zero"],
+)
+def test_ready_carries_the_cursor_the_stream_sends_after(
+    start_web, owner, session_cookies, cursor, ready_id
+):
+    """A client that keeps the last id it saw and drops right after `ready` resumes where it
+    asked (a cursor past the job's end counts as its end), never from the start."""
+    web = start_web()
+    job = services.job_create(owner=owner, params=PARAMS)  # one event so far: seq 1
+    _, raw = _first_bytes(
+        f"{web.url}/api/jobs/{job.pk}/events", session_cookies(owner), headers=cursor
+    )
+    block = raw.split(b"\n\n")[0].decode().split("\n")
+    assert block[1:3] == [f"id: {ready_id}", "event: ready"]
 
 
 @pytest.mark.parametrize("name", ["events", "status"])
