@@ -31,7 +31,13 @@ from psycopg_pool import ConnectionPool
 from composer_realtime.dbhealth import BREAKER
 
 CHECK_AFTER_IDLE_S = 1.0
+CHECK_DEADLINE_S = 1.0
+"""In a web process, how long the pool's check (an empty query) may take: a database that
+cannot answer that within a second cannot serve a web request either. The pool may check two
+idle connections in a row before it gives up, so this bounds what a frozen path costs a
+request that found idle connections in the pool."""
 _RETURNED_AT = "_composer_returned_at"
+_DEADLINE_ATTRIBUTE = "_composer_deadline_s"
 _ANSWER_MARGIN_S = 1.0
 """How much longer than the server's statement_timeout the client waits for an answer: past
 the server's own deadline, silence means the server or the path is gone."""
@@ -70,8 +76,8 @@ class BoundedConnection(psycopg.Connection[Any]):
 
     def wait[RV](self, gen: PQGen[RV], interval: float = 0.1, timeout: float | None = None) -> RV:
         """Run one round trip; past the deadline, close the connection and raise."""
-        deadline = DEADLINES.round_trip_s
-        if deadline is None or timeout is not None:
+        deadline = getattr(self, _DEADLINE_ATTRIBUTE, None) or DEADLINES.round_trip_s
+        if DEADLINES.round_trip_s is None or deadline is None or timeout is not None:
             return super().wait(gen, interval, timeout)
         try:
             answer = super().wait(gen, interval, deadline)
@@ -99,7 +105,11 @@ def check_if_idle(conn: Any) -> None:
         and time.monotonic() - returned < CHECK_AFTER_IDLE_S
     ):
         return
-    ConnectionPool.check_connection(conn)
+    setattr(conn, _DEADLINE_ATTRIBUTE, CHECK_DEADLINE_S)
+    try:
+        ConnectionPool.check_connection(conn)
+    finally:
+        setattr(conn, _DEADLINE_ATTRIBUTE, None)
 
 
 POOL_CALLBACKS: dict[str, Any] = {

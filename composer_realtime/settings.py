@@ -138,6 +138,11 @@ elif _db["ENGINE"] == "django.db.backends.postgresql":
                 "max_size": env.int("DATABASE_POOL_SIZE", default=10),
                 # How long a request waits for a pooled connection before it is answered 503.
                 "timeout": env.float("DATABASE_POOL_TIMEOUT_S", default=3.0),
+                # How long the pool keeps trying to add a connection (backing off from 1 s,
+                # doubling) before it gives up; the next request that needs one starts again
+                # at once. The default (5 min) let the backoff grow to 30 s and more during a
+                # long outage, so the site came back that long after the database did.
+                "reconnect_timeout": 5.0,
                 **POOL_CALLBACKS,
             },
         }

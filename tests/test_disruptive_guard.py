@@ -1,5 +1,6 @@
 """The tests that restart the machine's PostgreSQL run only when asked: a plain pytest of
-their file, or one with an `-m` of its own, skips them (tests/conftest.py)."""
+their file, or one with an `-m` of its own, skips them (tests/conftest.py). So do the
+full-length fault scenarios, unless `-m` names them."""
 
 import os
 import subprocess
@@ -36,3 +37,27 @@ def test_a_run_that_did_not_ask_skips_the_disruptive_tests(selection):
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert "RUN_DISRUPTIVE=1 runs it" in done.stdout
     assert " skipped" in done.stdout and " passed" not in done.stdout, done.stdout[-2000:]
+
+
+FULL_LENGTH = "tests/realtime/test_redis_freeze.py"
+
+
+def test_the_full_length_fault_scenarios_run_only_when_named():
+    """`scripts/test` (CI) runs the short freezes; the 30 s and 45 s ones need `-m faults`."""
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", FULL_LENGTH, "-k", "30s", "-q", "-rs"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "2 skipped" in done.stdout and "`-m faults` runs it" in done.stdout, done.stdout
+    asked = subprocess.run(
+        [sys.executable, "-m", "pytest", FULL_LENGTH, "-m", "faults", "--co", "-q"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert "2/5 tests collected" in asked.stdout, asked.stdout[-2000:]

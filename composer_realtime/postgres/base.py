@@ -23,7 +23,8 @@ class DatabaseWrapper(base.DatabaseWrapper):
 
     def get_new_connection(self, conn_params: dict[str, Any]) -> Any:
         """Return a connection from the pool, or raise at once while the database is down."""
-        BREAKER.admit(trial_s=(DEADLINES.round_trip_s or 0) + self._pool_wait_s())
+        if BREAKER.down:
+            BREAKER.admit(trial_s=(DEADLINES.round_trip_s or 0) + self._pool_wait_s())
         try:
             return super().get_new_connection(conn_params)
         except psycopg.OperationalError as error:

@@ -68,7 +68,8 @@ def test_the_queue_the_whole_funnel_clear_labels_and_every_web_process(start_web
     first, second = start_web(), start_web()
     page = open_dashboard(first.url)
     page.wait_for_selector('#dash-connection[data-state="live"]')
-    assert page.request.get(f"{second.url}/healthz").ok  # its first request: it reports too
+    # Its first request through Django (/healthz is answered before Django): it reports too.
+    assert page.request.get(f"{second.url}/readyz").ok
 
     assert page.text_content('[data-panel="queue"] [data-stat="queued"]') == "3"
     assert page.get_attribute('#chart-queue g[data-key="nft"]', "data-value") == "2"

@@ -92,6 +92,21 @@ def test_a_round_trip_on_a_silent_path_ends_at_its_deadline_and_drops_the_connec
     assert 2.0 <= took < 10
 
 
+def test_the_pools_check_gives_up_on_a_silent_path_within_its_own_deadline(web_deadlines):
+    port = int(connection.settings_dict["PORT"] or 5432)
+    with FaultProxy(port, seed=4, lifetime_s=60) as proxy:
+        conn = BoundedConnection.connect(**_params(host="127.0.0.1", port=proxy.port))
+        conn.autocommit = True
+        proxy.blackhole()
+        started = time.monotonic()
+        with pytest.raises(psycopg.OperationalError, match="no answer within 1 s"):
+            dbpool.check_if_idle(conn)  # idle for ever: checked
+        took = time.monotonic() - started
+        assert conn.closed
+        proxy.heal()
+    assert dbpool.CHECK_DEADLINE_S <= took < 5, "not the 2 s of a statement"
+
+
 def test_a_slow_statement_is_ended_by_the_server_and_its_connection_stays_usable(
     web_deadlines,
 ):
