@@ -591,7 +591,19 @@ def _events() -> Schema:
                 "its `id` (0 without one). Reconnect with `Last-Event-ID` (or "
                 "`?last_event_id=`) to resume without loss. Too many open streams for one user "
                 "or session, or the database not answering: a 200 stream with a `retry:` and "
-                "one `busy` event, then it ends (reconnect later)."
+                "one `busy` event, then it ends (reconnect later).\n\n"
+                "**The stall rule.** A stream sends a byte at least every heartbeat (`ready` says "
+                "how long: `heartbeat_s`, 15 s by default; `ping` when nothing else was sent). A "
+                "client that gets no byte for two heartbeats treats the stream as dead and "
+                "reconnects with `Last-Event-ID` (a dead network path or a frozen proxy closes "
+                "nothing, so only silence tells). A client that gets no `ready` within a few "
+                "seconds of asking is behind a proxy that holds the stream back: it polls "
+                "`/api/jobs/{job_id}/status?since=` instead and tries the stream again later. "
+                "Every other failure (connection refused or reset, a response cut short, a 5xx) is "
+                "followed by a reconnect with `Last-Event-ID` after a second or the `retry:` "
+                "last sent. Keep the highest `seq` seen and skip events at or below it: every "
+                "event then arrives exactly once. The README's recipes (curl, httpx, Node's "
+                "`eventsource`) do all of this and are tested through these faults."
             ),
             "security": READ_SECURITY,
             "parameters": [

@@ -54,7 +54,7 @@ ensure_npm_folder() {
         return 0
     fi
     echo "Installing $2 (npm ci in $1/) ..." >&2
-    log="$(mktemp -t "$1-npm-ci.XXXXXX")"
+    log="$(mktemp -t "${1//\//-}-npm-ci.XXXXXX")"
     if ! (cd "$dir" && npm ci --no-audit --no-fund --ignore-scripts) >"$log" 2>&1; then
         tail -n 30 "$log" >&2
         printf '\n*** npm ci in %s/ failed (log: %s)\n\n' "$1" "$log" >&2

@@ -268,8 +268,10 @@
     async check() {
       if (status !== "queued") return;
       try {
-        const response = await fetch(config.queueUrl, { headers: { Accept: "application/json" },
-                                                        credentials: "same-origin", cache: "no-store" });
+        const response = await fetch(config.queueUrl, {
+          headers: { Accept: "application/json" }, credentials: "same-origin", cache: "no-store",
+          signal: AbortSignal.timeout(QUEUE_CHECK_MS),  // a dead keep-alive connection is left
+        });
         if (response.ok) this.show(await response.json());
       } catch (error) {
         // The connection's own state says when the network is gone; try again later.

@@ -6,6 +6,7 @@
   const config = document.currentScript.dataset;
   const form = document.querySelector("form[data-wizard-form]");
   const DEBOUNCE_MS = 300;
+  const VALIDATE_TIMEOUT_MS = 8000;  // a check on a dead connection is given up, not waited on
   const touched = new Set();  // errors show only for fields the person has changed
   let focus = "";  // the field last typed into
   let timer = null;
@@ -75,7 +76,8 @@
     let errors;
     try {
       const response = await fetch(config.validateUrl, {
-        method: "POST", body: body(), signal: controller.signal, credentials: "same-origin",
+        method: "POST", body: body(), credentials: "same-origin",
+        signal: AbortSignal.any([controller.signal, AbortSignal.timeout(VALIDATE_TIMEOUT_MS)]),
         headers: { "X-CSRFToken": csrfToken(), Accept: "application/json" },
       });
       if (!response.ok) return;  // Next will still be checked by the server

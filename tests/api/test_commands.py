@@ -27,6 +27,17 @@ def test_create_prints_a_working_token_once_and_list_never_shows_it(owner) -> No
     assert secret not in listing and token.shown in listing and "active" in listing
 
 
+def test_create_user_makes_a_plain_account_for_a_program_once(django_user_model) -> None:
+    first = run("create", "alice", "--create-user").strip()
+    second = run("create", "alice", "--create-user").strip()
+
+    alice = django_user_model.objects.get(username="alice")
+    assert not alice.has_usable_password() and not alice.is_staff and not alice.is_superuser
+    for secret in (first, second):
+        token = selectors.token_find(raw=secret)
+        assert token is not None and token.user == alice
+
+
 def test_revoke_stops_the_token(owner) -> None:
     secret = run("create", owner.username).strip()
     token = selectors.token_find(raw=secret)

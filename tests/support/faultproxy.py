@@ -15,6 +15,9 @@ a test changes what the path does, for the connections open now and those to com
   `new_flows=True` lets them through (a NAT drops old flows, new ones work). `heal()` lets the
   held bytes go on, as TCP's retransmissions do once the path is back;
 - `reset()`: every open connection is cut with a TCP RST, both ways;
+- `hang_up()`: every open connection is closed with a FIN, both ways, whatever it was in the
+  middle of, as a proxy does when the server behind it dies mid-response (an HTTP client sees
+  a response that ends early: httpx's RemoteProtocolError);
 - `refuse()`: new connections are reset at once.
 
 `heal()` ends every fault. The proxy stops itself after `lifetime_s`, whatever the test does.
@@ -131,6 +134,9 @@ class FaultProxy:
 
     def reset(self) -> None:
         self._in_loop(lambda path: [self._cut(flow) for flow in list(self._flows)])
+
+    def hang_up(self) -> None:
+        self._in_loop(lambda path: [self._hang_up(flow) for flow in list(self._flows)])
 
     def heal(self) -> None:
         """End every fault; bytes held by a blackhole go on."""
@@ -289,6 +295,10 @@ class FaultProxy:
             await sink.drain()
             if path.slice_gap_s:
                 await asyncio.sleep(path.slice_gap_s)
+
+    def _hang_up(self, flow: _Flow) -> None:
+        for writer in (flow.client, flow.upstream):
+            writer.transport.close()  # a FIN once the buffered bytes are out, not an RST
 
     def _cut(self, flow: _Flow) -> None:
         _abort(flow.client)

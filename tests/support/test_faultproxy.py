@@ -4,7 +4,7 @@ import socket
 import socketserver
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -112,6 +112,23 @@ def test_reset_cuts_open_connections_with_rst(proxy: FaultProxy) -> None:
                 if not sock.recv(100):
                     break
                 time.sleep(0.02)
+
+
+def test_hang_up_closes_open_connections_with_a_fin(proxy: FaultProxy) -> None:
+    with _connect(proxy) as sock:
+        assert _round_trip(sock, b"a") == b"a"
+        proxy.hang_up()
+        assert sock.recv(100) == b""  # an orderly end, not a ConnectionResetError
+    assert _wait_for(lambda: proxy.open_connections() == 0)
+
+
+def _wait_for(predicate: Callable[[], bool], timeout: float = 5) -> bool:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
 
 
 def test_refuse_resets_new_connections(proxy: FaultProxy) -> None:

@@ -19,6 +19,12 @@ class Command(BaseCommand):
         create.add_argument("username")
         create.add_argument("--name", default="API token", help="What the token is for.")
         create.add_argument(
+            "--create-user",
+            action="store_true",
+            help="Make the user first if no user has that name: an account for a program "
+            "(no password, so it cannot sign in; not staff).",
+        )
+        create.add_argument(
             "--expires-in-days",
             type=float,
             default=None,
@@ -35,10 +41,7 @@ class Command(BaseCommand):
         )
 
     def _create(self, options: dict[str, Any]) -> None:
-        try:
-            user = get_user_model().objects.get_by_natural_key(options["username"])
-        except get_user_model().DoesNotExist:
-            raise CommandError(f"No user named “{options['username']}”.") from None
+        user = self._user(options["username"], create=options["create_user"])
         days = options["expires_in_days"]
         if days is not None and days <= 0:
             raise CommandError("--expires-in-days must be more than 0.")
@@ -48,6 +51,18 @@ class Command(BaseCommand):
         )
         self.stderr.write(f"Token {token.pk} for {user}: copy it now, it is not shown again.")
         self.stdout.write(secret)
+
+    def _user(self, username: str, *, create: bool) -> Any:
+        users = get_user_model().objects
+        try:
+            return users.get_by_natural_key(username)
+        except get_user_model().DoesNotExist:
+            if not create:
+                raise CommandError(
+                    f"No user named “{username}” (--create-user makes one for a program)."
+                ) from None
+        self.stderr.write(f"Made the user {username} (no password: it cannot sign in).")
+        return users.create_user(username=username)
 
     def _revoke(self, options: dict[str, Any]) -> None:
         tokens = {token.pk: token for token in ApiToken.objects.filter(pk__in=options["ids"])}

@@ -5,7 +5,14 @@
 // when SSE cannot get through (refused, 5xx, a proxy that buffers it, heartbeats that stop);
 // now and then a probe of SSE again, which takes over once its `ready` event arrives. Messages
 // are applied once each, in id order (a `gapless` channel: 1, 2, 3 …) or newest-wins (a channel
-// of whole states), whichever transport brought them. The stream's control events:
+// of whole states), whichever transport brought them.
+//
+// It never says "live" while nothing arrives: a live stream silent for the stall window, or
+// one that fails, shows "reconnecting" at once and is opened again (and polled meanwhile).
+// Every request has a deadline (a stream's `ready`, a poll's answer), so one that went out on
+// a dead keep-alive connection is abandoned rather than waited for; when an answer comes back
+// after failures the path has healed and the stream is tried again at once. The stream's
+// control events:
 //   ready   {heartbeat_s}  bytes get through; silence longer than 2 heartbeats is a stall
 //   ping    {}             heartbeat
 //   busy                   too many streams: poll instead
@@ -32,6 +39,8 @@
   const READY_TIMEOUT_MS = 5000;  // a stream that opened but says nothing: a buffering proxy
   const MIN_STALL_MS = 5000;  // silence allowed after `ready`: at least this, or 2 heartbeats
   const MAX_STREAM_ERRORS = 3;  // failed reconnects in a row before polling takes over
+  const POLL_TIMEOUT_MS = 8000;  // a poll unanswered this long went out on a dead connection
+  const RETRY_SOON_MS = 1000;  // after a poll timed out (it waited already): the next one
   const PROBE_FIRST_MS = 15000;  // while polling, try SSE again after this, then less often
   const PROBE_MAX_MS = 300000;
   const BACKOFF_FIRST_MS = 1000;  // failed polls: exponential backoff with jitter
@@ -193,17 +202,32 @@
       },
 
       failed(reason) {
+        // A stream that was live and fell silent most likely met a dead path, not a proxy
+        // that buffers (that one holds back `ready`): open it again now, poll meanwhile.
+        const again = reason === "stalled" && this.wasReady;
         this.close();
         if (finished) return;
+        if (state === "live") setState("reconnecting", again ? "the connection went silent" : "");
         if (!poller.active) poller.start(reason);
-        if ("EventSource" in window) this.scheduleProbe();
+        if ("EventSource" in window) this.scheduleProbe(again ? 0 : null);
       },
 
       // While polling, try SSE again now and then; `ready` switches back to it.
-      scheduleProbe() {
+      scheduleProbe(ms = null) {
         clearTimeout(this.probeTimer);
+        if (ms !== null) {
+          this.probeTimer = setTimeout(() => this.open(), ms);
+          return;
+        }
         this.probeTimer = setTimeout(() => this.open(), jitter(this.probeDelay, 0.5));
         this.probeDelay = Math.min(this.probeDelay * 2, PROBE_MAX_MS);
+      },
+
+      // The path answers again after failures: try the stream now rather than at its turn.
+      healed() {
+        if (finished || this.source || !("EventSource" in window)) return;
+        this.probeDelay = PROBE_FIRST_MS;
+        this.scheduleProbe(0);
       },
     };
 
@@ -247,11 +271,12 @@
         try {
           await this.fetch();
         } catch (error) {
-          this.failed();
+          this.failed(error);
         }
         return undefined;
       },
 
+      // The deadline covers the answer's body too: a connection may die half way through it.
       async fetch() {
         if (this.busy) return;
         this.busy = true;
@@ -259,6 +284,7 @@
           const url = o.pollUrl(lastId);
           const response = await fetch(url, {
             headers: this.headers(url), cache: "no-store", credentials: "same-origin",
+            signal: AbortSignal.timeout(POLL_TIMEOUT_MS),
           });
           await this.handle(response, url);
         } finally {
@@ -278,14 +304,16 @@
         if (response.status === 304) return this.unchanged();
         if (response.status === 429) return this.slowDown(response);
         if (response.status === 404 || response.status === 403) return this.gone(response.status);
-        throw new Error(`poll of ${url} answered ${response.status}`);
+        const error = new Error(`poll of ${url} answered ${response.status}`);
+        error.retryAfterS = Number(response.headers.get("Retry-After")) || 0;  // a 503's
+        throw error;
       },
 
       answered(body, response, url) {
         this.etag = response.headers.get("ETag");
         this.etagUrl = url;
         this.reason = "";
-        this.failures = 0;
+        this.recovered();
         receive(o.fromPoll(body), "poll");
         o.onPoll(body);
         if (finished) return undefined;
@@ -297,7 +325,7 @@
       },
 
       unchanged() {
-        this.failures = 0;
+        this.recovered();
         if (!this.active) return;
         setState("polling");
         this.schedule(jitter(this.nextMs));
@@ -318,18 +346,32 @@
         tabs.close();
       },
 
-      failed() {
+      recovered() {
+        if (this.failures) stream.healed();
+        this.failures = 0;
+      },
+
+      // No answer in time: the request itself waited, so the next goes out soon (a request is
+      // nearly always on its way, and the page hears the path heal within a second or so).
+      // An answer that failed (refused, 5xx): back off exponentially, or as `Retry-After` says.
+      failed(error) {
         this.failures += 1;
-        const ms = Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** (this.failures - 1));
-        const delay = jitter(ms, 1);  // anywhere between half and one and a half times
-        const next = navigator.onLine === false || this.failures > 1 ? "offline" : "reconnecting";
-        setState(next, `retrying in ${Math.ceil(delay / 1000)} s`);
+        const timedOut = error && error.name === "TimeoutError";
+        const backoff = Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** (this.failures - 1));
+        const delay = timedOut ? jitter(RETRY_SOON_MS, 1)
+          : error && error.retryAfterS ? jitter(error.retryAfterS * 1000) + 250
+            : jitter(backoff, 1);  // anywhere between half and one and a half times
+        const offline = navigator.onLine === false;
+        const detail = offline ? "waiting for the network"
+          : timedOut ? "no answer from the server" : `retrying in ${Math.ceil(delay / 1000)} s`;
+        setState(offline ? "offline" : "reconnecting", detail);
         this.schedule(delay);
       },
     };
 
     addEventListener("online", () => {
       if (poller.active && poller.failures) poller.schedule(0);
+      stream.healed();
     });
     addEventListener("offline", () => {
       if (!finished && tabs.role !== "follower") setState("offline", "waiting for the network");
