@@ -186,6 +186,7 @@ def load(seeded: Seeded) -> None:
         (
             job,
             anon,
+            "",  # no address hash: the benchmark's visitors come from nowhere in particular
             name,
             template,
             "{}",
@@ -206,6 +207,7 @@ def load(seeded: Seeded) -> None:
         (
             "id",
             "anon_owner",
+            "anon_address",
             "name",
             "template",
             "params",
