@@ -15,9 +15,11 @@ functions that `realtime/api.py` exports (`poll_answered`, `request_refused`, ..
 happened rather than for a metric.
 """
 
+import asyncio
 import os
 import threading
 import time
+from bisect import bisect_left
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Final
@@ -36,6 +38,7 @@ from prometheus_client.core import Metric as Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from realtime.asgi.types import ASGIApp, Message, Receive, Scope, Send
+from realtime.per_loop import PerLoop
 
 # The multiprocess files have no `_created` samples; the in-process registry then has none
 # either, so both modes export the same series.
@@ -88,6 +91,23 @@ DELIVERY_DELAY = Histogram(
     buckets=DELAY_BUCKETS,
     registry=_LOCAL,
 )
+STAGE_BUCKETS: Final = (
+    *(scale * unit for unit in (1e-5, 1e-4, 1e-3, 1e-2, 1e-1) for scale in (1, 2, 5)),
+    1.0,
+    2.0,
+    5.0,
+)
+"""Upper bounds (seconds) of the stage histogram's buckets, 10 µs to 5 s in 1-2-5 steps:
+a stage may take microseconds (one socket write) or a good part of a second (a fan-out)."""
+EVENT_STAGES = Histogram(
+    "realtime_event_stage_seconds",
+    "Where a live event's time goes, stage by stage (realtime/stages.py): statement, commit "
+    "and publish in the writer, redis from the writer to this process, fanout and socket for "
+    "each stream of this process.",
+    ["stage"],
+    buckets=STAGE_BUCKETS,
+    registry=_LOCAL,
+)
 POLLS = counter("realtime_polls_total", "Status polls answered.")
 POLLS_NOT_MODIFIED = counter("realtime_polls_not_modified_total", "Polls answered with 304.")
 POLLS_SHORTCUT = counter(
@@ -130,6 +150,77 @@ POLLING_CLIENTS_NOW = Gauge(
 HTTP_RESPONSES = counter(
     "composer_http_responses_total", "HTTP responses started, by status code.", ["status"]
 )
+
+
+class Tally:
+    """Observations of one histogram (one label set) made on the event loop and not yet
+    written to it: the counts per bucket and their sum."""
+
+    __slots__ = ("_bounds", "_counts", "_histogram", "_n", "_sum")
+
+    def __init__(self, histogram: Histogram) -> None:
+        self._histogram = histogram
+        self._bounds = tuple(histogram._upper_bounds)  # ascending, +inf last
+        if len(histogram._buckets) != len(self._bounds):
+            raise TypeError("prometheus-client's Histogram is not laid out as Tally expects")
+        self._counts = [0] * len(self._bounds)
+        self._n = 0
+        self._sum = 0.0
+
+    def add(self, value: float) -> None:
+        """Count `value` as `Histogram.observe` would (into the first bucket it fits)."""
+        self._counts[bisect_left(self._bounds, value)] += 1
+        self._n += 1
+        self._sum += value
+
+    def write(self) -> None:
+        """Add what was counted to the histogram, one write per bucket that grew."""
+        if not self._n:
+            return
+        counts, total = self._counts, self._sum
+        self._counts, self._n, self._sum = [0] * len(counts), 0, 0.0
+        # prometheus-client has no public way to add n observations at once: these are the
+        # very values `observe` increments (tests/realtime/test_metrics.py compares the two).
+        self._histogram._sum.inc(total)
+        for bucket, count in zip(self._histogram._buckets, counts, strict=True):
+            if count:
+                bucket.inc(count)
+
+
+class LoopBatch:
+    """Histogram observations made on one event loop, written once its pass is over.
+
+    In multiprocess mode an observation is two writes to a memory-mapped file under a lock
+    (~2.5 µs); one event fanned out to a thousand streams would pay that per stream. Here an
+    observation is counted in memory, and the pass's counts go to the files in one callback
+    scheduled behind that pass's other work.
+    """
+
+    __slots__ = ("_scheduled", "_tallies")
+
+    def __init__(self) -> None:
+        self._tallies: dict[Histogram, Tally] = {}
+        self._scheduled = False
+
+    def observe(self, histogram: Histogram, value: float) -> None:
+        """Count `value` on `histogram` (a metric without labels, or one label set)."""
+        tally = self._tallies.get(histogram)
+        if tally is None:
+            tally = self._tallies[histogram] = Tally(histogram)
+        tally.add(value)
+        if not self._scheduled:
+            self._scheduled = True
+            asyncio.get_running_loop().call_soon(self.write)
+
+    def write(self) -> None:
+        """Write every count gathered so far to its histogram."""
+        self._scheduled = False
+        for tally in self._tallies.values():
+            tally.write()
+
+
+BATCHES = PerLoop(LoopBatch)
+"""Each event loop's batch of observations (see LoopBatch)."""
 
 
 class RecentCounts:

@@ -7,19 +7,33 @@ together go in one pipelined round trip, in the order given. A message that neve
 listeners catch up from it at the next message they get (a gap in the ids) or, while Redis is
 down, from the hub's database poll. Without `REDIS_URL` nothing is published at all: the hubs
 poll the database.
+
+Each message is put in its envelope by the thread, as it goes: the envelope carries the
+writer's stages (realtime/stages.py), up to the moment its PUBLISH is written.
 """
 
 import atexit
 import logging
 import os
 import threading
+import time
 from collections import deque
+from typing import NamedTuple
 
-from realtime import envelope, metrics
+from realtime import envelope, metrics, stages
 from realtime.broker import clients
 from realtime.message import Message
+from realtime.stages import Write
 
 logger = logging.getLogger(__name__)
+
+
+class _Pending(NamedTuple):
+    channel: str
+    message: Message
+    write: Write | None
+    handed: float
+    """`time.monotonic()` when it was handed over (after its commit)."""
 
 
 class Publisher:
@@ -30,13 +44,14 @@ class Publisher:
 
     def __init__(self) -> None:
         self._cond = threading.Condition()
-        self._pending: deque[tuple[str, str]] = deque()
+        self._pending: deque[_Pending] = deque()
         self._busy = False
         self._dropped = 0
         self._thread: threading.Thread | None = None
 
-    def submit(self, channel: str, payload: str) -> None:
-        """Queue `payload` for `channel`; never waits for Redis."""
+    def submit(self, channel: str, message: Message, write: Write | None = None) -> None:
+        """Queue `message` for `channel` (with how its `write` went); never waits for Redis."""
+        pending = _Pending(channel, message, write, time.monotonic())
         with self._cond:
             if self._thread is None:
                 self._thread = threading.Thread(
@@ -46,7 +61,7 @@ class Publisher:
             if len(self._pending) >= self.MAX_PENDING:
                 self._pending.popleft()
                 self._dropped += 1
-            self._pending.append((channel, payload))
+            self._pending.append(pending)
             self._cond.notify_all()
 
     def flush(self, timeout_s: float) -> bool:
@@ -82,7 +97,18 @@ class Publisher:
                     self._cond.notify_all()
 
 
-def _send(batch: list[tuple[str, str]]) -> None:
+def _send(pending: list[_Pending]) -> None:
+    sent, sent_wall = time.monotonic(), time.time()
+    batch = [
+        (
+            item.channel,
+            envelope.pack(
+                item.message,
+                stages.trace(item.write, handed=item.handed, sent=sent, sent_wall=sent_wall),
+            ),
+        )
+        for item in pending
+    ]
     try:
         clients.publish_batch(batch)
     except clients.PublishFailed as failed:
@@ -103,10 +129,11 @@ os.register_at_fork(after_in_child=PUBLISHER.after_fork)
 atexit.register(PUBLISHER.flush, 2.0)
 
 
-def publish(channel: str, message: Message) -> None:
-    """Ring the doorbell for `message` soon, in order (call it after the commit).
+def publish(channel: str, message: Message, write: Write | None = None) -> None:
+    """Ring the doorbell for `message` soon, in order (call it after the commit; `write` says
+    how the writer's part went, for realtime/stages.py).
 
     Without Redis configured there is nothing to ring: every hub polls the database.
     """
     if clients.configured():
-        PUBLISHER.submit(channel, envelope.pack(message))
+        PUBLISHER.submit(channel, message, write)

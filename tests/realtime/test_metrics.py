@@ -4,6 +4,7 @@ import asyncio
 import time
 
 import pytest
+from prometheus_client import CollectorRegistry, Histogram
 
 from realtime import metrics
 
@@ -134,3 +135,50 @@ def test_every_http_response_is_counted_by_status_and_a_crash_as_500():
     assert sent == ["http.response.start", "http.response.body"]
     assert metrics.local_value("composer_http_responses_total", {"status": "418"}) == teapots + 1
     assert metrics.local_value("composer_http_responses_total", {"status": "500"}) == crashes + 1
+
+
+def _histogram(registry: CollectorRegistry, name: str) -> Histogram:
+    return Histogram(name, "test", buckets=(0.001, 0.01, 0.1), registry=registry)
+
+
+def _samples(registry: CollectorRegistry, name: str) -> dict[tuple[str, str], float]:
+    return {
+        (s.name.removeprefix(name), s.labels.get("le", "")): s.value
+        for family in registry.collect()
+        for s in family.samples
+        if s.name.startswith(name)
+    }
+
+
+def test_a_tally_adds_to_its_histogram_exactly_what_as_many_observes_would():
+    registry = CollectorRegistry()
+    observed, tallied = _histogram(registry, "observed"), _histogram(registry, "tallied")
+    tally = metrics.Tally(tallied)
+    for value in (0.0005, 0.001, 0.001, 0.05, 7.0, 0.0):  # bounds count in their bucket
+        observed.observe(value)
+        tally.add(value)
+    assert _samples(registry, "tallied")[("_count", "")] == 0  # nothing written yet
+    tally.write()
+    tally.write()  # nothing more to write
+    assert _samples(registry, "tallied") == _samples(registry, "observed")
+
+
+def test_a_loop_batch_writes_a_passs_observations_once_that_pass_is_over():
+    registry = CollectorRegistry()
+    histogram = _histogram(registry, "batched")
+
+    async def scenario() -> tuple[float, float, float]:
+        batch = metrics.BATCHES.get()
+        assert batch is metrics.BATCHES.get()  # one per loop
+        for _ in range(500):  # one event fanned out to 500 streams in one pass
+            batch.observe(histogram, 0.002)
+        during = _samples(registry, "batched")[("_count", "")]
+        await asyncio.sleep(0)  # the pass ends
+        after_pass = _samples(registry, "batched")[("_count", "")]
+        batch.observe(histogram, 0.2)
+        await asyncio.sleep(0)
+        return during, after_pass, _samples(registry, "batched")[("_bucket", "0.01")]
+
+    assert asyncio.run(scenario()) == (0, 500, 500)
+    assert _samples(registry, "batched")[("_count", "")] == 501
+    assert _samples(registry, "batched")[("_sum", "")] == pytest.approx(1.2)
