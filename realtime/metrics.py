@@ -15,13 +15,12 @@ functions that `realtime/api.py` exports (`poll_answered`, `request_refused`, ..
 happened rather than for a metric.
 """
 
-import asyncio
 import os
 import threading
 import time
 from bisect import bisect_left
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from typing import Final
 
 from prometheus_client import (
@@ -38,7 +37,6 @@ from prometheus_client.core import Metric as Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from realtime.asgi.types import ASGIApp, Message, Receive, Scope, Send
-from realtime.per_loop import PerLoop
 
 # The multiprocess files have no `_created` samples; the in-process registry then has none
 # either, so both modes export the same series.
@@ -185,42 +183,6 @@ class Tally:
         for bucket, count in zip(self._histogram._buckets, counts, strict=True):
             if count:
                 bucket.inc(count)
-
-
-class LoopBatch:
-    """Histogram observations made on one event loop, written once its pass is over.
-
-    In multiprocess mode an observation is two writes to a memory-mapped file under a lock
-    (~2.5 µs); one event fanned out to a thousand streams would pay that per stream. Here an
-    observation is counted in memory, and the pass's counts go to the files in one callback
-    scheduled behind that pass's other work.
-    """
-
-    __slots__ = ("_scheduled", "_tallies")
-
-    def __init__(self) -> None:
-        self._tallies: dict[Histogram, Tally] = {}
-        self._scheduled = False
-
-    def observe(self, histogram: Histogram, value: float) -> None:
-        """Count `value` on `histogram` (a metric without labels, or one label set)."""
-        tally = self._tallies.get(histogram)
-        if tally is None:
-            tally = self._tallies[histogram] = Tally(histogram)
-        tally.add(value)
-        if not self._scheduled:
-            self._scheduled = True
-            asyncio.get_running_loop().call_soon(self.write)
-
-    def write(self) -> None:
-        """Write every count gathered so far to its histogram."""
-        self._scheduled = False
-        for tally in self._tallies.values():
-            tally.write()
-
-
-BATCHES = PerLoop(LoopBatch)
-"""Each event loop's batch of observations (see LoopBatch)."""
 
 
 class RecentCounts:
@@ -384,12 +346,14 @@ def count_responses(app: ASGIApp) -> ASGIApp:
             return await app(scope, receive, send)
         started = False
 
-        async def send_counted(message: Message) -> None:
+        def send_counted(message: Message) -> Awaitable[None]:
+            # Not a coroutine: the server's own awaitable is returned, so a stream's every
+            # write goes through no frame of this function.
             nonlocal started
             if not started and message["type"] == "http.response.start":
                 started = True
                 HTTP_RESPONSES.labels(str(message["status"])).inc()
-            await send(message)
+            return send(message)
 
         try:
             await app(scope, receive, send_counted)

@@ -15,7 +15,8 @@ from django.http import HttpRequest, StreamingHttpResponse
 from django.urls import path
 
 from jobs import services
-from realtime.asgi.handler import SharedThreadsASGIHandler
+from realtime import metrics
+from realtime.asgi.handler import BoundedSend, SharedThreadsASGIHandler, SlowClientAborted
 from tests.support.servers import proc_threads
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -159,3 +160,73 @@ def test_a_stream_that_is_not_detached_sees_the_context_its_view_set(settings):
     asyncio.run(scenario())
     assert sent[0]["status"] == 200
     assert b"".join(m.get("body", b"") for m in sent[1:]) == b"set by the view"
+
+
+class _Socket:
+    """An ASGI `send` whose socket takes its bytes at once, or must wait for `drained`."""
+
+    def __init__(self, *, full: bool) -> None:
+        self.full = full
+        self.drained = asyncio.Event()
+        self.sent: list[Any] = []
+        self.cancelled = False
+
+    async def __call__(self, message: Any) -> None:
+        if self.full:
+            try:
+                await self.drained.wait()
+            except asyncio.CancelledError:
+                self.cancelled = True
+                raise
+        self.sent.append(message)
+
+
+def test_a_send_that_need_not_wait_is_not_timed_at_all(monkeypatch):
+    def no_timer(delay: float) -> None:
+        raise AssertionError("a timer was armed for a send that did not wait")
+
+    monkeypatch.setattr(asyncio, "timeout", no_timer)
+    socket = _Socket(full=False)
+    asyncio.run(BoundedSend(socket, 5.0)({"type": "http.response.body", "body": b"x"}))
+    assert socket.sent == [{"type": "http.response.body", "body": b"x"}]
+
+
+def test_a_send_that_waits_finishes_within_its_limit():
+    async def scenario() -> _Socket:
+        socket = _Socket(full=True)
+        sending = asyncio.create_task(BoundedSend(socket, 5.0)({"body": b"x"}))
+        await asyncio.sleep(0.05)
+        assert not sending.done()
+        socket.drained.set()
+        await asyncio.wait_for(sending, 5)
+        return socket
+
+    assert asyncio.run(scenario()).sent == [{"body": b"x"}]
+
+
+def test_a_send_that_waits_past_its_limit_is_cancelled_and_the_client_dropped():
+    before = metrics.local_value("realtime_slow_clients_dropped_total")
+
+    async def scenario() -> _Socket:
+        socket = _Socket(full=True)
+        with pytest.raises(SlowClientAborted):
+            await asyncio.wait_for(BoundedSend(socket, 0.1)({"body": b"x"}), 5)
+        return socket
+
+    socket = asyncio.run(scenario())
+    assert socket.cancelled and socket.sent == []
+    assert metrics.local_value("realtime_slow_clients_dropped_total") == before + 1
+
+
+def test_a_cancelled_waiting_send_is_cancelled_where_it_waits():
+    async def scenario() -> _Socket:
+        socket = _Socket(full=True)
+        sending = asyncio.create_task(BoundedSend(socket, 5.0)({"body": b"x"}))
+        await asyncio.sleep(0.05)
+        sending.cancel()  # the client left: the request's task is cancelled mid-write
+        with pytest.raises(asyncio.CancelledError):
+            await sending
+        return socket
+
+    socket = asyncio.run(scenario())
+    assert socket.cancelled and socket.sent == []

@@ -161,24 +161,3 @@ def test_a_tally_adds_to_its_histogram_exactly_what_as_many_observes_would():
     tally.write()
     tally.write()  # nothing more to write
     assert _samples(registry, "tallied") == _samples(registry, "observed")
-
-
-def test_a_loop_batch_writes_a_passs_observations_once_that_pass_is_over():
-    registry = CollectorRegistry()
-    histogram = _histogram(registry, "batched")
-
-    async def scenario() -> tuple[float, float, float]:
-        batch = metrics.BATCHES.get()
-        assert batch is metrics.BATCHES.get()  # one per loop
-        for _ in range(500):  # one event fanned out to 500 streams in one pass
-            batch.observe(histogram, 0.002)
-        during = _samples(registry, "batched")[("_count", "")]
-        await asyncio.sleep(0)  # the pass ends
-        after_pass = _samples(registry, "batched")[("_count", "")]
-        batch.observe(histogram, 0.2)
-        await asyncio.sleep(0)
-        return during, after_pass, _samples(registry, "batched")[("_bucket", "0.01")]
-
-    assert asyncio.run(scenario()) == (0, 500, 500)
-    assert _samples(registry, "batched")[("_count", "")] == 501
-    assert _samples(registry, "batched")[("_sum", "")] == pytest.approx(1.2)
