@@ -1,12 +1,15 @@
 """The background publisher (realtime/publisher.py): in order, never waiting for Redis, each
 envelope carrying the writer's stages up to its PUBLISH."""
 
+import os
+import signal
 import time
 
 import pytest
 import redis
 
 from realtime import envelope, metrics, publisher
+from realtime.broker import clients
 from realtime.message import Message
 from realtime.publisher import Publisher
 from realtime.stages import Write
@@ -65,7 +68,7 @@ def test_past_the_limit_the_oldest_are_dropped_and_counted(settings, caplog, mon
     publisher = Publisher()
     pubsub = _subscriber(settings.REDIS_URL, "test:publisher:full")
     try:
-        with publisher._cond:  # the thread cannot take anything meanwhile
+        with publisher._lock:  # the thread cannot take anything meanwhile
             for n in range(6):
                 publisher.submit("test:publisher:full", _message(n))
         assert publisher.flush(10)
@@ -139,3 +142,54 @@ def test_a_write_answered_before_its_hand_over_counts_its_commit_until_the_answe
     _, trace = envelope.unpack_traced(payload)
     assert trace is not None and trace.commit_s == pytest.approx(0.001, abs=1e-6)
     assert trace.publish_s is not None and trace.publish_s >= 0.019
+
+
+def test_once_redis_answered_a_writer_publishes_from_its_own_thread_in_order(settings):
+    publisher = Publisher()
+    pubsub = _subscriber(settings.REDIS_URL, "test:publisher:quick")
+    try:
+        publisher.submit("test:publisher:quick", _message(1))  # the thread: not yet answered
+        assert publisher.flush(10) and publisher.sent_quick == 0
+        for n in range(2, 52):
+            publisher.submit("test:publisher:quick", _message(n))
+        assert publisher.flush(10)
+        got = [envelope.unpack(payload).id for payload in _received(pubsub, 51)]
+    finally:
+        pubsub.close()
+    assert got == list(range(1, 52))
+    assert publisher.sent_quick == 50  # one writer, one at a time: none waited for another
+
+
+def test_a_quick_publish_that_fails_goes_to_the_thread_which_tries_it_again(settings, caplog):
+    publisher = Publisher()
+    publisher.submit("test:publisher:lost", _message(1))
+    assert publisher.flush(10)  # Redis answered: the next goes from this thread
+    settings.REDIS_URL = "redis://127.0.0.1:9/0"  # and now nothing answers
+
+    publisher.submit("test:publisher:lost", _message(2))
+    assert publisher.flush(10)
+
+    assert publisher.sent_quick == 0
+    tried_again = [r.message for r in caplog.records if "failed" in r.message]
+    assert tried_again and "test:publisher:lost" in tried_again[0]
+
+
+@pytest.mark.django_db
+def test_a_redis_that_stops_answering_holds_a_writer_once_and_briefly(private_redis, settings):
+    private_redis.start()
+    settings.REDIS_URL = private_redis.url
+    publisher = Publisher()
+    publisher.submit("test:publisher:frozen", _message(1))
+    assert publisher.flush(10)
+    os.kill(private_redis.current.pid, signal.SIGSTOP)  # alive, silent
+    try:
+        waited = []
+        for n in range(2, 12):
+            started = time.monotonic()
+            publisher.submit("test:publisher:frozen", _message(n))
+            waited.append(time.monotonic() - started)
+    finally:
+        os.kill(private_redis.current.pid, signal.SIGCONT)
+    assert publisher.flush(10)
+    assert waited[0] < clients.QUICK_TIMEOUT_S + 1  # the quick try: its timeout, at most
+    assert max(waited[1:]) < 0.5  # the others queue for the thread
