@@ -10,9 +10,10 @@ DEBUG off, the per-client caps lifted as in the benchmark) under `valgrind --too
 counting nothing until the streams are open. Then, for two jobs in turn, one watched by one
 stream and one by `--streams`, it counts the whole process's instructions while `--events`
 progress events are recorded one at a time (each fanned out and read by every stream before
-the next, as at W2's pace). The first, less what the idle process runs over as long (its
-timers), gives what one event costs the process with one stream (the hub's read, one wake,
-one write); the difference, what each further stream adds to a fan-out. `--writer` also
+the next, as at W2's pace; five times as many on the one stream). The first, less what the
+idle process runs over as long (its timers), gives what one event costs the process with
+one stream (the hub's read, one wake, one write); the rest of the second, what each further
+stream adds to a fan-out. `--writer` also
 counts the writer: the same events recorded by a child process under callgrind (its main
 thread and its publisher thread; the database's own work is not in it). Needs PostgreSQL and
 Redis as the benchmark does; makes its own database (`--database`).
@@ -41,6 +42,9 @@ READY_TIMEOUT_S = 600.0
 EVENT_TIMEOUT_S = 120.0
 IDLE_S = 5.0
 """How long the idle process's own instructions are counted, before the streams open."""
+ONE_STREAM_TIMES = 5
+"""The one-stream phase records this many times `--events`: its small total must average
+out the garbage collections that happen to fall in it."""
 _TOTALS = re.compile(rb"^totals:\s+(\d+)", re.MULTILINE)
 
 
@@ -85,10 +89,13 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         server = _serve(system, port, work, registry)
         idle_per_s = _count_idle(server, IDLE_S, work) / IDLE_S
         phases = {}
-        for name, job, streams in (("one", jobs[0], 1), ("many", jobs[1], args.streams)):
+        for name, job, streams, events in (
+            ("one", jobs[0], 1, ONE_STREAM_TIMES * args.events),
+            ("many", jobs[1], args.streams, args.events),
+        ):
             socks = [_open(port, job, system.cookie) for _ in range(streams)]
             started = time.monotonic()
-            phases[name] = _count_phase(server, socks, job, system, args.events, work)
+            phases[name] = _count_phase(server, socks, job, system, events, work)
             if name == "one":  # what its timers ran meanwhile is not the event's
                 phases["idle"] = round(idle_per_s * (time.monotonic() - started))
             for sock in socks:
@@ -269,12 +276,13 @@ def _totals(dump: Path) -> int:
 
 def _figures(phases: dict[str, int], args: argparse.Namespace) -> dict[str, Any]:
     one, many = phases["one"], phases["many"]
+    per_event = (one - phases["idle"]) / (ONE_STREAM_TIMES * args.events)
     return {
         "streams": args.streams,
         "events": args.events,
         "instructions": phases,
-        "per_event_with_one_stream": round((one - phases["idle"]) / args.events),
-        "per_extra_stream": round((many - one) / (args.events * (args.streams - 1))),
+        "per_event_with_one_stream": round(per_event),
+        "per_extra_stream": round((many / args.events - per_event) / (args.streams - 1)),
     }
 
 
