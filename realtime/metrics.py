@@ -338,6 +338,9 @@ def local_delay_counts() -> tuple[int, ...]:
     return tuple(n - before for n, before in zip(cumulative, [0, *cumulative], strict=False))
 
 
+_Sending = Awaitable[None]
+
+
 def count_responses(app: ASGIApp) -> ASGIApp:
     """Return `app` counting the status of every HTTP response it starts."""
 
@@ -346,9 +349,11 @@ def count_responses(app: ASGIApp) -> ASGIApp:
             return await app(scope, receive, send)
         started = False
 
-        def send_counted(message: Message) -> Awaitable[None]:
+        def send_counted(message: Message) -> _Sending:
             # Not a coroutine: the server's own awaitable is returned, so a stream's every
-            # write goes through no frame of this function.
+            # write goes through no frame of this function. (Its annotation is a name: one
+            # written `Awaitable[None]` here would make a new object per request, kept by
+            # this function for as long as the stream.)
             nonlocal started
             if not started and message["type"] == "http.response.start":
                 started = True
