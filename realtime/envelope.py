@@ -5,7 +5,7 @@ time and, from a writer that traced it, the writer's stages (realtime/stages.py)
 spaces: `ts sent statement commit publish` (a stage not measured is `-`). A reader takes the
 record time alone from an older writer, and ignores fields past the fifth from a newer one.
 (A reader older than the trace refuses a traced envelope as malformed: deploy the web
-processes before the writers.)
+processes before the writers, docs/deployment.md.)
 
 Anything may be published on a channel the hub listens to, so `unpack` trusts nothing: bytes
 that are not UTF-8, too few lines, a non-numeric id or time, an event name an SSE field cannot
