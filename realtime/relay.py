@@ -116,10 +116,10 @@ async def relay(
             item = await sub.get(min(quiet_left, deadline - now))
             if gapless and isinstance(item, Message) and item.id == cursor + 1:
                 # The live path, most of a fan-out: the next message, sent as it comes.
-                took = time.monotonic()
+                now = time.monotonic()  # (no local of its own: this frame is held per stream)
                 yield item.sse
                 cursor, wrote = item.id, time.monotonic()
-                stages.observe_written(item, took=took, wrote=wrote)
+                stages.observe_written(item, took=now, wrote=wrote)
                 if item.final:
                     return
                 del item  # not held through the next wait
