@@ -34,7 +34,7 @@ import itertools
 import json
 import tempfile
 import types
-from collections.abc import Awaitable, Generator, Mapping
+from collections.abc import Awaitable, Generator, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from io import BytesIO
 from typing import Any
@@ -361,7 +361,7 @@ class BoundedSend:
     async def __call__(self, message: Mapping[str, Any]) -> None:
         steps = self._send(message).__await__()
         try:
-            waiting_on = steps.send(None)
+            waiting_on = next(steps)
         except StopIteration:
             return  # sent without waiting
         try:
@@ -373,23 +373,29 @@ class BoundedSend:
 
 
 @types.coroutine
-def _resume(steps: Generator[Any, Any, Any], waiting_on: Any) -> Generator[Any, Any, None]:
-    """Go on with an awaitable stepped by hand, from the wait it stopped at: what `await` (or
-    `yield from`) does, from its second step on."""
+def _resume(steps: Iterator[Any], waiting_on: Any) -> Generator[Any, Any, None]:
+    """Go on with an awaitable stepped by hand, from the wait it stopped at: what `await`
+    does from its second step on (PEP 380's `yield from`, for any iterator `__await__` gives:
+    a server's own awaitable may be no generator, as granian's is not)."""
     while True:
         try:
             sent = yield waiting_on
         except GeneratorExit:
-            steps.close()
+            close = getattr(steps, "close", None)
+            if close is not None:
+                close()
             raise
         except BaseException as thrown:  # a cancellation, above all: the awaitable handles it
+            throw = getattr(steps, "throw", None)
+            if throw is None:
+                raise
             try:
-                waiting_on = steps.throw(thrown)
+                waiting_on = throw(thrown)
             except StopIteration:
                 return
         else:
             try:
-                waiting_on = steps.send(sent)
+                waiting_on = next(steps) if sent is None else steps.send(sent)  # type: ignore[attr-defined]
             except StopIteration:
                 return
 

@@ -230,3 +230,44 @@ def test_a_cancelled_waiting_send_is_cancelled_where_it_waits():
 
     socket = asyncio.run(scenario())
     assert socket.cancelled and socket.sent == []
+
+
+class _PlainIterator:
+    """What `__await__` may return besides a generator: an iterator with no `send` nor
+    `throw` (granian's send is such an awaitable)."""
+
+    def __init__(self, steps: Any) -> None:
+        self._steps = steps
+
+    def __iter__(self) -> "_PlainIterator":
+        return self
+
+    def __next__(self) -> Any:
+        return next(self._steps)
+
+
+class _PlainAwaitable:
+    def __init__(self, until: asyncio.Future[None] | None) -> None:
+        self._until = until
+
+    def __await__(self) -> Any:
+        return _PlainIterator(iter(()) if self._until is None else self._until.__await__())
+
+
+def test_a_servers_awaitable_that_is_no_generator_is_sent_either_way():
+    async def scenario() -> list[str]:
+        done: list[str] = []
+        await BoundedSend(lambda message: _PlainAwaitable(None), 5.0)({})  # at once
+        done.append("at once")
+        drained = asyncio.get_running_loop().create_future()
+        sending = asyncio.create_task(
+            BoundedSend(lambda message: _PlainAwaitable(drained), 5.0)({})
+        )
+        await asyncio.sleep(0.05)
+        assert not sending.done()
+        drained.set_result(None)
+        await asyncio.wait_for(sending, 5)
+        done.append("after a wait")
+        return done
+
+    assert asyncio.run(scenario()) == ["at once", "after a wait"]
