@@ -48,7 +48,7 @@ def _channel(prefix: str, index: int) -> str:
 def publish(args: argparse.Namespace) -> None:
     """Publish `rate / publishers` events/s for `duration` s; print what was sent."""
     _setup(args.url)
-    from realtime import envelope, publisher
+    from realtime import publisher
     from realtime.broker import clients
     from realtime.message import Message
 
@@ -62,7 +62,7 @@ def publish(args: argparse.Namespace) -> None:
             index = (sent * args.publishers + args.part) % args.channels
             ids[index] += 1
             message = Message(id=ids[index], event="e", data='{"bench":1}', ts=time.time())
-            publisher.PUBLISHER.submit(_channel(args.prefix, index), envelope.pack(message))
+            publisher.PUBLISHER.submit(_channel(args.prefix, index), message)
             sent += 1
         time.sleep(0.005)
     publisher.PUBLISHER.flush(30)

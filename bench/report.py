@@ -313,6 +313,8 @@ def _extras(result: dict[str, Any]) -> list[str]:
             lines.append(_scale_line(run))
         for phase, summary in (run.get("profile") or {}).items():
             lines.append(_profile_line(run, phase, summary))
+        if "stages" in run:
+            lines.extend(_stage_lines(run))
         polling = run.get("polling")
         if polling is not None and not polling.get("available"):
             lines.append(f"W3 {run['system']}: {polling['note']}")
@@ -355,6 +357,27 @@ def _extras(result: dict[str, Any]) -> list[str]:
             f"{comparison['system']}/ours (gunicorn) {comparison['workload']} "
             f"N={comparison['streams']}: {ratios}; lost {comparison['lost']}"
         )
+    return lines
+
+
+def _stage_lines(run: dict[str, Any]) -> list[str]:
+    """Return the stage table of one run (bench/stages.py) beside its end-to-end delay."""
+    label = f"stages {run['system']} {run['workload']} N={run['streams']}"
+    found = run["stages"]
+    if "error" in found:
+        return [f"{label}: {found['error']}"]
+    lines = [f"{label} (ms; count, mean / p50 / p99; server histograms, p50/p99 by bucket):"]
+    for stage, figures in found["by_stage"].items():
+        lines.append(
+            f"  {stage:<10} {figures['count']:>8}  {_cell(figures['mean_ms']):>6} / "
+            f"{_cell(figures['p50_ms']):>6} / {_cell(figures['p99_ms']):>6}  ({figures['clock']})"
+        )
+    delay = run["delay_ms"]
+    lines.append(
+        f"  {'sum':<10} {'':>8}  {_cell(found['sum_of_means_ms']):>6}"
+        f"  | end to end (clients): {delay['count']} deliveries, "
+        f"{_cell(delay.get('mean'))} / {_cell(delay['p50'])} / {_cell(delay['p99'])}"
+    )
     return lines
 
 

@@ -20,12 +20,13 @@ def ms(value: float | None) -> float | None:
 
 
 def delay_summary(delays: list[float]) -> dict[str, Any]:
-    """Return p50, p99, max (ms) and the count of `delays` (seconds)."""
+    """Return p50, p99, max, mean (ms) and the count of `delays` (seconds)."""
     return {
         "p50": ms(percentile(delays, 50)),
         "p99": ms(percentile(delays, 99)),
         "max": ms(max(delays) if delays else None),
         "count": len(delays),
+        "mean": ms(sum(delays) / len(delays) if delays else None),
     }
 
 

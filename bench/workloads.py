@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import control, measure, stats
+from bench import control, measure, stages, stats
 from bench.control import Child
 from bench.profile import Profiler
 from bench.systems import System, free_port
@@ -91,6 +91,7 @@ def run_streams(
         opened |= open_cost(open_cpu_start, measure.cpu_by_pid(sampler.sample()), opened)
         profiles = {"open": profiler.stop()} if profiler is not None else {}
         time.sleep(ctx.settle_s)
+        stages_before = _stage_scrape(system, port)
         cpu_start = measure.cpu_by_pid(sampler.sample())
         t_go = time.time()
         for publisher in publishers:
@@ -108,6 +109,8 @@ def run_streams(
         pub_results = stop_all(publishers, timeout=60)
         drain(clients)
         t_end = time.time()
+        if stages_before is not None:
+            extra["stages"] = _stage_summary(stages_before, _stage_scrape(system, port))
         cpu_end = measure.cpu_by_pid(sampler.sample())
         client_results = stop_all(clients, timeout=120)
     finally:
@@ -132,6 +135,23 @@ def run_streams(
         )
         | extra
     )
+
+
+def _stage_scrape(system: System, port: int) -> stages.Histograms | None:
+    """Return the server's stage histograms: ours under gunicorn only (one scrape is the
+    whole server there; the peer has none)."""
+    if system.name != "ours" or system.server != "gunicorn":
+        return None
+    try:
+        return stages.scrape(port)
+    except OSError as exc:
+        return {"error": {"message": str(exc)}}
+
+
+def _stage_summary(before: stages.Histograms, after: stages.Histograms | None) -> dict[str, Any]:
+    if after is None or "error" in before or "error" in after:
+        return {"error": "could not scrape /metrics"}
+    return stages.summary(stages.between(before, after))
 
 
 def _profiler(ctx: Context, server: Child, name: str) -> Profiler:

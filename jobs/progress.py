@@ -7,6 +7,7 @@ reaches the same functions through `jobs.services`, the public front.
 """
 
 import json
+import time
 import uuid
 from typing import Any
 
@@ -18,7 +19,7 @@ from jobs.failures import Failure, explain
 from jobs.journey import journey_record_job
 from jobs.models import EventType, Job, JobEvent, JobStatus, JourneyKind
 from jobs.wire import Step, WireEvent
-from realtime.api import publish
+from realtime.api import Write, publish
 
 
 class JobFinishedError(Exception):
@@ -54,12 +55,13 @@ def job_report_progress(
         "percent": percent,
         "message": message,
         "eta_s": eta_s,
-        "heartbeat_at": timezone.now(),
+        "heartbeat_at": timezone.now(),  # the event's `ts`
     }
+    began = time.monotonic()
     if step is not None:
         changes["step"] = step.as_dict()
     if connection.vendor == "postgresql":
-        return _progress_in_one_statement(job, changes)
+        return _progress_in_one_statement(job, changes, began)
     return record_event(job, EventType.PROGRESS_UPDATE, **changes)
 
 
@@ -80,11 +82,14 @@ SELECT id, last_seq, %(type)s,
                           'message', message, 'eta_s', eta_s),
        %(now)s
   FROM moved
-RETURNING id, seq, payload
+RETURNING id, seq, payload,
+          EXTRACT(EPOCH FROM clock_timestamp() - statement_timestamp())::float8
 """  # noqa: S608 - table names come from the models; every value is a bound parameter
+# The last column is how long the statement ran on the server, by the server's clock (the
+# `statement` stage of realtime/stages.py): the rest of the round trip is the commit's.
 
 
-def _progress_in_one_statement(job: Job, changes: dict[str, Any]) -> JobEvent:
+def _progress_in_one_statement(job: Job, changes: dict[str, Any], began: float) -> JobEvent:
     step = changes.get("step")
     params = {
         **changes,
@@ -95,9 +100,12 @@ def _progress_in_one_statement(job: Job, changes: dict[str, Any]) -> JobEvent:
         "type": EventType.PROGRESS_UPDATE.value,
     }
     row = prepared.fetchone(_PROGRESS_SQL, params)
+    # In autocommit the answer comes after the commit; inside a transaction, the commit is
+    # later (and `publish` runs after it, which is then when it counts as committed).
+    answered = None if connection.in_atomic_block else time.monotonic()
     if row is None:
         raise JobFinishedError(f"job {job.pk} is finished (or gone); it takes no more events")
-    event_id, seq, payload = row
+    event_id, seq, payload, statement_s = row
     payload = json.loads(payload) if isinstance(payload, str) else payload
     event = JobEvent(
         id=event_id,
@@ -110,7 +118,9 @@ def _progress_in_one_statement(job: Job, changes: dict[str, Any]) -> JobEvent:
     for name in ("status", "percent", "step", "message", "eta_s"):
         setattr(job, name, payload[name])
     job.last_seq = seq
-    _publish_after_commit(job, event)
+    _publish_after_commit(
+        job, event, Write(began=began, statement_s=statement_s, committed=answered)
+    )
     return event
 
 
@@ -209,6 +219,7 @@ def append_event(
         job.message = message
     job.last_seq += 1
     job.save(update_fields=sorted({"last_seq", "message", *(changed or [])}))
+    began = time.monotonic()  # with the event's `ts` (its created_at, taken as it is made)
     event = JobEvent.objects.create(
         job=job,
         seq=job.last_seq,
@@ -221,10 +232,10 @@ def append_event(
             "eta_s": job.eta_s,
         },
     )
-    _publish_after_commit(job, event)
+    _publish_after_commit(job, event, Write(began=began))
     return event
 
 
-def _publish_after_commit(job: Job, event: JobEvent) -> None:
+def _publish_after_commit(job: Job, event: JobEvent, write: Write) -> None:
     message = WireEvent.from_row(event).to_message()
-    transaction.on_commit(lambda: publish(job.channel, message))
+    transaction.on_commit(lambda: publish(job.channel, message, write))

@@ -2,7 +2,7 @@
 
 The transport knows nothing of jobs: it moves `Message`s on named channels. By what callers do:
 
-- publish: a writer calls `publish` after its commit;
+- publish: a writer calls `publish` after its commit, saying how its `Write` went;
 - open a stream: a view calls `open_stream` with a start that returns an `Opening` (or its own
   answer, such as `no_content`); `busy_response` asks a stream's client to come back later;
 - watch: `get_hub()` is the process's hub, which can also watch a channel for callers that only
@@ -46,6 +46,7 @@ from realtime.presence import ProcessFigures, presence_all
 from realtime.publisher import publish
 from realtime.ratelimit import Verdict, ahit, hit
 from realtime.sse import no_content
+from realtime.stages import Write
 
 __all__ = [
     "DELAY_BUCKETS",
@@ -61,6 +62,7 @@ __all__ = [
     "Send",
     "SharedThreadsASGIHandler",
     "Verdict",
+    "Write",
     "address_in",
     "ahit",
     "busy_response",

@@ -18,6 +18,7 @@ logged, counted and started again, and a link that fails counts as a lost link.
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Collection
 from contextlib import suppress
 from typing import Literal
@@ -27,7 +28,7 @@ from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.utils.module_loading import import_string
 
-from realtime import envelope, metrics
+from realtime import envelope, metrics, stages
 from realtime.broker.links import open_link
 from realtime.broker.protocol import Link
 from realtime.doorbell import DatabaseDoorbell, DoorbellSource
@@ -290,11 +291,13 @@ class Hub:
 
     def _on_redis_message(self, channel: str, payload: bytes) -> None:
         try:
-            message = envelope.unpack(payload)
+            message, trace = envelope.unpack_traced(payload, received=time.monotonic())
         except envelope.MalformedEnvelope:
             metrics.MESSAGES_MALFORMED.inc()
             logger.error("dropping a malformed message on %s: %r", channel, payload[:200])
             return
+        if trace is not None:
+            stages.observe_arrival(trace, now=time.time())
         self._deliver(channel, message)
 
     def _on_subscribed(self, channel: str) -> None:

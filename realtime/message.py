@@ -20,6 +20,9 @@ class Message:
     """When the message was recorded (Unix time): delivery delay is measured against it."""
     final: bool = field(default=False)
     """True for the last message a channel will ever carry."""
+    received: float = field(default=0.0, compare=False)
+    """When this process's hub read it from Redis (`time.monotonic()`); 0.0 for a message
+    read from the database. Where the fan-out's time is measured from (realtime/stages.py)."""
 
     @cached_property
     def sse(self) -> bytes:

@@ -18,8 +18,9 @@ happened rather than for a metric.
 import os
 import threading
 import time
+from bisect import bisect_left
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from typing import Final
 
 from prometheus_client import (
@@ -88,6 +89,23 @@ DELIVERY_DELAY = Histogram(
     buckets=DELAY_BUCKETS,
     registry=_LOCAL,
 )
+STAGE_BUCKETS: Final = (
+    *(scale * unit for unit in (1e-5, 1e-4, 1e-3, 1e-2, 1e-1) for scale in (1, 2, 5)),
+    1.0,
+    2.0,
+    5.0,
+)
+"""Upper bounds (seconds) of the stage histogram's buckets, 10 µs to 5 s in 1-2-5 steps:
+a stage may take microseconds (one socket write) or a good part of a second (a fan-out)."""
+EVENT_STAGES = Histogram(
+    "realtime_event_stage_seconds",
+    "Where a live event's time goes, stage by stage (realtime/stages.py): statement, commit "
+    "and publish in the writer, redis from the writer to this process, fanout and socket for "
+    "each stream of this process.",
+    ["stage"],
+    buckets=STAGE_BUCKETS,
+    registry=_LOCAL,
+)
 POLLS = counter("realtime_polls_total", "Status polls answered.")
 POLLS_NOT_MODIFIED = counter("realtime_polls_not_modified_total", "Polls answered with 304.")
 POLLS_SHORTCUT = counter(
@@ -149,6 +167,41 @@ POLLING_CLIENTS_NOW = Gauge(
 HTTP_RESPONSES = counter(
     "composer_http_responses_total", "HTTP responses started, by status code.", ["status"]
 )
+
+
+class Tally:
+    """Observations of one histogram (one label set) made on the event loop and not yet
+    written to it: the counts per bucket and their sum."""
+
+    __slots__ = ("_bounds", "_counts", "_histogram", "_n", "_sum")
+
+    def __init__(self, histogram: Histogram) -> None:
+        self._histogram = histogram
+        self._bounds = tuple(histogram._upper_bounds)  # ascending, +inf last
+        if len(histogram._buckets) != len(self._bounds):
+            raise TypeError("prometheus-client's Histogram is not laid out as Tally expects")
+        self._counts = [0] * len(self._bounds)
+        self._n = 0
+        self._sum = 0.0
+
+    def add(self, value: float) -> None:
+        """Count `value` as `Histogram.observe` would (into the first bucket it fits)."""
+        self._counts[bisect_left(self._bounds, value)] += 1
+        self._n += 1
+        self._sum += value
+
+    def write(self) -> None:
+        """Add what was counted to the histogram, one write per bucket that grew."""
+        if not self._n:
+            return
+        counts, total = self._counts, self._sum
+        self._counts, self._n, self._sum = [0] * len(counts), 0, 0.0
+        # prometheus-client has no public way to add n observations at once: these are the
+        # very values `observe` increments (tests/realtime/test_metrics.py compares the two).
+        self._histogram._sum.inc(total)
+        for bucket, count in zip(self._histogram._buckets, counts, strict=True):
+            if count:
+                bucket.inc(count)
 
 
 class RecentCounts:
@@ -314,6 +367,9 @@ def local_delay_counts() -> tuple[int, ...]:
     return tuple(n - before for n, before in zip(cumulative, [0, *cumulative], strict=False))
 
 
+_Sending = Awaitable[None]
+
+
 def count_responses(app: ASGIApp) -> ASGIApp:
     """Return `app` counting the status of every HTTP response it starts."""
 
@@ -322,12 +378,16 @@ def count_responses(app: ASGIApp) -> ASGIApp:
             return await app(scope, receive, send)
         started = False
 
-        async def send_counted(message: Message) -> None:
+        def send_counted(message: Message) -> _Sending:
+            # Not a coroutine: the server's own awaitable is returned, so a stream's every
+            # write goes through no frame of this function. (Its annotation is a name: one
+            # written `Awaitable[None]` here would make a new object per request, kept by
+            # this function for as long as the stream.)
             nonlocal started
             if not started and message["type"] == "http.response.start":
                 started = True
                 HTTP_RESPONSES.labels(str(message["status"])).inc()
-            await send(message)
+            return send(message)
 
         try:
             await app(scope, receive, send_counted)

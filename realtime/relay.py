@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from realtime import metrics
+from realtime import metrics, stages
 from realtime.hub import get_hub
 from realtime.message import Message
 from realtime.sse import encode_event
@@ -121,6 +121,16 @@ async def relay(
                 wrote = now
                 continue
             item = await sub.get(min(quiet_left, deadline - now))
+            if gapless and isinstance(item, Message) and item.id == cursor + 1:
+                # The live path, most of a fan-out: the next message, sent as it comes.
+                now = time.monotonic()  # (no local of its own: this frame is held per stream)
+                yield item.sse
+                cursor, wrote = item.id, time.monotonic()
+                stages.observe_written(item, took=now, wrote=wrote)
+                if item.final:
+                    return
+                del item  # not held through the next wait
+                continue
             if item == "closing":  # shutting down: come back later, spread out
                 yield closing_event()
                 return
@@ -133,14 +143,12 @@ async def relay(
 async def _next_batch(
     item: Message | str, cursor: int, replay: Replay, gapless: bool
 ) -> list[Message]:
-    """Return what to send for a queue item: itself, nothing, or a catch-up from the truth."""
+    """Return what to send for a queue item other than the next live message: itself,
+    nothing, or a catch-up from the truth."""
     if isinstance(item, Message):
         if item.id <= cursor:
             return [item] if item.final else []
         if not gapless:
-            return [item]
-        if item.id == cursor + 1:
-            metrics.DELIVERY_DELAY.observe(max(0.0, time.time() - item.ts))
             return [item]
     if item == "timeout":
         return []

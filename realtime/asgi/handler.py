@@ -33,7 +33,8 @@ import inspect
 import itertools
 import json
 import tempfile
-from collections.abc import Awaitable, Collection, Mapping
+import types
+from collections.abc import Awaitable, Collection, Generator, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from io import BytesIO
 from typing import Any
@@ -196,6 +197,9 @@ class SharedThreadsASGIHandler(ASGIHandler):
         content = aiter(response)
         try:  # not `aclosing`: one object fewer held per open stream
             async for part in content:
+                if 0 < len(part) <= self.chunk_size:  # an event: one write, no chunking generator
+                    await send({"type": "http.response.body", "body": part, "more_body": True})
+                    continue
                 for chunk, _ in self.chunk_bytes(part):
                     await send({"type": "http.response.body", "body": chunk, "more_body": True})
         finally:
@@ -354,6 +358,10 @@ class SlowClientAborted(RequestAborted):
 class BoundedSend:
     """The server's `send` with a time limit: a client that does not read cannot pin a stream.
 
+    Almost every send hands its bytes to the kernel at once and never waits, so the limit is
+    armed only once a send must wait (the client's socket is full): the send is stepped once
+    by hand and, if it stopped to wait, finished under `asyncio.timeout`. A timer made and
+    cancelled for every write was an eighth of the CPU of a fan-out (docs/performance.md).
     A small object rather than a closure: one is held per open stream.
     """
 
@@ -364,12 +372,45 @@ class BoundedSend:
         self._timeout_s = timeout_s
 
     async def __call__(self, message: Mapping[str, Any]) -> None:
+        steps = self._send(message).__await__()
+        try:
+            waiting_on = next(steps)
+        except StopIteration:
+            return  # sent without waiting
         try:
             async with asyncio.timeout(self._timeout_s):
-                await self._send(message)
+                await _resume(steps, waiting_on)
         except TimeoutError:
             metrics.SLOW_CLIENTS_DROPPED.inc()
             raise SlowClientAborted(f"client read nothing for {self._timeout_s}s") from None
+
+
+@types.coroutine
+def _resume(steps: Iterator[Any], waiting_on: Any) -> Generator[Any, Any, None]:
+    """Go on with an awaitable stepped by hand, from the wait it stopped at: what `await`
+    does from its second step on (PEP 380's `yield from`, for any iterator `__await__` gives:
+    a server's own awaitable may be no generator, as granian's is not)."""
+    while True:
+        try:
+            sent = yield waiting_on
+        except GeneratorExit:
+            close = getattr(steps, "close", None)
+            if close is not None:
+                close()
+            raise
+        except BaseException as thrown:  # a cancellation, above all: the awaitable handles it
+            throw = getattr(steps, "throw", None)
+            if throw is None:
+                raise
+            try:
+                waiting_on = throw(thrown)
+            except StopIteration:
+                return
+        else:
+            try:
+                waiting_on = next(steps) if sent is None else steps.send(sent)  # type: ignore[attr-defined]
+            except StopIteration:
+                return
 
 
 GC_THRESHOLDS = (10_000, 10, 10)

@@ -30,6 +30,10 @@ FAILURES = (redis.RedisError, redis.exceptions.RedisClusterException, OSError)
 outside RedisError (no node reachable, a slot not covered during a failover)."""
 TIMEOUT_S = 2.0
 """Connect and read timeout of every client (and of the pub/sub links' connects)."""
+QUICK_TIMEOUT_S = 0.25
+"""Connect and read timeout of a PUBLISH sent from a writer's own thread (realtime/publisher.py):
+what a Redis that stopped answering costs that writer, once; its messages then go by the
+background thread."""
 CLUSTER_SCHEME = "redis+cluster"
 _RETRIED = (redis.ConnectionError,)
 """What one Redis client tries once more: a pooled connection that Redis closed meanwhile (a
@@ -50,6 +54,7 @@ SyncClient = redis.Redis | redis.RedisCluster
 AsyncClient = aredis.Redis | aredis.RedisCluster
 Batch = list[tuple[str, str]]
 _sync_client: SyncClient | None = None
+_quick_client: redis.Redis | None = None
 
 
 class PublishFailed(Exception):
@@ -170,6 +175,28 @@ def publish_batch(batch: Batch) -> None:
         raise PublishFailed(batch, exc) from exc
 
 
+def can_publish_quick() -> bool:
+    """Return True when a message may be published from a writer's thread: one Redis (a
+    cluster's publish may retry through a failover, which no writer should wait for)."""
+    return configured() and cluster_nodes(settings.REDIS_URL) is None
+
+
+def publish_quick(channel: str, payload: str) -> None:
+    """PUBLISH one message within QUICK_TIMEOUT_S (one Redis only); raise PublishFailed."""
+    global _quick_client
+    try:
+        if _quick_client is None:
+            _quick_client = redis.Redis.from_url(
+                settings.REDIS_URL,
+                socket_timeout=QUICK_TIMEOUT_S,
+                socket_connect_timeout=QUICK_TIMEOUT_S,
+                retry=SyncRetry(NoBackoff(), 0),
+            )
+        _quick_client.publish(channel, payload)
+    except FAILURES as exc:
+        raise PublishFailed([(channel, payload)], exc) from exc
+
+
 def _publish_sharded(client: redis.RedisCluster, batch: Batch) -> None:
     """SPUBLISH `batch`, one pipeline per master, so that a master that is down (failing over)
     costs only its own messages."""
@@ -242,7 +269,7 @@ def _window_counts(replies: list[Any]) -> tuple[int, int]:
 
 @receiver(setting_changed)
 def _reset_on_setting_change(*, setting: str, **kwargs: object) -> None:
-    global _sync_client
+    global _sync_client, _quick_client
     if setting == "REDIS_URL":
-        _sync_client = None
+        _sync_client = _quick_client = None
         _ASYNC_CLIENTS.clear()

@@ -94,8 +94,12 @@ class PubSubLink:
             metrics.REDIS_LINK_LOSSES.labels(link="single", reason=reason).inc()
 
     async def _session(self) -> None:
+        # RESP2: every pub/sub reply is a plain array read in order. RESP3 hands each message
+        # to redis-py's push handler, which formats the whole message for a debug log line
+        # whether or not it is logged: a third of what the hub spent on one message.
         client = aredis.Redis.from_url(
             self._url,
+            protocol=2,
             socket_connect_timeout=TIMEOUT_S,
             retry=AsyncRetry(NoBackoff(), 0),
             **keepalive(self._url),

@@ -78,6 +78,12 @@ def test_smoke_run_writes_every_figure_and_loses_nothing(tmp_path: Path) -> None
     assert runs["W4"]["storm"]["resumed"] == runs["W4"]["streams"]
     assert runs["WRITE"]["events_per_s"] > 0
     assert "W1" in printed  # the table
+    # The stage table: every stage of every delivery, from the server's own histograms.
+    timed = w1["stages"]["by_stage"]
+    assert list(timed) == ["statement", "commit", "publish", "redis", "fanout", "socket"]
+    assert 0 < timed["socket"]["count"] == timed["fanout"]["count"] <= w1["events"]["delivered"]
+    assert timed["statement"]["count"] >= w1["events"]["published"]  # per receiving process
+    assert f"stages ours W1 N={w1['streams']}" in printed and "end to end (clients)" in printed
 
 
 def test_scale_runs_real_jobs_across_processes_and_profiles_are_kept(tmp_path: Path) -> None:

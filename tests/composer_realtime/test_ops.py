@@ -22,6 +22,7 @@ REQUIRED = [
     "realtime_events_delivered_total",
     "realtime_delivery_delay_seconds_bucket",
     "realtime_delivery_delay_seconds_count",
+    "realtime_event_stage_seconds_bucket",
     "realtime_polls_total",
     "realtime_polling_clients",
     "realtime_fallbacks_total",
@@ -178,5 +179,8 @@ def test_a_job_watched_over_sse_moves_the_stream_metrics_of_the_web_process(
         - before["realtime_delivery_delay_seconds_count"]
     )
     assert delivered >= 1 and delays >= 1, "some events came live through the hub"
+    for stage in ("statement", "commit", "publish", "redis", "fanout", "socket"):
+        name = f'realtime_event_stage_seconds_count{{stage="{stage}"}}'
+        assert after[name] > before[name], f"the worker's events were not timed at {stage}"
     assert after["realtime_streams_resumed_total"] - before["realtime_streams_resumed_total"] == 1
     assert after['composer_jobs{status="queued"}'] == before['composer_jobs{status="queued"}']

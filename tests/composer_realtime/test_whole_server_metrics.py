@@ -19,6 +19,7 @@ from django.conf import settings
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from jobs import services
+from jobs.models import Job
 from tests.composer_realtime.test_ops import parse_metrics
 from tests.support.servers import Proc, WebServer, free_port, gunicorn_command, serve
 
@@ -163,3 +164,36 @@ def test_a_dead_worker_takes_its_streams_out_and_leaves_its_counts(
         time.sleep(0.2)
     assert scrape["realtime_polls_total"] == polls  # the dead worker's polls still count
     assert scrape["realtime_streams_opened_total"] == STREAMS
+
+
+def test_the_stages_of_an_event_add_up_over_every_worker_that_streamed_it(
+    two_workers: WebServer, streams: list[socket.socket], metrics_dir: Path
+):
+    """realtime/stages.py: the writer's stages and `redis` once per worker that received the
+    event, `fanout` and `socket` once per stream, all in one scrape."""
+    [job] = Job.objects.all()
+    open_by_worker = _per_worker(metrics_dir, "gauge_livesum", "realtime_streams_open")
+    receiving = sum(1 for count in open_by_worker.values() if count)
+
+    services.job_report_progress(job=job, percent=50)  # autocommit: published at once
+
+    def stage(name: str) -> float:
+        return _scrape(two_workers).get(f'realtime_event_stage_seconds_count{{stage="{name}"}}', 0)
+
+    deadline = time.monotonic() + WAIT_S
+    while stage("socket") < STREAMS:
+        assert time.monotonic() < deadline, "the event did not reach every stream"
+        time.sleep(0.2)
+    scrape = _scrape(two_workers)
+    counts = {
+        name: scrape[f'realtime_event_stage_seconds_count{{stage="{name}"}}']
+        for name in ("statement", "commit", "publish", "redis", "fanout", "socket")
+    }
+    assert counts == {
+        "statement": receiving,
+        "commit": receiving,
+        "publish": receiving,
+        "redis": receiving,
+        "fanout": STREAMS,
+        "socket": STREAMS,
+    }

@@ -86,6 +86,7 @@ def test_the_dashboard_has_the_panels_operators_need():
         "304 ratio",
         "5xx and 429",
         "heartbeats",
+        "time goes",
     ):
         assert needed in titles, needed
 

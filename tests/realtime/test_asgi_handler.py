@@ -16,7 +16,8 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.urls import path
 
 from jobs import services
-from realtime.asgi.handler import SharedThreadsASGIHandler
+from realtime import metrics
+from realtime.asgi.handler import BoundedSend, SharedThreadsASGIHandler, SlowClientAborted
 from tests.support.servers import proc_threads
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -231,3 +232,114 @@ def test_a_path_with_a_thread_of_its_own_answers_while_the_shared_thread_is_stuc
     probed, stuck = asyncio.run(scenario())
     assert probed == (200, b"django-sync/probe/_0")
     assert stuck == (200, b"django-sync-0_0")
+
+
+class _Socket:
+    """An ASGI `send` whose socket takes its bytes at once, or must wait for `drained`."""
+
+    def __init__(self, *, full: bool) -> None:
+        self.full = full
+        self.drained = asyncio.Event()
+        self.sent: list[Any] = []
+        self.cancelled = False
+
+    async def __call__(self, message: Any) -> None:
+        if self.full:
+            try:
+                await self.drained.wait()
+            except asyncio.CancelledError:
+                self.cancelled = True
+                raise
+        self.sent.append(message)
+
+
+def test_a_send_that_need_not_wait_is_not_timed_at_all(monkeypatch):
+    def no_timer(delay: float) -> None:
+        raise AssertionError("a timer was armed for a send that did not wait")
+
+    monkeypatch.setattr(asyncio, "timeout", no_timer)
+    socket = _Socket(full=False)
+    asyncio.run(BoundedSend(socket, 5.0)({"type": "http.response.body", "body": b"x"}))
+    assert socket.sent == [{"type": "http.response.body", "body": b"x"}]
+
+
+def test_a_send_that_waits_finishes_within_its_limit():
+    async def scenario() -> _Socket:
+        socket = _Socket(full=True)
+        sending = asyncio.create_task(BoundedSend(socket, 5.0)({"body": b"x"}))
+        await asyncio.sleep(0.05)
+        assert not sending.done()
+        socket.drained.set()
+        await asyncio.wait_for(sending, 5)
+        return socket
+
+    assert asyncio.run(scenario()).sent == [{"body": b"x"}]
+
+
+def test_a_send_that_waits_past_its_limit_is_cancelled_and_the_client_dropped():
+    before = metrics.local_value("realtime_slow_clients_dropped_total")
+
+    async def scenario() -> _Socket:
+        socket = _Socket(full=True)
+        with pytest.raises(SlowClientAborted):
+            await asyncio.wait_for(BoundedSend(socket, 0.1)({"body": b"x"}), 5)
+        return socket
+
+    socket = asyncio.run(scenario())
+    assert socket.cancelled and socket.sent == []
+    assert metrics.local_value("realtime_slow_clients_dropped_total") == before + 1
+
+
+def test_a_cancelled_waiting_send_is_cancelled_where_it_waits():
+    async def scenario() -> _Socket:
+        socket = _Socket(full=True)
+        sending = asyncio.create_task(BoundedSend(socket, 5.0)({"body": b"x"}))
+        await asyncio.sleep(0.05)
+        sending.cancel()  # the client left: the request's task is cancelled mid-write
+        with pytest.raises(asyncio.CancelledError):
+            await sending
+        return socket
+
+    socket = asyncio.run(scenario())
+    assert socket.cancelled and socket.sent == []
+
+
+class _PlainIterator:
+    """What `__await__` may return besides a generator: an iterator with no `send` nor
+    `throw` (granian's send is such an awaitable)."""
+
+    def __init__(self, steps: Any) -> None:
+        self._steps = steps
+
+    def __iter__(self) -> "_PlainIterator":
+        return self
+
+    def __next__(self) -> Any:
+        return next(self._steps)
+
+
+class _PlainAwaitable:
+    def __init__(self, until: asyncio.Future[None] | None) -> None:
+        self._until = until
+
+    def __await__(self) -> Any:
+        return _PlainIterator(iter(()) if self._until is None else self._until.__await__())
+
+
+def test_a_servers_awaitable_that_is_no_generator_is_sent_either_way():
+    async def scenario() -> list[str]:
+        done: list[str] = []
+        await BoundedSend(lambda message: _PlainAwaitable(None), 5.0)({})  # at once
+        done.append("at once")
+        drained = asyncio.get_running_loop().create_future()
+        sending = asyncio.create_task(
+            BoundedSend(lambda message: _PlainAwaitable(drained), 5.0)({})
+        )
+        await asyncio.sleep(0.05)
+        assert not sending.done()
+        drained.set_result(None)
+        await asyncio.wait_for(sending, 5)
+        done.append("after a wait")
+        return done
+
+    assert asyncio.run(scenario()) == ["at once", "after a wait"]

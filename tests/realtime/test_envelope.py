@@ -4,6 +4,7 @@ import pytest
 
 from realtime import envelope
 from realtime.message import Message
+from realtime.stages import Trace
 
 
 def test_a_message_survives_the_envelope_and_renders_once():
@@ -35,3 +36,36 @@ def test_data_with_line_breaks_survives():
 def test_anything_else_is_refused_as_malformed(payload):
     with pytest.raises(envelope.MalformedEnvelope):
         envelope.unpack(payload)
+
+
+TRACE = Trace(sent=1796640000.123456, statement_s=0.00025, commit_s=0.0012, publish_s=None)
+
+
+def test_a_trace_travels_with_its_message_and_a_stage_not_measured_stays_unmeasured():
+    message = Message(id=4, event="progress-update", data="{}", ts=1796640000.1)
+    payload = envelope.pack(message, TRACE)
+    back, trace = envelope.unpack_traced(payload, received=42.0)
+    assert back == message and back.received == 42.0
+    assert trace == TRACE
+    assert " - " not in envelope.pack(message) and payload.split("\n")[2].endswith(" -")
+
+
+def test_an_envelope_without_a_trace_has_none_and_a_newer_writers_extra_fields_are_ignored():
+    message = Message(id=1, event="e", data="{}", ts=5.0)
+    assert envelope.unpack_traced(envelope.pack(message)) == (message, None)
+    newer = envelope.pack(message, TRACE).replace("\n0\n", " 0.5 more\n0\n", 1)
+    assert envelope.unpack_traced(newer) == (message, TRACE)
+
+
+@pytest.mark.parametrize(
+    "times",
+    [
+        "1.0 2.0",  # a trace cut short
+        "1.0 2.0 x 0.1 0.1",  # a stage that is not a number
+        "1.0 inf 0.1 0.1 0.1",  # a send time that is no time
+        "1.0 2.0 nan - -",
+    ],
+)
+def test_a_garbled_trace_is_refused_as_malformed(times):
+    with pytest.raises(envelope.MalformedEnvelope):
+        envelope.unpack(f"1\ne\n{times}\n0\n{{}}")

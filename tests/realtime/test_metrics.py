@@ -4,6 +4,7 @@ import asyncio
 import time
 
 import pytest
+from prometheus_client import CollectorRegistry, Histogram
 
 from realtime import metrics
 
@@ -134,3 +135,29 @@ def test_every_http_response_is_counted_by_status_and_a_crash_as_500():
     assert sent == ["http.response.start", "http.response.body"]
     assert metrics.local_value("composer_http_responses_total", {"status": "418"}) == teapots + 1
     assert metrics.local_value("composer_http_responses_total", {"status": "500"}) == crashes + 1
+
+
+def _histogram(registry: CollectorRegistry, name: str) -> Histogram:
+    return Histogram(name, "test", buckets=(0.001, 0.01, 0.1), registry=registry)
+
+
+def _samples(registry: CollectorRegistry, name: str) -> dict[tuple[str, str], float]:
+    return {
+        (s.name.removeprefix(name), s.labels.get("le", "")): s.value
+        for family in registry.collect()
+        for s in family.samples
+        if s.name.startswith(name)
+    }
+
+
+def test_a_tally_adds_to_its_histogram_exactly_what_as_many_observes_would():
+    registry = CollectorRegistry()
+    observed, tallied = _histogram(registry, "observed"), _histogram(registry, "tallied")
+    tally = metrics.Tally(tallied)
+    for value in (0.0005, 0.001, 0.001, 0.05, 7.0, 0.0):  # bounds count in their bucket
+        observed.observe(value)
+        tally.add(value)
+    assert _samples(registry, "tallied")[("_count", "")] == 0  # nothing written yet
+    tally.write()
+    tally.write()  # nothing more to write
+    assert _samples(registry, "tallied") == _samples(registry, "observed")

@@ -3,6 +3,7 @@
 import asyncio
 import gc
 import threading
+import weakref
 
 import pytest
 
@@ -72,6 +73,19 @@ def test_an_object_goes_with_its_loop_and_clear_forgets_the_living_ones():
         return things.get() is before
 
     assert asyncio.run(cleared()) is False
+
+
+def test_the_object_kept_aside_for_the_next_get_goes_with_its_loop_too():
+    plain = PerLoop(_Plain)
+
+    async def made() -> weakref.ref[_Plain]:
+        first = plain.get()
+        assert plain.get() is first  # the quick way, from the object kept aside
+        return weakref.ref(first)
+
+    kept = asyncio.run(made())
+    gc.collect()
+    assert kept() is None, "the loop is gone: nothing may hold its object"
 
 
 def test_outside_a_running_loop_there_is_nothing_to_get():

@@ -16,6 +16,7 @@ from realtime import envelope, metrics
 from realtime.hub import get_hub
 from realtime.message import Message
 from realtime.relay import PING, Head, relay
+from realtime.stages import Trace
 from tests.support.hub import run_on_hub
 from tests.support.sse import SSEEvent, parse_lines
 from tests.support.waits import until
@@ -191,3 +192,33 @@ def test_a_state_channel_takes_any_newer_id_without_a_catch_up(settings):
     raw, resyncs = run_on_hub(scenario)
     events, _, _ = _events(raw)
     assert [e.id for e in events] == ["100", "250", "900"] and resyncs == 0
+
+
+def test_a_live_message_from_a_writer_is_timed_stage_by_stage(settings):
+    names = ("statement", "commit", "publish", "redis", "fanout", "socket")
+
+    def counts() -> dict[str, float]:
+        return {
+            name: metrics.local_value("realtime_event_stage_seconds_count", {"stage": name})
+            for name in names
+        }
+
+    async def scenario() -> tuple[bytes, dict[str, float]]:
+        before = counts()
+        streams = [asyncio.create_task(_collect(await _open(0))) for _ in range(3)]
+        message = _message(1, final=True)
+        TRUTH.append(message)
+        trace = Trace(sent=time.time(), statement_s=0.0002, commit_s=0.001, publish_s=0.0001)
+        client = aredis.Redis.from_url(settings.REDIS_URL)
+        try:
+            await client.publish(CHANNEL, envelope.pack(message, trace))
+        finally:
+            await client.aclose()
+        raw = (await asyncio.gather(*streams))[0]
+        await asyncio.sleep(0)  # the pass that wrote it is over: its observations are written
+        return raw, {name: counts()[name] - before[name] for name in names}
+
+    raw, grew = run_on_hub(scenario)
+    assert [e.id for e in _events(raw)[0]] == ["1"]
+    # The writer's stages and redis once for this process, fanout and socket once per stream.
+    assert grew == {"statement": 1, "commit": 1, "publish": 1, "redis": 1, "fanout": 3, "socket": 3}
