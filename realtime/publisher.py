@@ -26,6 +26,9 @@ import time
 from collections import deque
 from typing import NamedTuple
 
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+
 from realtime import envelope, metrics, stages
 from realtime.broker import clients
 from realtime.message import Message
@@ -111,6 +114,12 @@ class Publisher:
         self._busy = self._quick = False
         self._thread = None
 
+    def forget_quick(self) -> None:
+        """Send the next message by the thread, which learns again whether a writer may send
+        its own (`REDIS_URL` changed: it may now name a cluster, whose publish may retry)."""
+        with self._lock:
+            self._quick = False
+
     def _run(self) -> None:
         while True:
             with self._lock:
@@ -184,6 +193,12 @@ def _send(pending: list[_Pending]) -> bool:
 PUBLISHER = Publisher()
 os.register_at_fork(after_in_child=PUBLISHER.after_fork)
 atexit.register(PUBLISHER.flush, 2.0)
+
+
+@receiver(setting_changed)
+def _forget_quick_on_setting_change(*, setting: str, **kwargs: object) -> None:
+    if setting == "REDIS_URL":
+        PUBLISHER.forget_quick()
 
 
 def publish(channel: str, message: Message, write: Write | None = None) -> None:

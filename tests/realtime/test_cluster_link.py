@@ -463,7 +463,7 @@ def test_a_frozen_master_delays_no_event_past_five_seconds_on_any_shard(
         readers: list[asyncio.Task[None]] = []
         frozen: int | None = None
         try:
-            await _until(lambda: hub.redis_up)
+            await _until(lambda: hub.state() == "redis")
             subs = {master: await hub.subscribe(job.channel) for master, job in jobs.items()}
             await _until(lambda: not hub._catch_up)
             for job in jobs.values():
