@@ -1,16 +1,26 @@
 """Production serving: `gunicorn -c gunicorn.conf.py composer_realtime.asgi:application`.
 
 One uvicorn process per core (streams are I/O bound; a second process per core only adds
-memory and a second Redis link), a listen backlog large enough for a reconnect storm, and the
-file-descriptor limit raised to the hard limit, and the hard limit to 65,536 where permitted
-(every open stream is a socket; 20,000 streams on one process need more than 20,000).
+memory and a second Redis link), or more where the open-file limit calls for them: every open
+stream is a socket, so the processes are as many as WEB_STREAMS need at the limit found (the
+hard limit here is 20,000 per process, about 18,000 streams: 50,000 need three). The
+file-descriptor limit is raised to the hard limit, and the hard limit to 65,536 where
+permitted. Each worker listens on a socket of its own (SO_REUSEPORT): the kernel spreads
+connections evenly over them, where one shared socket hands each to whichever worker wakes
+first (two workers held 36 % and 64 % of the streams), and each has its own listen backlog for
+a reconnect storm. The kernel hands a connection over once its first bytes have arrived
+(TCP_DEFER_ACCEPT), so the request-head timeout starts when the client has started to talk.
 
 Environment (read here, by the server, not by the application):
   BIND              address to listen on            (default 127.0.0.1:8000)
-  WEB_CONCURRENCY   worker processes                (default: the number of usable cores)
+  WEB_CONCURRENCY   worker processes                (default: one per usable core, or as many
+                    as WEB_STREAMS need at the open-file limit found, whichever is more)
+  WEB_STREAMS       open streams the machine holds  (default 50,000; only sizes the workers)
+  REUSE_PORT        a listening socket per worker   (default true; false: one shared socket)
   GRACEFUL_TIMEOUT  seconds to finish on SIGTERM    (default 10; streams are then cut and the
                     browsers reconnect elsewhere, resuming by Last-Event-ID)
-  BACKLOG           listen backlog                  (default 4096; capped by net.core.somaxconn)
+  BACKLOG           listen backlog, per socket      (default 65535; capped by net.core.somaxconn,
+                    4096 on many kernels: raise it, see docs/serving.md)
   GUNICORN_CONTROL_SOCKET  path of gunicorn's control socket (default: none; gunicorn's own
                     default is one path per user, which two servers on one machine would share)
   REQUEST_HEAD_TIMEOUT  seconds a client has to send a request's head (default 10)
@@ -29,17 +39,21 @@ request bodies are bounded by the application (REALTIME_MAX_BODY_BYTES, REALTIME
 """
 
 import dataclasses
+import math
 import os
 import resource
 import shutil
+import socket
 import tempfile
 from pathlib import Path
 from typing import Any
 
+from realtime.capacity import web_processes
+
 bind = [address.strip() for address in os.environ.get("BIND", "127.0.0.1:8000").split(",")]
-workers = int(os.environ.get("WEB_CONCURRENCY", "0")) or len(os.sched_getaffinity(0))
 worker_class = "composer_realtime.gunicorn_worker.StreamingUvicornWorker"
-backlog = int(os.environ.get("BACKLOG", "4096"))
+backlog = int(os.environ.get("BACKLOG", "65535"))
+reuse_port = os.environ.get("REUSE_PORT", "true").strip().lower() not in {"0", "false", "no"}
 graceful_timeout = int(os.environ.get("GRACEFUL_TIMEOUT", "10"))
 timeout = 30  # heartbeat from worker to arbiter; uvicorn notifies from its event loop
 keepalive = 5
@@ -75,6 +89,34 @@ def raise_nofile_limit() -> tuple[int, int]:
     return resource.getrlimit(resource.RLIMIT_NOFILE)
 
 
+def _workers() -> int:
+    """Return WEB_CONCURRENCY, or the processes WEB_STREAMS need at the open-file limit this
+    server gets (raised first, as on_starting will), one per usable core at least."""
+    given = int(os.environ.get("WEB_CONCURRENCY", "0"))
+    if given:
+        return given
+    soft, _ = raise_nofile_limit()
+    return web_processes(
+        streams=int(os.environ.get("WEB_STREAMS", "50000")),
+        cores=len(os.sched_getaffinity(0)),
+        soft_limit=soft,
+    )
+
+
+def tune_listeners(sockets: list[Any]) -> None:
+    """Hand a connection to accept() only once its first bytes arrived (TCP_DEFER_ACCEPT, for
+    as long as a client has to send its head): the head timeout then counts from the client's
+    first bytes, also for a client whose bytes the kernel dropped while the accept queue was
+    full and who sends them again seconds later; a connection that never says anything costs
+    no descriptor meanwhile."""
+    if not hasattr(socket, "TCP_DEFER_ACCEPT"):
+        return
+    for listener in sockets:
+        if listener.family in (socket.AF_INET, socket.AF_INET6):
+            seconds = max(1, math.ceil(request_head_timeout))
+            listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_DEFER_ACCEPT, seconds)
+
+
 def _nr_open() -> int:
     """Return the kernel's ceiling for a process's open files (fs.nr_open)."""
     try:
@@ -82,6 +124,9 @@ def _nr_open() -> int:
             return int(limit.read())
     except (OSError, ValueError):
         return NOFILE_WANTED
+
+
+workers = _workers()
 
 
 def fresh_metrics_dir() -> str:
@@ -107,14 +152,26 @@ def on_starting(server: Any) -> None:
     server.log.info("metrics shared in %s", fresh_metrics_dir())
     soft, hard = raise_nofile_limit()
     server.log.info(
-        "RLIMIT_NOFILE %s (hard %s), backlog %s, %s workers", soft, hard, backlog, workers
+        "RLIMIT_NOFILE %s (hard %s), backlog %s, %s workers, a listening socket each: %s",
+        soft,
+        hard,
+        backlog,
+        workers,
+        reuse_port,
     )
 
 
+def when_ready(server: Any) -> None:
+    """Tune the listening sockets the arbiter made (one shared socket: REUSE_PORT off)."""
+    tune_listeners(server.LISTENERS)
+
+
 def post_fork(server: Any, worker: Any) -> None:
-    """Raise it again in each worker, in case the arbiter ran under another limit, and give
-    the worker its request-head timeout (gunicorn has no setting for it)."""
+    """Raise it again in each worker, in case the arbiter ran under another limit, tune the
+    worker's own listening sockets (REUSE_PORT), and give the worker its request-head timeout
+    (gunicorn has no setting for it)."""
     raise_nofile_limit()
+    tune_listeners(worker.sockets)
     config = getattr(worker, "config", None)
     if config is not None and hasattr(config, "head_limits"):
         config.head_limits = dataclasses.replace(config.head_limits, timeout_s=request_head_timeout)

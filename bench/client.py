@@ -8,8 +8,12 @@ Each stream behaves like a browser's EventSource: it sends the session cookie, k
 to take each event's `seq` and `ts` out of its JSON data and notes the delay from `ts` to the
 moment the bytes arrived. Status goes to stdout as JSON lines (see bench/control.py).
 
+Streams open either closed loop, at most `open_concurrency` attempts in flight, or, with
+`open_rate` (streams/s of this process), open loop: stream i is first attempted i / open_rate
+seconds after the start, whatever the server does (an open storm, as browsers arriving).
+
 Spec keys: host, port, source_ips, path (with `{job}`), cookie, streams ([slot, job] pairs),
-open_concurrency, default_retry_ms, status_every_s.
+open_concurrency, open_rate, default_retry_ms, status_every_s.
 """
 
 import argparse
@@ -64,6 +68,7 @@ class Slot:
 
     __slots__ = (
         "attempt_at",
+        "busy",
         "delays",
         "dropped_at",
         "failures",
@@ -85,6 +90,7 @@ class Slot:
         self.ready_at: list[float] = []
         self.dropped_at: list[float] = []
         self.failures = 0
+        self.busy = 0
         self.http_status: dict[str, int] = {}
         self.last_id: bytes | None = None
         self.retry_ms = retry_ms
@@ -101,6 +107,7 @@ class Slot:
             "ready_at": self.ready_at,
             "dropped_at": self.dropped_at,
             "failures": self.failures,
+            "busy": self.busy,
             "http_status": self.http_status,
             "state": self.state,
         }
@@ -109,8 +116,9 @@ class Slot:
 class StreamProtocol(asyncio.Protocol):
     """Read one HTTP/1.1 response carrying `text/event-stream`, chunked or not.
 
-    `ready` resolves with the first bytes of the body (the server is streaming to us);
-    `closed` resolves with "eof", "error" or "http <status>" when the attempt ends.
+    `ready` resolves with the first bytes of the body (the server is streaming to us), unless
+    they are a `busy` event (the server had no room: come back after its `retry:`);
+    `closed` resolves with "eof", "error", "busy" or "http <status>" when the attempt ends.
     """
 
     def __init__(
@@ -147,15 +155,26 @@ class StreamProtocol(asyncio.Protocol):
             self._dechunk(data)
         else:
             self.body += data
-        if self.body and not self.ready.done():
+        got_body = bool(self.body)
+        self._events(now)
+        if got_body and not self.ready.done() and not self.closed.done():
             self.slot.state = "ready"
             self.slot.ready_at.append(now)
             self.ready.set_result(None)
-        self._events(now)
 
     def connection_lost(self, exc: Exception | None) -> None:
         if not self.closed.done():
             self.closed.set_result("eof" if self.ready.done() else "error")
+
+    def _refused_busy(self, block: bytes) -> None:
+        """End an attempt the server answered `busy`: take its `retry:` and hang up."""
+        for line in block.split(b"\n"):
+            if line.startswith(b"retry:") and line[6:].strip().isdigit():
+                self.slot.retry_ms = int(line[6:].strip())
+        if not self.closed.done():
+            self.closed.set_result("busy")
+        assert self.transport is not None
+        self.transport.close()
 
     def _headers(self, head: bytes) -> bool:
         lines = head.split(b"\r\n")
@@ -217,6 +236,10 @@ class StreamProtocol(asyncio.Protocol):
         for line in block.split(b"\n"):
             if line.startswith(b"data:"):
                 data = line[5:]
+            elif line == b"event: busy" and not self.ready.done():
+                self.slot.busy += 1
+                self._refused_busy(block)
+                return
             elif line.startswith(b"id:"):
                 self.slot.last_id = line[3:].strip()
             elif line.startswith(b"retry:"):
@@ -249,6 +272,7 @@ class Client:
         self.stopping = False
         self.transports: dict[int, Any] = {}
         self.opening = asyncio.Semaphore(int(spec.get("open_concurrency", 200)))
+        self.open_rate = float(spec.get("open_rate") or 0)
         self.opened_all_at: float | None = None
         self.mark: float | None = None
 
@@ -288,12 +312,15 @@ class Client:
         self.transports[slot.slot] = transport
         return ready, closed
 
-    async def run_slot(self, slot: Slot, first: bool) -> None:
-        """Keep one slot connected the way EventSource does, until stopped or refused."""
+    async def run_slot(self, slot: Slot, first: bool, start_at: float = 0.0) -> None:
+        """Keep one slot connected the way EventSource does, until stopped or refused; the
+        first attempt at loop time `start_at` in an open storm (`open_rate`)."""
+        if start_at:
+            await asyncio.sleep(max(0.0, start_at - asyncio.get_running_loop().time()))
         while not self.stopping:
             slot.state = "connecting"
             try:
-                if first:
+                if first and not self.open_rate:
                     async with self.opening:
                         closed = await self._open_until_ready(slot)
                     first = False
@@ -311,7 +338,7 @@ class Client:
                 slot.state = "done"  # EventSource gives up on a non-200 answer
                 return
             if outcome == "error":
-                slot.failures += 1
+                slot.failures += 1  # a busy answer is not: the server said when to come back
             slot.dropped_at.append(time.time())
             slot.state = "waiting"
             await asyncio.sleep(slot.retry_ms / 1000 * random.uniform(1.0, 1.25))
@@ -354,6 +381,7 @@ class Client:
             "failures": sum(s.failures for s in self.slots),
             "http": codes,
             "refused": sum(1 for s in self.slots if s.state == "done"),
+            "busy": sum(s.busy for s in self.slots),
             "events": sum(len(s.seqs) for s in self.slots),
             "resumed": resumed,
             "caught_up": caught_up,
@@ -371,7 +399,13 @@ class Client:
         loop = asyncio.get_running_loop()
         control.listen(lambda line: loop.call_soon_threadsafe(self.command, line))
         started = time.time()
-        tasks = [asyncio.create_task(self.run_slot(slot, True)) for slot in self.slots]
+        begin = loop.time()
+        tasks = [
+            asyncio.create_task(
+                self.run_slot(slot, True, begin + index / self.open_rate if self.open_rate else 0.0)
+            )
+            for index, slot in enumerate(self.slots)
+        ]
         every = float(self.spec.get("status_every_s", 0.5))
         while not self.stopping:
             control.say(**self.status())

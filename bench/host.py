@@ -95,11 +95,31 @@ def speed() -> dict[str, float]:
     }
 
 
+def speed_text(speed: dict[str, float]) -> str:
+    """Return a speed reading in words, for the printout."""
+    return (
+        f"{LOOP_ADDS:,} Python adds in {speed['python_loop_ms']} ms, "
+        f"a thread hop {speed['thread_hop_us']} us"
+    )
+
+
 def warnings_for(
-    host: dict[str, Any], *, max_streams: int, client_procs: int, peer: bool = False
+    host: dict[str, Any],
+    *,
+    max_streams: int,
+    client_procs: int,
+    peer: bool = False,
+    open_rate: float = 0.0,
 ) -> list[str]:
-    """Return what in these limits would make a run with `max_streams` streams fail."""
+    """Return what in these limits would make a run with `max_streams` streams fail (or, for
+    an open storm at `open_rate` streams/s, measure the kernel rather than the server)."""
     found = []
+    if open_rate and int(host["somaxconn"]) < min(max_streams, 65535):
+        found.append(
+            f"net.core.somaxconn={host['somaxconn']}: an open storm of {max_streams} streams at "
+            f"{open_rate:.0f}/s can overflow each listen backlog, and dropped SYNs come back "
+            f"after the client's retransmission delay (raise it to 65535, docs/serving.md)"
+        )
     if peer and host["pid_max"] < max_streams + 8000:
         found.append(
             f"kernel.pid_max={host['pid_max']}: the peer runs one thread per stream "

@@ -10,7 +10,9 @@ behind shows it in the latency instead of slowing the load down. Phases run one 
 other; before a phase each job is fetched once (not timed) to learn its ETag.
 
 Spec keys: host, port, cookie, connections, phases: [{name, jobs, rate, duration_s,
-warmup_s}] (warmup_s: seconds of the same load before the counted ones, default 0).
+warmup_s, conditional}] (warmup_s: seconds of the same load before the counted ones, default
+0; conditional: false sends no If-None-Match, so that every poll is a whole answer from Django
+and the database, as a page's first poll after falling back is; default true).
 """
 
 import argparse
@@ -108,13 +110,19 @@ class Poller:
         writer.close()
         rate = float(phase["rate"])
         warmup = float(phase.get("warmup_s", 0.0))
+        conditional = bool(phase.get("conditional", True))
         if warmup > 0:  # the same load, not counted: every server process meets every job
-            await self.load(PhaseResult(name="warmup"), jobs, rate, warmup)
-        await self.load(result, jobs, rate, float(phase["duration_s"]))
+            await self.load(PhaseResult(name="warmup"), jobs, rate, warmup, conditional)
+        await self.load(result, jobs, rate, float(phase["duration_s"]), conditional)
         return result
 
     async def load(
-        self, result: PhaseResult, jobs: list[str], rate: float, duration: float
+        self,
+        result: PhaseResult,
+        jobs: list[str],
+        rate: float,
+        duration: float,
+        conditional: bool = True,
     ) -> None:
         """Offer `rate` polls/s over fresh connections for `duration` seconds, into `result`."""
         conns = [
@@ -130,7 +138,7 @@ class Poller:
             while True:
                 due, job = await queue.get()
                 try:
-                    status = await self.exchange(reader, writer, job, conditional=True)
+                    status = await self.exchange(reader, writer, job, conditional)
                 except (OSError, asyncio.IncompleteReadError, ValueError):
                     result.errors += 1
                     reader, writer = await asyncio.open_connection(

@@ -9,7 +9,15 @@ granian (bench/granian_serve.py), one after the other, in the same run and table
 (systems `ours` and `ours-granian`).
 SOAK (1,000 streams for 10 minutes; memory growth, the open-stream gauge back at 0) runs only
 when named: `--workloads SOAK` (see bench/soak.py); so does SCALE (two web processes and two
-task workers running real jobs, every delivery across processes; see bench/scale.py).
+task workers running real jobs, every delivery across processes; see bench/scale.py), and so
+does COMPILE (W1 and a poll, idle and then while task workers compile DAO projects back to
+back; see bench/compile_load.py).
+`--repeat 3` runs the plan three times in rounds (a speed reading of the machine before each)
+and prints, besides each run, the medians of the three (the worst of them for what must hold
+in every run: streams made, lost, duplicated), the targets judged on those, and the ratios to
+the peer computed from them. `--open-rate 5000` offers the streams at 5,000/s, open loop (an
+open storm), instead of a few hundred attempts in flight. `--pgbouncer` puts a PgBouncer in
+transaction mode (Debian's) between our processes and PostgreSQL.
 Everything is on loopback, bounded by `--timeout`, and every child process is killed at the
 end, whatever happened. Needs PostgreSQL and Redis (DATABASE_URL, REDIS_URL; defaults are
 the local ones scripts/services starts).
@@ -17,6 +25,7 @@ the local ones scripts/services starts).
 
 import argparse
 import dataclasses
+import functools
 import os
 import secrets
 import signal
@@ -27,16 +36,17 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from bench import control, host, report, scale, soak, workloads
+from bench import compile_load, control, host, report, scale, soak, workloads
 from bench.control import ROOT, Child
 from bench.systems import SERVERS, System, ours, peer
 from bench.workloads import Context, StreamPlan
+from realtime.capacity import web_processes
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/composer"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 ALL_WORKLOADS = ("W1", "W2", "W3", "W4", "WRITE")
 """The full plan, run when no workload is named."""
-KNOWN_WORKLOADS = (*ALL_WORKLOADS, "SOAK", "SCALE")
+KNOWN_WORKLOADS = (*ALL_WORKLOADS, "SOAK", "SCALE", "COMPILE")
 
 
 class HardTimeout(Exception):
@@ -127,7 +137,52 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "on each in turn: gunicorn (gunicorn.conf.py, production), "
         "granian (bench/granian_serve.py) (default gunicorn)",
     )
-    parser.add_argument("--web-processes", type=int, default=len(os.sched_getaffinity(0)))
+    parser.add_argument(
+        "--web-processes",
+        type=int,
+        default=0,
+        help="gunicorn worker processes (0: as gunicorn.conf.py sizes them for the largest "
+        "stream count of the run at this machine's open-file limit: one per core at least)",
+    )
+    parser.add_argument(
+        "--open-rate",
+        type=float,
+        default=0.0,
+        help="offer the streams at this many per second in all, open loop: an open storm "
+        "(0: --open-concurrency attempts in flight per client process)",
+    )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="run the plan this many times, in rounds, and print the medians too (3 for "
+        "figures to quote)",
+    )
+    parser.add_argument(
+        "--pgbouncer",
+        action="store_true",
+        help="our web processes, publishers and workers go through a PgBouncer in "
+        "transaction mode (Debian's, started by the benchmark)",
+    )
+    parser.add_argument(
+        "--compile-streams", type=int, default=1000, help="COMPILE: W1 streams (1000)"
+    )
+    parser.add_argument(
+        "--compile-workers", type=int, default=2, help="COMPILE: run_worker processes (2)"
+    )
+    parser.add_argument(
+        "--compile-duration", type=float, default=40.0, help="COMPILE: seconds per phase (40)"
+    )
+    parser.add_argument(
+        "--compile-poll-rate", type=float, default=20.0, help="COMPILE: polls/s (20)"
+    )
+    parser.add_argument(
+        "--compile-nice",
+        type=int,
+        default=None,
+        help="COMPILE: JOBS_WORKER_NICE of the workers (default: the setting's, 10; "
+        "0 for the workers at the web's priority)",
+    )
     parser.add_argument(
         "--pool-size", type=int, default=10, help="DATABASE_POOL_SIZE of each web process (10)"
     )
@@ -193,12 +248,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.soak_streams, args.soak_duration, args.soak_rate = 50, 12.0, 20.0
         args.soak_sample, args.soak_warmup, args.soak_stream_age = 1.0, 4.0, 5.0
         args.scale_jobs, args.scale_pace = 10, 0.0
+        args.compile_streams, args.compile_duration, args.compile_poll_rate = 50, 6.0, 10.0
+        args.compile_workers = 1
         args.timeout = min(args.timeout, 170.0)
     args.workloads = [w.strip().upper() for w in args.workloads.split(",") if w.strip()]
     unknown = set(args.workloads) - set(KNOWN_WORKLOADS)
     if unknown:
         parser.error(f"unknown workload(s) {sorted(unknown)}; choose from {KNOWN_WORKLOADS}")
     args.sizes = [int(size) for size in args.sizes.split(",") if size.strip()]
+    if args.repeat < 1:
+        parser.error("--repeat: at least 1")
     args.servers = [s.strip().lower() for s in args.servers.split(",") if s.strip()]
     if (
         not args.servers
@@ -222,24 +281,31 @@ def main(argv: list[str] | None = None) -> int:
     facts["speed"] = host.speed()
     biggest = max(
         [
-            *args.sizes,
+            *(args.sizes if "W1" in args.workloads else []),
+            args.w2_streams if "W2" in args.workloads else 0,
+            args.w3_streams if "W3" in args.workloads else 0,
             args.w4_streams if "W4" in args.workloads else 0,
             args.soak_streams if "SOAK" in args.workloads else 0,
+            args.compile_streams if "COMPILE" in args.workloads else 0,
             1,
         ]
     )
+    if not args.web_processes:
+        args.web_processes = web_processes(
+            streams=biggest, cores=facts["cpus"], soft_limit=facts["nofile_soft"]
+        )
     warnings = host.warnings_for(
         facts,
         max_streams=biggest,
         client_procs=args.clients or -(-biggest // workloads.STREAMS_PER_CLIENT),
         peer=args.peer,
+        open_rate=args.open_rate,
     )
     print(
         f"host: {facts['cpus']} cpus, nofile {facts['nofile_soft']}/{facts['nofile_hard']}, "
         f"somaxconn {facts['somaxconn']}, ports {facts['ip_local_port_range']} x "
-        f"{len(facts['source_ips'])} source IPs, load {' '.join(facts['loadavg'])}; speed: "
-        f"{host.LOOP_ADDS:,} Python adds in {facts['speed']['python_loop_ms']} ms, "
-        f"a thread hop {facts['speed']['thread_hop_us']} us",
+        f"{len(facts['source_ips'])} source IPs, load {' '.join(facts['loadavg'])}; "
+        f"{args.web_processes} web processes; speed: {host.speed_text(facts['speed'])}",
         flush=True,
     )
     for warning in warnings:
@@ -267,9 +333,14 @@ def main(argv: list[str] | None = None) -> int:
     result["host"]["loadavg_end"] = Path("/proc/loadavg").read_text().split()[:3]
     for run in result["runs"]:
         run["targets"] = report.targets(run)
-    result["comparisons"] = report.comparisons(result["runs"])
-    result["server_comparisons"] = report.server_comparisons(result["runs"])
-    result["memory_slopes"] = report.memory_slopes(result["runs"])
+    result["medians"] = report.medians(result["runs"]) if args.repeat > 1 else []
+    for run in result["medians"]:
+        run["targets"] = report.targets(run)
+    quoted = result["medians"] or result["runs"]
+    result["comparisons"] = report.comparisons(quoted)
+    result["server_comparisons"] = report.server_comparisons(quoted)
+    result["compile_load"] = report.compile_load(quoted)
+    result["memory_slopes"] = report.memory_slopes(quoted)
     result["shortfalls"] = report.publisher_shortfalls(result["runs"])
     report.write_json(result, args.json)
     print(report.table(result))
@@ -299,14 +370,16 @@ def _run_plan(
         admin_url=_admin(database_url),
         clients_per_run=args.clients,
         open_concurrency=args.open_concurrency,
+        open_rate=args.open_rate,
         settle_s=0.3 if args.smoke else 1.0,
         profile=args.profile,
     )
-    system = ours(database=args.database, **common)
+    pooler_port = _start_pgbouncer(args, database_url, run_dir, registry, result)
+    system = ours(database=args.database, pooler_port=pooler_port, **common)
     _step(f"setting up {system.database}")
     system.prepare(
         connection_limit=args.web_processes * args.pool_size
-        + 2 * args.scale_workers
+        + 2 * max(args.scale_workers, args.compile_workers)
         + 2 * args.publishers
         + 12
     )
@@ -314,7 +387,7 @@ def _run_plan(
     systems = [dataclasses.replace(system, server=server) for server in args.servers]
     if args.profile and "granian" in args.servers:
         result["notes"].append("profile: runs under gunicorn only (granian not profiled)")
-    _run_system(args, ctx, systems, result, with_w3_w4_write=True)
+    other = None
     if args.peer and {"W1", "W2"} & set(args.workloads):
         from bench.peer.install import peer_python
 
@@ -330,7 +403,56 @@ def _run_plan(
         _step(f"setting up {other.database} (peer mode {args.peer_mode})")
         other.prepare(connection_limit=args.peer_db_connections)
         result["notes"].append(f"peer: django-eventstream 5.3.4, mode {args.peer_mode}")
-        _run_system(args, ctx, [other], result, with_w3_w4_write=False)
+    for number in range(1, args.repeat + 1):
+        if args.repeat > 1:
+            speed = host.speed()
+            result.setdefault("speed_by_round", []).append(speed)
+            _step(f"round {number} of {args.repeat}; speed: {host.speed_text(speed)}")
+        ctx.round_number = number
+        _run_system(args, ctx, systems, result, with_w3_w4_write=True)
+        if other is not None:
+            _run_system(args, ctx, [other], result, with_w3_w4_write=False)
+
+
+def _start_pgbouncer(
+    args: argparse.Namespace,
+    database_url: str,
+    run_dir: Path,
+    registry: list[Child],
+    result: dict[str, Any],
+) -> int:
+    """Start the PgBouncer of --pgbouncer in front of DATABASE_URL's server; return its port
+    (0 without --pgbouncer)."""
+    if not args.pgbouncer:
+        return 0
+    from urllib.parse import urlsplit
+
+    from bench import pgbouncer
+    from bench.systems import free_port
+
+    server = urlsplit(database_url)
+    port = free_port()
+    config = pgbouncer.configure(
+        port=port,
+        upstream_host=server.hostname or "127.0.0.1",
+        upstream_port=server.port or 5432,
+        user=server.username or "postgres",
+        pool_size=args.web_processes * args.pool_size,
+    )
+    child = control.spawn(
+        "pgbouncer",
+        pgbouncer.command(config),
+        env=dict(os.environ),
+        log_dir=run_dir,
+        registry=registry,
+    )
+    pgbouncer.wait_listening(port, alive=child.alive)
+    result["notes"].append(
+        f"pgbouncer: our web processes, publishers and workers through {pgbouncer.BINARY} "
+        f"(transaction mode, {args.web_processes * args.pool_size} server connections) on "
+        f"port {port}, DATABASE_TRANSACTION_POOLING=true"
+    )
+    return port
 
 
 def _run_system(
@@ -344,6 +466,7 @@ def _run_system(
     """Run the selected workloads, each on every one of `systems` (one system under its
     servers) in turn, appending each run as it finishes: the runs of one workload side by
     side. WRITE runs once: it measures the write path, which no server is on."""
+    record = functools.partial(_record, round_number=ctx.round_number)
     plans = []
     if "W1" in args.workloads:
         plans += [
@@ -370,7 +493,7 @@ def _run_system(
         )
     for plan in plans:
         for system in systems:
-            _record(
+            record(
                 result,
                 lambda p=plan, s=system: workloads.run_streams(ctx, s, p),
                 f"{system.label} {plan.workload} N={plan.streams}",
@@ -379,7 +502,7 @@ def _run_system(
         return
     if "W3" in args.workloads:
         for system in systems:
-            _record(result, lambda s=system: _w3(args, ctx, s), f"{system.label} W3")
+            record(result, lambda s=system: _w3(args, ctx, s), f"{system.label} W3")
     if "W4" in args.workloads:
         plan = StreamPlan(
             workload="W4",
@@ -391,21 +514,39 @@ def _run_system(
             kill_after_s=args.w4_kill_after,
         )
         for system in systems:
-            _record(
+            record(
                 result,
                 lambda s=system: workloads.run_streams(ctx, s, plan),
                 f"{system.label} W4 N={plan.streams}",
             )
     if "WRITE" in args.workloads:
         first = systems[0]
-        _record(
+        record(
             result,
             lambda: workloads.run_write(ctx, first, duration_s=args.write_duration, jobs=20),
             f"{first.label} WRITE",
         )
     for system in systems:
+        if "COMPILE" in args.workloads:
+            compile_plan = compile_load.CompilePlan(
+                streams=args.compile_streams,
+                rate=args.rate,
+                publishers=args.publishers,
+                workers=args.compile_workers,
+                duration_s=args.compile_duration,
+                poll_rate=args.compile_poll_rate,
+                nice=args.compile_nice,
+            )
+            for phase in compile_load.PHASES:
+                record(
+                    result,
+                    lambda s=system, ph=phase, cp=compile_plan: compile_load.run_phase(
+                        ctx, s, cp, ph
+                    ),
+                    f"{system.label} COMPILE N={args.compile_streams} {phase}",
+                )
         if "SOAK" in args.workloads:
-            _record(
+            record(
                 result,
                 lambda s=system: _soak(args, ctx, s),
                 f"{system.label} SOAK N={args.soak_streams} for {args.soak_duration:.0f} s",
@@ -417,7 +558,7 @@ def _run_system(
                 pace_s=args.scale_pace,
                 timeout_s=600.0,
             )
-            _record(
+            record(
                 result,
                 lambda s=system, p=scale_plan: scale.run_scale(ctx, s, p),
                 f"{system.label} SCALE {args.scale_jobs} jobs on {args.scale_workers} "
@@ -465,7 +606,7 @@ def _w3(args: argparse.Namespace, ctx: Context, system: System) -> dict[str, Any
     return workloads.run_streams(ctx, system, plan, during)
 
 
-def _record(result: dict[str, Any], run: Any, label: str) -> None:
+def _record(result: dict[str, Any], run: Any, label: str, round_number: int = 1) -> None:
     """Run one workload; keep its figures, or its error, and go on with the next."""
     _step(f"running {label}")
     started = time.monotonic()
@@ -478,6 +619,7 @@ def _record(result: dict[str, Any], run: Any, label: str) -> None:
         print(f"ERROR in {label}: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
         return
     figures["wall_s"] = round(time.monotonic() - started, 1)
+    figures["round"] = round_number
     result["runs"].append(figures)
     _step(f"done {label} in {figures['wall_s']} s")
 

@@ -1,15 +1,18 @@
 """Make what a run needs in the benchmark's own database: a staff session and fresh jobs.
 
-`python -m bench.seed --out FILE [--jobs N] [--start] [--session]` writes
+`python -m bench.seed --out FILE [--jobs N] [--start] [--session] [--template T]` writes
 `{"session": key or null, "jobs": [uuid, …]}`. Jobs go through jobs.services.job_create (the
-public API; no task worker runs during a benchmark, so they stay queued) and, with --start,
-job_start (running). They belong to no one: staff may watch them all, as the session's user is.
+public API; no task worker runs during most of the benchmark, so they stay queued) and, with
+--start, job_start (running). They belong to no one: staff may watch them all, as the
+session's user is. `--template`: token by default. Each job's name is its own (with the run's
+tag), so that no compile is answered from a cache.
 Every run gets fresh jobs, so that a stream opened without a cursor replays only their first
 events, not those of an earlier run.
 """
 
 import argparse
 import json
+import secrets
 import sys
 
 
@@ -35,13 +38,15 @@ def make_session() -> str:
     return session.session_key
 
 
-def make_jobs(count: int, *, start: bool) -> list[str]:
+def make_jobs(count: int, *, start: bool, template: str = "token") -> list[str]:
     """Create `count` jobs through the services; return their ids."""
     from jobs.services import job_create, job_start
 
+    tag = secrets.token_hex(3)
     ids = []
     for index in range(count):
-        job = job_create(owner=None, params={"name": f"bench {index}", "template": "token"})
+        params = {"name": f"bench {tag} {index}", "template": template}
+        job = job_create(owner=None, params=params)
         if start:
             job_start(job=job)
         ids.append(str(job.pk))
@@ -55,13 +60,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=0)
     parser.add_argument("--start", action="store_true")
     parser.add_argument("--session", action="store_true")
+    parser.add_argument("--template", default="token")
     args = parser.parse_args(argv)
     import django
 
     django.setup()
     result = {
         "session": make_session() if args.session else None,
-        "jobs": make_jobs(args.jobs, start=args.start),
+        "jobs": make_jobs(args.jobs, start=args.start, template=args.template),
     }
     with open(args.out, "w") as handle:
         json.dump(result, handle)

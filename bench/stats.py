@@ -86,6 +86,8 @@ def connection_summary(slots: list[dict[str, Any]]) -> dict[str, Any]:
         # 204 is a finished job telling the client it has everything: not a failure.
         "failed_attempts": sum(slot["failures"] for slot in slots)
         + sum(n for code, n in answers.items() if code not in ("200", "204")),
+        # 200s that said `busy` (no room in the process that took them): come back later.
+        "busy": sum(slot.get("busy", 0) for slot in slots),
         "http": dict(answers),
     }
 

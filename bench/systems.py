@@ -22,11 +22,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from bench import control
+from bench import control, pgbouncer
 from bench.control import ROOT, Child
 
 SEED_TIMEOUT_S = 900.0
 READY_TIMEOUT_S = 60.0
+POOLED_ROLES = frozenset({"web", "pub", "worker"})
+"""The processes that go through the PgBouncer of `--pgbouncer` (not migrate, seed, clients)."""
 SERVERS = ("gunicorn", "granian")
 """The servers ours can run under: gunicorn.conf.py (production) and granian (the
 alternative of issue 16)."""
@@ -93,6 +95,9 @@ class System:
     extra_env: dict[str, str] = field(default_factory=dict)
     server: str = "gunicorn"
     """What serves it: "gunicorn" (gunicorn.conf.py) or "granian" (ours only)."""
+    pooler_port: int = 0
+    """A PgBouncer in transaction mode on this port that its web processes, publishers and
+    workers go through (ours only; 0: straight to PostgreSQL)."""
 
     @property
     def label(self) -> str:
@@ -136,12 +141,14 @@ class System:
             }
         )
         if self.name == "ours":
+            pooled = bool(self.pooler_port) and role in POOLED_ROLES
             env.update(
                 {
                     "DJANGO_SETTINGS_MODULE": "composer_realtime.settings",
-                    "DATABASE_URL": url,
+                    "DATABASE_URL": pgbouncer.through(url, self.pooler_port) if pooled else url,
                     "REDIS_URL": self.redis_url,
                 }
+                | ({"DATABASE_TRANSACTION_POOLING": "true"} if pooled else {})
             )
         else:
             env.update(
@@ -165,12 +172,13 @@ class System:
         self._run([str(self.python), "-m", module, "--out", str(seed), *args], "seed")
         self.session = json.loads(seed.read_text())["session"]
 
-    def make_jobs(self, count: int, *, start: bool = False) -> list[str]:
+    def make_jobs(self, count: int, *, start: bool = False, template: str = "token") -> list[str]:
         """Return `count` fresh jobs (ours: through job_create; the peer: channel names)."""
         if self.name != "ours":
             return [str(uuid.uuid4()) for _ in range(count)]
         out = self.log_dir / f"jobs-{time.time_ns()}.json"
         argv = [str(self.python), "-m", "bench.seed", "--out", str(out), "--jobs", str(count)]
+        argv += ["--template", template]
         self._run([*argv, *(["--start"] if start else [])], "seed")
         jobs: list[str] = json.loads(out.read_text())["jobs"]
         return jobs

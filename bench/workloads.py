@@ -36,10 +36,14 @@ class Context:
     admin_url: str
     clients_per_run: int = 0
     open_concurrency: int = 200
+    open_rate: float = 0.0
+    """Streams/s offered in all, open loop (an open storm); 0: `open_concurrency` in flight."""
     settle_s: float = 1.0
     """Pause before the baseline sample and before the events start."""
     profile: bool = False
     """Record py-spy profiles of our web processes while streams open and events flow."""
+    round_number: int = 1
+    """Which round of `--repeat` runs now."""
 
     def path(self, name: str) -> Path:
         """Return a fresh file path in this run's folder."""
@@ -118,6 +122,7 @@ def run_streams(
         stop_server(server)
     slots_out = [slot for result in client_results for slot in result["slots"]]
     opened["open_s"] = open_seconds(client_results)
+    opened["offered_per_s"] = ctx.open_rate or None
     if "storm" in extra:
         extra["storm"] |= stats.resume_summary(slots_out, extra["storm"]["t_kill"])
     return (
@@ -202,6 +207,7 @@ def start_clients(
                     "cookie": system.cookie,
                     "streams": slots[index::count],
                     "open_concurrency": ctx.open_concurrency,
+                    "open_rate": ctx.open_rate / count,
                     "default_retry_ms": 2000,
                 }
             )

@@ -156,6 +156,17 @@ elif _db["ENGINE"] == "django.db.backends.postgresql":
 # after this many seconds, and the process gives up on a round trip that got no answer one
 # second later (a silent path); the worker's and the commands' statements are not bounded.
 DATABASE_STATEMENT_TIMEOUT_S = env.float("DATABASE_STATEMENT_TIMEOUT_S", default=5.0)
+# PostgreSQL reached through a pooler in transaction mode (PgBouncer): each transaction may run
+# on another server connection, so nothing may outlive one: no server-side cursors (Django's
+# `.iterator()` would declare one), and no prepared statements unless the pooler keeps track
+# of them (PgBouncer >= 1.21 with max_prepared_statements > 0: then say so below).
+DATABASE_TRANSACTION_POOLING = env.bool("DATABASE_TRANSACTION_POOLING", default=False)
+if DATABASE_TRANSACTION_POOLING:
+    _db["DISABLE_SERVER_SIDE_CURSORS"] = True
+# Hot statements prepared once per connection (jobs/prepared.py).
+DATABASE_PREPARED_STATEMENTS = env.bool(
+    "DATABASE_PREPARED_STATEMENTS", default=not DATABASE_TRANSACTION_POOLING
+)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -288,6 +299,9 @@ JOBS_BUILD_CACHE_MAX_AGE_DAYS = env.float("JOBS_BUILD_CACHE_MAX_AGE_DAYS", defau
 JOBS_STEP_TIMEOUT_S = env.float("JOBS_STEP_TIMEOUT_S", default=120.0)
 JOBS_TOOLCHAIN_MAX_RSS_MB = env.int("JOBS_TOOLCHAIN_MAX_RSS_MB", default=1024)
 JOBS_HEARTBEAT_S = env.float("JOBS_HEARTBEAT_S", default=5.0)
+# The task worker's CPU niceness (0-19; its Node.js compiler inherits it): on a machine it
+# shares with the web processes, generation yields the cores to them. 0 leaves it unchanged.
+JOBS_WORKER_NICE = env.int("JOBS_WORKER_NICE", default=10)
 JOBS_STALE_AFTER_S = env.float("JOBS_STALE_AFTER_S", default=30.0)
 # Admission: unfinished jobs per owner (user or anonymous session), and jobs created per
 # minute per owner and per client address; 0 = no limit.

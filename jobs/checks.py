@@ -18,6 +18,14 @@ def check_generation_settings(
     problems: list[CheckMessage] = []
     if settings.JOBS_STEP_TIMEOUT_S <= 0:
         problems.append(Error("JOBS_STEP_TIMEOUT_S must be positive.", id="jobs.E001"))
+    if not 0 <= settings.JOBS_WORKER_NICE <= 19:
+        problems.append(
+            Error(
+                "JOBS_WORKER_NICE must be a niceness from 0 to 19, "
+                f"not {settings.JOBS_WORKER_NICE}.",
+                id="jobs.E002",
+            )
+        )
     if shutil.which(settings.JOBS_NODE) is None:
         problems.append(
             Warning(

@@ -7,13 +7,24 @@ one statement that runs a thousand times a second in a worker, that was a third 
 `fetchone` runs such a statement through psycopg's server-binding cursor with `prepare=True`
 on Django's own connection, so it takes part in the current transaction (or commits on its
 own in autocommit), and errors come out as Django's `DatabaseError`s as usual. Not for general
-use: Django's query logging and execute wrappers do not see these statements, and a pooler in
-transaction mode must support protocol-level prepared statements (PgBouncer >= 1.21).
+use: Django's query logging and execute wrappers do not see these statements.
+
+Behind a pooler in transaction mode each transaction may run on another server connection:
+one where the statement was never prepared ("does not exist"), or where another client's
+statement already has its name ("already exists"). PgBouncer keeps track of protocol-level
+prepared statements only from 1.21 on, with `max_prepared_statements` above 0 (0, off, is
+1.21's default); 1.18, Debian 12's, does not. DATABASE_PREPARED_STATEMENTS says whether to
+prepare (false by default when DATABASE_TRANSACTION_POOLING says such a pooler is in front):
+a setting, not detection, because a pooler is invisible to its clients (it passes the server's
+own parameters on), and what 1.18 does wrong shows only when two clients meet on one server
+connection. Off, the statement is still bound on the server, unnamed: one round trip, planned
+each time.
 """
 
 from typing import Any
 
 import psycopg
+from django.conf import settings
 from django.db import connection
 
 _ONLY_WHEN_ASKED = 2**31 - 1
@@ -21,12 +32,14 @@ _ONLY_WHEN_ASKED = 2**31 - 1
 
 
 def fetchone(sql: str, params: dict[str, Any]) -> tuple[Any, ...] | None:
-    """Run `sql` prepared on the default connection; return its first row."""
+    """Run `sql` on the default connection, bound on the server and prepared unless
+    DATABASE_PREPARED_STATEMENTS is off; return its first row."""
     connection.ensure_connection()
     connection.validate_no_broken_transaction()
     raw = connection.connection
-    if raw.prepare_threshold is None:  # Django turns preparing off; only asked for here
+    prepare = bool(settings.DATABASE_PREPARED_STATEMENTS)
+    if prepare and raw.prepare_threshold is None:  # Django turns preparing off
         raw.prepare_threshold = _ONLY_WHEN_ASKED
     with connection.wrap_database_errors, psycopg.Cursor(raw) as cursor:
-        cursor.execute(sql.encode(), params, prepare=True)
+        cursor.execute(sql.encode(), params, prepare=prepare)
         return cursor.fetchone()

@@ -8,6 +8,7 @@ error-notification, JOBS_STALE_AFTER_S later; it is not retried by itself.
 """
 
 import logging
+import os
 import time
 
 from django.db import connections
@@ -55,3 +56,14 @@ def _drop_connections() -> None:
             connection.close()
         except DatabaseError:
             connection.connection = None
+
+
+def lower_priority(niceness: int) -> int:
+    """Make this process (and the children it starts later: the Node.js compiler) at least
+    `niceness` nice, so that on a machine shared with the web processes generation takes
+    the cores only when the web leaves them; return the niceness it now has. Never raises the
+    priority (that would need privileges), and 0 leaves it as it is."""
+    current = os.getpriority(os.PRIO_PROCESS, 0)
+    if niceness > current:
+        os.setpriority(os.PRIO_PROCESS, 0, niceness)
+    return os.getpriority(os.PRIO_PROCESS, 0)

@@ -26,6 +26,13 @@ def descriptor_cap(soft_limit: int) -> int:
     return max(1, soft_limit - headroom)
 
 
+def web_processes(*, streams: int, cores: int, soft_limit: int) -> int:
+    """Return how many web processes hold `streams` open streams when each may have
+    `soft_limit` open files: one per core at least, and none asked for more streams than its
+    descriptors allow."""
+    return max(cores, -(-streams // descriptor_cap(soft_limit)))
+
+
 def process_cap() -> int:
     """Return this process's stream cap: the setting, lowered to what descriptors allow."""
     soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)

@@ -112,6 +112,12 @@ POLLS_SHORTCUT = counter(
     "realtime_polls_shortcut_total", "Polls answered 304 in front of Django (also counted above)."
 )
 RATE_LIMITED = counter("realtime_rate_limited_total", "Requests refused by a rate limit or cap.")
+STREAMS_BUSY = counter(
+    "realtime_streams_busy_total",
+    "Streams answered `busy` (come back after `retry:`), by the cap that was full: client, "
+    "address, or process (this worker holds all the streams its descriptors allow).",
+    ["cap"],
+)
 FALLBACKS = counter("realtime_fallbacks_total", "Clients that reported falling back to polling.")
 MESSAGES_MALFORMED = counter(
     "realtime_messages_malformed_total",
@@ -312,6 +318,12 @@ def request_refused() -> None:
     RATE_LIMITED.inc()
 
 
+def stream_busy(*, cap: str) -> None:
+    """Count a stream answered `busy` because `cap` (client, address, process) was full."""
+    STREAMS_BUSY.labels(cap).inc()
+    RATE_LIMITED.inc()
+
+
 def link_down(*, down: bool) -> None:
     """Count a hub's Redis link going down (True) or coming back (False)."""
     LINK_DOWN.inc(1 if down else -1)
@@ -367,33 +379,35 @@ def local_delay_counts() -> tuple[int, ...]:
     return tuple(n - before for n, before in zip(cumulative, [0, *cumulative], strict=False))
 
 
-_Sending = Awaitable[None]
-
-
 def count_responses(app: ASGIApp) -> ASGIApp:
     """Return `app` counting the status of every HTTP response it starts."""
 
     async def counted(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await app(scope, receive, send)
-        started = False
-
-        def send_counted(message: Message) -> _Sending:
-            # Not a coroutine: the server's own awaitable is returned, so a stream's every
-            # write goes through no frame of this function. (Its annotation is a name: one
-            # written `Awaitable[None]` here would make a new object per request, kept by
-            # this function for as long as the stream.)
-            nonlocal started
-            if not started and message["type"] == "http.response.start":
-                started = True
-                HTTP_RESPONSES.labels(str(message["status"])).inc()
-            return send(message)
-
+        counting = _CountingSend(send)
         try:
-            await app(scope, receive, send_counted)
+            await app(scope, receive, counting)
         except Exception:
-            if not started:  # the server answers 500 for it (a cancelled request: nothing)
+            if not counting.started:  # the server answers 500 for it (a cancelled request: nothing)
                 HTTP_RESPONSES.labels("500").inc()
             raise
 
     return counted
+
+
+class _CountingSend:
+    """The server's `send`, counting the response's status as it starts: an object and no
+    coroutine of its own, as it is held for as long as an open stream."""
+
+    __slots__ = ("send", "started")
+
+    def __init__(self, send: Send) -> None:
+        self.send = send
+        self.started = False
+
+    def __call__(self, message: Message) -> Awaitable[None]:
+        if not self.started and message["type"] == "http.response.start":
+            self.started = True
+            HTTP_RESPONSES.labels(str(message["status"])).inc()
+        return self.send(message)

@@ -7,6 +7,7 @@ comes from here, and nothing here may import Django (tests/test_import_graph.py 
 that).
 """
 
+from realtime.asgi.types import CANCELS_ON_DISCONNECT
 from realtime.flag import Flag
 
-__all__ = ["Flag"]
+__all__ = ["CANCELS_ON_DISCONNECT", "Flag"]

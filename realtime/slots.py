@@ -23,22 +23,27 @@ class StreamSlots:
 
     def acquire(self, key: str, address: str = "") -> bool:
         """Take a slot for `key` from `address` ("" = unknown, not capped per address);
-        return False when the client, its address or the process is at its cap."""
-        if (
-            _full(self._by_key, key, settings.REALTIME_MAX_STREAMS_PER_CLIENT)
-            or (
-                address
-                and _full(self._by_address, address, settings.REALTIME_MAX_STREAMS_PER_ADDRESS)
-            )
-            or self.total >= process_cap()
-        ):
-            metrics.request_refused()
+        return False, counted by the cap that was full, when the client, its address or the
+        process is at its cap."""
+        full = self.full_cap(key, address)
+        if full:
+            metrics.stream_busy(cap=full)
             return False
         self._by_key[key] = self._by_key.get(key, 0) + 1
         if address:
             self._by_address[address] = self._by_address.get(address, 0) + 1
         self.total += 1
         return True
+
+    def full_cap(self, key: str, address: str = "") -> str:
+        """Return which cap a new stream of `key` from `address` would exceed ("" for none)."""
+        if self.total >= process_cap():
+            return "process"
+        if _full(self._by_key, key, settings.REALTIME_MAX_STREAMS_PER_CLIENT):
+            return "client"
+        if address and _full(self._by_address, address, settings.REALTIME_MAX_STREAMS_PER_ADDRESS):
+            return "address"
+        return ""
 
     def release(self, key: str, address: str = "") -> None:
         """Give back a slot taken by `acquire`."""

@@ -14,6 +14,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
+from tests.support.pgbouncer import PgBouncer, start_pgbouncer
 from tests.support.redis_server import PrivateRedis
 from tests.support.servers import (
     Proc,
@@ -31,6 +32,15 @@ _ONLY_WHEN_NAMED = {
     "faults": "a full-length fault scenario: `-m faults` runs it",
 }
 """Markers of long suites that run only when the `-m` expression names them."""
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--pgbouncer",
+        action="store_true",
+        help="run every server, worker and reaper the tests start through a private PgBouncer "
+        "in transaction mode (DATABASE_TRANSACTION_POOLING=true)",
+    )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -100,14 +110,70 @@ def _test_database_url(application_name: str) -> str:
     )
 
 
+def _upstream() -> tuple[str, int, str]:
+    db = connection.settings_dict
+    return db["HOST"] or "127.0.0.1", int(db["PORT"] or 5432), db["USER"] or "postgres"
+
+
 @pytest.fixture
-def server_env(transactional_db: None, tmp_path: Path) -> Callable[..., dict[str, str]]:
-    """Return a factory of environments for child processes on the test database."""
+def pgbouncer_factory(
+    transactional_db: None, artifacts_dir: Path
+) -> Iterator[Callable[..., PgBouncer]]:
+    """Return a function that starts a private PgBouncer in transaction mode in front of the
+    test server (`pool_size` server connections per database); all stop at the end."""
+    started: list[PgBouncer] = []
+
+    def start(pool_size: int = 20) -> PgBouncer:
+        host, port, user = _upstream()
+        started.append(
+            start_pgbouncer(
+                upstream_host=host,
+                upstream_port=port,
+                user=user,
+                log_dir=artifacts_dir,
+                pool_size=pool_size,
+            )
+        )
+        return started[-1]
+
+    yield start
+    for bouncer in started:
+        bouncer.stop()
+
+
+@pytest.fixture(scope="session")
+def _session_pgbouncer(
+    request: pytest.FixtureRequest, django_db_setup: None, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[PgBouncer | None]:
+    """The PgBouncer every child process goes through with --pgbouncer (None without)."""
+    if not request.config.getoption("--pgbouncer"):
+        yield None
+        return
+    host, port, user = _upstream()
+    bouncer = start_pgbouncer(
+        upstream_host=host,
+        upstream_port=port,
+        user=user,
+        log_dir=tmp_path_factory.mktemp("pgbouncer"),
+    )
+    yield bouncer
+    bouncer.stop()  # before the test database is dropped: it holds server connections
+
+
+@pytest.fixture
+def server_env(
+    transactional_db: None, tmp_path: Path, _session_pgbouncer: PgBouncer | None
+) -> Callable[..., dict[str, str]]:
+    """Return a factory of environments for child processes on the test database (through
+    a PgBouncer in transaction mode with --pgbouncer)."""
     media = tmp_path / "media"
+    pooled = {"DATABASE_TRANSACTION_POOLING": "true"} if _session_pgbouncer is not None else {}
 
     def make(application_name: str = "composer-test", **overrides: str) -> dict[str, str]:
+        url = _test_database_url(application_name)
         defaults = {
-            "DATABASE_URL": _test_database_url(application_name),
+            **pooled,
+            "DATABASE_URL": _session_pgbouncer.url(url) if _session_pgbouncer else url,
             "REDIS_URL": settings.REDIS_URL,
             "DEBUG": "true",
             "MEDIA_ROOT": str(media),
@@ -164,11 +230,13 @@ def start_bound(
     server_env: Callable[..., dict[str, str]], artifacts_dir: Path, processes: list[Proc]
 ) -> Callable[..., WebServer]:
     """Start a server that binds where gunicorn.conf.py's BIND says (gunicorn, granian), one
-    worker process on a free port, and wait until it answers: `start_bound(name, args, **env)`."""
+    worker process (unless WEB_CONCURRENCY says otherwise) on a free port, and wait until it
+    answers: `start_bound(name, args, **env)`."""
 
     def start(name: str, args: list[str], **env: str) -> WebServer:
         port = free_port()
-        bound = server_env(f"composer-{name}", BIND=f"127.0.0.1:{port}", WEB_CONCURRENCY="1", **env)
+        env = {"WEB_CONCURRENCY": "1", **env}
+        bound = server_env(f"composer-{name}", BIND=f"127.0.0.1:{port}", **env)
         return serve(name, args, bound, port, artifacts_dir / f"{name}.log", processes)
 
     return start

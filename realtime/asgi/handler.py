@@ -17,7 +17,10 @@ needs nothing of the request once the middleware has answered says so (`detach_r
 request is then emptied instead of being kept, with its session, user, messages and headers,
 for as long as the stream, and so are its body file and, once sent, the response's headers.
 The client's disconnect is watched by one task on `receive` (`_DisconnectWatch`), not Django's
-task group around a watcher coroutine.
+task group around a watcher coroutine, or by no task at all when the server cancels the
+request's task itself once its client is gone (scope extension CANCELS_ON_DISCONNECT, which
+the production HTTP protocol offers). A detached stream's scope is cut down to what the server
+still reads once the response has started.
 
 A request body is bounded before it is read: a Content-Length above REALTIME_MAX_BODY_BYTES,
 or a body (chunked, or lying about its length) that grows past it while being read, is
@@ -36,6 +39,7 @@ import tempfile
 import types
 from collections.abc import Awaitable, Collection, Generator, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from http.cookies import SimpleCookie
 from io import BytesIO
 from typing import Any
 
@@ -50,7 +54,14 @@ from django.urls import set_script_prefix
 
 from realtime import capacity, metrics
 from realtime.asgi import middleware, shutdown
-from realtime.asgi.types import Receive, Scope, Send
+from realtime.asgi.types import (
+    CANCELS_ON_DISCONNECT,
+    DisconnectWatch,
+    Receive,
+    Scope,
+    Send,
+    ServerDisconnectWatch,
+)
 
 
 class SharedThreadsASGIHandler(ASGIHandler):
@@ -101,70 +112,87 @@ class SharedThreadsASGIHandler(ASGIHandler):
 
     async def handle(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         """Serve one request: Django 6.1's `handle`, on one of the shared sync threads, each
-        send with a time limit (`BoundedSend`), the disconnect watched by a bare task on
-        `receive` rather than a task group and a watcher coroutine (both held per open
-        stream), a detached stream's request body and context let go before it streams, and
+        send with a time limit (`BoundedSend`), the disconnect watched by the server or a bare
+        task on `receive` rather than a task group and a watcher coroutine (both held per open
+        stream), a detached stream's request, body and context let go before it streams, and
         a body over REALTIME_MAX_BODY_BYTES refused before it is read. One coroutine: each
-        frame around it would be held once per open stream."""
-        async with ThreadSensitiveContext(executor=self._executor_for(scope)):
-            send = BoundedSend(send, settings.REALTIME_SEND_TIMEOUT_S)
-            limit = settings.REALTIME_MAX_BODY_BYTES
-            try:
-                if _declared_length(scope) > limit:
-                    raise BodyTooLarge
-                body_file = await self.read_body_within(receive, limit)
-            except RequestAborted:
-                return
-            except BodyTooLarge:
-                await _refuse(send, 413, f"The request body is larger than {limit} bytes.")
-                return
-            except TimeoutError:
-                await _refuse(send, 408, "The request body took too long to arrive.")
-                return
-            response: HttpResponseBase | None = None
-            watch = _DisconnectWatch(receive)
-            try:
-                # The view runs in a task of its own, so in a copy of this context: what Django
-                # keeps in context-local storage for the request (script prefix, URLconf,
-                # language, asgiref's per-request Locals) is adopted back below, except by a
-                # detached stream, which needs none of it while it streams.
-                answering = asyncio.ensure_future(self._answer(scope, body_file))
-                request, response = await answering
-                if request is not None and getattr(response, _DETACHED, False):
-                    _empty(request)
-                    scope["headers"].clear()  # read into the request, which is gone; the server
-                    # keeps the scope (and this list) for the whole connection
-                    body_file.close()
-                    body_file = _NO_BODY  # the frame lives as long as the stream
-                else:
-                    _adopt(answering.get_context())
-                del answering
-                await self.send_response(response, send)
-            except asyncio.CancelledError:
-                if not watch.aborted():
-                    raise
-            except RequestAborted:
-                pass
-            finally:
-                watch.stop()
+        frame around it would be held once per open stream.
+
+        The request's thread (`ThreadSensitiveContext` on one of the shared executors) is
+        entered where sync code may run: by the view's task around Django, and here around
+        sending and closing a response that is not a detached stream. A detached stream never
+        enters it here: what asgiref keeps per entered context (a weak reference, a Local's
+        storage, the context's own entries) would otherwise live as long as the stream."""
+        executor = self._executor_for(scope)
+        send = BoundedSend(send, settings.REALTIME_SEND_TIMEOUT_S)
+        limit = settings.REALTIME_MAX_BODY_BYTES
+        try:
+            if _declared_length(scope) > limit:
+                raise BodyTooLarge
+            body_file = await self.read_body_within(receive, limit)
+        except RequestAborted:
+            return
+        except BodyTooLarge:
+            await _refuse(send, 413, f"The request body is larger than {limit} bytes.")
+            return
+        except TimeoutError:
+            await _refuse(send, 408, "The request body took too long to arrive.")
+            return
+        response: HttpResponseBase | None = None
+        detached = False
+        watch = _watch_disconnect(scope, receive)
+        try:
+            # The view runs in a task of its own, so in a copy of this context: what Django
+            # keeps in context-local storage for the request (script prefix, URLconf,
+            # language, asgiref's per-request Locals) is adopted back below, except by a
+            # detached stream, which needs none of it while it streams.
+            answering = asyncio.ensure_future(self._answer(scope, body_file, executor))
+            request, response = await answering
+            detached = request is not None and getattr(response, _DETACHED, False)
+            if detached:
+                assert request is not None
+                _let_go(request, response)
                 body_file.close()
+                body_file = _NO_BODY  # the frame lives as long as the stream
+            else:
+                _adopt(answering.get_context())
+            del answering, request
+            if detached:
+                await self.send_response(response, send, scope=scope)
+            else:
+                async with ThreadSensitiveContext(executor=executor):
+                    await self.send_response(response, send)
+        except asyncio.CancelledError:
+            if not watch.aborted():
+                raise
+        except RequestAborted:
+            pass
+        finally:
+            watch.stop()
+            body_file.close()
+        if detached:
+            await sync_to_async(response.close)()  # type: ignore[union-attr]
+            return
+        async with ThreadSensitiveContext(executor=executor):
             if response is None:
                 await signals.request_finished.asend(sender=self.__class__)
             else:
                 await sync_to_async(response.close)()
 
     async def _answer(
-        self, scope: dict[str, Any], body_file: Any
+        self, scope: dict[str, Any], body_file: Any, executor: ThreadPoolExecutor
     ) -> tuple[HttpRequest | None, HttpResponseBase]:
-        """Return the request and the response to it (or None and the error response)."""
-        set_script_prefix(get_script_prefix(scope))
-        await signals.request_started.asend(sender=self.__class__, scope=scope)
-        request, error_response = self.create_request(scope, body_file)
-        if request is None:
-            assert error_response is not None
-            body_file.close()
-            return None, error_response
-        return request, await self.run_get_response(request)
+        """Return the request and the response to it (or None and the error response),
+        Django's sync code on `executor`."""
+        async with ThreadSensitiveContext(executor=executor):
+            set_script_prefix(get_script_prefix(scope))
+            await signals.request_started.asend(sender=self.__class__, scope=scope)
+            request, error_response = self.create_request(scope, body_file)
+            if request is None:
+                assert error_response is not None
+                body_file.close()
+                return None, error_response
+            return request, await self.run_get_response(request)
 
     async def read_body_within(self, receive: Receive, limit: int) -> Any:
         """Return the body as Django's `read_body` does; raise BodyTooLarge past `limit`
@@ -181,9 +209,13 @@ class SharedThreadsASGIHandler(ASGIHandler):
         body_file.seek(0)
         return body_file
 
-    async def send_response(self, response: HttpResponseBase, send: Any) -> None:
+    async def send_response(
+        self, response: HttpResponseBase, send: Any, *, scope: dict[str, Any] | None = None
+    ) -> None:
         """Send a response: Django 6.1's way, but a stream keeps no copy of its headers, and
-        a 204 carries no Content-Length (RFC 9110 §8.6; CommonMiddleware adds one)."""
+        a 204 carries no Content-Length (RFC 9110 §8.6; CommonMiddleware adds one). The
+        `scope` of a detached stream is cut down to what the server reads while a response
+        streams, once its start is sent."""
         if response.status_code == 204:
             del response["Content-Length"]
         if not isinstance(response, StreamingHttpResponse):
@@ -192,8 +224,10 @@ class SharedThreadsASGIHandler(ASGIHandler):
         await send(_start_message(response))
         if getattr(response, _DETACHED, False):
             # Sent, and read by nothing after: not held, with the security headers' values
-            # built for this response, for as long as the stream.
-            response.headers = ResponseHeaders({})
+            # built for this response, for as long as the stream (one empty pair for all).
+            response.headers, response.cookies = _SENT_HEADERS, _SENT_COOKIES
+        if scope is not None:
+            _streaming_scope(scope)
         content = aiter(response)
         try:  # not `aclosing`: one object fewer held per open stream
             async for part in content:
@@ -279,13 +313,55 @@ def _adopt(context: contextvars.Context) -> None:
 _UNSET = object()
 
 
-def _empty(request: HttpRequest) -> None:
+_SENT_HEADERS = ResponseHeaders({})
+_SENT_COOKIES = SimpleCookie()
+"""What a detached stream's response holds of its headers and cookies once they are sent:
+nothing, shared (nothing writes to a response whose head is on the wire)."""
+
+
+STREAMING_SCOPE_KEYS = frozenset({"type", "method"})
+"""What a server reads of a request's scope once the response has started: uvicorn looks at
+the method for every body message (a HEAD gets none); its access log, the start's only other
+reader, has been written by then."""
+
+
+def _streaming_scope(scope: dict[str, Any]) -> None:
+    """Cut a detached stream's scope down to STREAMING_SCOPE_KEYS: the server keeps the scope
+    (paths, addresses, headers, its `asgi` and `state` dicts) for the whole connection."""
+    headers = scope.get("headers")
+    if isinstance(headers, list):
+        headers.clear()  # uvicorn's protocol holds this list too, until the next request
+    kept = {key: scope[key] for key in STREAMING_SCOPE_KEYS if key in scope}
+    scope.clear()  # the same dict, which the server holds: not a smaller copy
+    scope.update(kept)
+
+
+def _let_go(request: HttpRequest, response: HttpResponseBase) -> None:
+    """Close a detached stream's request now, rather than when its response closes (Django
+    hands the response `request.close`, which would keep the request for the whole stream),
+    and empty it of what anything else might still keep it with."""
+    request.close()
+    closers = response._resource_closers  # type: ignore[attr-defined]
+    if request.close in closers:
+        closers.remove(request.close)
     for name in request.__dict__.keys() - _KEPT:
         del request.__dict__[name]
 
 
 _NO_BODY = BytesIO()
 _NO_BODY.close()
+
+
+def _watch_disconnect(scope: Scope, receive: Receive) -> DisconnectWatch:
+    """Return what cancels this task when the client disconnects: the server, where it offers
+    to (CANCELS_ON_DISCONNECT), else a task of our own on `receive`."""
+    server: ServerDisconnectWatch | None = scope.get("extensions", {}).get(CANCELS_ON_DISCONNECT)
+    if server is None:
+        return _DisconnectWatch(receive)
+    task = asyncio.current_task()
+    assert task is not None
+    server.adopt(task)
+    return server
 
 
 class _DisconnectWatch:

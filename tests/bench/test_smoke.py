@@ -133,6 +133,48 @@ def test_both_servers_run_side_by_side_and_granian_survives_the_storm(tmp_path: 
     assert "ours-granian" in printed and "ours-granian/ours (gunicorn) W1" in printed
 
 
+def test_an_open_storm_twice_through_pgbouncer_gives_each_run_and_their_medians(
+    tmp_path: Path,
+) -> None:
+    result, printed = run_smoke_result(
+        tmp_path, "--workloads", "W1", "--repeat", "2", "--open-rate", "200", "--pgbouncer"
+    )
+    runs = result["runs"]
+    assert [(run["workload"], run["round"]) for run in runs] == [("W1", 1), ("W1", 2)]
+    assert len(result["speed_by_round"]) == 2
+    for run in runs:
+        assert run["connections"]["offered_per_s"] == 200
+        assert run["connections"]["made"] == run["streams"]
+        assert run["connections"]["busy"] == 0
+        assert run["events"]["delivered"] == run["events"]["expected"] > 0
+        assert run["events"]["lost"] == run["events"]["duplicated"] == 0
+    (median,) = result["medians"]
+    assert median["repeats"] == 2 and median["rounds"] == [1, 2]
+    p99s = sorted(run["delay_ms"]["p99"] for run in runs)
+    assert median["delay_ms"]["p99"] == round(sum(p99s) / 2, 3)
+    assert "opened in <= 5 s" in median["targets"]
+    assert any(note.startswith("pgbouncer:") for note in result["notes"])
+    assert "MEDIANS of 2 runs" in printed
+
+
+def test_compile_load_measures_w1_and_polls_idle_and_while_workers_compile(
+    tmp_path: Path,
+) -> None:
+    result, printed = run_smoke_result(tmp_path, "--workloads", "COMPILE")
+    phases = {run["phase"]: run for run in result["runs"]}
+    assert set(phases) == {"idle", "compiling"}
+    for run in phases.values():
+        assert run["compile"]["poll_ms"]["p50"] is not None
+        assert set(run["compile"]["poll_ms"]["by_status"]) == {"200"}, "every poll a whole answer"
+        assert run["events"]["lost"] == 0
+    assert phases["idle"]["compile"]["workers"] == 0
+    assert phases["compiling"]["compile"]["workers"] == 1
+    assert phases["compiling"]["compile"]["worker_nice"] == [10], "the worker and its compiler"
+    (entry,) = result["compile_load"]
+    assert entry["compiling_over_idle"]["poll_p50"] is not None
+    assert "COMPILE ours" in printed
+
+
 def test_the_census_counts_what_each_extra_stream_keeps(tmp_path: Path) -> None:
     out = tmp_path / "census.json"
     database = scratch_database("census")

@@ -10,14 +10,17 @@ import asyncio
 import hashlib
 import inspect
 import sys
+import time
 from typing import Any
 
 import pytest
 import uvicorn
+import uvloop
 from uvicorn.protocols.http import flow_control, httptools_impl
 
-from composer_realtime.http_protocol import BoundedHttpToolsProtocol
+from composer_realtime.http_protocol import BoundedHttpToolsProtocol, HeadLimits
 from realtime.flag import Flag
+from realtime.server_api import CANCELS_ON_DISCONNECT
 
 UVICORN_VERSION = "0.54.0"
 """The uvicorn whose internals the protocol replaces (requirements.txt pins it)."""
@@ -51,6 +54,11 @@ async def _app(scope: dict[str, Any], receive: Any, send: Any) -> None:
             await send({"type": "lifespan.startup.complete"})
         await send({"type": "lifespan.shutdown.complete"})
         return
+    if scope["path"] == "/forever":
+        await _forever(scope, send)
+        return
+    if scope["path"] == "/hog":
+        time.sleep(HOG_S)  # noqa: ASYNC251 - holds the loop: no timer, no read meanwhile
     body = b"x" * BIG if scope["path"] == "/big" else scope["path"].encode()
     await send(
         {
@@ -66,7 +74,35 @@ async def _app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     await send({"type": "http.response.body"})
 
 
-async def _serving() -> tuple[uvicorn.Server, asyncio.Task[None], int]:
+HOG_S = 1.5
+"""How long `/hog` holds the event loop (a CPU-bound callback, as a busy worker's)."""
+
+
+CANCELLED: list[bool] = []
+"""For each cancellation `/forever` got: whether the server said it was the client's going."""
+
+
+async def _forever(scope: dict[str, Any], send: Any) -> None:
+    """Stream nothing, forever, relying on the server to cancel it once the client is gone."""
+    task = asyncio.current_task()
+    assert task is not None
+    watch = scope["extensions"][CANCELS_ON_DISCONNECT]
+    watch.adopt(task)
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b"open", "more_body": True})
+    try:
+        await asyncio.sleep(3600)
+    except asyncio.CancelledError:
+        CANCELLED.append(watch.aborted())
+        if not CANCELLED[-1]:
+            raise
+    finally:
+        watch.stop()
+
+
+async def _serving(
+    *, head_timeout_s: float | None = None
+) -> tuple[uvicorn.Server, asyncio.Task[None], int]:
     config = uvicorn.Config(
         _app,
         host="127.0.0.1",
@@ -75,6 +111,8 @@ async def _serving() -> tuple[uvicorn.Server, asyncio.Task[None], int]:
         http=BoundedHttpToolsProtocol,
         log_level="warning",
     )
+    if head_timeout_s is not None:
+        config.head_limits = HeadLimits(timeout_s=head_timeout_s)  # type: ignore[attr-defined]
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:  # uvicorn offers no event for it  # noqa: ASYNC110
@@ -139,6 +177,87 @@ def test_a_client_that_reads_slowly_gets_the_whole_body_through_flow_control():
     assert kinds == ["_Pipeline", Flag.__name__, Flag.__name__]
     # CPython shares an instance dict's keys (0.3 KB) only up to 29 attributes (1.5 KB past).
     assert attributes < 600, f"the protocol's attributes take {attributes} bytes"
+
+
+def test_the_task_of_a_response_under_way_is_cancelled_when_its_client_goes_away():
+    """The scope extension CANCELS_ON_DISCONNECT: the application needs no task of its own on
+    `receive` to learn that its client left."""
+
+    async def scenario() -> list[bool]:
+        CANCELLED.clear()
+        server, task, port = await _serving()
+        try:
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(b"GET /forever HTTP/1.1\r\nHost: x\r\n\r\n")
+            await asyncio.wait_for(reader.readuntil(b"open"), 10)
+            writer.close()
+            async with asyncio.timeout(10):
+                while not CANCELLED:  # noqa: ASYNC110 - the app's own record, no event
+                    await asyncio.sleep(0.01)
+            return list(CANCELLED)
+        finally:
+            server.should_exit = True
+            await task
+
+    assert asyncio.run(scenario()) == [True]
+
+
+def test_a_connection_keeps_no_parser_between_requests_and_makes_one_for_the_next():
+    """An open stream would keep its request parser (and the nine bound methods it holds)
+    for as long as it streams: it is let go once a request is read whole."""
+
+    async def scenario() -> tuple[list[bytes], list[object]]:
+        server, task, port = await _serving()
+        try:
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            answers, parsers = [], []
+            for path in (b"/first", b"/second"):
+                writer.write(b"GET " + path + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+                answers.append(await asyncio.wait_for(_response(reader), 10))
+                (protocol,) = server.server_state.connections
+                parsers.append(protocol.parser)
+            writer.close()
+            return answers, parsers
+        finally:
+            server.should_exit = True
+            await task
+
+    answers, parsers = asyncio.run(scenario())
+    assert answers == [b"/first", b"/second"]
+    assert parsers == [None, None]
+
+
+def test_the_time_a_busy_loop_held_is_given_back_to_a_head_in_progress():
+    """A client half way through its head while the loop is busy past the head timeout (on
+    uvloop, as the worker runs) finishes it once the loop is free again, and is served: the
+    timer ran late, and the lateness was the server's. A client that stays silent after the
+    loop is free still gets its 408."""
+
+    async def scenario() -> tuple[bytes, bytes]:
+        server, task, port = await _serving(head_timeout_s=0.5)
+        try:
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            silent_reader, silent_writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(b"GET /served HTTP/1.1\r\n")
+            silent_writer.write(b"GET /silent HTTP/1.1\r\n")
+            await asyncio.sleep(0.1)  # read by the server: the heads are under way
+            hog_reader, hog_writer = await asyncio.open_connection("127.0.0.1", port)
+            hog_writer.write(b"GET /hog HTTP/1.1\r\nHost: x\r\n\r\n")
+            await asyncio.wait_for(_response(hog_reader), 30)  # the loop is free again
+            await asyncio.sleep(0.1)  # and the client, held up too, is a moment behind it
+            writer.write(b"Host: x\r\n\r\n")
+            answer = await asyncio.wait_for(reader.read(200), 30)
+            silent = await asyncio.wait_for(silent_reader.read(200), 30)
+            for each in (writer, silent_writer, hog_writer):
+                each.close()
+            return answer, silent
+        finally:
+            server.should_exit = True
+            await task
+
+    answer, silent = uvloop.run(scenario())
+    assert answer.startswith(b"HTTP/1.1 200"), answer
+    assert silent.startswith(b"HTTP/1.1 408"), silent
 
 
 def test_the_pinned_uvicorn_is_the_one_the_protocol_was_made_for():

@@ -14,7 +14,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.servers import WebServer, gunicorn_command, read_until_closed
+from tests.support.servers import (
+    WebServer,
+    established_sockets,
+    gunicorn_command,
+    listening_sockets,
+    read_until_closed,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -117,6 +123,167 @@ def test_a_head_sent_in_time_is_served_after_the_worker_stopped_past_the_timeout
                 os.kill(worker, signal.SIGCONT)
             answer = read_until_closed(sock)
         assert _status(answer) == 200, answer[:200]
+
+
+HEALTHZ_LINE = b"GET /healthz HTTP/1.1\r\n"
+HEALTHZ_REST = b"Host: 127.0.0.1\r\nConnection: close\r\n\r\n"
+
+
+def test_no_head_is_answered_408_because_the_worker_was_stopped(gunicorn):
+    """Many clients send whole heads while the worker's loop stands still past the head
+    timeout (SIGSTOP, then SIGCONT), or once it moves again: the time the loop was away is not
+    the clients'. Without the lateness given back, the third group got 408s: their timers had
+    run by the time the worker answered the next request."""
+    worker = _worker_pid(gunicorn.proc.pid)
+    per_group = 150
+    # Accepted before the stop: the kernel hands a connection over once bytes arrive.
+    during = [_connect(gunicorn) for _ in range(per_group)]
+    after = [_connect(gunicorn) for _ in range(per_group)]
+    for sock in [*during, *after]:
+        sock.sendall(HEALTHZ_LINE)
+    _wait_held(worker, gunicorn.port, 2 * per_group)
+    os.kill(worker, signal.SIGSTOP)
+    try:
+        for sock in during:
+            sock.sendall(HEALTHZ_REST)
+        connected_while_stopped = [_connect(gunicorn) for _ in range(per_group)]
+        for sock in connected_while_stopped:
+            sock.sendall(HEALTHZ_LINE + HEALTHZ_REST)
+        time.sleep(HEAD_TIMEOUT_S + 3)
+    finally:
+        os.kill(worker, signal.SIGCONT)
+    assert httpx.get(f"{gunicorn.url}/healthz", timeout=10).status_code == 200  # it ran again
+    for sock in after:
+        sock.sendall(HEALTHZ_REST)
+    groups = {"during": during, "connected": connected_while_stopped, "after": after}
+    statuses = {name: _statuses(socks) for name, socks in groups.items()}
+    assert statuses == {name: {200: per_group} for name in groups}
+
+
+def _statuses(socks: list[socket.socket]) -> dict[int, int]:
+    found: dict[int, int] = {}
+    for sock in socks:
+        with sock:
+            status = _status(read_until_closed(sock))
+        found[status] = found.get(status, 0) + 1
+    return found
+
+
+def _wait_held(pid: int, port: int, count: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while (held := established_sockets(pid, port)) < count:
+        assert time.monotonic() < deadline, f"the worker holds {held} of {count} connections"
+        time.sleep(0.05)
+
+
+def test_a_connection_reaches_the_worker_only_once_its_first_bytes_arrive(
+    start_bound: Callable[..., WebServer],
+):
+    """TCP_DEFER_ACCEPT: a connection that has said nothing waits in the kernel, not in the
+    worker, so the head timeout starts when the client has started to talk. The silent one
+    came first: without the option the worker, which accepts in order, would hold it."""
+    server = start_bound("gunicorn-deferred", gunicorn_command(), REQUEST_HEAD_TIMEOUT="30")
+    worker = _worker_pid(server.proc.pid)
+    with _connect(server) as silent:
+        assert httpx.get(f"{server.url}/healthz", timeout=10).status_code == 200
+        assert _holds(worker, silent) is False
+        silent.sendall(HEALTHZ_LINE + HEALTHZ_REST)
+        assert _status(read_until_closed(silent)) == 200
+
+
+def _holds(pid: int, sock: socket.socket) -> bool:
+    """Return whether process `pid` holds the server's end of client socket `sock`."""
+    _, client_port = sock.getsockname()
+    _, server_port = sock.getpeername()
+    wanted = f"0100007F:{server_port:04X} 0100007F:{client_port:04X}"
+    inode = next(
+        (
+            row.split()[9]
+            for row in Path("/proc/net/tcp").read_text().splitlines()[1:]
+            if " ".join(row.split()[1:3]) == wanted
+        ),
+        None,
+    )
+    fds = Path(f"/proc/{pid}/fd")
+    return inode is not None and any(
+        fd.readlink().as_posix() == f"socket:[{inode}]" for fd in fds.iterdir() if fd.is_symlink()
+    )
+
+
+def test_each_worker_listens_on_a_socket_of_its_own_and_the_kernel_spreads_connections(
+    start_bound: Callable[..., WebServer],
+):
+    """REUSE_PORT: one listening socket per worker, so the kernel spreads connections evenly
+    (with one shared socket, whichever worker wakes first takes them)."""
+    server = start_bound("gunicorn-spread", gunicorn_command(), WEB_CONCURRENCY="2")
+    workers = _worker_pids(server.proc.pid, 2)
+    listening = [listening_sockets(pid, server.port) for pid in workers]
+    assert all(len(found) == 1 for found in listening), listening
+    assert listening[0] != listening[1], "the workers share one listening socket"
+    socks = [_connect(server) for _ in range(300)]
+    try:
+        for sock in socks:
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        for sock in socks:
+            assert sock.recv(65536).startswith(b"HTTP/1.1 200")
+        held = [established_sockets(pid, server.port) for pid in workers]
+    finally:
+        for sock in socks:
+            sock.close()
+    assert sum(held) == 300 and min(held) >= 75, held
+
+
+def _worker_pids(master: int, count: int, timeout: float = 30) -> list[int]:
+    deadline = time.monotonic() + timeout
+    while len(found := Path(f"/proc/{master}/task/{master}/children").read_text().split()) < count:
+        assert time.monotonic() < deadline, f"{len(found)} of {count} workers started"
+        time.sleep(0.1)
+    return [int(pid) for pid in found]
+
+
+def test_streams_whose_clients_left_are_closed_by_the_server_without_an_error(
+    gunicorn, owner, session_cookies
+):
+    """Under the production protocol the server cancels a stream whose client went away (no
+    watch task in the application): its slot, subscription and socket go, nothing is logged
+    as an application error, and the scope of each stream was cut down while it streamed."""
+    from jobs import services
+
+    job = services.job_create(owner=owner, params={"name": "Gone Coin", "template": "token"})
+    cookie = "; ".join(f"{k}={v}" for k, v in session_cookies(owner).items())
+    worker = _worker_pid(gunicorn.proc.pid)
+    socks = []
+    for _ in range(10):
+        sock = _connect(gunicorn)
+        sock.sendall(
+            f"GET /api/jobs/{job.pk}/events HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            f"Cookie: {cookie}\r\n\r\n".encode()
+        )
+        socks.append(sock)
+        _read_until(sock, b"event: ready")
+    assert _streams_open(gunicorn) == 10
+    for sock in socks:
+        sock.close()
+    deadline = time.monotonic() + 30
+    while _streams_open(gunicorn) or established_sockets(worker, gunicorn.port):
+        assert time.monotonic() < deadline, "the streams of clients gone are still open"
+        time.sleep(0.1)
+    assert "Exception in ASGI application" not in gunicorn.proc.log()
+
+
+def _read_until(sock: socket.socket, wanted: bytes) -> bytes:
+    got = b""
+    while wanted not in got:
+        chunk = sock.recv(65536)
+        assert chunk, f"closed before {wanted!r}: {got[-300:]!r}"
+        got += chunk
+    return got
+
+
+def _streams_open(server: WebServer) -> float:
+    text = httpx.get(f"{server.url}/metrics", timeout=10).text
+    (line,) = [line for line in text.splitlines() if line.startswith("realtime_streams_open ")]
+    return float(line.split()[1])
 
 
 def test_a_300_mb_body_is_refused_413_before_it_is_read(gunicorn):

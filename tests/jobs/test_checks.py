@@ -22,3 +22,8 @@ def test_a_missing_toolchain_or_node_or_timeout_is_reported(settings, tmp_path):
         },
         settings,
     ) == ["jobs.E001", "jobs.W001", "jobs.W002"]
+
+
+def test_a_worker_niceness_outside_0_to_19_is_an_error(settings):
+    assert ids({"JOBS_WORKER_NICE": 20}, settings) == ["jobs.E002"]
+    assert ids({"JOBS_WORKER_NICE": 19}, settings) == []

@@ -2,8 +2,10 @@
 PostgreSQL restart or failover does), without restarting the shared server: every backend
 of this test's processes is terminated mid-job with pg_terminate_backend."""
 
+import os
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,6 +14,7 @@ from django.db import connection
 from jobs import services
 from jobs.models import EventType, Job, JobEvent, JobStatus
 from tests.support.faultproxy import FaultProxy
+from tests.support.servers import ROOT, Proc, free_port, serve
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -39,8 +42,12 @@ def wait_for(what: str, predicate: Callable[[], bool], timeout: float = 30) -> N
 
 
 def test_cut_connections_mid_job_end_that_job_failed_and_the_worker_carries_on(
-    start_web, start_worker, start_reaper, owner: Any
+    start_web, start_worker, start_reaper, owner: Any, request: pytest.FixtureRequest
 ) -> None:
+    if request.config.getoption("--pgbouncer"):
+        pytest.skip(
+            "through PgBouncer a cut server connection is the pooler's: the worker's is not"
+        )
     start_web()
     worker = start_worker(JOBS_STEP_PACE_S="0.5")
     reaper = start_reaper()
@@ -105,3 +112,73 @@ def test_after_a_database_freeze_the_worker_and_the_reaper_carry_on_by_themselve
             assert part.popen is not None and part.popen.poll() is None, f"{part.name} exited"
     assert frozen.status == JobStatus.SUCCEEDED, frozen.error
     assert "database in sight again" in reaper.log()
+
+
+DAO = {"name": "Nice Dao", "template": "dao"}
+"""A job whose compile keeps the worker's Node.js child busy for seconds."""
+
+
+def niceness(pid: int) -> int:
+    """Return the CPU niceness of process `pid` (field 19 of /proc/<pid>/stat)."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return int(stat.rsplit(")", 1)[1].split()[16])
+
+
+def children(pid: int) -> list[int]:
+    """Return the pids of the children of process `pid`."""
+    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+def compiler_of(worker: int, timeout: float = 120) -> int:
+    """Wait until task worker `worker` has started its Node.js child; return its pid."""
+    found: list[int] = []
+    wait_for(
+        "the worker's compiler starts",
+        lambda: bool(
+            found.extend(
+                pid for pid in children(worker) if Path(f"/proc/{pid}/comm").read_text() == "node\n"
+            )
+            or found
+        ),
+        timeout,
+    )
+    return found[0]
+
+
+def test_generation_runs_at_a_lower_cpu_priority_than_the_web_processes(
+    server_env: Callable[..., dict[str, str]],
+    artifacts_dir: Path,
+    processes: list[Proc],
+    owner: Any,
+) -> None:
+    """scripts/serve as production runs it: gunicorn and its worker at the priority they were
+    started with, the task worker and the compiler it starts JOBS_WORKER_NICE (10) lower."""
+    port = free_port()
+    env = server_env("composer-serve", DEBUG="false", JOBS_STEP_PACE_S="0")
+    serve(
+        "serve",
+        ["bash", str(ROOT / "scripts" / "serve"), "--web", "1", "--workers", "1"],
+        env | {"BIND": f"127.0.0.1:{port}", "REQUEST_HEAD_TIMEOUT": "10"},
+        port,
+        artifacts_dir / "serve.log",
+        processes,
+        ready_timeout=120,
+    )
+    script = processes[-1].pid
+    base = niceness(os.getpid())
+    by_name = {Path(f"/proc/{pid}/cmdline").read_bytes(): pid for pid in children(script)}
+    arbiter = next(pid for line, pid in by_name.items() if b"gunicorn" in line)
+    worker = next(pid for line, pid in by_name.items() if b"run_worker" in line)
+    (web,) = children(arbiter)
+    services.job_create(owner=owner, params=DAO)
+    compiler = compiler_of(worker)
+    assert [niceness(pid) for pid in (arbiter, web)] == [base, base]
+    assert [niceness(pid) for pid in (worker, compiler)] == [max(base, 10)] * 2
+
+
+def test_the_worker_priority_is_a_setting(start_worker, owner: Any) -> None:
+    base = niceness(os.getpid())
+    worker = start_worker(JOBS_WORKER_NICE="0")
+    services.job_create(owner=owner, params=DAO)
+    assert niceness(compiler_of(worker.pid)) == base
+    assert niceness(worker.pid) == base

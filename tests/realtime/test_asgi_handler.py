@@ -3,21 +3,28 @@ keeps Django's behaviour for other responses."""
 
 import asyncio
 import contextvars
+import gc
 import json
 import threading
+import weakref
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
-from asgiref.sync import sync_to_async
+from asgiref.sync import SyncToAsync, sync_to_async
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.urls import path
 
 from jobs import services
 from realtime import metrics
-from realtime.asgi.handler import BoundedSend, SharedThreadsASGIHandler, SlowClientAborted
+from realtime.asgi.handler import (
+    BoundedSend,
+    SharedThreadsASGIHandler,
+    SlowClientAborted,
+    detach_request,
+)
 from tests.support.servers import proc_threads
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -130,10 +137,30 @@ def _probe_view(request: HttpRequest) -> HttpResponse:
     return HttpResponse(threading.current_thread().name)
 
 
+_VIEW_THREAD: list[str] = []
+_HELD: dict[str, Any] = {}
+
+
+async def _detached_view(request: HttpRequest) -> StreamingHttpResponse:
+    """A stream that needs nothing of its request: it waits until the test has looked."""
+    _VIEW_THREAD.append(await sync_to_async(lambda: threading.current_thread().name)())
+    _HELD["request"] = weakref.ref(request)
+    looked: asyncio.Event = _HELD["looked"]
+
+    async def content() -> AsyncIterator[bytes]:
+        yield b"open"
+        await looked.wait()
+
+    response = detach_request(StreamingHttpResponse(content()))
+    _HELD["response"] = weakref.ref(response)
+    return response
+
+
 urlpatterns = [
     path("streaming-context/", _streaming_view),
     path("blocked/", _blocked_view),
     path("probe/", _probe_view),
+    path("detached/", _detached_view),
 ]
 
 
@@ -343,3 +370,49 @@ def test_a_servers_awaitable_that_is_no_generator_is_sent_either_way():
         return done
 
     assert asyncio.run(scenario()) == ["at once", "after a wait"]
+
+
+def test_a_detached_stream_keeps_neither_its_request_nor_its_scope_nor_a_thread_context(settings):
+    """What an open stream would otherwise hold for as long as it streams: the request (Django
+    hands the response `request.close`), the scope the server keeps (paths, addresses, the
+    header list), and asgiref's state for the request's thread. The view itself still runs
+    Django's sync code on one of the shared threads."""
+    settings.ROOT_URLCONF = __name__
+    handler = SharedThreadsASGIHandler(threads=1)
+    sent: list[dict[str, Any]] = []
+    seen: dict[str, Any] = {}
+    headers = [(b"host", b"testserver"), (b"accept", b"text/event-stream")]
+    scope = _scope("/detached/") | {"headers": headers}
+
+    async def receive() -> dict[str, Any]:
+        if not seen.get("requested"):
+            seen["requested"] = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+        if message.get("body") == b"open":  # streaming: look at what is held now
+            gc.collect()
+            seen["request"] = _HELD["request"]()
+            response = _HELD["response"]()
+            seen["closers"] = [getattr(c, "__self__", None) for c in response._resource_closers]
+            seen["scope"] = dict(scope)
+            seen["sensitive"] = SyncToAsync.thread_sensitive_context.get(None)
+            _HELD["looked"].set()
+
+    async def scenario() -> None:
+        _HELD["looked"] = asyncio.Event()
+        async with asyncio.timeout(20):
+            await handler(scope, receive, send)
+
+    asyncio.run(scenario())
+    assert sent[0]["status"] == 200
+    request = seen["request"]  # None once nothing holds it; emptied in any case
+    assert request is None or request not in seen["closers"], "the response keeps it to close it"
+    assert request is None or set(vars(request)) <= {"_files", "method", "path"}
+    assert seen["scope"] == {"type": "http", "method": "GET"}
+    assert headers == [], "the header list the server keeps too"
+    assert seen["sensitive"] is None, "the stream holds a thread context"
+    assert _VIEW_THREAD[-1].startswith("django-sync-"), _VIEW_THREAD

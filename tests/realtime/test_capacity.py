@@ -2,6 +2,7 @@
 its open-file limit leaves."""
 
 import asyncio
+import os
 import resource
 import subprocess
 import sys
@@ -11,7 +12,7 @@ import httpx
 import pytest
 
 from jobs import services
-from realtime.capacity import descriptor_cap, process_cap
+from realtime.capacity import descriptor_cap, process_cap, web_processes
 from tests.support.servers import closing_connection, free_port, serve, uvicorn_command
 from tests.support.sse import read_stream
 
@@ -20,6 +21,38 @@ def test_descriptors_keep_headroom_of_64_or_a_tenth_whichever_is_more():
     assert descriptor_cap(128) == 64
     assert descriptor_cap(65_536) == 65_536 - 6_553
     assert descriptor_cap(10) == 1, "never below one stream"
+
+
+def test_the_web_processes_are_enough_for_the_streams_at_the_limit_and_one_per_core():
+    # 20,000 open files: 18,000 streams a process.
+    assert web_processes(streams=50_000, cores=2, soft_limit=20_000) == 3
+    assert web_processes(streams=10_000, cores=2, soft_limit=20_000) == 2
+    assert web_processes(streams=50_000, cores=8, soft_limit=20_000) == 8
+    assert web_processes(streams=50_000, cores=2, soft_limit=1_048_576) == 2
+
+
+def test_gunicorn_sizes_its_workers_from_the_open_file_limit_it_finds(tmp_path):
+    """gunicorn.conf.py, loaded as gunicorn loads it, under a hard limit of 20,000 files (or
+    whatever it may raise that to: as root, 65,536)."""
+    probe = (
+        "import importlib.util, resource;"
+        "resource.setrlimit(resource.RLIMIT_NOFILE, (1024, 20000));"
+        "spec = importlib.util.spec_from_file_location('conf', 'gunicorn.conf.py');"
+        "conf = importlib.util.module_from_spec(spec); spec.loader.exec_module(conf);"
+        "print(conf.workers, conf.reuse_port, resource.getrlimit(resource.RLIMIT_NOFILE)[0])"
+    )
+    root = Path(__file__).resolve().parents[2]
+    env = {"PATH": "/usr/bin:/bin", "WEB_STREAMS": "50000"}
+    found = subprocess.run(
+        [sys.executable, "-c", probe], cwd=root, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert found.returncode == 0, found.stderr
+    workers, reuse_port, soft = found.stdout.split()
+    cores = len(os.sched_getaffinity(0))
+    assert int(workers) == web_processes(streams=50_000, cores=cores, soft_limit=int(soft))
+    assert reuse_port == "True"
+    if int(soft) == 20_000:
+        assert int(workers) == max(cores, 3)
 
 
 def test_the_process_cap_is_the_setting_lowered_to_what_descriptors_allow(settings):

@@ -7,6 +7,7 @@ import httpx
 import pytest
 
 from jobs import services
+from realtime import metrics
 from realtime.slots import StreamSlots
 from tests.support.metrics import wait_for_streams
 from tests.support.servers import closing_connection
@@ -41,6 +42,26 @@ def test_the_process_holds_up_to_its_cap_whoever_asks(settings):
     assert not slots.acquire("user:3")
     slots.release("user:1")
     assert slots.acquire("user:3")
+
+
+def test_each_busy_answer_is_counted_by_the_cap_that_was_full(settings):
+    settings.REALTIME_MAX_STREAMS_PER_CLIENT = 1
+    settings.REALTIME_MAX_STREAMS_PER_ADDRESS = 2
+    settings.REALTIME_MAX_STREAMS_PER_PROCESS = 3
+
+    def busy(cap: str) -> float:
+        return metrics.local_value("realtime_streams_busy_total", {"cap": cap})
+
+    before = {cap: busy(cap) for cap in ("client", "address", "process")}
+    slots = StreamSlots()
+    assert slots.acquire("user:1", "198.51.100.1")
+    assert not slots.acquire("user:1", "198.51.100.9")
+    assert slots.acquire("user:2", "198.51.100.1")
+    assert not slots.acquire("user:3", "198.51.100.1")
+    assert slots.acquire("user:3", "198.51.100.2")
+    assert not slots.acquire("user:4", "198.51.100.3")
+    found = {cap: busy(cap) - before[cap] for cap in before}
+    assert found == {"client": 1, "address": 1, "process": 1}
 
 
 def test_a_cap_of_zero_caps_nothing_and_giving_back_never_goes_below_zero(settings):

@@ -215,3 +215,38 @@ def proc_rss_kb(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     raise RuntimeError("no VmRSS line")
+
+
+TCP_ESTABLISHED, TCP_LISTEN = "01", "0A"
+"""Connection states as /proc/net/tcp writes them."""
+
+
+def _socket_inodes(pid: int) -> set[str]:
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        target = fd.readlink().as_posix() if fd.is_symlink() else ""
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    return inodes
+
+
+def _tcp_sockets(pid: int, port: int, state: str) -> set[str]:
+    """Return the inodes of the IPv4 TCP sockets on local `port` in `state` that `pid` holds."""
+    held = _socket_inodes(pid)
+    found = set()
+    for row in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = row.split()
+        local_port = int(fields[1].rsplit(":", 1)[1], 16)
+        if local_port == port and fields[3] == state and fields[9] in held:
+            found.add(fields[9])
+    return found
+
+
+def established_sockets(pid: int, port: int) -> int:
+    """Return how many established connections on local `port` process `pid` holds."""
+    return len(_tcp_sockets(pid, port, TCP_ESTABLISHED))
+
+
+def listening_sockets(pid: int, port: int) -> set[str]:
+    """Return the inodes of the sockets listening on `port` that process `pid` holds."""
+    return _tcp_sockets(pid, port, TCP_LISTEN)

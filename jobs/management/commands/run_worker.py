@@ -1,15 +1,17 @@
 from typing import Any
 
+from django.conf import settings
 from django_tasks_db.management.commands.db_worker import Command as DbWorkerCommand
 
-from jobs.worker import ResilientWorker
+from jobs.worker import ResilientWorker, lower_priority
 
 
 class Command(DbWorkerCommand):
     help = (
         "Run the task worker (django-tasks-db's db_worker, with the same options) so that "
         "it rides out database outages instead of exiting. It never reloads on code "
-        "changes: a reload would kill a running task."
+        "changes: a reload would kill a running task. It runs at the CPU niceness "
+        "JOBS_WORKER_NICE (10), and so does its compiler: the web processes come first."
     )
 
     def handle(
@@ -28,6 +30,7 @@ class Command(DbWorkerCommand):
     ) -> None:
         """Run a `ResilientWorker` in this process until it is stopped."""
         self.configure_logging(verbosity)
+        lower_priority(settings.JOBS_WORKER_NICE)
         worker = ResilientWorker(
             queue_names=queue_name.split(","),
             interval=interval,
