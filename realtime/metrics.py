@@ -118,6 +118,10 @@ STREAMS_BUSY = counter(
     "address, or process (this worker holds all the streams its descriptors allow).",
     ["cap"],
 )
+# The labelled counters that alerts and panels name are exported at 0 from the start, so that
+# rate() sees their first increase.
+for _cap in ("client", "address", "process"):
+    STREAMS_BUSY.labels(_cap)
 FALLBACKS = counter("realtime_fallbacks_total", "Clients that reported falling back to polling.")
 MESSAGES_MALFORMED = counter(
     "realtime_messages_malformed_total",
@@ -160,6 +164,8 @@ DATABASE_DOWN = counter(
     "connect or pool when no connection could be had.",
     ["reason"],
 )
+for _reason in ("timeout", "connect", "pool"):
+    DATABASE_DOWN.labels(_reason)
 DATABASE_UNAVAILABLE_ANSWERS = counter(
     "realtime_database_unavailable_answers_total",
     "Requests answered 503 (or a stream's busy) because the database did not answer.",

@@ -84,7 +84,7 @@ def test_the_dashboard_has_the_panels_operators_need():
         "queue",
         "failure rate by template",
         "304 ratio",
-        "5xx and 429",
+        "5xx, 429 and busy",
         "heartbeats",
         "time goes",
     ):
