@@ -31,6 +31,7 @@ from realtime.api import (  # noqa: E402
 
 dbpool.bound_web_requests(
     statement_timeout_s=settings.DATABASE_STATEMENT_TIMEOUT_S,
+    tell_server=not settings.DATABASE_TRANSACTION_POOLING,
     count_outage=lambda reason: database_down(reason=reason),
 )
 # /readyz answers within 2 s whatever hangs: its Django work never waits behind a request's.

@@ -16,8 +16,12 @@ round trip therefore has a deadline on the client side, DATABASE_STATEMENT_TIMEO
 past it the connection is closed (its protocol state is unknown), the breaker
 (composer_realtime/dbhealth.py) takes note, and the caller gets an OperationalError at once.
 The server gets the same statement_timeout, so that a statement that is merely slow ends on
-the server first, with an error, and leaves the connection usable. The worker and the
-commands have neither: their long transactions (a purge, a migration) are theirs to take.
+the server first, with an error, and leaves the connection usable; not through a pooler in
+transaction mode (DATABASE_TRANSACTION_POOLING), which refuses the startup option (PgBouncer:
+"unsupported startup parameter: options") and would lend the connection's settings to other
+clients: there the client deadline alone holds, and the pooler's own `query_timeout` bounds
+the server's side (docs/scaling.md). The worker and the commands have neither: their long
+transactions (a purge, a migration) are theirs to take.
 """
 
 import time
@@ -54,12 +58,14 @@ class _Deadlines:
 DEADLINES = _Deadlines()
 
 
-def bound_web_requests(*, statement_timeout_s: float, count_outage: Callable[[str], None]) -> None:
-    """Give every database round trip of this process a deadline, the server a statement
-    timeout, and turn the breaker on, counting each outage with `count_outage(reason)`: a web
-    process's requests never wait on a silent database (call it before the first
-    connection)."""
-    DEADLINES.statement_timeout_ms = int(statement_timeout_s * 1000)
+def bound_web_requests(
+    *, statement_timeout_s: float, tell_server: bool, count_outage: Callable[[str], None]
+) -> None:
+    """Give every database round trip of this process a deadline, the server the same
+    statement timeout when `tell_server` (not through a transaction pooler), and turn the
+    breaker on, counting each outage with `count_outage(reason)`: a web process's requests
+    never wait on a silent database (call it before the first connection)."""
+    DEADLINES.statement_timeout_ms = int(statement_timeout_s * 1000) if tell_server else None
     DEADLINES.round_trip_s = statement_timeout_s + _ANSWER_MARGIN_S
     BREAKER.on_down = count_outage
     BREAKER.enabled = True

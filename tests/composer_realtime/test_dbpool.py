@@ -66,7 +66,9 @@ def web_deadlines() -> Iterator[None]:
         BREAKER.enabled,
         BREAKER.on_down,
     )
-    dbpool.bound_web_requests(statement_timeout_s=1.0, count_outage=lambda reason: None)
+    dbpool.bound_web_requests(
+        statement_timeout_s=1.0, tell_server=True, count_outage=lambda reason: None
+    )
     yield
     (
         DEADLINES.round_trip_s,
