@@ -157,8 +157,3 @@ def _one_seq(raw: str) -> int | None:
 def parse_seq(raw: str) -> int:
     """Return the cursor in `raw`; 0 (from the start) when it holds none."""
     return seq_or_none(raw) or 0
-
-
-def parse_ts(value: str) -> datetime:
-    """Parse a wire `ts` back into an aware datetime."""
-    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
