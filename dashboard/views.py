@@ -21,6 +21,7 @@ from dashboard.snapshot import (
     snapshot_current,
     snapshot_opening,
 )
+from jobs.access import Identity
 from realtime.api import open_stream, poller_seen
 
 # What staff see of other people's journeys: no shared cache, nor the browser's disk, keeps it.
@@ -68,7 +69,7 @@ async def dashboard_events(request: HttpRequest) -> HttpResponseBase:
     return await open_stream(
         request,
         channel=channel(days),
-        client=f"user:{user.pk}",
+        client=Identity.of(user).key,
         start=partial(snapshot_opening, days),
         replay=partial(snapshot_after, days),
         gapless=False,
@@ -81,7 +82,7 @@ def dashboard_snapshot(request: HttpRequest) -> HttpResponse:
     """Return the current snapshot as JSON, for the client's polling fallback."""
     if not _is_staff(request.user):
         return _refused()
-    poller_seen(client=f"user:{request.user.pk}")
+    poller_seen(client=Identity.of(request.user).key)
     days = parse_days(request.GET)
     payload = snapshot_current().payload(days=days)
     return JsonResponse({**payload, "next_poll_ms": round(max(interval_s(), 2.0) * 1000)})

@@ -38,9 +38,8 @@ from django.conf import settings
 from django.http.cookie import parse_cookie
 from django.urls import reverse
 
-from jobs.access import VIEWERS
+from jobs.access import VIEWERS, Identity
 from jobs.models import job_channel
-from jobs.selectors import Viewer
 from jobs.views.polling import FALLBACK_HEADER, etag_of, offers, parse_etag
 from jobs.wire import parse_seq
 from realtime.api import ASGIApp, Hub, Receive, Scope, Send, ahit, get_hub, poll_answered
@@ -72,7 +71,7 @@ class KnownJob:
     """What this process learned of one job from Django's answers."""
 
     channel: str
-    viewers: dict[Viewer, float] = field(default_factory=dict)
+    viewers: dict[Identity, float] = field(default_factory=dict)
     """Who Django showed the job to, and until when that is trusted (monotonic)."""
     trusted_epoch: int | None = None
     """The hub epoch in which the job's last seq was read after the watch was confirmed."""

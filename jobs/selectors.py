@@ -6,57 +6,15 @@ from dataclasses import dataclass
 from functools import cache, reduce
 from operator import or_
 
-from django.contrib.auth.base_user import AbstractBaseUser
-from django.contrib.auth.models import AnonymousUser
 from django.db import connection
 from django.db.models import Q
 
+from jobs.access import Identity
 from jobs.models import Job, JobEvent, JobQuerySet, JobStatus, job_channel
 from jobs.wire import WireEvent
 from realtime.api import Message
 
 _CHANNEL_PREFIX = job_channel("")
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class Requester:
-    """Who is asking: a user (possibly anonymous) and the anonymous session's owner id."""
-
-    user: AbstractBaseUser | AnonymousUser
-    """The request's user."""
-    anon_owner: str
-    """The id the session holds for jobs made while anonymous ("" if none)."""
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class Viewer:
-    """Who is asking, reduced to what the access rule reads: small enough to cache."""
-
-    user_id: int | None
-    """The signed-in user's id; None when anonymous."""
-    is_staff: bool
-    """True for signed-in staff, who see every job."""
-    anon_owner: str
-    """The id the session holds for jobs made while anonymous ("" if none)."""
-
-    @classmethod
-    def of(cls, requester: Requester) -> "Viewer":
-        """Return the viewer of a requester."""
-        user = requester.user
-        if not user.is_authenticated:
-            return cls(user_id=None, is_staff=False, anon_owner=requester.anon_owner)
-        return cls(
-            user_id=user.pk,
-            is_staff=bool(getattr(user, "is_staff", False)),
-            anon_owner=requester.anon_owner,
-        )
-
-    @property
-    def key(self) -> str:
-        """Return the key that caps and rate limits count this viewer under."""
-        if self.user_id is not None:
-            return f"user:{self.user_id}"
-        return f"anon:{self.anon_owner or '-'}"
 
 
 STREAM_FIELDS = ("id", "status", "last_seq")
@@ -76,13 +34,8 @@ SNAPSHOT_FIELDS = (
 """What the status endpoint shows of a job."""
 
 
-def job_get_visible(*, job_id: uuid.UUID | str, requester: Requester) -> Job | None:
-    """Return the job if it exists and the requester may see it, else None."""
-    return _visible(requester).filter(pk=job_id).first()
-
-
-def job_get_visible_to(
-    *, job_id: uuid.UUID | str, viewer: Viewer, fields: Sequence[str] = ()
+def job_get_visible(
+    *, job_id: uuid.UUID | str, viewer: Identity, fields: Sequence[str] = ()
 ) -> Job | None:
     """Return the job, with only `fields` loaded if given, when `viewer` may see it."""
     jobs = _visible_to(viewer).filter(pk=job_id).order_by()
@@ -106,7 +59,7 @@ class StreamStart:
 
 
 def job_stream_start(
-    *, job_id: uuid.UUID | str, viewer: Viewer, after: int, limit: int = 1000
+    *, job_id: uuid.UUID | str, viewer: Identity, after: int, limit: int = 1000
 ) -> StreamStart | None:
     """Return the job's status, last seq and events after `after` (at most `limit`) if
     `viewer` may see it, else None. One statement on PostgreSQL: every stream open and every
@@ -149,7 +102,7 @@ class StartAsk:
     """One stream's opening read: which job, for whom, from where (`job_stream_starts`)."""
 
     job_id: uuid.UUID
-    viewer: Viewer
+    viewer: Identity
     after: int
     limit: int = 1000
 
@@ -212,10 +165,10 @@ SELECT r.n, j.status, j.last_seq, e.seq, e.type, e.payload, e.created_at
 
 
 def _stream_start_orm(
-    *, job_id: uuid.UUID | str, viewer: Viewer, after: int, limit: int
+    *, job_id: uuid.UUID | str, viewer: Identity, after: int, limit: int
 ) -> StreamStart | None:
     """`job_stream_start` in two ORM queries, for the other databases."""
-    job = job_get_visible_to(job_id=job_id, viewer=viewer, fields=STREAM_FIELDS)
+    job = job_get_visible(job_id=job_id, viewer=viewer, fields=STREAM_FIELDS)
     if job is None:
         return None
     events = (
@@ -248,11 +201,7 @@ SELECT j.status, j.last_seq, e.seq, e.type, e.payload, e.created_at
  ORDER BY e.seq"""  # noqa: S608 - table names from the models; values are bound parameters
 
 
-def _visible(requester: Requester) -> JobQuerySet:
-    return _visible_to(Viewer.of(requester))
-
-
-def _visible_to(viewer: Viewer) -> JobQuerySet:
+def _visible_to(viewer: Identity) -> JobQuerySet:
     if viewer.is_staff:
         return Job.objects.all()
     rule = Q(pk__in=[])
@@ -263,7 +212,7 @@ def _visible_to(viewer: Viewer) -> JobQuerySet:
     return Job.objects.filter(rule)
 
 
-def job_is_owner(*, job: Job, viewer: Viewer) -> bool:
+def job_is_owner(*, job: Job, viewer: Identity) -> bool:
     """Return True when `viewer` made `job` (as a user, or in this anonymous session): the
     visibility rule without staff, for what only the owner may do."""
     if viewer.user_id is not None and job.owner_id == viewer.user_id:

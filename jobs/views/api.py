@@ -14,11 +14,10 @@ from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET, require_POST
 
 from jobs import selectors, services
-from jobs.access import TooManyVisitors, requester
+from jobs.access import TooManyVisitors, identity_now
 from jobs.forms import JobParamsForm, error_lists, templates_catalog
 from jobs.journey import journey_record
 from jobs.models import Job, JourneyKind
-from jobs.views.wizard import creator_of
 from realtime.api import client_address, request_refused
 
 MAX_BODY_BYTES = 32 * 1024
@@ -55,7 +54,7 @@ def api_jobs_create(request: HttpRequest) -> JsonResponse:
             errors=error_lists(form.errors),
         )
     try:
-        creator = creator_of(request)
+        creator = identity_now(request, create=True)
     except TooManyVisitors as visitors:
         request_refused()
         response = _error(
@@ -65,20 +64,19 @@ def api_jobs_create(request: HttpRequest) -> JsonResponse:
         return response
     try:
         job = services.job_create(
-            owner=creator.user,
+            owner=creator,
             params=form.cleaned_data,
-            anon_owner=creator.anon_owner,
             admission=services.Admission(address=client_address(request)),
         )
     except services.AdmissionRefused as refused:
         return too_many_jobs(refused)
     journey_record(
         kind=JourneyKind.SUBMITTED,
-        visitor=creator.visitor(),
+        visitor=creator.visitor,
         step="api",
         template=job.template,
         job=job,
-        address=creator.address,
+        address=client_address(request),
     )
     urls = job_urls(request, job)
     return JsonResponse(urls, status=201, headers={"Location": urls["page_url"]})
@@ -160,7 +158,7 @@ def api_templates(request: HttpRequest) -> JsonResponse:
 @require_POST
 def api_job_cancel(request: HttpRequest, job_id: uuid.UUID) -> JsonResponse:
     """Ask the job to stop: 202 with its status, or 409 when it had already finished."""
-    job = selectors.job_get_visible(job_id=job_id, requester=requester(request))
+    job = selectors.job_get_visible(job_id=job_id, viewer=identity_now(request))
     if job is None:
         raise Http404("No such job.")
     if services.job_request_cancel(job=job) is None and job.is_finished:

@@ -45,7 +45,7 @@ def job_status(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
     verdict = hit(scope="poll", key=who.key, limit=settings.REALTIME_POLL_RATE)
     if not verdict.allowed:
         return _too_many(verdict)
-    job = selectors.job_get_visible_to(job_id=job_id, viewer=who, fields=selectors.SNAPSHOT_FIELDS)
+    job = selectors.job_get_visible(job_id=job_id, viewer=who, fields=selectors.SNAPSHOT_FIELDS)
     if job is None:
         raise Http404("No such job.")
     tag = etag(job, since)
