@@ -5,7 +5,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from jobs.models import EventType, JobEvent
+from jobs.models import EventType, Job, JobEvent
 from realtime.api import Message
 
 
@@ -25,6 +25,21 @@ class Step:
     def as_dict(self) -> dict[str, Any]:
         """Return the step as the JSON object of the wire format."""
         return asdict(self)
+
+
+PAYLOAD_FIELDS = ("status", "percent", "step", "message", "eta_s")
+"""The job's fields an event carries (its stored payload), in wire order: the job as the event
+left it. The write path, the poll's snapshot and the API document derive from this."""
+
+
+def event_payload(job: Job) -> dict[str, Any]:
+    """Return the payload of the event a job's snapshot makes now, as stored."""
+    return {name: getattr(job, name) for name in PAYLOAD_FIELDS}
+
+
+def wire_payload(job: Job) -> dict[str, Any]:
+    """Return the job's payload fields as the wire shows them (the step's keys in order)."""
+    return {**event_payload(job), "step": _canonical_step(job.step or None)}
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

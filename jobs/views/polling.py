@@ -14,7 +14,7 @@ from jobs import selectors
 from jobs.access import viewer
 from jobs.models import Job, JobStatus
 from jobs.views.cursor import TooManyFields, poll_cursor, too_many_fields
-from jobs.wire import Step, WireEvent
+from jobs.wire import WireEvent, wire_payload
 from realtime.api import Verdict, hit, poll_answered, request_refused
 
 MAX_EVENTS = 500
@@ -109,11 +109,7 @@ def snapshot(job: Job) -> dict[str, Any]:
         "id": str(job.pk),
         "name": job.name,
         "template": job.template,
-        "status": job.status,
-        "percent": job.percent,
-        "step": Step(**job.step).as_dict() if job.step else None,
-        "message": job.message,
-        "eta_s": job.eta_s,
+        **wire_payload(job),
         "last_seq": job.last_seq,
         "error": job.error,
         "download_url": reverse("jobs:api-download", args=[job.pk]) if succeeded else None,
@@ -123,7 +119,7 @@ def snapshot(job: Job) -> dict[str, Any]:
 def _events_upto_snapshot(job: Job, since: int) -> list[WireEvent]:
     # Events committed after the job row was read are left for the next poll, so that the
     # answer (and its ETag) describes one moment: the snapshot at `job.last_seq`.
-    events = selectors.job_events_tail(job_id=job.pk, after=since, limit=MAX_EVENTS)
+    events = selectors.job_events_after(job_id=job.pk, after=since, limit=MAX_EVENTS)
     return [event for event in events if event.seq <= job.last_seq]
 
 

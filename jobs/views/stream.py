@@ -50,5 +50,5 @@ async def _start(ask: selectors.StartAsk) -> Opening | HttpResponseBase:
 
 
 async def _replay(job_id: uuid.UUID, after: int) -> list[Message]:
-    events = await read(selectors.job_events_tail, job_id=job_id, after=after)
+    events = await read(selectors.job_events_after, job_id=job_id, after=after)
     return [event.to_message() for event in events]
