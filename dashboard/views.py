@@ -12,6 +12,7 @@ from django.shortcuts import render
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
 
+from api.errors import error_response
 from dashboard.funnel import DEFAULT_DAYS, PRESETS
 from dashboard.funnel_views import funnel_context
 from dashboard.snapshot import (
@@ -93,7 +94,7 @@ def _is_staff(user: AbstractBaseUser | AnonymousUser) -> bool:
 
 
 def _refused() -> HttpResponse:
-    return JsonResponse({"error": "staff only"}, status=403)
+    return error_response(403, "The dashboard is for staff: sign in as a staff member.")
 
 
 def _close_connection() -> None:

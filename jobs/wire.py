@@ -141,34 +141,3 @@ def _canonical_step(step: dict[str, Any] | None) -> dict[str, Any] | None:
         "index": step["index"],
         "total": step["total"],
     }
-
-
-MAX_SEQ = 10**9
-"""Cursors beyond it count as it: no job has that many events, and the stream clamps a cursor
-to its job's last seq anyway."""
-_MAX_DIGITS = len(str(MAX_SEQ))
-
-
-def seq_or_none(raw: str) -> int | None:
-    """Return the cursor in `raw`, or None when it holds none.
-
-    A cursor is a decimal integer >= 0, blanks around it ignored; a larger one than MAX_SEQ
-    counts as MAX_SEQ. Several comma-separated values (a header sent twice, which servers join
-    with commas) give the smallest valid one: nothing is lost, and a client that keeps the
-    highest seq drops the repeats.
-    """
-    values = [_one_seq(part) for part in raw.split(",")] if "," in raw else [_one_seq(raw)]
-    valid = [value for value in values if value is not None]
-    return min(valid) if valid else None
-
-
-def _one_seq(raw: str) -> int | None:
-    raw = raw.strip()
-    if not raw or not raw.isascii() or not raw.isdigit():
-        return None
-    return MAX_SEQ if len(raw.lstrip("0")) > _MAX_DIGITS else min(int(raw), MAX_SEQ)
-
-
-def parse_seq(raw: str) -> int:
-    """Return the cursor in `raw`; 0 (from the start) when it holds none."""
-    return seq_or_none(raw) or 0

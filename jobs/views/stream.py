@@ -10,9 +10,9 @@ from django.views.decorators.http import require_safe
 
 from jobs import selectors
 from jobs.access import aviewer
+from jobs.cursor import TooManyFields, stream_cursor, too_many_fields
 from jobs.models import job_channel
-from jobs.views.cursor import TooManyFields, stream_cursor, too_many_fields
-from jobs.views.reads import read, start_stream
+from jobs.stream_reads import read, start_stream
 from realtime.api import Message, Opening, no_content, open_stream
 
 

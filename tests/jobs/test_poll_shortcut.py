@@ -13,7 +13,7 @@ import pytest
 
 from jobs import services
 from jobs.models import Job
-from jobs.views.polling import etag_of, offers, parse_etag
+from jobs.polls import etag_of, offers, parse_etag
 from tests.support.metrics import metric
 from tests.support.ratelimits import clear_rate_limits
 from tests.support.servers import WebServer

@@ -1,4 +1,4 @@
-"""Stream openings that arrive together are read together (jobs/views/reads.py), and each
+"""Stream openings that arrive together are read together (jobs/stream_reads.py), and each
 gets its own answer: the batching changes how many statements run, never what they answer."""
 
 import asyncio
@@ -7,9 +7,9 @@ import uuid
 import pytest
 
 from jobs import selectors, services
+from jobs import stream_reads as reads
 from jobs.access import Identity
 from jobs.selectors import StartAsk
-from jobs.views import reads
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the reads run on another thread
 
