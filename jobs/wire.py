@@ -1,7 +1,8 @@
-"""The one wire format of a job event: the same JSON object on SSE, in polls and in Redis."""
+"""The one wire format of a job event: the same JSON object on SSE, in polls and in Redis, and
+the step object it carries. (What a cursor is, and how clients send one: `jobs.cursor`.)"""
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
 from typing import Any
 
@@ -131,13 +132,11 @@ class WireEvent:
         )
 
 
+_STEP_KEYS = tuple(field.name for field in fields(Step))
+
+
 def _canonical_step(step: dict[str, Any] | None) -> dict[str, Any] | None:
     """Return the step with keys in wire order (jsonb does not keep insertion order)."""
     if step is None:
         return None
-    return {
-        "key": step["key"],
-        "label": step["label"],
-        "index": step["index"],
-        "total": step["total"],
-    }
+    return {key: step[key] for key in _STEP_KEYS}
