@@ -45,16 +45,16 @@ def detail_for(status: int) -> str:
         return "Error."
 
 
-def error_body(status: int, detail: str = "", code: str = "", /, **more: Any) -> dict[str, Any]:
+def error_body(status: int, /, detail: str = "", code: str = "", **more: Any) -> dict[str, Any]:
     """Return the error object, with `more` keys after `error` and `detail`."""
     return {"error": code or code_for(status), "detail": detail or detail_for(status), **more}
 
 
 def error_response(
     status: int,
+    /,
     detail: str = "",
     code: str = "",
-    /,
     *,
     retry_after_s: int | None = None,
     **more: Any,
