@@ -6,6 +6,7 @@ change wording.
 """
 
 from http import HTTPStatus
+from typing import Any
 
 from django.http import JsonResponse
 
@@ -44,15 +45,27 @@ def detail_for(status: int) -> str:
         return "Error."
 
 
-def error_body(status: int, detail: str = "", code: str = "") -> dict[str, str]:
-    """Return the error object."""
-    return {"error": code or code_for(status), "detail": detail or detail_for(status)}
+def error_body(status: int, /, detail: str = "", code: str = "", **more: Any) -> dict[str, Any]:
+    """Return the error object, with `more` keys after `error` and `detail`."""
+    return {"error": code or code_for(status), "detail": detail or detail_for(status), **more}
 
 
-def error_response(status: int, detail: str = "", code: str = "") -> JsonResponse:
-    """Return an error answer."""
-    response = JsonResponse(error_body(status, detail, code), status=status)
+def error_response(
+    status: int,
+    /,
+    detail: str = "",
+    code: str = "",
+    *,
+    retry_after_s: int | None = None,
+    **more: Any,
+) -> JsonResponse:
+    """Return an error answer, never stored; with `retry_after_s`, that key and Retry-After."""
+    if retry_after_s is not None:
+        more["retry_after_s"] = retry_after_s
+    response = JsonResponse(error_body(status, detail, code, **more), status=status)
     response["Cache-Control"] = "no-store"
+    if retry_after_s is not None:
+        response["Retry-After"] = str(retry_after_s)
     return response
 
 

@@ -6,6 +6,7 @@ example valid, real answers valid) and by Schemathesis against a live server
 code, so they cannot drift.
 """
 
+import json
 from functools import cache
 from typing import Any
 
@@ -13,6 +14,7 @@ from django.conf import settings
 
 from jobs.models import EventType, JobStatus
 from jobs.scaffolds import TEMPLATES
+from jobs.wire import PAYLOAD_FIELDS
 
 Schema = dict[str, Any]
 
@@ -73,6 +75,27 @@ STATUS: Schema = {"type": "string", "enum": [s.value for s in JobStatus]}
 SEQ: Schema = {"type": "integer", "minimum": 0}
 
 
+def _payload_schemas() -> dict[str, Schema]:
+    """Return the schemas of the job's fields an event carries, which the snapshot shows too
+    (jobs.wire.PAYLOAD_FIELDS, in that order)."""
+    schemas: dict[str, Schema] = {
+        "status": {**STATUS, "description": "The job's status (after the event, in an event)."},
+        "percent": {"type": "integer", "minimum": 0, "maximum": 100},
+        "step": _nullable(_ref("Step")),
+        "message": {"type": "string", "description": "Text for a person."},
+        "eta_s": {
+            "type": ["integer", "null"],
+            "minimum": 0,
+            "description": "Estimated seconds until the job finishes, if known.",
+        },
+    }
+    return {name: schemas[name] for name in PAYLOAD_FIELDS}
+
+
+def _payload_example(event: Schema) -> Schema:
+    return {name: event[name] for name in PAYLOAD_FIELDS}
+
+
 def _schemas() -> dict[str, Schema]:
     return {
         "Step": _object(
@@ -103,15 +126,7 @@ def _schemas() -> dict[str, Schema]:
                     "format": "date-time",
                     "description": "When the event was recorded (UTC, microseconds).",
                 },
-                "status": {**STATUS, "description": "The job's status after this event."},
-                "percent": {"type": "integer", "minimum": 0, "maximum": 100},
-                "step": _nullable(_ref("Step")),
-                "message": {"type": "string", "description": "Text for a person."},
-                "eta_s": {
-                    "type": ["integer", "null"],
-                    "minimum": 0,
-                    "description": "Estimated seconds until the job finishes, if known.",
-                },
+                **_payload_schemas(),
             },
             description="One job event: the same object in the stream's `data` and in the "
             "poll's `events`. Every key is always present.",
@@ -122,11 +137,7 @@ def _schemas() -> dict[str, Schema]:
                 "id": UUID,
                 "name": {"type": "string"},
                 "template": {"type": "string"},
-                "status": STATUS,
-                "percent": {"type": "integer", "minimum": 0, "maximum": 100},
-                "step": _nullable(_ref("Step")),
-                "message": {"type": "string"},
-                "eta_s": {"type": ["integer", "null"], "minimum": 0},
+                **_payload_schemas(),
                 "last_seq": SEQ,
                 "error": {"type": "string", "description": "Why the job failed, else empty."},
                 "download_url": {
@@ -162,11 +173,7 @@ def _schemas() -> dict[str, Schema]:
                         "id": JOB_ID,
                         "name": "X Coin",
                         "template": "token",
-                        "status": "running",
-                        "percent": 40,
-                        "step": EVENT_EXAMPLE["step"],
-                        "message": "Rendering the contracts",
-                        "eta_s": 12,
+                        **_payload_example(EVENT_EXAMPLE),
                         "last_seq": 7,
                         "error": "",
                         "download_url": None,
@@ -463,9 +470,7 @@ WRITE_SECURITY: list[Schema] = [
 """Writes: a token, or a cookie (session, or an anonymous one) with its CSRF token."""
 STREAM_EXAMPLE = (
     'retry: 2000\nid: 0\nevent: ready\ndata: {"heartbeat_s": 15.0}\n\n'
-    f'id: 1\nevent: job-update\ndata: {{"job":"{JOB_ID}","seq":1,"type":"job-update",'
-    f'"ts":"{TS}","status":"queued","percent":0,"step":null,"message":"Queued",'
-    '"eta_s":null}\n\n'
+    f"id: 1\nevent: job-update\ndata: {json.dumps(FIRST_EVENT_EXAMPLE, separators=(',', ':'))}\n\n"
     ": keep-alive\nevent: ping\ndata: {}\n\n"
 )
 

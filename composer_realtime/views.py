@@ -18,6 +18,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from api.errors import error_response
 from composer_realtime import liveness
 from composer_realtime.dbhealth import DatabaseUnavailable
 from realtime.api import address_in, client_address, get_hub, render_metrics
@@ -33,12 +34,8 @@ def ops_allowed(request: HttpRequest) -> bool:
 
 
 def _refused() -> HttpResponse:
-    return JsonResponse(
-        {
-            "error": "forbidden",
-            "detail": "Not from an address in REALTIME_OPS_ALLOW, and no valid bearer token.",
-        },
-        status=403,
+    return error_response(
+        403, "Not from an address in REALTIME_OPS_ALLOW, and no valid bearer token."
     )
 
 

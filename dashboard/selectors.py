@@ -327,14 +327,6 @@ def bucket_quantile(bounds: Sequence[float], counts: Sequence[int], q: float) ->
     return None
 
 
-def jobs_count_by_status() -> dict[str, int]:
-    """Return how many jobs there are in each status, every status present (one query)."""
-    counts = dict.fromkeys(JobStatus.values, 0)
-    rows = Job.objects.order_by().values_list("status").annotate(n=Count("pk"))
-    counts.update({status: n for status, n in rows})
-    return counts
-
-
 def jobs_count_unfinished_by_status() -> dict[str, int]:
     """Return how many jobs are queued, running and cancelling (each present; one query).
 

@@ -12,6 +12,7 @@ from django.shortcuts import render
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
 
+from api.errors import error_response
 from dashboard.funnel import DEFAULT_DAYS, PRESETS
 from dashboard.funnel_views import funnel_context
 from dashboard.snapshot import (
@@ -21,6 +22,7 @@ from dashboard.snapshot import (
     snapshot_current,
     snapshot_opening,
 )
+from jobs.access import Identity
 from realtime.api import open_stream, poller_seen
 
 # What staff see of other people's journeys: no shared cache, nor the browser's disk, keeps it.
@@ -68,7 +70,7 @@ async def dashboard_events(request: HttpRequest) -> HttpResponseBase:
     return await open_stream(
         request,
         channel=channel(days),
-        client=f"user:{user.pk}",
+        client=Identity.of(user).key,
         start=partial(snapshot_opening, days),
         replay=partial(snapshot_after, days),
         gapless=False,
@@ -81,7 +83,7 @@ def dashboard_snapshot(request: HttpRequest) -> HttpResponse:
     """Return the current snapshot as JSON, for the client's polling fallback."""
     if not _is_staff(request.user):
         return _refused()
-    poller_seen(client=f"user:{request.user.pk}")
+    poller_seen(client=Identity.of(request.user).key)
     days = parse_days(request.GET)
     payload = snapshot_current().payload(days=days)
     return JsonResponse({**payload, "next_poll_ms": round(max(interval_s(), 2.0) * 1000)})
@@ -92,7 +94,7 @@ def _is_staff(user: AbstractBaseUser | AnonymousUser) -> bool:
 
 
 def _refused() -> HttpResponse:
-    return JsonResponse({"error": "staff only"}, status=403)
+    return error_response(403, "The dashboard is for staff: sign in as a staff member.")
 
 
 def _close_connection() -> None:

@@ -1,21 +1,101 @@
-"""Who is asking: the user, or the anonymous session that created a job."""
+"""Who is asking: the user, or the anonymous session that created a job.
 
+`Identity` is the one value of who is asking. The visibility of jobs (`jobs.selectors`), the
+caps and rate limits (its `key`), drafts and jobs made (its `owner_columns`) and the journey's
+pseudonym (its `visitor`) all derive from it.
+"""
+
+import hashlib
+import hmac
 import secrets
 import threading
 import time
 from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
 from django.contrib.auth.signals import user_logged_out
+from django.db.models import Q
 from django.dispatch import receiver
 from django.http import HttpRequest
 
-from jobs.selectors import Requester, Viewer
 from realtime.api import client_address, hit
 
 ANON_OWNER_KEY = "composer_anon_owner"
+"""The session key holding the anonymous owner id."""
+NO_OWNER_KEY = "anon:-"
+"""The owner key of no one: an anonymous visitor without an owner id, a script's job."""
+
+
+def owner_key(*, user_id: int | None, anon_owner: str) -> str:
+    """Return the key that caps, rate limits and locks count an owner under."""
+    return f"user:{user_id}" if user_id is not None else f"anon:{anon_owner or '-'}"
+
+
+def visitor_id(*, user_id: int | None, anon_owner: str) -> str:
+    """Return the journey pseudonym of an owner: a keyed hash (32 hex) of its owner key."""
+    key = owner_key(user_id=user_id, anon_owner=anon_owner)
+    # Journeys of no one's jobs (a script's) were stored under "anon:" before the key was
+    # shared, and keep that pseudonym: stored journeys stay joined to new events.
+    raw = "anon:" if key == NO_OWNER_KEY else key
+    return hmac.new(settings.SECRET_KEY.encode(), raw.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def owned_by(*, user_id: int | None, anon_owner: str) -> Q:
+    """Return the rule of the rows (jobs, drafts) an owner made: the user's, else the
+    anonymous session's (with no owner id: no one's rows)."""
+    if user_id is not None:
+        return Q(owner_id=user_id)
+    return Q(owner__isnull=True, anon_owner=anon_owner)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Identity:
+    """Who is asking, reduced to what the rules read: small and hashable, so it can be cached."""
+
+    user_id: int | None
+    """The signed-in user's id; None when anonymous."""
+    is_staff: bool = False
+    """True for signed-in staff, who see every job."""
+    anon_owner: str = ""
+    """The id the session holds for jobs made while anonymous ("" if none)."""
+
+    @classmethod
+    def of(
+        cls, user: AbstractBaseUser | AnonymousUser | None, *, anon_owner: str = ""
+    ) -> "Identity":
+        """Return the identity of a user (None or anonymous: the session's `anon_owner`)."""
+        if user is None or not user.is_authenticated:
+            return cls(user_id=None, anon_owner=anon_owner)
+        staff = bool(getattr(user, "is_staff", False))
+        return cls(user_id=user.pk, is_staff=staff, anon_owner=anon_owner)
+
+    @property
+    def key(self) -> str:
+        """Return the key that caps and rate limits count this identity under."""
+        return owner_key(user_id=self.user_id, anon_owner=self.anon_owner)
+
+    @property
+    def visitor(self) -> str:
+        """Return the journey pseudonym of this identity."""
+        return visitor_id(user_id=self.user_id, anon_owner=self.anon_owner)
+
+    @property
+    def owner_columns(self) -> dict[str, Any]:
+        """Return the owner columns of what this identity makes (a job, a draft): its user's,
+        else its anonymous session's."""
+        anon = "" if self.user_id is not None else self.anon_owner
+        return {"owner_id": self.user_id, "anon_owner": anon}
+
+    @property
+    def owns(self) -> Q:
+        """Return the rule of the rows this identity made (`owned_by`)."""
+        return owned_by(user_id=self.user_id, anon_owner=self.anon_owner)
+
 
 VIEWER_TTL_S = 30.0
 """How long this process answers for a session without reading it and its user again.
@@ -72,15 +152,21 @@ def anon_owner_of(request: HttpRequest) -> str:
     return str(request.session.get(ANON_OWNER_KEY, ""))
 
 
-def requester(request: HttpRequest) -> Requester:
-    """Return who is asking, for a sync view."""
+def identity_now(request: HttpRequest, *, create: bool = False) -> Identity:
+    """Return who is asking, for a sync view, reading the session and user now.
+
+    With `create`, an anonymous visitor without an owner id is given one (and a session), or
+    refused one (TooManyVisitors). A token's user counts without the session's owner id.
+    """
     if by_token(request):
-        return Requester(user=request.user, anon_owner="")
-    return Requester(user=request.user, anon_owner=str(request.session.get(ANON_OWNER_KEY, "")))
+        return Identity.of(request.user)
+    anonymous = not request.user.is_authenticated
+    anon = anon_owner_for(request) if create and anonymous else anon_owner_of(request)
+    return Identity.of(request.user, anon_owner=anon)
 
 
 class ViewerCache:
-    """Viewers by session key, for a while: most requests then read neither session nor user.
+    """Identities by session key, for a while: most requests then read neither session nor user.
 
     Only sessions that stand for someone (a user, or an anonymous owner id) are kept: one that
     stands for no one may gain an owner id under the same key, and sees nothing meanwhile.
@@ -89,10 +175,10 @@ class ViewerCache:
     def __init__(self, *, ttl_s: float, size: int) -> None:
         self._ttl_s = ttl_s
         self._size = size
-        self._entries: OrderedDict[str, tuple[float, Viewer]] = OrderedDict()
+        self._entries: OrderedDict[str, tuple[float, Identity]] = OrderedDict()
         self._lock = threading.Lock()  # sync views use it from the sync threads
 
-    def get(self, session_key: str) -> Viewer | None:
+    def get(self, session_key: str) -> Identity | None:
         """Return the viewer kept for `session_key`, if still fresh."""
         with self._lock:
             entry = self._entries.get(session_key)
@@ -104,7 +190,7 @@ class ViewerCache:
             self._entries.move_to_end(session_key)
             return entry[1]
 
-    def put(self, session_key: str, viewer: Viewer) -> None:
+    def put(self, session_key: str, viewer: Identity) -> None:
         """Keep `viewer` for `session_key` if it stands for someone."""
         if viewer.user_id is None and not viewer.anon_owner:
             return
@@ -126,27 +212,27 @@ class ViewerCache:
 
 
 VIEWERS = ViewerCache(ttl_s=VIEWER_TTL_S, size=VIEWER_CACHE_SIZE)
-NOBODY = Viewer(user_id=None, is_staff=False, anon_owner="")
+NOBODY = Identity(user_id=None)
 """A visitor without a session: sees no job."""
 
 
-def viewer(request: HttpRequest) -> Viewer:
-    """Return who is asking, for a sync view; the session and user are read at most every
-    VIEWER_TTL_S per session and process. A token's user is known already (and counts under
-    the same key as their session would, so caps and rate limits are shared)."""
+def viewer(request: HttpRequest) -> Identity:
+    """Return who is asking, for a sync view, from a cache: the session and user are read at
+    most every VIEWER_TTL_S per session and process. A token's user is known already (and
+    counts under the same key as their session would, so caps and rate limits are shared)."""
     if by_token(request):
-        return Viewer.of(requester(request))
+        return identity_now(request)
     return _remembered(request) or _resolve(request)
 
 
-async def aviewer(request: HttpRequest) -> Viewer:
+async def aviewer(request: HttpRequest) -> Identity:
     """Return who is asking, for an async view (see `viewer`)."""
     if by_token(request):
-        return Viewer.of(requester(request))
+        return identity_now(request)
     return _remembered(request) or await _aresolve(request)
 
 
-def _remembered(request: HttpRequest) -> Viewer | None:
+def _remembered(request: HttpRequest) -> Identity | None:
     session_key = request.session.session_key
     found = NOBODY if session_key is None else VIEWERS.get(session_key)
     if found is not None:
@@ -154,11 +240,11 @@ def _remembered(request: HttpRequest) -> Viewer | None:
     return found
 
 
-def _resolve(request: HttpRequest) -> Viewer:
+def _resolve(request: HttpRequest) -> Identity:
     # The session key is taken before reading: a session that turns out not to exist (or whose
     # user is gone) is emptied and given no key, and then nothing is kept.
     session_key = request.session.session_key
-    found = Viewer.of(requester(request))
+    found = identity_now(request)
     if session_key is not None and request.session.session_key == session_key:
         VIEWERS.put(session_key, found)
     return found

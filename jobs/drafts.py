@@ -16,12 +16,12 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
-from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from jobs import services
+from jobs.access import Identity, visitor_id
 from jobs.forms import (
     BASICS,
     BasicsForm,
@@ -32,7 +32,7 @@ from jobs.forms import (
     error_lists,
     typed_values,
 )
-from jobs.journey import error_detail, journey_record, visitor_id
+from jobs.journey import error_detail, journey_record
 from jobs.journey_rollup import EDIT_DETAIL
 from jobs.models import Job, JourneyKind, WizardDraft
 from jobs.scaffolds import TEMPLATES
@@ -51,22 +51,6 @@ MAX_TYPED_CHARS = 1000
 """The most of one typed value a draft keeps."""
 _CARRIED_OPTIONS = ("network", "frontend")
 """Options that follow the person to another template's options step."""
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class Creator:
-    """Who fills in the wizard: a signed-in user, or an anonymous session's owner id."""
-
-    user: AbstractBaseUser | None
-    """The user, or None for an anonymous visitor."""
-    anon_owner: str
-    """The anonymous session's owner id ("" for a user)."""
-    address: str = ""
-    """The client address of the request (its journey records are rate-limited by it)."""
-
-    def visitor(self) -> str:
-        """Return the journey pseudonym of this person."""
-        return visitor_id(user_id=self.user.pk if self.user else None, anon_owner=self.anon_owner)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -113,19 +97,17 @@ class Submission:
     """Without a job: the step that needs fixing."""
 
 
-def _drafts_of(creator: Creator) -> QuerySet[WizardDraft]:
-    if creator.user is not None:
-        return WizardDraft.objects.filter(owner_id=creator.user.pk)
-    return WizardDraft.objects.filter(owner__isnull=True, anon_owner=creator.anon_owner)
+def _drafts_of(creator: Identity) -> QuerySet[WizardDraft]:
+    return WizardDraft.objects.filter(creator.owns)
 
 
 class DraftTooLarge(ValueError):
     """What was sent would make the draft larger than JOBS_DRAFT_MAX_BYTES."""
 
 
-def draft_find(*, creator: Creator) -> WizardDraft | None:
+def draft_find(*, creator: Identity) -> WizardDraft | None:
     """Return the person's current draft, if they have one (never writes)."""
-    if creator.user is None and not creator.anon_owner:
+    if creator.user_id is None and not creator.anon_owner:
         return None  # no session yet: nobody's draft, and nothing to look up
     found: WizardDraft | None = (
         _drafts_of(creator).exclude(step=SUBMITTED).order_by("-updated_at").first()
@@ -147,16 +129,13 @@ def draft_typed(*, step: str, data: Mapping[str, Any]) -> WizardDraft:
     return draft
 
 
-def draft_get_or_create(*, creator: Creator) -> WizardDraft:
-    """Return the person's current draft, starting one (and their journey) if they have none."""
+def draft_get_or_create(*, creator: Identity, address: str = "") -> WizardDraft:
+    """Return the person's current draft, starting one (and their journey) if they have none;
+    the journey's events are rate-limited by the client `address`."""
     draft = draft_find(creator=creator)
     if draft is None:
-        draft = WizardDraft.objects.create(
-            owner_id=creator.user.pk if creator.user else None, anon_owner=creator.anon_owner
-        )
-        journey_record(
-            kind=JourneyKind.WIZARD_STARTED, visitor=creator.visitor(), address=creator.address
-        )
+        draft = WizardDraft.objects.create(**creator.owner_columns)
+        journey_record(kind=JourneyKind.WIZARD_STARTED, visitor=creator.visitor, address=address)
     return draft
 
 
@@ -372,7 +351,9 @@ def draft_save_step(
     return draft.step
 
 
-def draft_check(*, creator: Creator, data: Mapping[str, Any]) -> dict[str, list[str]]:
+def draft_check(
+    *, creator: Identity, data: Mapping[str, Any], address: str = ""
+) -> dict[str, list[str]]:
     """Return the errors of the fields sent, checked by the form the server uses on submit.
 
     With a wizard `step`, what was typed is also kept in the draft (autosave), without moving
@@ -384,7 +365,7 @@ def draft_check(*, creator: Creator, data: Mapping[str, Any]) -> dict[str, list[
     step = data.get("step")
     if step not in FORM_STEPS:
         return error_lists(JobParamsForm(data).errors, only=sent)
-    draft = draft_get_or_create(creator=creator)
+    draft = draft_get_or_create(creator=creator, address=address)
     form = _form(draft, str(step), data=data)
     _store(draft, str(step), typed_values(form, data))
     focus = _note_focus(draft, str(step), str(data.get(FOCUS, "")), form)
@@ -392,7 +373,7 @@ def draft_check(*, creator: Creator, data: Mapping[str, Any]) -> dict[str, list[
     if focus:
         journey_record(
             kind=JourneyKind.FIELD_EDITED,
-            visitor=creator.visitor(),
+            visitor=creator.visitor,
             step=str(step),
             field=focus,
             template=_journey_template(draft, str(step)),
@@ -423,7 +404,7 @@ def draft_params_form(*, draft: WizardDraft) -> JobParamsForm:
 
 
 def draft_submit(
-    *, creator: Creator, draft_id: str, admission: services.Admission | None = None
+    *, creator: Identity, draft_id: str, admission: services.Admission | None = None
 ) -> Submission:
     """Turn the person's draft into a job, once: a second press returns the same job.
 
@@ -440,34 +421,28 @@ def draft_submit(
         form = draft_params_form(draft=draft)
         if not form.is_valid():
             return Submission(job=None, step=_step_of(next(iter(form.errors))))
-        job = services.job_create(
-            owner=creator.user,
-            params=form.cleaned_data,
-            anon_owner=creator.anon_owner,
-            admission=admission,
-        )
+        job = services.job_create(owner=creator, params=form.cleaned_data, admission=admission)
         draft.job, draft.step = job, SUBMITTED
         draft.save(update_fields=["job", "step", "updated_at"])
     # Outside the transaction: a journey that fails to record must not undo the job.
     journey_record(
         kind=JourneyKind.SUBMITTED,
-        visitor=creator.visitor(),
+        visitor=creator.visitor,
         step="review",
         template=job.template,
         job=job,
-        address=creator.address,
+        address=admission.address if admission else "",
     )
     return Submission(job=job, step=SUBMITTED)
 
 
-def draft_from_job(*, creator: Creator, job: Job) -> WizardDraft:
+def draft_from_job(*, creator: Identity, job: Job) -> WizardDraft:
     """Start a draft holding a job's options (every step filled in and checked), to edit and
     generate again; it becomes the person's current draft and begins a new journey."""
     basics = {key: job.params.get(key, "") for key in BASICS}
     options = {k: v for k, v in job.params.items() if k not in {*BASICS, "template"}}
     draft = WizardDraft.objects.create(
-        owner_id=creator.user.pk if creator.user else None,
-        anon_owner=creator.anon_owner,
+        **creator.owner_columns,
         step="options",
         data={
             "basics": basics,
@@ -478,7 +453,7 @@ def draft_from_job(*, creator: Creator, job: Job) -> WizardDraft:
     )
     journey_record(
         kind=JourneyKind.WIZARD_STARTED,
-        visitor=creator.visitor(),
+        visitor=creator.visitor,
         template=job.template,
         detail=EDIT_DETAIL,
     )

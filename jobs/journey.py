@@ -1,7 +1,5 @@
 """Record the developer journey cheaply and without personal data."""
 
-import hashlib
-import hmac
 import logging
 import re
 
@@ -9,6 +7,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, transaction
 
+from jobs.access import visitor_id
 from jobs.journey_rollup import journey_fold
 from jobs.models import Job, JourneyEvent, JourneyKind
 from realtime.api import hit
@@ -19,12 +18,6 @@ DETAIL_MAX = 200
 """The most of a detail (an error seen) a journey event keeps."""
 _QUOTED = re.compile(r"“[^”]*”")
 _PARAMETER = re.compile(r"%\(\w+\)[-#0 +]*\d*(?:\.\d+)?[a-zA-Z]")
-
-
-def visitor_id(*, user_id: int | None, anon_owner: str) -> str:
-    """Return a stable pseudonym for a user or anonymous session (keyed hash, 32 hex)."""
-    raw = f"user:{user_id}" if user_id else f"anon:{anon_owner}"
-    return hmac.new(settings.SECRET_KEY.encode(), raw.encode(), hashlib.sha256).hexdigest()[:32]
 
 
 def journey_record(

@@ -32,17 +32,15 @@ import uuid
 from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl
 
 from django.conf import settings
 from django.http.cookie import parse_cookie
 from django.urls import reverse
 
-from jobs.access import VIEWERS
+from jobs.access import VIEWERS, Identity
+from jobs.cursor import TooManyFields, poll_cursor
 from jobs.models import job_channel
-from jobs.selectors import Viewer
-from jobs.views.polling import FALLBACK_HEADER, etag_of, offers, parse_etag
-from jobs.wire import parse_seq
+from jobs.polls import FALLBACK_HEADER, etag_of, offers, parse_etag
 from realtime.api import ASGIApp, Hub, Receive, Scope, Send, ahit, get_hub, poll_answered
 
 Headers = list[tuple[bytes, bytes]]
@@ -72,7 +70,7 @@ class KnownJob:
     """What this process learned of one job from Django's answers."""
 
     channel: str
-    viewers: dict[Viewer, float] = field(default_factory=dict)
+    viewers: dict[Identity, float] = field(default_factory=dict)
     """Who Django showed the job to, and until when that is trusted (monotonic)."""
     trusted_epoch: int | None = None
     """The hub epoch in which the job's last seq was read after the watch was confirmed."""
@@ -150,21 +148,14 @@ class NotModifiedShortcut:
         if host is None or cookies is None or offered is None:
             return None
         try:
-            query = parse_qsl(
-                scope.get("query_string", b"").decode("latin-1"),
-                keep_blank_values=True,
-                max_num_fields=100,
-            )
-            session_key = parse_cookie(cookies.decode("latin-1")).get(
-                settings.SESSION_COOKIE_NAME, ""
-            )
-        except ValueError:
-            return None
-        since = next((v for k, v in reversed(query) if k == "since"), "")
+            since = poll_cursor(scope.get("query_string", b"").decode("latin-1"))
+        except TooManyFields:
+            return None  # Django answers the 400
+        session_key = parse_cookie(cookies.decode("latin-1")).get(settings.SESSION_COOKIE_NAME, "")
         proto = found.get(_proxy_header(), b"") if settings.SECURE_PROXY_SSL_HEADER else b""
         return Poll(
             job_id=job_id,
-            since=parse_seq(since),
+            since=since,
             offered=offered.decode("latin-1"),
             session_key=session_key,
             origin=(host, proto),

@@ -1,9 +1,9 @@
 """Hot statements, bound on the server and planned once per connection.
 
 Django's PostgreSQL backend binds parameters on the client (it quotes each value into the SQL
-text), so PostgreSQL parses and plans every statement again. For the write of a progress event,
-one statement that runs a thousand times a second in a worker, that was a third of its time
-(docs/performance.md, "Figures behind the code").
+text), so PostgreSQL parses and plans every statement again: for the hottest statements (the
+write of a progress event runs for every event of every job), that is much of their time
+(docs/performance.md, "Figures behind the code", has the measurement).
 `fetchone` runs such a statement through psycopg's server-binding cursor with `prepare=True`
 on Django's own connection, so it takes part in the current transaction (or commits on its
 own in autocommit), and errors come out as Django's `DatabaseError`s as usual. Not for general

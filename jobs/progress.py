@@ -18,7 +18,7 @@ from jobs import prepared
 from jobs.failures import Failure, explain
 from jobs.journey import journey_record_job
 from jobs.models import EventType, Job, JobEvent, JobStatus, JourneyKind
-from jobs.wire import Step, WireEvent
+from jobs.wire import PAYLOAD_FIELDS, Step, WireEvent, event_payload
 from realtime.api import Write, publish
 
 
@@ -74,12 +74,11 @@ WITH moved AS (
            eta_s = %(eta_s)s, heartbeat_at = %(now)s,
            step = COALESCE(%(step)s::jsonb, step)
      WHERE id = %(job_id)s AND status = ANY(%(unfinished)s)
- RETURNING id, last_seq, status, percent, step, message, eta_s
+ RETURNING id, last_seq, {", ".join(PAYLOAD_FIELDS)}
 )
 INSERT INTO {JobEvent._meta.db_table} (job_id, seq, type, payload, created_at)
 SELECT id, last_seq, %(type)s,
-       jsonb_build_object('status', status, 'percent', percent, 'step', step,
-                          'message', message, 'eta_s', eta_s),
+       jsonb_build_object({", ".join(f"'{name}', {name}" for name in PAYLOAD_FIELDS)}),
        %(now)s
   FROM moved
 RETURNING id, seq, payload,
@@ -115,7 +114,7 @@ def _progress_in_one_statement(job: Job, changes: dict[str, Any], began: float) 
         payload=payload,
         created_at=changes["heartbeat_at"],
     )
-    for name in ("status", "percent", "step", "message", "eta_s"):
+    for name in PAYLOAD_FIELDS:
         setattr(job, name, payload[name])
     job.last_seq = seq
     _publish_after_commit(
@@ -206,7 +205,7 @@ def record_event(
         for name, value in changes.items():
             setattr(locked, name, value)
         event = append_event(locked, type_, changed=list(changes))
-    for name in ("status", "percent", "step", "message", "eta_s", "last_seq", *changes):
+    for name in (*PAYLOAD_FIELDS, "last_seq", *changes):
         setattr(job, name, getattr(locked, name))
     return event
 
@@ -224,13 +223,7 @@ def append_event(
         job=job,
         seq=job.last_seq,
         type=type_,
-        payload={
-            "status": job.status,
-            "percent": job.percent,
-            "step": job.step,
-            "message": job.message,
-            "eta_s": job.eta_s,
-        },
+        payload=event_payload(job),
     )
     _publish_after_commit(job, event, Write(began=began))
     return event

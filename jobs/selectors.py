@@ -6,83 +6,25 @@ from dataclasses import dataclass
 from functools import cache, reduce
 from operator import or_
 
-from django.contrib.auth.base_user import AbstractBaseUser
-from django.contrib.auth.models import AnonymousUser
 from django.db import connection
 from django.db.models import Q
 
+from jobs.access import Identity
 from jobs.models import Job, JobEvent, JobQuerySet, JobStatus, job_channel
-from jobs.wire import WireEvent
+from jobs.wire import PAYLOAD_FIELDS, WireEvent
 from realtime.api import Message
 
 _CHANNEL_PREFIX = job_channel("")
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
-class Requester:
-    """Who is asking: a user (possibly anonymous) and the anonymous session's owner id."""
-
-    user: AbstractBaseUser | AnonymousUser
-    """The request's user."""
-    anon_owner: str
-    """The id the session holds for jobs made while anonymous ("" if none)."""
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class Viewer:
-    """Who is asking, reduced to what the access rule reads: small enough to cache."""
-
-    user_id: int | None
-    """The signed-in user's id; None when anonymous."""
-    is_staff: bool
-    """True for signed-in staff, who see every job."""
-    anon_owner: str
-    """The id the session holds for jobs made while anonymous ("" if none)."""
-
-    @classmethod
-    def of(cls, requester: Requester) -> "Viewer":
-        """Return the viewer of a requester."""
-        user = requester.user
-        if not user.is_authenticated:
-            return cls(user_id=None, is_staff=False, anon_owner=requester.anon_owner)
-        return cls(
-            user_id=user.pk,
-            is_staff=bool(getattr(user, "is_staff", False)),
-            anon_owner=requester.anon_owner,
-        )
-
-    @property
-    def key(self) -> str:
-        """Return the key that caps and rate limits count this viewer under."""
-        if self.user_id is not None:
-            return f"user:{self.user_id}"
-        return f"anon:{self.anon_owner or '-'}"
-
-
 STREAM_FIELDS = ("id", "status", "last_seq")
 """What a stream needs of its job: whether it is over, and where."""
-SNAPSHOT_FIELDS = (
-    "id",
-    "name",
-    "template",
-    "status",
-    "percent",
-    "step",
-    "message",
-    "eta_s",
-    "last_seq",
-    "error",
-)
+SNAPSHOT_FIELDS = ("id", "name", "template", *PAYLOAD_FIELDS, "last_seq", "error")
 """What the status endpoint shows of a job."""
 
 
-def job_get_visible(*, job_id: uuid.UUID | str, requester: Requester) -> Job | None:
-    """Return the job if it exists and the requester may see it, else None."""
-    return _visible(requester).filter(pk=job_id).first()
-
-
-def job_get_visible_to(
-    *, job_id: uuid.UUID | str, viewer: Viewer, fields: Sequence[str] = ()
+def job_get_visible(
+    *, job_id: uuid.UUID | str, viewer: Identity, fields: Sequence[str] = ()
 ) -> Job | None:
     """Return the job, with only `fields` loaded if given, when `viewer` may see it."""
     jobs = _visible_to(viewer).filter(pk=job_id).order_by()
@@ -106,7 +48,7 @@ class StreamStart:
 
 
 def job_stream_start(
-    *, job_id: uuid.UUID | str, viewer: Viewer, after: int, limit: int = 1000
+    *, job_id: uuid.UUID | str, viewer: Identity, after: int, limit: int = 1000
 ) -> StreamStart | None:
     """Return the job's status, last seq and events after `after` (at most `limit`) if
     `viewer` may see it, else None. One statement on PostgreSQL: every stream open and every
@@ -149,7 +91,7 @@ class StartAsk:
     """One stream's opening read: which job, for whom, from where (`job_stream_starts`)."""
 
     job_id: uuid.UUID
-    viewer: Viewer
+    viewer: Identity
     after: int
     limit: int = 1000
 
@@ -194,16 +136,23 @@ def job_stream_starts(asks: Sequence[StartAsk]) -> list[StreamStart | None]:
     return found
 
 
+def _visible_sql(*, staff: str, user: str, anon: str) -> str:
+    """Return the visibility rule over the job `j` in SQL, given the viewer's SQL operands:
+    staff see every job, a user their own, an anonymous session the jobs of no user it made.
+    `_visible_to` is the same rule in the ORM."""
+    made_anonymously = f"(j.owner_id IS NULL AND {anon} <> '' AND j.anon_owner = {anon})"
+    return f"({staff} OR j.owner_id = {user} OR {made_anonymously})"
+
+
 # `_stream_start_sql` for many asks at once, each with its own viewer: an ask that may not
-# see its job, or whose job does not exist, has no row. The rules are the same three.
+# see its job, or whose job does not exist, has no row.
 _STREAM_STARTS_SQL = f"""
 SELECT r.n, j.status, j.last_seq, e.seq, e.type, e.payload, e.created_at
   FROM unnest(%(ids)s::uuid[], %(afters)s::bigint[], %(limits)s::int[], %(staff)s::bool[],
               %(users)s::bigint[], %(anons)s::text[])
        WITH ORDINALITY AS r(job_id, after, lim, staff, user_id, anon, n)
   JOIN {Job._meta.db_table} j ON j.id = r.job_id
-       AND (r.staff OR j.owner_id = r.user_id
-            OR (j.owner_id IS NULL AND r.anon <> '' AND j.anon_owner = r.anon))
+       AND {_visible_sql(staff="r.staff", user="r.user_id", anon="r.anon")}
   LEFT JOIN LATERAL (
         SELECT seq, type, payload, created_at FROM {JobEvent._meta.db_table}
          WHERE job_id = j.id AND seq > r.after AND j.last_seq > r.after
@@ -212,14 +161,14 @@ SELECT r.n, j.status, j.last_seq, e.seq, e.type, e.payload, e.created_at
 
 
 def _stream_start_orm(
-    *, job_id: uuid.UUID | str, viewer: Viewer, after: int, limit: int
+    *, job_id: uuid.UUID | str, viewer: Identity, after: int, limit: int
 ) -> StreamStart | None:
     """`job_stream_start` in two ORM queries, for the other databases."""
-    job = job_get_visible_to(job_id=job_id, viewer=viewer, fields=STREAM_FIELDS)
+    job = job_get_visible(job_id=job_id, viewer=viewer, fields=STREAM_FIELDS)
     if job is None:
         return None
     events = (
-        job_events_tail(job_id=job.pk, after=after, limit=limit) if job.last_seq > after else []
+        job_events_after(job_id=job.pk, after=after, limit=limit) if job.last_seq > after else []
     )
     return StreamStart(status=job.status, last_seq=job.last_seq, events=events)
 
@@ -227,15 +176,12 @@ def _stream_start_orm(
 @cache
 def _stream_start_sql(*, staff: bool, user: bool, anon: bool) -> str:
     # The job row if visible, with its events after the cursor (none when it has none:
-    # `last_seq` says so without touching the event index).
-    rules = (
-        ["TRUE"]
-        if staff
-        else [
-            *(["j.owner_id = %(user_id)s"] if user else []),
-            *(["(j.owner_id IS NULL AND j.anon_owner = %(anon_owner)s)"] if anon else []),
-        ]
-        or ["FALSE"]
+    # `last_seq` says so without touching the event index). The operands the viewer lacks are
+    # constants, which PostgreSQL folds away when it plans.
+    rule = _visible_sql(
+        staff="TRUE" if staff else "FALSE",
+        user="%(user_id)s" if user else "NULL",
+        anon="%(anon_owner)s" if anon else "''",
     )
     return f"""
 SELECT j.status, j.last_seq, e.seq, e.type, e.payload, e.created_at
@@ -244,42 +190,34 @@ SELECT j.status, j.last_seq, e.seq, e.type, e.payload, e.created_at
         SELECT seq, type, payload, created_at FROM {JobEvent._meta.db_table}
          WHERE job_id = j.id AND seq > %(after)s AND j.last_seq > %(after)s
          ORDER BY seq LIMIT %(limit)s) e ON TRUE
- WHERE j.id = %(job_id)s AND ({" OR ".join(rules)})
+ WHERE j.id = %(job_id)s AND {rule}
  ORDER BY e.seq"""  # noqa: S608 - table names from the models; values are bound parameters
 
 
-def _visible(requester: Requester) -> JobQuerySet:
-    return _visible_to(Viewer.of(requester))
-
-
-def _visible_to(viewer: Viewer) -> JobQuerySet:
+def _visible_to(viewer: Identity) -> JobQuerySet:
+    # `_visible_sql`'s rule: staff, else the jobs of the viewer's user or anonymous session.
     if viewer.is_staff:
         return Job.objects.all()
-    rule = Q(pk__in=[])
-    if viewer.user_id is not None:
-        rule |= Q(owner_id=viewer.user_id)
-    if viewer.anon_owner:
-        rule |= Q(owner__isnull=True, anon_owner=viewer.anon_owner)
-    return Job.objects.filter(rule)
+    return Job.objects.filter(reduce(or_, (o.owns for o in _owners(viewer)), Q(pk__in=[])))
 
 
-def job_is_owner(*, job: Job, viewer: Viewer) -> bool:
+def _owners(viewer: Identity) -> list[Identity]:
+    """Return the owners whose jobs are the viewer's own: its user, its anonymous session."""
+    user = [Identity(user_id=viewer.user_id)] if viewer.user_id is not None else []
+    anon = [Identity(user_id=None, anon_owner=viewer.anon_owner)] if viewer.anon_owner else []
+    return user + anon
+
+
+def job_is_owner(*, job: Job, viewer: Identity) -> bool:
     """Return True when `viewer` made `job` (as a user, or in this anonymous session): the
     visibility rule without staff, for what only the owner may do."""
-    if viewer.user_id is not None and job.owner_id == viewer.user_id:
-        return True
-    return job.owner_id is None and bool(viewer.anon_owner) and job.anon_owner == viewer.anon_owner
+    made_by = {"owner_id": job.owner_id, "anon_owner": "" if job.owner_id else job.anon_owner}
+    return any(owner.owner_columns == made_by for owner in _owners(viewer))
 
 
 def job_events_after(*, job_id: uuid.UUID | str, after: int, limit: int = 1000) -> list[WireEvent]:
-    """Return the job's events with seq > `after`, in order."""
-    rows = JobEvent.objects.filter(job_id=job_id, seq__gt=after).order_by("seq")[:limit]
-    return [WireEvent.from_row(row) for row in rows]
-
-
-def job_events_tail(*, job_id: uuid.UUID | str, after: int, limit: int = 1000) -> list[WireEvent]:
-    """Return the job's events with seq > `after`, in order: `job_events_after` for the hot
-    paths (every stream open, every poll that changed), with SQL the ORM compiled once."""
+    """Return the job's events with seq > `after`, in order (every page, stream open and poll
+    that changed reads them: the SQL is the ORM's, compiled once)."""
     rows = JobEvent.objects.raw(_events_after_sql(limit), [_job_key(job_id), after])
     return [WireEvent.from_row(row) for row in rows]
 

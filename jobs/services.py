@@ -23,6 +23,7 @@ from django.db import connection, transaction
 from django.tasks.base import TASK_MAX_PRIORITY, TASK_MIN_PRIORITY
 from django.utils import timezone
 
+from jobs.access import Identity
 from jobs.models import EventType, Job, JobEvent, JobStatus, JourneyEvent
 from jobs.progress import (
     JobFinishedError,
@@ -86,7 +87,7 @@ UNFINISHED_RETRY_S = 30
 
 def job_create(
     *,
-    owner: AbstractBaseUser | AnonymousUser | None,
+    owner: AbstractBaseUser | AnonymousUser | Identity | None,
     params: dict[str, Any],
     anon_owner: str = "",
     retry_of: Job | None = None,
@@ -99,23 +100,20 @@ def job_create(
     never stands in front of another owner's first job (`fair_priority`).
     """
     full = _complete_params(params)
-    user = owner if owner is not None and owner.is_authenticated else None
-    anon = "" if user else anon_owner
+    who = owner if isinstance(owner, Identity) else Identity.of(owner, anon_owner=anon_owner)
     # Anonymous sessions are free, their address is not: its unfinished jobs are capped too.
-    address = address_pseudonym(admission.address) if admission and not user else ""
+    anonymous = who.user_id is None
+    address = address_pseudonym(admission.address) if admission and anonymous else ""
     if admission is not None:
-        _admit_rate(
-            owner_key(user_id=user.pk if user else None, anon_owner=anon), admission.address
-        )
+        _admit_rate(who.key, admission.address)
     with transaction.atomic():
-        unfinished = _lock_and_count_unfinished(user_id=user.pk if user else None, anon_owner=anon)
+        unfinished = _lock_and_count_unfinished(who)
         if admission is not None:
             _admit_unfinished(unfinished)
         if address:
             _admit_address(_lock_and_count_unfinished_from(address))
         job = Job.objects.create(
-            owner_id=user.pk if user else None,
-            anon_owner=anon,
+            **who.owner_columns,
             anon_address=address,
             name=full["name"],
             template=full["template"],
@@ -125,11 +123,6 @@ def job_create(
         append_event(job, EventType.JOB_UPDATE, message="Queued")
         generate_project.using(priority=fair_priority(unfinished)).enqueue(job_id=str(job.id))
     return job
-
-
-def owner_key(*, user_id: int | None, anon_owner: str) -> str:
-    """Return the key the admission limits count an owner under."""
-    return f"user:{user_id}" if user_id is not None else f"anon:{anon_owner or '-'}"
 
 
 def fair_priority(unfinished: int) -> int:
@@ -193,7 +186,7 @@ def _lock_and_count_unfinished_from(address: str) -> int:
     return Job.objects.filter(anon_address=address).unfinished().count()
 
 
-def _lock_and_count_unfinished(*, user_id: int | None, anon_owner: str) -> int:
+def _lock_and_count_unfinished(who: Identity) -> int:
     """Return the owner's unfinished jobs, holding the owner's lock until the commit.
 
     Two creates of one owner at once would otherwise both count below the cap. PostgreSQL:
@@ -201,16 +194,8 @@ def _lock_and_count_unfinished(*, user_id: int | None, anon_owner: str) -> int:
     """
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT pg_advisory_xact_lock(hashtextextended(%s, 13))",
-                [owner_key(user_id=user_id, anon_owner=anon_owner)],
-            )
-    owned = (
-        Job.objects.filter(owner_id=user_id)
-        if user_id is not None
-        else Job.objects.filter(owner__isnull=True, anon_owner=anon_owner)
-    )
-    return owned.unfinished().count()
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 13))", [who.key])
+    return Job.objects.filter(who.owns).unfinished().count()
 
 
 def _complete_params(params: dict[str, Any]) -> dict[str, Any]:

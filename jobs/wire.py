@@ -1,11 +1,12 @@
-"""The one wire format of a job event: the same JSON object on SSE, in polls and in Redis."""
+"""The one wire format of a job event: the same JSON object on SSE, in polls and in Redis, and
+the step object it carries. (What a cursor is, and how clients send one: `jobs.cursor`.)"""
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
 from typing import Any
 
-from jobs.models import EventType, JobEvent
+from jobs.models import EventType, Job, JobEvent
 from realtime.api import Message
 
 
@@ -25,6 +26,21 @@ class Step:
     def as_dict(self) -> dict[str, Any]:
         """Return the step as the JSON object of the wire format."""
         return asdict(self)
+
+
+PAYLOAD_FIELDS = ("status", "percent", "step", "message", "eta_s")
+"""The job's fields an event carries (its stored payload), in wire order: the job as the event
+left it. The write path, the poll's snapshot and the API document derive from this."""
+
+
+def event_payload(job: Job) -> dict[str, Any]:
+    """Return the payload of the event a job's snapshot makes now, as stored."""
+    return {name: getattr(job, name) for name in PAYLOAD_FIELDS}
+
+
+def wire_payload(job: Job) -> dict[str, Any]:
+    """Return the job's payload fields as the wire shows them (the step's keys in order)."""
+    return {**event_payload(job), "step": _canonical_step(job.step or None)}
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -116,49 +132,11 @@ class WireEvent:
         )
 
 
+_STEP_KEYS = tuple(field.name for field in fields(Step))
+
+
 def _canonical_step(step: dict[str, Any] | None) -> dict[str, Any] | None:
     """Return the step with keys in wire order (jsonb does not keep insertion order)."""
     if step is None:
         return None
-    return {
-        "key": step["key"],
-        "label": step["label"],
-        "index": step["index"],
-        "total": step["total"],
-    }
-
-
-MAX_SEQ = 10**9
-"""Cursors beyond it count as it: no job has that many events, and the stream clamps a cursor
-to its job's last seq anyway."""
-_MAX_DIGITS = len(str(MAX_SEQ))
-
-
-def seq_or_none(raw: str) -> int | None:
-    """Return the cursor in `raw`, or None when it holds none.
-
-    A cursor is a decimal integer >= 0, blanks around it ignored; a larger one than MAX_SEQ
-    counts as MAX_SEQ. Several comma-separated values (a header sent twice, which servers join
-    with commas) give the smallest valid one: nothing is lost, and a client that keeps the
-    highest seq drops the repeats.
-    """
-    values = [_one_seq(part) for part in raw.split(",")] if "," in raw else [_one_seq(raw)]
-    valid = [value for value in values if value is not None]
-    return min(valid) if valid else None
-
-
-def _one_seq(raw: str) -> int | None:
-    raw = raw.strip()
-    if not raw or not raw.isascii() or not raw.isdigit():
-        return None
-    return MAX_SEQ if len(raw.lstrip("0")) > _MAX_DIGITS else min(int(raw), MAX_SEQ)
-
-
-def parse_seq(raw: str) -> int:
-    """Return the cursor in `raw`; 0 (from the start) when it holds none."""
-    return seq_or_none(raw) or 0
-
-
-def parse_ts(value: str) -> datetime:
-    """Parse a wire `ts` back into an aware datetime."""
-    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    return {key: step[key] for key in _STEP_KEYS}

@@ -10,7 +10,7 @@ import re
 import unicodedata
 from functools import cache
 
-from jobs.scaffolds import FILES_DIR, TEMPLATES, DappTemplate, Params
+from jobs.scaffolds import FILES_DIR, DappTemplate, Params
 
 # Keywords, reserved words and global names of Solidity 0.8 (the language reference's lists).
 SOLIDITY_RESERVED = frozenset(
@@ -96,9 +96,3 @@ def reserved_names(key: str) -> frozenset[str]:
             names.update(part.split(" as ")[-1].strip() for part in group.split(","))
         names.update(_DECLARED.findall(text))
     return frozenset(n for n in names if n)
-
-
-def check_templates() -> None:
-    """Raise if a template imports a whole file (its names would be unknown here)."""
-    for key in TEMPLATES:
-        reserved_names(key)

@@ -14,13 +14,11 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from jobs import drafts, selectors, services
-from jobs.access import requester
+from jobs.access import identity_now
 from jobs.forms import BASICS
 from jobs.journey import journey_record
 from jobs.models import Job, JobStatus, JourneyKind, JourneySource
-from jobs.selectors import Viewer
 from jobs.views.pages import job_explanation
-from jobs.views.wizard import creator_of
 from realtime.api import client_address
 
 AGAIN = frozenset({JobStatus.FAILED, JobStatus.CANCELLED})
@@ -32,12 +30,11 @@ def job_again(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
     """Start the job again with the same options and show the new one; refused by admission,
     stay on the job's page and say why."""
     job = _owned_or_404(request, job_id)
-    creator = creator_of(request)
+    creator = identity_now(request, create=True)
     try:
         new = services.job_create(
-            owner=creator.user,
+            owner=creator,
             params=job.params,
-            anon_owner=creator.anon_owner,
             retry_of=job,
             admission=services.Admission(address=client_address(request)),
         )
@@ -46,7 +43,7 @@ def job_again(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
         return redirect("jobs:page", job_id=job.pk)
     journey_record(
         kind=JourneyKind.SUBMITTED,
-        visitor=creator.visitor(),
+        visitor=creator.visitor,
         step=JourneySource.AGAIN,
         template=new.template,
         job=new,
@@ -59,7 +56,7 @@ def job_edit(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
     """Open the wizard with the job's options filled in, at the option to change if one is
     to blame (else at the options step)."""
     job = _owned_or_404(request, job_id)
-    drafts.draft_from_job(creator=creator_of(request), job=job)
+    drafts.draft_from_job(creator=identity_now(request, create=True), job=job)
     explanation = job_explanation(job)
     if explanation is not None:
         messages.info(request, f"{explanation.sentence} {explanation.advice}")
@@ -70,9 +67,9 @@ def job_edit(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
 
 
 def _owned_or_404(request: HttpRequest, job_id: uuid.UUID) -> Job:
-    who = requester(request)
-    job = selectors.job_get_visible(job_id=job_id, requester=who)
-    if job is None or not selectors.job_is_owner(job=job, viewer=Viewer.of(who)):
+    who = identity_now(request)
+    job = selectors.job_get_visible(job_id=job_id, viewer=who)
+    if job is None or not selectors.job_is_owner(job=job, viewer=who):
         raise Http404("No such job of yours.")
     if job.status not in AGAIN:
         raise Http404("Only a failed or cancelled job can be tried again.")

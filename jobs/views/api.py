@@ -13,12 +13,12 @@ from django.views.decorators.cache import cache_control
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET, require_POST
 
+from api.errors import error_response
 from jobs import selectors, services
-from jobs.access import TooManyVisitors, requester
+from jobs.access import TooManyVisitors, identity_now
 from jobs.forms import JobParamsForm, error_lists, templates_catalog
 from jobs.journey import journey_record
 from jobs.models import Job, JourneyKind
-from jobs.views.wizard import creator_of
 from realtime.api import client_address, request_refused
 
 MAX_BODY_BYTES = 32 * 1024
@@ -45,40 +45,41 @@ def api_jobs_create(request: HttpRequest) -> JsonResponse:
     try:
         payload = read_json_object(request)
     except BodyError as exc:
-        return _error(exc.status, BODY_ERRORS[exc.status], str(exc), errors={"__all__": [str(exc)]})
+        return error_response(
+            exc.status, str(exc), BODY_ERRORS[exc.status], errors={"__all__": [str(exc)]}
+        )
     form = JobParamsForm(payload)
     if not form.is_valid():
-        return _error(
+        return error_response(
             400,
-            "invalid_params",
             "Some parameters are wrong; `errors` says which.",
+            "invalid_params",
             errors=error_lists(form.errors),
         )
     try:
-        creator = creator_of(request)
+        creator = identity_now(request, create=True)
     except TooManyVisitors as visitors:
         request_refused()
-        response = _error(
-            429, "too_many_visitors", str(visitors), errors={"__all__": [str(visitors)]}
+        response = error_response(
+            429, str(visitors), "too_many_visitors", errors={"__all__": [str(visitors)]}
         )
         response["Retry-After"] = str(visitors.retry_after_s)
         return response
     try:
         job = services.job_create(
-            owner=creator.user,
+            owner=creator,
             params=form.cleaned_data,
-            anon_owner=creator.anon_owner,
             admission=services.Admission(address=client_address(request)),
         )
     except services.AdmissionRefused as refused:
         return too_many_jobs(refused)
     journey_record(
         kind=JourneyKind.SUBMITTED,
-        visitor=creator.visitor(),
+        visitor=creator.visitor,
         step="api",
         template=job.template,
         job=job,
-        address=creator.address,
+        address=client_address(request),
     )
     urls = job_urls(request, job)
     return JsonResponse(urls, status=201, headers={"Location": urls["page_url"]})
@@ -88,23 +89,16 @@ BODY_ERRORS = {400: "invalid_json", 413: "payload_too_large", 415: "unsupported_
 """The error code of each way a body can be unreadable."""
 
 
-def _error(status: int, code: str, detail: str, /, **more: Any) -> JsonResponse:
-    """Return the API's error object (the shape of api/errors.py) with more keys."""
-    return JsonResponse({"error": code, "detail": detail, **more}, status=status)
-
-
 def too_many_jobs(refused: services.AdmissionRefused) -> JsonResponse:
     """Return the 429 answer of a refused job, with Retry-After."""
     request_refused()
-    response = _error(
+    return error_response(
         429,
-        "too_many_jobs",
         str(refused),
+        "too_many_jobs",
         errors={"__all__": [str(refused)]},
         retry_after_s=refused.retry_after_s,
     )
-    response["Retry-After"] = str(refused.retry_after_s)
-    return response
 
 
 def read_json_object(request: HttpRequest) -> dict[str, Any]:
@@ -160,14 +154,14 @@ def api_templates(request: HttpRequest) -> JsonResponse:
 @require_POST
 def api_job_cancel(request: HttpRequest, job_id: uuid.UUID) -> JsonResponse:
     """Ask the job to stop: 202 with its status, or 409 when it had already finished."""
-    job = selectors.job_get_visible(job_id=job_id, requester=requester(request))
+    job = selectors.job_get_visible(job_id=job_id, viewer=identity_now(request))
     if job is None:
         raise Http404("No such job.")
     if services.job_request_cancel(job=job) is None and job.is_finished:
-        return _error(
+        return error_response(
             409,
-            "already_finished",
             f"Nothing to cancel: the job {job.status}.",
+            "already_finished",
             id=str(job.pk),
             status=job.status,
         )

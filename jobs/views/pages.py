@@ -17,13 +17,12 @@ from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET, require_POST
 
 from jobs import selectors, services
-from jobs.access import requester
+from jobs.access import identity_now
 from jobs.failures import Explanation, Failure, explain
 from jobs.journey import journey_record_job
 from jobs.models import Job, JobStatus, JourneyKind
 from jobs.pipeline import STEPS
 from jobs.scaffolds import template_label
-from jobs.selectors import Viewer
 from jobs.step_times import step_medians
 from jobs.timeline import STATUS_STATES, duration_text, timeline_build, vocabulary
 from jobs.waiting import QueuePlace, job_queue_place
@@ -39,8 +38,8 @@ NOT_STORED = cache_control(private=True, no_store=True)
 @require_GET
 def job_page(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
     """Render the job's progress page: a timeline the script keeps live (a snapshot without)."""
-    who = requester(request)
-    job = selectors.job_get_visible(job_id=job_id, requester=who)
+    who = identity_now(request)
+    job = selectors.job_get_visible(job_id=job_id, viewer=who)
     if job is None:
         return not_available(request)
     events = selectors.job_events_after(job_id=job.pk, after=0)
@@ -63,7 +62,7 @@ def job_page(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
             "queue": _queue(job),
             "took": _took(job),
             "explanation": job_explanation(job),
-            "owner": selectors.job_is_owner(job=job, viewer=Viewer.of(who)),
+            "owner": selectors.job_is_owner(job=job, viewer=who),
         },
     )
 
@@ -164,7 +163,7 @@ def job_cancel(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
 
 
 def _visible_or_404(request: HttpRequest, job_id: uuid.UUID) -> Job:
-    job = selectors.job_get_visible(job_id=job_id, requester=requester(request))
+    job = selectors.job_get_visible(job_id=job_id, viewer=identity_now(request))
     if job is None:
         raise Http404("No such job.")
     return job

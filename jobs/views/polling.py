@@ -6,15 +6,16 @@ from typing import Any
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
-from django.utils.http import parse_etags
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
 
+from api.errors import error_response
 from jobs import selectors
 from jobs.access import viewer
+from jobs.cursor import TooManyFields, poll_cursor, too_many_fields
 from jobs.models import Job, JobStatus
-from jobs.views.cursor import TooManyFields, poll_cursor, too_many_fields
-from jobs.wire import Step, WireEvent
+from jobs.polls import FALLBACK_HEADER, etag_of, offers
+from jobs.wire import WireEvent, wire_payload
 from realtime.api import Verdict, hit, poll_answered, request_refused
 
 MAX_EVENTS = 500
@@ -27,10 +28,7 @@ POLL_MS: dict[str, int] = {
 """When to poll again, by stage: a queued job moves slowly, a running one every second."""
 CATCH_UP_MS = 1
 """`next_poll_ms` while more events remain (positive, as the contract says, yet at once)."""
-FALLBACK_HEADER = "X-Realtime-Fallback"
-"""Sent by the page's client on its first poll after leaving SSE; the value is the reason."""
 _CACHE_CONTROL = "private, no-store"  # the client sends If-None-Match itself (job.js)
-_TAG_PREFIX = 'W/"'
 
 
 @csrf_exempt  # GET and HEAD only (405 for the rest): nothing here changes state
@@ -38,14 +36,14 @@ _TAG_PREFIX = 'W/"'
 def job_status(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
     """Return the job's snapshot and its events after `since`, 304 when nothing is new."""
     try:
-        since = poll_cursor(request)
+        since = poll_cursor(request.META.get("QUERY_STRING", ""))
     except TooManyFields as error:
         return too_many_fields(error)
     who = viewer(request)
     verdict = hit(scope="poll", key=who.key, limit=settings.REALTIME_POLL_RATE)
     if not verdict.allowed:
         return _too_many(verdict)
-    job = selectors.job_get_visible_to(job_id=job_id, viewer=who, fields=selectors.SNAPSHOT_FIELDS)
+    job = selectors.job_get_visible(job_id=job_id, viewer=who, fields=selectors.SNAPSHOT_FIELDS)
     if job is None:
         raise Http404("No such job.")
     tag = etag(job, since)
@@ -64,29 +62,6 @@ def job_status(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
 def etag(job: Job, since: int) -> str:
     """Return the answer's validator: the job's snapshot is fixed by its last seq."""
     return etag_of(job.pk, job.last_seq, since)
-
-
-def etag_of(job_id: uuid.UUID | str, last_seq: int, since: int) -> str:
-    """Return the validator of the answer for `job_id` at `last_seq` to a poll from `since`."""
-    return f'{_TAG_PREFIX}{job_id}-{last_seq}-{since}"'
-
-
-def parse_etag(tag: str) -> tuple[str, int, int] | None:
-    """Return (job id, last seq, since) of a validator made by `etag_of`, else None."""
-    if not tag.startswith(_TAG_PREFIX) or not tag.endswith('"'):
-        return None
-    body = tag[len(_TAG_PREFIX) : -1]
-    job_id, dash, rest = body[:36], body[36:37], body[37:]
-    last, _, since = rest.partition("-")
-    if dash != "-" or not last.isdigit() or not since.isdigit():
-        return None
-    return job_id, int(last), int(since)
-
-
-def offers(header: str, tag: str) -> bool:
-    """Return True when an If-None-Match header names `tag` (weak comparison)."""
-    wanted = tag.removeprefix("W/")
-    return any(offered.removeprefix("W/") == wanted for offered in parse_etags(header))
 
 
 def status_payload(job: Job, since: int) -> dict[str, Any]:
@@ -109,11 +84,7 @@ def snapshot(job: Job) -> dict[str, Any]:
         "id": str(job.pk),
         "name": job.name,
         "template": job.template,
-        "status": job.status,
-        "percent": job.percent,
-        "step": Step(**job.step).as_dict() if job.step else None,
-        "message": job.message,
-        "eta_s": job.eta_s,
+        **wire_payload(job),
         "last_seq": job.last_seq,
         "error": job.error,
         "download_url": reverse("jobs:api-download", args=[job.pk]) if succeeded else None,
@@ -123,7 +94,7 @@ def snapshot(job: Job) -> dict[str, Any]:
 def _events_upto_snapshot(job: Job, since: int) -> list[WireEvent]:
     # Events committed after the job row was read are left for the next poll, so that the
     # answer (and its ETag) describes one moment: the snapshot at `job.last_seq`.
-    events = selectors.job_events_tail(job_id=job.pk, after=since, limit=MAX_EVENTS)
+    events = selectors.job_events_after(job_id=job.pk, after=since, limit=MAX_EVENTS)
     return [event for event in events if event.seq <= job.last_seq]
 
 
@@ -136,14 +107,4 @@ def _with_validators(response: HttpResponse, tag: str) -> HttpResponse:
 def _too_many(verdict: Verdict) -> HttpResponse:
     request_refused()
     wait = verdict.retry_after_s
-    response = JsonResponse(
-        {
-            "error": "rate_limited",
-            "retry_after_s": wait,
-            "detail": f"Too many polls: retry after {wait} s.",
-        },
-        status=429,
-    )
-    response["Retry-After"] = str(wait)
-    response["Cache-Control"] = "no-store"
-    return response
+    return error_response(429, f"Too many polls: retry after {wait} s.", retry_after_s=wait)

@@ -10,9 +10,9 @@ from django.views.decorators.http import require_safe
 
 from jobs import selectors
 from jobs.access import aviewer
+from jobs.cursor import TooManyFields, stream_cursor, too_many_fields
 from jobs.models import job_channel
-from jobs.views.cursor import TooManyFields, stream_cursor, too_many_fields
-from jobs.views.reads import read, start_stream
+from jobs.stream_reads import read, start_stream
 from realtime.api import Message, Opening, no_content, open_stream
 
 
@@ -50,5 +50,5 @@ async def _start(ask: selectors.StartAsk) -> Opening | HttpResponseBase:
 
 
 async def _replay(job_id: uuid.UUID, after: int) -> list[Message]:
-    events = await read(selectors.job_events_tail, job_id=job_id, after=after)
+    events = await read(selectors.job_events_after, job_id=job_id, after=after)
     return [event.to_message() for event in events]

@@ -20,7 +20,7 @@ from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from jobs import drafts, services
-from jobs.access import TooManyVisitors, anon_owner_for, anon_owner_of
+from jobs.access import TooManyVisitors, identity_now
 from jobs.models import WizardDraft
 from realtime.api import client_address
 
@@ -35,24 +35,11 @@ TEMPLATE_NAMES = {
 }
 
 
-def creator_of(request: HttpRequest, *, create: bool = True) -> drafts.Creator:
-    """Return who is using the wizard or the API: the user, or the anonymous session.
-
-    With `create=False` an anonymous visitor without an owner id gets none (nor a session);
-    with `create=True` one may be refused a new session (TooManyVisitors).
-    """
-    address = client_address(request)
-    if request.user.is_authenticated:
-        return drafts.Creator(user=request.user, anon_owner="", address=address)
-    owner = anon_owner_for(request) if create else anon_owner_of(request)
-    return drafts.Creator(user=None, anon_owner=owner, address=address)
-
-
 @NOT_STORED
 @require_GET
 def wizard_home(request: HttpRequest) -> HttpResponse:
     """Resume the person's draft where they left it (without one, start at the basics)."""
-    draft = drafts.draft_find(creator=creator_of(request, create=False))
+    draft = drafts.draft_find(creator=identity_now(request))
     step = drafts.draft_resume_step(draft=draft) if draft is not None else drafts.STEPS[0]
     return redirect("jobs:wizard-step", step=step)
 
@@ -67,20 +54,21 @@ def wizard_step(request: HttpRequest, step: str) -> HttpResponse:
         if step not in drafts.FORM_STEPS:
             return HttpResponseNotAllowed(["GET"])
         try:
-            creator = creator_of(request)
+            creator = identity_now(request, create=True)
         except TooManyVisitors as refused:
             return _show_refused_visitor(request, step, refused)
-        draft = drafts.draft_get_or_create(creator=creator)
+        address = client_address(request)
+        draft = drafts.draft_get_or_create(creator=creator, address=address)
         try:
             return redirect(
                 "jobs:wizard-step",
                 step=drafts.draft_save_step(
-                    draft=draft, step=step, data=request.POST, address=creator.address
+                    draft=draft, step=step, data=request.POST, address=address
                 ),
             )
         except drafts.DraftTooLarge as error:
             return HttpResponseBadRequest(str(error), content_type="text/plain; charset=utf-8")
-    draft = drafts.draft_find(creator=creator_of(request, create=False)) or drafts.draft_blank()
+    draft = drafts.draft_find(creator=identity_now(request)) or drafts.draft_blank()
     return _show(request, draft, step)
 
 
@@ -114,7 +102,7 @@ def wizard_generate(request: HttpRequest) -> HttpResponse:
     again; the draft keeps everything.
     """
     try:
-        creator = creator_of(request)
+        creator = identity_now(request, create=True)
     except TooManyVisitors as visitors:
         return _show_refused_visitor(request, "review", visitors)
     try:
@@ -142,7 +130,11 @@ def wizard_validate(request: HttpRequest) -> JsonResponse:
     the page sends the csrftoken cookie's value in X-CSRFToken.
     """
     try:
-        errors = drafts.draft_check(creator=creator_of(request), data=request.POST)
+        errors = drafts.draft_check(
+            creator=identity_now(request, create=True),
+            data=request.POST,
+            address=client_address(request),
+        )
     except drafts.DraftTooLarge as error:
         return JsonResponse({"errors": {"__all__": [str(error)]}}, status=400)
     except TooManyVisitors as refused:

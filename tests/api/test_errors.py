@@ -10,7 +10,7 @@ import pytest
 from django.test import Client, override_settings
 from django.urls import reverse
 
-from api.errors import code_for
+from api.errors import code_for, error_response
 from jobs import services
 from jobs.models import Job
 from tests.api.conftest import bearer
@@ -130,3 +130,21 @@ def test_pages_keep_djangos_html_errors(debug) -> None:
     response = Client().get(f"/jobs/{uuid.uuid4()}/")
     assert response.status_code == 404
     assert response["Content-Type"].startswith("text/html")
+
+
+def test_the_one_error_helper_takes_more_keys_and_a_retry_after() -> None:
+    response = error_response(409, "Nothing to cancel.", "already_finished", status="failed")
+    assert json.loads(response.content) == {
+        "error": "already_finished",
+        "detail": "Nothing to cancel.",
+        "status": "failed",
+    }
+    assert response["Cache-Control"] == "no-store" and not response.has_header("Retry-After")
+
+    busy = error_response(429, retry_after_s=7)
+    assert json.loads(busy.content) == {
+        "error": "rate_limited",
+        "detail": "Too Many Requests.",
+        "retry_after_s": 7,
+    }
+    assert busy["Retry-After"] == "7"

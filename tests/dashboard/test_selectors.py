@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from dashboard import selectors
-from jobs.models import Job, JobStatus
+from jobs.models import Job
 
 pytestmark = pytest.mark.django_db
 
@@ -98,15 +98,27 @@ def test_running_jobs_carry_their_percent_and_step_longest_running_first():
     assert jobs[0].step == "" and jobs[0].status == "cancelling"
 
 
-def test_jobs_by_status_names_every_status_in_one_query(django_assert_num_queries):
+def test_unfinished_jobs_by_status_names_every_unfinished_status_in_one_query(
+    django_assert_num_queries,
+):
     _job(status="running")
+    _job(status="queued")
+    _job(status="queued", hours_ago=100)
     _job(status="failed")
-    _job(status="failed", hours_ago=100)
 
     with django_assert_num_queries(1):
-        counts = selectors.jobs_count_by_status()
+        counts = selectors.jobs_count_unfinished_by_status()
 
-    assert counts == {status: 0 for status in JobStatus.values} | {"running": 1, "failed": 2}
+    assert counts == {"queued": 2, "running": 1, "cancelling": 0}
+
+
+def test_bucket_quantile_is_the_upper_bound_of_the_bucket_holding_it():
+    bounds = [0.1, 1.0, float("inf")]
+
+    assert selectors.bucket_quantile(bounds, [0, 0, 0], 0.5) is None
+    assert selectors.bucket_quantile(bounds, [6, 3, 1], 0.5) == 0.1
+    assert selectors.bucket_quantile(bounds, [6, 3, 1], 0.9) == 1.0
+    assert selectors.bucket_quantile(bounds, [6, 3, 1], 0.99) == float("inf")
 
 
 def test_realtime_figures_come_from_this_process_metrics():

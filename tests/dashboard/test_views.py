@@ -62,7 +62,9 @@ def test_the_stream_and_the_poll_refuse_everyone_but_staff(who, owner):
     user = owner if who == "owner" else None
     status, events = _first_events(_client_for(user, AsyncClient), reverse("dashboard:events"), 1)
     assert (status, events) == (403, [])
-    assert _client_for(user).get(reverse("dashboard:snapshot")).status_code == 403
+    refused = _client_for(user).get(reverse("dashboard:snapshot"))
+    assert refused.status_code == 403
+    assert refused.json()["error"] == "forbidden" and "staff" in refused.json()["detail"]
 
 
 def test_staff_see_the_page_with_every_panel_drawn_as_svg(staff_user):

@@ -8,13 +8,13 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from jobs import drafts
-from jobs.drafts import Creator
+from jobs.access import Identity
 from jobs.models import Job, JourneyEvent, JourneyKind, WizardDraft
 from tests.support.wizard import as_post, typed_step
 
 pytestmark = pytest.mark.django_db
 
-ANON = Creator(user=None, anon_owner="anon-1")
+ANON = Identity(user_id=None, anon_owner="anon-1")
 
 
 def kinds() -> list[str]:
@@ -32,10 +32,10 @@ def complete(draft: WizardDraft, template: str = "token") -> None:
 def test_the_current_draft_is_created_once_per_person(owner):
     first = drafts.draft_get_or_create(creator=ANON)
     assert drafts.draft_get_or_create(creator=ANON) == first
-    user = Creator(user=owner, anon_owner="")
+    user = Identity.of(owner)
     other = drafts.draft_get_or_create(creator=user)
     assert other != first and other.owner == owner and other.anon_owner == ""
-    assert drafts.draft_get_or_create(creator=Creator(user=None, anon_owner="anon-2")) not in {
+    assert drafts.draft_get_or_create(creator=Identity(user_id=None, anon_owner="anon-2")) not in {
         first,
         other,
     }
@@ -124,7 +124,7 @@ def test_submit_of_an_incomplete_draft_names_the_step_to_fix():
     drafts.draft_save_step(draft=draft, step="basics", data=as_post(typed_step("basics")))
     assert drafts.draft_submit(creator=ANON, draft_id=str(draft.pk)).step == "template"
     assert drafts.draft_submit(creator=ANON, draft_id="nope").job is None
-    other = Creator(user=None, anon_owner="anon-2")
+    other = Identity(user_id=None, anon_owner="anon-2")
     complete(draft)
     assert drafts.draft_submit(creator=other, draft_id=str(draft.pk)).job is None
     assert not Job.objects.exists()

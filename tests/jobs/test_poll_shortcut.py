@@ -13,7 +13,6 @@ import pytest
 
 from jobs import services
 from jobs.models import Job
-from jobs.views.polling import etag_of, offers, parse_etag
 from tests.support.metrics import metric
 from tests.support.ratelimits import clear_rate_limits
 from tests.support.servers import WebServer
@@ -87,17 +86,6 @@ def polled(
 
 def _headers(response: httpx.Response) -> list[tuple[str, str]]:
     return sorted((k, v) for k, v in response.headers.multi_items() if k not in {"date", "server"})
-
-
-def test_the_etag_round_trips_and_only_an_offered_tag_matches() -> None:
-    tag = etag_of("0b0e7f2e-6f1c-4c3b-9d55-2a0f1b4c1a7e", 12, 3)
-    assert parse_etag(tag) == ("0b0e7f2e-6f1c-4c3b-9d55-2a0f1b4c1a7e", 12, 3)
-    assert offers(f'"x", {tag}', tag) and offers(tag.removeprefix("W/"), tag)
-    assert not offers("*", tag) and not offers(
-        etag_of("0b0e7f2e-6f1c-4c3b-9d55-2a0f1b4c1a7e", 12, 4), tag
-    )
-    for junk in ('W/"short-1-2"', 'W/"0b0e7f2e-6f1c-4c3b-9d55-2a0f1b4c1a7e-x-2"', "", '"a"'):
-        assert parse_etag(junk) is None
 
 
 def test_unchanged_polls_are_answered_in_front_of_django_with_djangos_very_304(polled) -> None:

@@ -9,7 +9,7 @@ import pytest
 from django.test import AsyncClient, Client
 from django.urls import reverse
 
-from jobs import selectors, services
+from jobs import polls, selectors, services
 from jobs.access import ANON_OWNER_KEY
 from jobs.views import polling
 from realtime import metrics
@@ -229,9 +229,7 @@ def test_counters_move_and_the_fallback_reason_is_counted(owner):
         metrics.local_value("realtime_fallbacks_total"),
     )
 
-    tag = client.get(_status_url(job, since=1), headers={polling.FALLBACK_HEADER: "stalled"})[
-        "ETag"
-    ]
+    tag = client.get(_status_url(job, since=1), headers={polls.FALLBACK_HEADER: "stalled"})["ETag"]
     client.get(_status_url(job, since=1), headers={"If-None-Match": tag})
 
     after = (

@@ -6,8 +6,8 @@ import uuid
 import pytest
 
 from jobs import selectors, services
+from jobs.access import Identity
 from jobs.pipeline import run as run_pipeline
-from jobs.selectors import Viewer
 
 pytestmark = pytest.mark.django_db
 
@@ -26,15 +26,15 @@ def jobs(owner, settings):
     return mine, theirs
 
 
-def _viewers(owner) -> dict[str, Viewer]:
+def _viewers(owner) -> dict[str, Identity]:
     return {
-        "owner": Viewer(user_id=owner.pk, is_staff=False, anon_owner=""),
-        "owner with a session id": Viewer(user_id=owner.pk, is_staff=False, anon_owner="x"),
-        "staff": Viewer(user_id=owner.pk + 1000, is_staff=True, anon_owner=""),
-        "other user": Viewer(user_id=owner.pk + 1, is_staff=False, anon_owner=""),
-        "anon owner": Viewer(user_id=None, is_staff=False, anon_owner="anon-1"),
-        "other anon": Viewer(user_id=None, is_staff=False, anon_owner="anon-2"),
-        "nobody": Viewer(user_id=None, is_staff=False, anon_owner=""),
+        "owner": Identity(user_id=owner.pk, is_staff=False, anon_owner=""),
+        "owner with a session id": Identity(user_id=owner.pk, is_staff=False, anon_owner="x"),
+        "staff": Identity(user_id=owner.pk + 1000, is_staff=True, anon_owner=""),
+        "other user": Identity(user_id=owner.pk + 1, is_staff=False, anon_owner=""),
+        "anon owner": Identity(user_id=None, is_staff=False, anon_owner="anon-1"),
+        "other anon": Identity(user_id=None, is_staff=False, anon_owner="anon-2"),
+        "nobody": Identity(user_id=None, is_staff=False, anon_owner=""),
     }
 
 

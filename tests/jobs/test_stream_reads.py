@@ -1,4 +1,4 @@
-"""Stream openings that arrive together are read together (jobs/views/reads.py), and each
+"""Stream openings that arrive together are read together (jobs/stream_reads.py), and each
 gets its own answer: the batching changes how many statements run, never what they answer."""
 
 import asyncio
@@ -7,8 +7,9 @@ import uuid
 import pytest
 
 from jobs import selectors, services
-from jobs.selectors import StartAsk, Viewer
-from jobs.views import reads
+from jobs import stream_reads as reads
+from jobs.access import Identity
+from jobs.selectors import StartAsk
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the reads run on another thread
 
@@ -24,8 +25,8 @@ def _asks(owner) -> list[StartAsk]:
         services.job_create(owner=owner, params={"name": f"Batch {n}", "template": "token"})
         for n in range(5)
     ]
-    mine = Viewer(user_id=owner.pk, is_staff=False, anon_owner="")
-    stranger = Viewer(user_id=owner.pk + 1, is_staff=False, anon_owner="")
+    mine = Identity(user_id=owner.pk, is_staff=False, anon_owner="")
+    stranger = Identity(user_id=owner.pk + 1, is_staff=False, anon_owner="")
     return [
         StartAsk(job_id=job_id, viewer=viewer, after=0)
         for job_id in [job.pk for job in jobs] + [uuid.uuid4()]

@@ -11,14 +11,13 @@ from django.test import Client
 from django.urls import reverse
 
 from jobs import services
-from jobs.access import ANON_OWNER_KEY, VIEWERS, ViewerCache
-from jobs.selectors import Viewer
+from jobs.access import ANON_OWNER_KEY, VIEWERS, Identity, ViewerCache
 from tests.support.ratelimits import clear_rate_limits
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 PARAMS = {"name": "Cached Coin", "template": "token"}
-ALICE = Viewer(user_id=1, is_staff=False, anon_owner="")
+ALICE = Identity(user_id=1, is_staff=False, anon_owner="")
 
 
 @pytest.fixture(autouse=True)

@@ -4,6 +4,7 @@ import asyncio
 import json
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -27,9 +28,7 @@ class SSEEvent:
     @property
     def ts_unix(self) -> float:
         """Return when the server recorded the event (its `ts`), as Unix time."""
-        from jobs.wire import parse_ts
-
-        return parse_ts(self.json["ts"]).timestamp()
+        return datetime.fromisoformat(self.json["ts"]).timestamp()
 
 
 CONTROL_EVENTS = frozenset({"ready", "ping", "closing"})
