@@ -30,6 +30,7 @@ from tests.support.servers import (
 _ONLY_WHEN_NAMED = {
     "projects": "the matrix of generated projects: `-m projects` runs it",
     "faults": "a full-length fault scenario: `-m faults` runs it",
+    "benchmatrix": "the benchmark beside granian or under the profiler: `-m benchmatrix` runs it",
 }
 """Markers of long suites that run only when the `-m` expression names them."""
 
@@ -49,8 +50,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     `pytest tests/composer_realtime`, or an `-m` of one's own, used to run them).
 
     Tests marked `projects` (the whole matrix of generated projects, ~10 min; CI's plain run
-    walks one project instead) and `faults` (the full-length fault scenarios, minutes each;
-    their short versions run by default) run only when the `-m` expression names them."""
+    walks one project instead), `faults` (the full-length fault scenarios, minutes each;
+    their short versions run by default) and `benchmatrix` (the benchmark's smoke beside
+    granian and under py-spy: a minute and a half that CI's 20 minutes cannot spare; the
+    benchmark's own smoke runs by default) run only when the `-m` expression names them."""
     named = config.getoption("markexpr") or ""
     skips = {
         marker: pytest.mark.skip(reason=reason)

@@ -11,6 +11,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from bench.report import RUN_FIELDS
 from tests.support.databases import scratch_database
 
@@ -86,6 +88,7 @@ def test_smoke_run_writes_every_figure_and_loses_nothing(tmp_path: Path) -> None
     assert f"stages ours W1 N={w1['streams']}" in printed and "end to end (clients)" in printed
 
 
+@pytest.mark.benchmatrix
 def test_scale_runs_real_jobs_across_processes_and_profiles_are_kept(tmp_path: Path) -> None:
     runs, _ = run_smoke(tmp_path, "--workloads", "W1,SCALE", "--profile")
 
@@ -105,6 +108,7 @@ def test_scale_runs_real_jobs_across_processes_and_profiles_are_kept(tmp_path: P
     assert profiles["open"]["samples"] > 0 and profiles["open"]["inclusive_pct"]
 
 
+@pytest.mark.benchmatrix
 def test_both_servers_run_side_by_side_and_granian_survives_the_storm(tmp_path: Path) -> None:
     result, printed = run_smoke_result(
         tmp_path, "--workloads", "W1,W4", "--servers", "gunicorn,granian"
