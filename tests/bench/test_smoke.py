@@ -173,7 +173,10 @@ def test_compile_load_measures_w1_and_polls_idle_and_while_workers_compile(
         assert run["events"]["lost"] == 0
     assert phases["idle"]["compile"]["workers"] == 0
     assert phases["compiling"]["compile"]["workers"] == 1
-    assert phases["compiling"]["compile"]["worker_nice"] == [10], "the worker and its compiler"
+    # JOBS_WORKER_NICE (10), or this run's own niceness if that is lower (a niced CI run):
+    # a process may only lower its priority.
+    base = os.getpriority(os.PRIO_PROCESS, 0)
+    assert phases["compiling"]["compile"]["worker_nice"] == [max(base, 10)], "worker and compiler"
     (entry,) = result["compile_load"]
     assert entry["compiling_over_idle"]["poll_p50"] is not None
     assert "COMPILE ours" in printed
