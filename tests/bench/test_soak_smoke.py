@@ -11,12 +11,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.support.databases import scratch_database
 
 ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT_S = 120
 
 
+@pytest.mark.benchmatrix
 def test_smoke_soak_churns_streams_loses_nothing_and_leaves_no_stream_open(tmp_path: Path) -> None:
     out = tmp_path / "soak.json"
     database = scratch_database("soak")
