@@ -13,9 +13,7 @@ public network with the React front end}; CI does not select it. Figures and scr
 and phone width) go to test-artifacts/generated-projects/.
 """
 
-import datetime
 import json
-import os
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -39,6 +37,7 @@ from tests.support.projects import (
     serve_project,
     unzip_job,
 )
+from tests.support.rotation import of_the_day
 from tests.support.servers import ROOT
 from tests.support.wallet import wallet_script
 
@@ -61,11 +60,10 @@ WALKS = [(key, variant) for key in TEMPLATES for variant in ("defaults", "other"
 
 def todays_walk() -> tuple[str, str]:
     """Return the walk of the default run: GENERATED_PROJECT=key/variant, else today's."""
-    chosen = os.environ.get("GENERATED_PROJECT")
-    if chosen:
-        key, variant = chosen.split("/")
-        return key, variant
-    return WALKS[datetime.date.today().toordinal() % len(WALKS)]
+    key, variant = of_the_day(
+        [f"{key}/{variant}" for key, variant in WALKS], named_by="GENERATED_PROJECT"
+    ).split("/")
+    return key, variant
 
 
 @pytest.mark.parametrize(("key", "variant"), [todays_walk()])
