@@ -124,8 +124,7 @@ def faulty_page(
 @pytest.mark.parametrize(
     ("new_flows", "dead_s"),
     [
-        pytest.param(False, 12, id="every-flow-12s"),  # the default suite's (CI's)
-        pytest.param(False, 20, id="every-flow-20s", marks=pytest.mark.faults),
+        pytest.param(False, 20, id="every-flow-20s"),
         pytest.param(False, 60, id="every-flow-60s", marks=pytest.mark.faults),
         pytest.param(True, 20, id="old-flows-20s", marks=pytest.mark.faults),
     ],
