@@ -4,19 +4,15 @@ It measures nothing here (timings on a shared CI machine mean little); it checks
 part starts, talks and stops, and that the smoke W1 delivers every event exactly once.
 """
 
-import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bench.report import RUN_FIELDS
-from tests.support.databases import scratch_database
+from tests.support.bench_runs import run_bench
 
-ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT_S = 180
 
 
@@ -28,34 +24,18 @@ def run_smoke(tmp_path: Path, *args: str) -> tuple[dict[str, Any], str]:
 
 def run_smoke_result(tmp_path: Path, *args: str) -> tuple[dict[str, Any], str]:
     """Run `python -m bench --smoke *args`; return its whole result and what it printed."""
-    out = tmp_path / "smoke.json"
-    # Its own database, next to this run's test database: parallel runs must not share one.
-    database = scratch_database("bench")
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bench",
-            "--smoke",
-            *args,
-            "--database",
-            database,
-            "--json",
-            str(out),
-            "--run-dir",
-            str(tmp_path / "run"),
-        ],
-        cwd=ROOT,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT_S,
-        check=False,
+    result, printed = run_bench(
+        "bench",
+        "--smoke",
+        *args,
+        "--run-dir",
+        str(tmp_path / "run"),
+        database="bench",  # its own, next to this run's test database
+        out=tmp_path / "smoke.json",
+        timeout_s=TIMEOUT_S,
     )
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    result = json.loads(out.read_text())
     assert result["errors"] == []
-    return result, done.stdout
+    return result, printed
 
 
 def test_smoke_run_writes_every_figure_and_loses_nothing(tmp_path: Path) -> None:
@@ -183,29 +163,14 @@ def test_compile_load_measures_w1_and_polls_idle_and_while_workers_compile(
 
 
 def test_the_census_counts_what_each_extra_stream_keeps(tmp_path: Path) -> None:
-    out = tmp_path / "census.json"
-    database = scratch_database("census")
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bench.census",
-            "--sizes",
-            "20,100",
-            "--database",
-            database,
-            "--json",
-            str(out),
-        ],
-        cwd=ROOT,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT_S,
-        check=False,
+    result, _ = run_bench(
+        "bench.census",
+        "--sizes",
+        "20,100",
+        database="census",
+        out=tmp_path / "census.json",
+        timeout_s=TIMEOUT_S,
     )
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    result = json.loads(out.read_text())
     assert result["sizes"] == [20, 100]
     kinds = {row["type"]: row for row in result["types"]}
     # Each open stream is one subscription and one uvloop transport: the census sees them.
