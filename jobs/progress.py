@@ -3,7 +3,8 @@
 Each write locks the job row, appends the next event (seq = last_seq + 1) and updates the
 job's snapshot in one transaction; after commit it rings the doorbell. The database is the
 truth; the doorbell only says "look". The pipeline writes through this module; everyone else
-reaches the same functions through `jobs.services`, the public front.
+reaches the same functions through `jobs.services`, the public front. The three ends store
+the journey's outcome in the same transaction: whoever reads the job finished reads why too.
 """
 
 import json
@@ -134,17 +135,18 @@ def job_heartbeat(*, job_id: uuid.UUID) -> bool:
 
 def job_complete(*, job: Job, artifact_name: str) -> JobEvent:
     """Finish a job successfully with its stored artifact."""
-    event = record_event(
-        job,
-        EventType.COMPLETION_STATUS,
-        status=JobStatus.SUCCEEDED,
-        percent=100,
-        message="Your project is ready",
-        eta_s=0,
-        artifact=artifact_name,
-        finished_at=timezone.now(),
-    )
-    journey_record_job(job=job, kind=JourneyKind.JOB_SUCCEEDED)
+    with transaction.atomic():
+        event = record_event(
+            job,
+            EventType.COMPLETION_STATUS,
+            status=JobStatus.SUCCEEDED,
+            percent=100,
+            message="Your project is ready",
+            eta_s=0,
+            artifact=artifact_name,
+            finished_at=timezone.now(),
+        )
+        journey_record_job(job=job, kind=JourneyKind.JOB_SUCCEEDED)
     return event
 
 
@@ -167,28 +169,29 @@ def job_fail(*, job: Job, error: str) -> JobEvent:
             eta_s=None,
             finished_at=timezone.now(),
         )
-    journey_record_job(
-        job=job,
-        kind=JourneyKind.JOB_FAILED,
-        step=step.get("key", ""),
-        detail=explained.title,
-    )
+        journey_record_job(
+            job=job,
+            kind=JourneyKind.JOB_FAILED,
+            step=step.get("key", ""),
+            detail=explained.title,
+        )
     return event
 
 
 def job_finish_cancelled(*, job: Job) -> JobEvent:
     """End a job as cancelled (the pipeline stopped)."""
-    event = record_event(
-        job,
-        EventType.COMPLETION_STATUS,
-        status=JobStatus.CANCELLED,
-        message="Cancelled",
-        eta_s=None,
-        finished_at=timezone.now(),
-    )
-    journey_record_job(
-        job=job, kind=JourneyKind.JOB_CANCELLED, step=(job.step or {}).get("key", "")
-    )
+    with transaction.atomic():
+        event = record_event(
+            job,
+            EventType.COMPLETION_STATUS,
+            status=JobStatus.CANCELLED,
+            message="Cancelled",
+            eta_s=None,
+            finished_at=timezone.now(),
+        )
+        journey_record_job(
+            job=job, kind=JourneyKind.JOB_CANCELLED, step=(job.step or {}).get("key", "")
+        )
     return event
 
 
