@@ -10,16 +10,19 @@ a page that just fell back):
 - `compiling`: `--compile-workers` `manage.py run_worker` processes run DAO jobs queued for
   them, back to back, each with a name of its own and a fresh compile cache, so that every one
   compiles for real, at the niceness the setting gives them (JOBS_WORKER_NICE, 10 by default;
-  `--compile-nice 0` runs them at the web's priority, as before). The W1 jobs' tasks are
-  withdrawn first: the publishers play their worker, and no task worker may run them.
+  `--compile-nice 0` runs them at the web's priority, as before), their compilers under
+  SCHED_IDLE (JOBS_COMPILER_IDLE; `--compile-idle false` leaves them at the workers' niceness,
+  as before). The W1 jobs' tasks are withdrawn first: the publishers play their worker, and
+  no task worker may run them.
 
 Figures per phase: W1's (delay, loss), `compile.poll_ms` (p50, p99 of the polls), and for the
-compiling phase the DAO jobs finished and the niceness the workers and their compilers ran at.
-The report divides the compiling figures by the idle ones (issue 24: W1's p99 and the poll's
+compiling phase the DAO jobs finished, and the niceness and scheduling policy the workers and
+their compilers ran at. The report divides the compiling figures by the idle ones (issue 24: W1's p99 and the poll's
 p50 at most 2x).
 """
 
 import json
+import os
 import signal
 import sys
 import time
@@ -56,6 +59,8 @@ class CompilePlan:
     poll_rate: float
     nice: int | None
     """JOBS_WORKER_NICE of the workers (None: the setting's default)."""
+    idle: bool | None = None
+    """JOBS_COMPILER_IDLE of the workers (None: the setting's default, True)."""
 
 
 def run_phase(ctx: Context, system: System, plan: CompilePlan, phase: str) -> dict[str, Any]:
@@ -100,6 +105,8 @@ def _start_worker(ctx: Context, system: System, plan: CompilePlan, number: int) 
     }
     if plan.nice is not None:
         env["JOBS_WORKER_NICE"] = str(plan.nice)
+    if plan.idle is not None:
+        env["JOBS_COMPILER_IDLE"] = str(plan.idle).lower()
     argv = [sys.executable, "manage.py", "run_worker"]
     argv += ["--interval", "0.2", "--no-reload", "--no-startup-delay"]
     return control.spawn(
@@ -159,17 +166,29 @@ def _poll(
 def _worker_figures(
     ctx: Context, system: System, workers: list[control.Child], dao: list[str]
 ) -> dict[str, Any]:
-    """Return how many DAO jobs finished, and the niceness the workers and compilers had."""
+    """Return how many DAO jobs finished, and the niceness and scheduling policy the workers
+    and their compilers had."""
     if not workers:
         return {}
-    nice = sorted(
-        {
-            _niceness(pid)
-            for worker in workers
-            for pid in [worker.popen.pid, *measure.children(worker.popen.pid)]
-        }
+    pids = [
+        pid for worker in workers for pid in [worker.popen.pid, *measure.children(worker.popen.pid)]
+    ]
+    return {
+        "jobs_finished": _finished(ctx, system, dao),
+        "worker_nice": sorted({_niceness(pid) for pid in pids}),
+        "policies": sorted({_policy(pid) for pid in pids}),
+    }
+
+
+def _policy(pid: int) -> str:
+    """Return the scheduling policy of process `pid` ("gone" if it has ended)."""
+    try:
+        policy = os.sched_getscheduler(pid)
+    except OSError:
+        return "gone"
+    return (
+        "idle" if policy == os.SCHED_IDLE else "normal" if policy == os.SCHED_OTHER else str(policy)
     )
-    return {"jobs_finished": _finished(ctx, system, dao), "worker_nice": nice}
 
 
 def _withdraw_tasks(system: System, *, keep: list[str]) -> None:

@@ -160,6 +160,7 @@ def compile_load(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "compiling": {name: _dig(loaded, keys) for name, (keys,) in figures.items()},
                 "jobs_compiled": _dig(loaded, ("compile", "jobs_finished")),
                 "worker_nice": _dig(loaded, ("compile", "worker_nice")),
+                "policies": _dig(loaded, ("compile", "policies")),
                 "targets": {
                     f"{name} compiling <= 2x idle": ratios[name] is not None and ratios[name] <= 2
                     for name in ("w1_p99", "poll_p50")
@@ -485,7 +486,7 @@ def _comparison_lines(result: dict[str, Any]) -> list[str]:
             f"COMPILE {entry['system']} N={entry['streams']}: compiling/idle {ratios} "
             f"(idle {entry['idle']}, compiling {entry['compiling']}; "
             f"{entry['jobs_compiled']} DAO jobs finished, workers at nice "
-            f"{entry['worker_nice']}): "
+            f"{entry['worker_nice']}, scheduling {entry['policies']}): "
             + ("target met" if not failed else "MISSED " + "; ".join(failed))
         )
     for comparison in result.get("comparisons", []):

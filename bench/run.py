@@ -184,6 +184,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "0 for the workers at the web's priority)",
     )
     parser.add_argument(
+        "--compile-idle",
+        choices=("true", "false"),
+        default=None,
+        help="COMPILE: JOBS_COMPILER_IDLE of the workers (default: the setting's, true: the "
+        "compiler under SCHED_IDLE; false for the compiler at the workers' niceness)",
+    )
+    parser.add_argument(
         "--pool-size", type=int, default=10, help="DATABASE_POOL_SIZE of each web process (10)"
     )
     parser.add_argument(
@@ -536,6 +543,7 @@ def _run_system(
                 duration_s=args.compile_duration,
                 poll_rate=args.compile_poll_rate,
                 nice=args.compile_nice,
+                idle=None if args.compile_idle is None else args.compile_idle == "true",
             )
             for phase in compile_load.PHASES:
                 record(

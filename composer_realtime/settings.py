@@ -302,6 +302,11 @@ JOBS_HEARTBEAT_S = env.float("JOBS_HEARTBEAT_S", default=5.0)
 # The task worker's CPU niceness (0-19; its Node.js compiler inherits it): on a machine it
 # shares with the web processes, generation yields the cores to them. 0 leaves it unchanged.
 JOBS_WORKER_NICE = env.int("JOBS_WORKER_NICE", default=10)
+# The Node.js compiler (the worker's child that compiles, deploys and smoke-tests) runs under
+# Linux's SCHED_IDLE policy: it takes a core only when nothing else wants it, where nice 10
+# still gave it a share whenever a web task ran. The worker itself stays at JOBS_WORKER_NICE,
+# so that its heartbeat is never starved. False: the compiler runs at the worker's niceness.
+JOBS_COMPILER_IDLE = env.bool("JOBS_COMPILER_IDLE", default=True)
 JOBS_STALE_AFTER_S = env.float("JOBS_STALE_AFTER_S", default=30.0)
 # Admission: unfinished jobs per owner (user or anonymous session), and jobs created per
 # minute per owner and per client address; 0 = no limit.

@@ -1,5 +1,6 @@
 """System checks for generation: the toolchain must be installed for any job to succeed."""
 
+import os
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,6 +25,15 @@ def check_generation_settings(
                 "JOBS_WORKER_NICE must be a niceness from 0 to 19, "
                 f"not {settings.JOBS_WORKER_NICE}.",
                 id="jobs.E002",
+            )
+        )
+    if settings.JOBS_COMPILER_IDLE and not hasattr(os, "SCHED_IDLE"):
+        problems.append(
+            Error(
+                "JOBS_COMPILER_IDLE needs Linux's SCHED_IDLE scheduling policy, "
+                "which this system lacks.",
+                hint="Set JOBS_COMPILER_IDLE=false (the compiler then runs at JOBS_WORKER_NICE).",
+                id="jobs.E003",
             )
         )
     if shutil.which(settings.JOBS_NODE) is None:

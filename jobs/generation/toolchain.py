@@ -94,8 +94,10 @@ def toolchain_versions() -> Versions:
 class Toolchain:
     """One Node.js child running toolchain/server.mjs, started on first use."""
 
-    def __init__(self, *, directory: Path, node: str) -> None:
+    def __init__(self, *, directory: Path, node: str, idle: bool = False) -> None:
         self.directory, self.node = directory, node
+        self.idle = idle
+        """Start the child under SCHED_IDLE (JOBS_COMPILER_IDLE): a core only when one is free."""
         self._process: subprocess.Popen[bytes] | None = None
         self._stderr: IO[bytes] | None = None
         self._buffer = b""
@@ -140,6 +142,8 @@ class Toolchain:
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=self._stderr,
+                # In the child before exec, so that every thread Node starts inherits it.
+                preexec_fn=_schedule_idle if self.idle else None,
             )
         except OSError as exc:
             raise ToolchainError(f"cannot start {self.node}: {exc}") from exc
@@ -231,9 +235,14 @@ def _stop_shared() -> None:
 
 
 def shared_toolchain() -> Toolchain:
-    """Return this process's toolchain for the configured folder and Node.js."""
-    key = (str(settings.JOBS_TOOLCHAIN_DIR), str(settings.JOBS_NODE))
+    """Return this process's toolchain for the configured folder, Node.js and policy."""
+    key = (str(settings.JOBS_TOOLCHAIN_DIR), str(settings.JOBS_NODE), settings.JOBS_COMPILER_IDLE)
     with _shared_lock:
         if key not in _shared:
-            _shared[key] = Toolchain(directory=Path(key[0]), node=key[1])
+            _shared[key] = Toolchain(directory=Path(key[0]), node=key[1], idle=key[2])
         return _shared[key]
+
+
+def _schedule_idle() -> None:
+    """Put the calling process under SCHED_IDLE (allowed without privileges on Linux)."""
+    os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))

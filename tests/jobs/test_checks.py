@@ -27,3 +27,9 @@ def test_a_missing_toolchain_or_node_or_timeout_is_reported(settings, tmp_path):
 def test_a_worker_niceness_outside_0_to_19_is_an_error(settings):
     assert ids({"JOBS_WORKER_NICE": 20}, settings) == ["jobs.E002"]
     assert ids({"JOBS_WORKER_NICE": 19}, settings) == []
+
+
+def test_an_idle_compiler_needs_sched_idle(settings, monkeypatch):
+    monkeypatch.delattr("os.SCHED_IDLE")
+    assert ids({"JOBS_COMPILER_IDLE": True}, settings) == ["jobs.E003"]
+    assert ids({"JOBS_COMPILER_IDLE": False}, settings) == []

@@ -152,7 +152,8 @@ def test_generation_runs_at_a_lower_cpu_priority_than_the_web_processes(
     owner: Any,
 ) -> None:
     """scripts/serve as production runs it: gunicorn and its worker at the priority they were
-    started with, the task worker and the compiler it starts JOBS_WORKER_NICE (10) lower."""
+    started with, the task worker and the compiler it starts JOBS_WORKER_NICE (10) lower, and
+    the compiler under SCHED_IDLE (JOBS_COMPILER_IDLE)."""
     port = free_port()
     env = server_env("composer-serve", DEBUG="false", JOBS_STEP_PACE_S="0")
     serve(
@@ -174,11 +175,21 @@ def test_generation_runs_at_a_lower_cpu_priority_than_the_web_processes(
     compiler = compiler_of(worker)
     assert [niceness(pid) for pid in (arbiter, web)] == [base, base]
     assert [niceness(pid) for pid in (worker, compiler)] == [max(base, 10)] * 2
+    # The compiler takes a core only when nothing else wants it; its threads (V8's, libuv's)
+    # too: it was put under SCHED_IDLE before exec. The worker keeps a share (its heartbeat).
+    tasks = Path(f"/proc/{compiler}/task")
+    wait_for("the compiler's threads start", lambda: len(list(tasks.iterdir())) > 1, 30)
+    threads = [int(t.name) for t in tasks.iterdir()]
+    assert {os.sched_getscheduler(t) for t in threads} == {os.SCHED_IDLE}
+    assert os.sched_getscheduler(worker) == os.SCHED_OTHER
+    assert {os.sched_getscheduler(pid) for pid in (arbiter, web)} == {os.SCHED_OTHER}
 
 
 def test_the_worker_priority_is_a_setting(start_worker, owner: Any) -> None:
     base = niceness(os.getpid())
-    worker = start_worker(JOBS_WORKER_NICE="0")
+    worker = start_worker(JOBS_WORKER_NICE="0", JOBS_COMPILER_IDLE="false")
     services.job_create(owner=owner, params=DAO)
-    assert niceness(compiler_of(worker.pid)) == base
+    compiler = compiler_of(worker.pid)
+    assert niceness(compiler) == base
     assert niceness(worker.pid) == base
+    assert os.sched_getscheduler(compiler) == os.SCHED_OTHER
