@@ -30,7 +30,8 @@ from tests.support.servers import (
 _ONLY_WHEN_NAMED = {
     "projects": "the matrix of generated projects: `-m projects` runs it",
     "faults": "a full-length fault scenario: `-m faults` runs it",
-    "benchmatrix": "the benchmark beside granian or under the profiler: `-m benchmatrix` runs it",
+    "benchmatrix": "the benchmark beside granian, profiled, COMPILE, SOAK or through PgBouncer: "
+    "`-m benchmatrix` runs it",
 }
 """Markers of long suites that run only when the `-m` expression names them."""
 
@@ -52,8 +53,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     Tests marked `projects` (the whole matrix of generated projects, ~10 min; CI's plain run
     walks one project instead), `faults` (the full-length fault scenarios, minutes each;
     their short versions run by default) and `benchmatrix` (the benchmark's smoke beside
-    granian and under py-spy: a minute and a half that CI's 20 minutes cannot spare; the
-    benchmark's own smoke runs by default) run only when the `-m` expression names them."""
+    granian, under py-spy, its SOAK, COMPILE and PgBouncer runs: three minutes that CI's 20
+    cannot spare; the benchmark's own smoke runs by default) run only when the `-m`
+    expression names them."""
     named = config.getoption("markexpr") or ""
     skips = {
         marker: pytest.mark.skip(reason=reason)

@@ -117,6 +117,7 @@ def test_both_servers_run_side_by_side_and_granian_survives_the_storm(tmp_path: 
     assert "ours-granian" in printed and "ours-granian/ours (gunicorn) W1" in printed
 
 
+@pytest.mark.benchmatrix  # 21 s: the benchmark's own options (CI cannot spare the time)
 def test_an_open_storm_twice_through_pgbouncer_gives_each_run_and_their_medians(
     tmp_path: Path,
 ) -> None:
@@ -141,6 +142,7 @@ def test_an_open_storm_twice_through_pgbouncer_gives_each_run_and_their_medians(
     assert "MEDIANS of 2 runs" in printed
 
 
+@pytest.mark.benchmatrix  # 36 s (a worker compiles for real); the policy: tests/jobs/test_worker
 def test_compile_load_measures_w1_and_polls_idle_and_while_workers_compile(
     tmp_path: Path,
 ) -> None:
@@ -157,6 +159,7 @@ def test_compile_load_measures_w1_and_polls_idle_and_while_workers_compile(
     # a process may only lower its priority.
     base = os.getpriority(os.PRIO_PROCESS, 0)
     assert phases["compiling"]["compile"]["worker_nice"] == [max(base, 10)], "worker and compiler"
+    assert phases["compiling"]["compile"]["policies"] == ["idle", "normal"], "compiler, worker"
     (entry,) = result["compile_load"]
     assert entry["compiling_over_idle"]["poll_p50"] is not None
     assert "COMPILE ours" in printed
