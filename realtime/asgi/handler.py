@@ -35,10 +35,11 @@ import gc
 import inspect
 import itertools
 import json
+import logging
 import tempfile
 import types
 from collections.abc import Awaitable, Collection, Generator, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from http.cookies import SimpleCookie
 from io import BytesIO
 from typing import Any
@@ -63,14 +64,18 @@ from realtime.asgi.types import (
     ServerDisconnectWatch,
 )
 
+logger = logging.getLogger(__name__)
+
 
 class SharedThreadsASGIHandler(ASGIHandler):
     """Serve every request with one of `threads` shared single-thread executors, except
     those to the `own_thread` paths, which each get a thread of their own.
 
-    A request's sync work (Django's request signals, a sync view) waits behind whatever its
-    shared thread is doing: while the database hangs, the requests waiting on it. A probe that
-    must answer within its deadline whatever hangs (/readyz) is given its own thread.
+    A request's sync work (a sync view, the close of its response) waits behind whatever its
+    shared thread is doing: while the database hangs, the requests waiting on it. Its
+    `request_started` is sent there too, but not waited for: a view that runs no sync code
+    (a stream) answers whatever its thread does. A probe that must answer within its
+    deadline whatever hangs (/readyz) is given its own thread.
     """
 
     def __init__(self, *, threads: int, own_thread: Collection[str] = ()) -> None:
@@ -186,7 +191,7 @@ class SharedThreadsASGIHandler(ASGIHandler):
         Django's sync code on `executor`."""
         async with ThreadSensitiveContext(executor=executor):
             set_script_prefix(get_script_prefix(scope))
-            await signals.request_started.asend(sender=self.__class__, scope=scope)
+            _send_request_started(executor, self.__class__, scope)
             request, error_response = self.create_request(scope, body_file)
             if request is None:
                 assert error_response is not None
@@ -243,6 +248,26 @@ class SharedThreadsASGIHandler(ASGIHandler):
 
 class BodyTooLarge(Exception):
     """The request body is, or says it is, larger than REALTIME_MAX_BODY_BYTES."""
+
+
+def _send_request_started(executor: ThreadPoolExecutor, sender: type, scope: Scope) -> None:
+    """Send `request_started` on the request's thread without waiting for its receivers.
+
+    They touch only that thread's state (Django's reset its query log and close its obsolete
+    database connections; ours starts this process's presence reporter once), and every sync
+    step of the request runs on the same one-thread executor, after them. Awaiting them, as
+    Django's `asend` does (a `SyncToAsync` built and run per request), was a fifth of the CPU
+    of a stream's open (bench `--profile`), for a stream that never runs sync code on that
+    thread. A receiver that raises is logged; the request goes on.
+    """
+    context = contextvars.copy_context()
+    sent = executor.submit(context.run, signals.request_started.send, sender=sender, scope=scope)
+    sent.add_done_callback(_log_if_failed)
+
+
+def _log_if_failed(future: Future[Any]) -> None:
+    if not future.cancelled() and (error := future.exception()) is not None:
+        logger.error("a request_started receiver failed", exc_info=error)
 
 
 def _declared_length(scope: Scope) -> int:

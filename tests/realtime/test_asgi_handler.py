@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 from asgiref.sync import SyncToAsync, sync_to_async
+from django.core.signals import request_started
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.urls import path
@@ -137,6 +138,26 @@ def _probe_view(request: HttpRequest) -> HttpResponse:
     return HttpResponse(threading.current_thread().name)
 
 
+async def _async_probe_view(request: HttpRequest) -> HttpResponse:
+    return HttpResponse(b"answered on the loop")
+
+
+_STARTED_ON: list[str] = []
+
+
+def _record_started(**kwargs: Any) -> None:
+    _STARTED_ON.append(threading.current_thread().name)
+
+
+def _fail_started(**kwargs: Any) -> None:
+    raise RuntimeError("this receiver broke")
+
+
+def _started_view(request: HttpRequest) -> HttpResponse:
+    """Say on which threads request_started ran so far, and on which this view runs."""
+    return HttpResponse(f"{','.join(_STARTED_ON)}|{threading.current_thread().name}")
+
+
 _VIEW_THREAD: list[str] = []
 _HELD: dict[str, Any] = {}
 
@@ -160,6 +181,8 @@ urlpatterns = [
     path("streaming-context/", _streaming_view),
     path("blocked/", _blocked_view),
     path("probe/", _probe_view),
+    path("async-probe/", _async_probe_view),
+    path("started/", _started_view),
     path("detached/", _detached_view),
 ]
 
@@ -259,6 +282,74 @@ def test_a_path_with_a_thread_of_its_own_answers_while_the_shared_thread_is_stuc
     probed, stuck = asyncio.run(scenario())
     assert probed == (200, b"django-sync/probe/_0")
     assert stuck == (200, b"django-sync-0_0")
+
+
+def test_an_async_view_answers_while_its_shared_thread_is_stuck(settings):
+    # A stream's open runs no sync code on its request's thread: it must not wait for that
+    # thread (stuck on a database that does not answer) to send request_started.
+    settings.ROOT_URLCONF = __name__
+    handler = SharedThreadsASGIHandler(threads=1)
+    _RELEASE.clear()
+    sent: list[dict[str, Any]] = []
+    answered = asyncio.Event()
+    requested = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal requested
+        if not requested:
+            requested = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await asyncio.Event().wait()  # the client stays
+        raise AssertionError("unreachable")
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+        if message["type"] == "http.response.body" and not message.get("more_body"):
+            answered.set()
+
+    async def scenario() -> None:
+        async with asyncio.timeout(20):
+            stuck = asyncio.create_task(_request(handler, "/blocked/"))
+            await asyncio.sleep(0.3)  # it holds the one shared thread now
+            probe = asyncio.create_task(handler(_scope("/async-probe/"), receive, send))
+            try:
+                await asyncio.wait_for(answered.wait(), 5)
+                assert not stuck.done()
+            finally:
+                _RELEASE.set()
+            await stuck
+            await probe  # closing the response waits for the thread: it is free again
+
+    asyncio.run(scenario())
+    assert sent[0]["status"] == 200
+    assert sent[-1]["body"] == b"answered on the loop"
+
+
+def test_request_started_runs_on_the_requests_thread_before_its_sync_code(settings):
+    settings.ROOT_URLCONF = __name__
+    handler = SharedThreadsASGIHandler(threads=2)
+    _STARTED_ON.clear()
+    request_started.connect(_record_started)
+    try:
+        status, body = asyncio.run(_request(handler, "/started/"))
+    finally:
+        request_started.disconnect(_record_started)
+    started, view_thread = body.decode().split("|")
+    assert status == 200
+    assert started.split(",") == [view_thread], "once, on the view's thread, before it"
+
+
+def test_a_failing_request_started_receiver_is_logged_and_the_request_answered(settings, caplog):
+    settings.ROOT_URLCONF = __name__
+    handler = SharedThreadsASGIHandler(threads=1)
+    request_started.connect(_fail_started)
+    try:
+        status, _ = asyncio.run(_request(handler, "/probe/"))
+    finally:
+        request_started.disconnect(_fail_started)
+    assert status == 200
+    assert "a request_started receiver failed" in caplog.text
+    assert "this receiver broke" in caplog.text
 
 
 class _Socket:
