@@ -19,9 +19,10 @@ logged, counted and started again, and a link that fails counts as a lost link.
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Collection
+from collections import ChainMap
+from collections.abc import Awaitable, Callable, Collection, KeysView
 from contextlib import suppress
-from typing import Literal
+from typing import Any, Literal
 
 from django.conf import settings
 from django.core.signals import setting_changed
@@ -133,7 +134,7 @@ class Hub:
         if subs is None:
             subs = self._channels[channel] = set()
             if self._take(channel) and self._link is not None:
-                self._link.reconcile()
+                self._link.reconcile(channel)
         subs.add(sub)
         metrics.STREAMS_OPEN.inc()
         if self._draining:
@@ -165,7 +166,7 @@ class Hub:
         if channel not in self._watched:
             self._watched[channel] = 0
             if self._take(channel) and self._link is not None:
-                self._link.reconcile()
+                self._link.reconcile(channel)
         confirmed = self._confirmed[channel]
         if self._link is not None and self._redis_up and not confirmed.is_set():
             with suppress(TimeoutError):
@@ -202,8 +203,10 @@ class Hub:
         if channel in self._watched and seen > self._watched[channel]:
             self._watched[channel] = seen
 
-    def _wanted(self) -> set[str]:
-        return self._channels.keys() | self._watched.keys()
+    def _wanted(self) -> KeysView[str]:
+        """The channels a stream or a watcher of this process wants: a view, not a copy (the
+        link asks it of a few channels at a time)."""
+        return ChainMap[str, Any](self._channels, self._watched).keys()
 
     def _take(self, channel: str) -> bool:
         """Make `channel` wanted; return True when it was not already."""
@@ -222,7 +225,7 @@ class Hub:
         self._lost.discard(channel)
         self._recovered.discard(channel)
         if self._link is not None:
-            self._link.reconcile()
+            self._link.reconcile(channel)
 
     def drain(self) -> None:
         """Ask every stream of this process, and any that opens from now on, to end."""

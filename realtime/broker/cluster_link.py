@@ -105,8 +105,9 @@ class ClusterLink:
         self._up = False
         self._health = Health.from_settings()
 
-    def reconcile(self) -> None:
-        """Ask the link to bring its subscriptions in line with `wanted()`."""
+    def reconcile(self, channel: str | None = None) -> None:
+        """Ask the link to bring its subscriptions in line with `wanted()` (every channel's
+        place on its shard is looked at again, whichever `channel` changed)."""
         self._wake.set()
 
     def is_live(self, channel: str) -> bool:

@@ -1,6 +1,6 @@
 """Choose the hub's pub/sub link from the URL: one Redis, or a Redis Cluster."""
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection
 
 from realtime.broker.clients import cluster_nodes
 from realtime.broker.cluster_link import ClusterLink
@@ -11,7 +11,7 @@ from realtime.broker.protocol import Link, OnLost, OnMessage, OnState, OnSubscri
 def open_link(
     *,
     url: str,
-    wanted: Callable[[], Iterable[str]],
+    wanted: Callable[[], Collection[str]],
     on_message: OnMessage,
     on_subscribed: OnSubscribed,
     on_state: OnState,

@@ -16,8 +16,9 @@ OnLost = Callable[[Collection[str]], None]
 class Link(Protocol):
     """What the hub needs of its pub/sub link."""
 
-    def reconcile(self) -> None:
-        """Ask the link to bring its subscriptions in line with `wanted()`."""
+    def reconcile(self, channel: str | None = None) -> None:
+        """Ask the link to bring its subscriptions in line with `wanted()`: for `channel`,
+        the one whose wanting changed, or for every channel (None)."""
 
     def is_live(self, channel: str) -> bool:
         """Return True when `channel` is subscribed, confirmed, and not being dropped."""

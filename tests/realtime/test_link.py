@@ -116,6 +116,50 @@ def test_a_failure_below_the_hub_restarts_the_link_and_catches_up_from_the_truth
     assert failures == 1 and epochs == 1
 
 
+async def _on_redis(client: aredis.Redis, pattern: str) -> set[str]:
+    """Return the channels matching `pattern` that some connection is subscribed to."""
+    return {name.decode() for name in await client.pubsub_channels(pattern)}
+
+
+async def _until_on_redis(client: aredis.Redis, pattern: str, expected: set[str]) -> None:
+    for _ in range(500):
+        if await _on_redis(client, pattern) == expected:
+            return
+        await asyncio.sleep(0.01)
+    assert await _on_redis(client, pattern) == expected
+
+
+def test_the_link_keeps_on_redis_exactly_the_channels_wanted_as_they_come_and_go(settings):
+    # The writer looks only at the channels that changed since it last ran (a new
+    # connection: at every channel); what Redis holds must be what the hub wants, always.
+    prefix = "test:link:set:"
+
+    async def scenario(hub: Hub, client: aredis.Redis) -> None:
+        subs = [await hub.subscribe(f"{prefix}{n}") for n in range(40)]
+        await _until_on_redis(client, f"{prefix}*", {f"{prefix}{n}" for n in range(40)})
+        for sub in subs[::2]:
+            hub.unsubscribe(sub)  # the even ones go …
+        await hub.watch(f"{prefix}0")  # … but one is watched, and one wanted again at once
+        again = await hub.subscribe(f"{prefix}2")
+        hub.unsubscribe(subs[1])
+        hub.unsubscribe(subs[1])  # twice is once
+        wanted = {f"{prefix}{n}" for n in range(3, 40, 2)} | {f"{prefix}0", f"{prefix}2"}
+        await _until_on_redis(client, f"{prefix}*", wanted)
+
+        epoch = hub.confirmed_epoch(f"{prefix}0")
+        await client.client_kill_filter(_type="pubsub")  # a new connection: all from nothing
+        await until(lambda: hub.confirmed_epoch(f"{prefix}0") not in (None, epoch))
+        await _until_on_redis(client, f"{prefix}*", wanted)
+
+        hub.unwatch(f"{prefix}0")
+        hub.unsubscribe(again)
+        for sub in subs[3::2]:
+            hub.unsubscribe(sub)
+        await _until_on_redis(client, f"{prefix}*", set())
+
+    _run(settings.REDIS_URL, scenario)
+
+
 def test_a_hub_counts_as_link_down_until_its_link_is_up_and_not_after_it_closes(settings):
     down = "realtime_redis_link_down"
     before = metrics.local_value(down)
