@@ -7,7 +7,7 @@ import gc
 import json
 import threading
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -187,11 +187,9 @@ urlpatterns = [
 ]
 
 
-def test_a_stream_that_is_not_detached_sees_the_context_its_view_set(settings):
-    # The view runs in a task of its own; what it set must still be seen by its content.
-    settings.ROOT_URLCONF = __name__
-    handler = SharedThreadsASGIHandler(threads=1)
-    sent: list[dict[str, Any]] = []
+def _empty_request() -> Callable[[], Awaitable[dict[str, Any]]]:
+    """Return an ASGI `receive` that gives one empty request, then waits: the client stays
+    until the answer (the response ends by itself)."""
     requested = False
 
     async def receive() -> dict[str, Any]:
@@ -199,8 +197,18 @@ def test_a_stream_that_is_not_detached_sees_the_context_its_view_set(settings):
         if not requested:
             requested = True
             return {"type": "http.request", "body": b"", "more_body": False}
-        await asyncio.Event().wait()  # the client stays; the response ends by itself
+        await asyncio.Event().wait()
         raise AssertionError("unreachable")
+
+    return receive
+
+
+def test_a_stream_that_is_not_detached_sees_the_context_its_view_set(settings):
+    # The view runs in a task of its own; what it set must still be seen by its content.
+    settings.ROOT_URLCONF = __name__
+    handler = SharedThreadsASGIHandler(threads=1)
+    sent: list[dict[str, Any]] = []
+    receive = _empty_request()
 
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
@@ -248,15 +256,7 @@ def _scope(path_: str) -> dict[str, Any]:
 
 async def _request(handler: SharedThreadsASGIHandler, path_: str) -> tuple[int, bytes]:
     sent: list[dict[str, Any]] = []
-    requested = False
-
-    async def receive() -> dict[str, Any]:
-        nonlocal requested
-        if not requested:
-            requested = True
-            return {"type": "http.request", "body": b"", "more_body": False}
-        await asyncio.Event().wait()  # the client stays until the answer
-        raise AssertionError("unreachable")
+    receive = _empty_request()
 
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
@@ -292,15 +292,7 @@ def test_an_async_view_answers_while_its_shared_thread_is_stuck(settings):
     _RELEASE.clear()
     sent: list[dict[str, Any]] = []
     answered = asyncio.Event()
-    requested = False
-
-    async def receive() -> dict[str, Any]:
-        nonlocal requested
-        if not requested:
-            requested = True
-            return {"type": "http.request", "body": b"", "more_body": False}
-        await asyncio.Event().wait()  # the client stays
-        raise AssertionError("unreachable")
+    receive = _empty_request()
 
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
