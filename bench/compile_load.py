@@ -17,8 +17,8 @@ a page that just fell back):
 
 Figures per phase: W1's (delay, loss), `compile.poll_ms` (p50, p99 of the polls), and for the
 compiling phase the DAO jobs finished, and the niceness and scheduling policy the workers and
-their compilers ran at. The report divides the compiling figures by the idle ones (issue 24: W1's p99 and the poll's
-p50 at most 2x).
+their compilers ran at. The report divides the compiling figures by the idle ones (issue 24:
+W1's p99 and the poll's p50 at most 2x).
 """
 
 import json

@@ -224,7 +224,7 @@ def process_rss_bytes(pid: int | str = "self") -> int | None:
     return None
 
 
-_shared: dict[tuple[str, str], Toolchain] = {}
+_shared: dict[tuple[str, str, bool], Toolchain] = {}
 _shared_lock = threading.Lock()
 
 
@@ -236,7 +236,11 @@ def _stop_shared() -> None:
 
 def shared_toolchain() -> Toolchain:
     """Return this process's toolchain for the configured folder, Node.js and policy."""
-    key = (str(settings.JOBS_TOOLCHAIN_DIR), str(settings.JOBS_NODE), settings.JOBS_COMPILER_IDLE)
+    key = (
+        str(settings.JOBS_TOOLCHAIN_DIR),
+        str(settings.JOBS_NODE),
+        bool(settings.JOBS_COMPILER_IDLE),
+    )
     with _shared_lock:
         if key not in _shared:
             _shared[key] = Toolchain(directory=Path(key[0]), node=key[1], idle=key[2])
