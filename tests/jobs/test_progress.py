@@ -6,6 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 import redis
+from django.db import connection, transaction
+from django.db.backends.utils import CursorWrapper
 
 from jobs import services
 from jobs.models import Job
@@ -62,3 +64,28 @@ def test_an_event_written_in_a_transaction_counts_its_commit_up_to_the_publish(j
     assert message.id == started.seq and trace is not None
     assert trace.statement_s is None  # several statements: none measured on its own
     assert trace.commit_s is not None and trace.commit_s > 0
+
+
+def test_progress_and_heartbeats_update_the_job_row_without_touching_an_index(job):
+    """Each event rewrites its job's row: a HOT update (no index holds a column it changes, and
+    the page has room, jobs' fillfactor) writes no index entry. An index on heartbeat_at, say,
+    would make every event write one entry per index of the table."""
+    services.job_start(job=job)  # the status changes: an index entry, as it should
+
+    def updates(cursor: CursorWrapper) -> tuple[int, int]:
+        """This backend's updates of jobs not yet flushed to the statistics: all, and HOT."""
+        cursor.execute(
+            "SELECT pg_stat_get_xact_tuples_updated(%s::regclass),"
+            " pg_stat_get_xact_tuples_hot_updated(%s::regclass)",
+            [Job._meta.db_table] * 2,
+        )
+        row = cursor.fetchone()
+        return int(row[0]), int(row[1])
+
+    with transaction.atomic(), connection.cursor() as cursor:
+        all_before, hot_before = updates(cursor)
+        for percent in range(1, 6):
+            services.job_report_progress(job=job, percent=percent, message=f"{percent}%")
+        assert services.job_heartbeat(job_id=job.pk)
+        all_after, hot_after = updates(cursor)
+    assert (all_after - all_before, hot_after - hot_before) == (6, 6)
