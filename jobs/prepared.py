@@ -21,11 +21,12 @@ connection. Off, the statement is still bound on the server, unnamed: one round 
 each time.
 """
 
+from functools import lru_cache
 from typing import Any
 
 import psycopg
 from django.conf import settings
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connections
 
 _ONLY_WHEN_ASKED = 2**31 - 1
 """psycopg prepares a statement after this many runs, or when asked: never unasked."""
@@ -34,12 +35,19 @@ _ONLY_WHEN_ASKED = 2**31 - 1
 def fetchone(sql: str, params: dict[str, Any]) -> tuple[Any, ...] | None:
     """Run `sql` on the default connection, bound on the server and prepared unless
     DATABASE_PREPARED_STATEMENTS is off; return its first row."""
-    connection.ensure_connection()
-    connection.validate_no_broken_transaction()
-    raw = connection.connection
+    db = connections[DEFAULT_DB_ALIAS]  # once: `connection` looks it up at each attribute
+    db.ensure_connection()
+    db.validate_no_broken_transaction()
+    raw = db.connection
     prepare = bool(settings.DATABASE_PREPARED_STATEMENTS)
     if prepare and raw.prepare_threshold is None:  # Django turns preparing off
         raw.prepare_threshold = _ONLY_WHEN_ASKED
-    with connection.wrap_database_errors, psycopg.Cursor(raw) as cursor:
-        cursor.execute(sql.encode(), params, prepare=prepare)
+    with db.wrap_database_errors, psycopg.Cursor(raw) as cursor:
+        cursor.execute(_encoded(sql), params, prepare=prepare)
         return cursor.fetchone()
+
+
+@lru_cache(maxsize=32)
+def _encoded(sql: str) -> bytes:
+    """The statement's bytes, encoded once (a hot statement is a kilobyte of text)."""
+    return sql.encode()

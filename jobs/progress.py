@@ -89,6 +89,9 @@ RETURNING id, seq, payload,
 # `statement` stage of realtime/stages.py): the rest of the round trip is the commit's.
 
 
+_UNFINISHED = sorted(status.value for status in JobStatus.unfinished())
+
+
 def _progress_in_one_statement(job: Job, changes: dict[str, Any], began: float) -> JobEvent:
     step = changes.get("step")
     params = {
@@ -96,7 +99,7 @@ def _progress_in_one_statement(job: Job, changes: dict[str, Any], began: float) 
         "now": changes["heartbeat_at"],
         "job_id": job.pk,
         "step": json.dumps(step) if step is not None else None,
-        "unfinished": sorted(JobStatus.unfinished()),
+        "unfinished": _UNFINISHED,
         "type": EventType.PROGRESS_UPDATE.value,
     }
     row = prepared.fetchone(_PROGRESS_SQL, params)
@@ -107,21 +110,29 @@ def _progress_in_one_statement(job: Job, changes: dict[str, Any], began: float) 
         raise JobFinishedError(f"job {job.pk} is finished (or gone); it takes no more events")
     event_id, seq, payload, statement_s = row
     payload = json.loads(payload) if isinstance(payload, str) else payload
-    event = JobEvent(
+    created_at = changes["heartbeat_at"]
+    wire = WireEvent.from_values(
+        job=str(job.pk),
+        seq=seq,
+        type=EventType.PROGRESS_UPDATE,
+        created_at=created_at,
+        payload=payload,
+    )
+    # Published first: the event's watchers wait for it, the caller for the rest.
+    _publish_after_commit(
+        job.channel, wire, Write(began=began, statement_s=statement_s, committed=answered)
+    )
+    for name in PAYLOAD_FIELDS:
+        setattr(job, name, payload[name])
+    job.last_seq = seq
+    return JobEvent(
         id=event_id,
         job_id=job.pk,
         seq=seq,
         type=EventType.PROGRESS_UPDATE,
         payload=payload,
-        created_at=changes["heartbeat_at"],
+        created_at=created_at,
     )
-    for name in PAYLOAD_FIELDS:
-        setattr(job, name, payload[name])
-    job.last_seq = seq
-    _publish_after_commit(
-        job, event, Write(began=began, statement_s=statement_s, committed=answered)
-    )
-    return event
 
 
 def job_heartbeat(*, job_id: uuid.UUID) -> bool:
@@ -228,10 +239,10 @@ def append_event(
         type=type_,
         payload=event_payload(job),
     )
-    _publish_after_commit(job, event, Write(began=began))
+    _publish_after_commit(job.channel, WireEvent.from_row(event), Write(began=began))
     return event
 
 
-def _publish_after_commit(job: Job, event: JobEvent, write: Write) -> None:
-    message = WireEvent.from_row(event).to_message()
-    transaction.on_commit(lambda: publish(job.channel, message, write))
+def _publish_after_commit(channel: str, wire: WireEvent, write: Write) -> None:
+    message = wire.to_message()
+    transaction.on_commit(lambda: publish(channel, message, write))
