@@ -35,7 +35,13 @@ from redis.crc import REDIS_CLUSTER_HASH_SLOTS, key_slot
 from realtime import metrics
 from realtime.broker.clients import CLUSTER_SCHEME, FAILURES, TIMEOUT_S, cluster_nodes, keepalive
 from realtime.broker.liveness import Health, Heartbeat, LinkSilent
-from realtime.broker.protocol import OnLost, OnMessage, OnSubscribed, take_confirmation
+from realtime.broker.protocol import (
+    BatchSpacing,
+    OnLost,
+    OnMessage,
+    OnSubscribed,
+    take_confirmation,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -141,12 +147,15 @@ class ClusterLink:
         self._up = True
         await self._on_state(True)
         self._wake.set()
+        spacing = BatchSpacing()
         while True:
+            await spacing.wait()  # what changes meanwhile joins the next placement
             await self._wait_for_change()
             if self._stale:
                 self._stale = False
                 await self._refresh_map()
             self._assign()
+            spacing.sent()
 
     async def _wait_for_change(self) -> None:
         """Wait to be woken; while a shard is failing, ask for the slot map every

@@ -22,7 +22,13 @@ from redis.backoff import NoBackoff
 from realtime import metrics
 from realtime.broker.clients import TIMEOUT_S, RedisError, keepalive
 from realtime.broker.liveness import Health, Heartbeat, LinkSilent
-from realtime.broker.protocol import OnMessage, OnState, OnSubscribed, take_confirmation
+from realtime.broker.protocol import (
+    BatchSpacing,
+    OnMessage,
+    OnState,
+    OnSubscribed,
+    take_confirmation,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -137,9 +143,12 @@ class PubSubLink:
             await client.aclose()
 
     async def _write(self, pubsub: aredis.client.PubSub) -> None:
-        """Send SUBSCRIBE/UNSUBSCRIBE whenever the wanted channels change, in batches."""
+        """Send SUBSCRIBE/UNSUBSCRIBE whenever the wanted channels change, in batches (at
+        most one per BATCH_GAP_S)."""
+        spacing = BatchSpacing()
         while True:
             await self._changed.wait()
+            await spacing.wait()
             self._changed.clear()
             touched, self._touched = self._touched, set()
             wanted = self._wanted()
@@ -159,6 +168,8 @@ class PubSubLink:
                 await pubsub.subscribe(*add)
             if drop:
                 await pubsub.unsubscribe(*drop)
+            if add or drop:
+                spacing.sent()
 
     async def _read(self, pubsub: aredis.client.PubSub, beat: Heartbeat) -> None:
         """Hand every message on; a read error ends the session (no silent reconnect)."""

@@ -226,3 +226,32 @@ def test_a_silent_path_is_noticed_by_the_ping_read_from_the_truth_and_replaced(s
 
 def _redis_port(redis_url: str) -> int:
     return urlsplit(redis_url).port or 6379
+
+
+def test_channels_wanted_in_a_storm_are_subscribed_in_few_batches(settings):
+    """Opens that come faster than one per BATCH_GAP_S share SUBSCRIBE commands: the writer
+    holds its batches that far apart, so 40 channels wanted one loop pass apart (the writer
+    could run between any two) take a handful of commands, not 40 (each a write to Redis and
+    a command for it to run). Every channel is still confirmed live."""
+
+    async def scenario(hub: Hub, client: aredis.Redis) -> tuple[int, list[bool]]:
+        before = await _subscribe_calls(client)
+        opens = []
+        for n in range(40):
+            opens.append(asyncio.create_task(hub.subscribe(f"{CHANNEL}:storm:{n}")))
+            await asyncio.sleep(0)  # one pass of the loop: the writer's turn
+        subs = await asyncio.gather(*opens)
+        calls = await _subscribe_calls(client) - before
+        live = [not sub.resync for sub in subs]  # resync: not confirmed within the timeout
+        for sub in subs:
+            hub.unsubscribe(sub)
+        return calls, live
+
+    calls, live = _run(settings.REDIS_URL, scenario)
+    assert all(live)
+    assert 1 <= calls <= 10, f"{calls} SUBSCRIBE commands for 40 channels"
+
+
+async def _subscribe_calls(client: aredis.Redis) -> int:
+    stats = await client.info("commandstats")
+    return int(stats.get("cmdstat_subscribe", {}).get("calls", 0))
