@@ -9,6 +9,7 @@ loopback port; raw HTTP/1.1 over sockets.
 import asyncio
 import hashlib
 import inspect
+import socket
 import sys
 import time
 from typing import Any
@@ -57,6 +58,9 @@ async def _app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     if scope["path"] == "/forever":
         await _forever(scope, send)
         return
+    if scope["path"] == "/late":
+        await _late(send)
+        return
     if scope["path"] == "/hog":
         time.sleep(HOG_S)  # noqa: ASYNC251 - holds the loop: no timer, no read meanwhile
     body = b"x" * BIG if scope["path"] == "/big" else scope["path"].encode()
@@ -100,15 +104,46 @@ async def _forever(scope: dict[str, Any], send: Any) -> None:
         watch.stop()
 
 
+LATE_S = 1.0
+"""How long `/late` keeps its body after its head."""
+
+
+async def _late(send: Any) -> None:
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await asyncio.sleep(LATE_S)
+    await send({"type": "http.response.body", "body": b"late"})
+
+
+WRITES: list[bytes] = []
+"""What `_RecordingProtocol`'s connections wrote, one item per write to the transport."""
+
+
+class _RecordedTransport:
+    def __init__(self, transport: asyncio.Transport) -> None:
+        self._transport = transport
+
+    def write(self, data: bytes) -> None:
+        WRITES.append(bytes(data))
+        self._transport.write(data)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
+class _RecordingProtocol(BoundedHttpToolsProtocol):
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(_RecordedTransport(transport))  # type: ignore[arg-type]
+
+
 async def _serving(
-    *, head_timeout_s: float | None = None
+    *, head_timeout_s: float | None = None, protocol: type = BoundedHttpToolsProtocol
 ) -> tuple[uvicorn.Server, asyncio.Task[None], int]:
     config = uvicorn.Config(
         _app,
         host="127.0.0.1",
         port=0,
         loop="asyncio",
-        http=BoundedHttpToolsProtocol,
+        http=protocol,
         log_level="warning",
     )
     if head_timeout_s is not None:
@@ -149,11 +184,64 @@ def test_pipelined_requests_are_answered_in_order():
     assert asyncio.run(scenario()) == [b"/0", b"/1", b"/2"]
 
 
+def test_a_response_head_goes_out_with_the_first_part_of_its_body_in_one_write():
+    # A stream's head and its first event, a response's head and its body: uvicorn wrote
+    # each head on its own, one more send (and packet) per response.
+    async def scenario() -> None:
+        WRITES.clear()
+        CANCELLED.clear()
+        server, task, port = await _serving(protocol=_RecordingProtocol)
+        try:
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(b"GET /forever HTTP/1.1\r\nHost: x\r\n\r\n")
+            await asyncio.wait_for(reader.readuntil(b"open"), 10)
+            writer.close()
+            async with asyncio.timeout(10):  # the stream ends with its client
+                while not CANCELLED:  # noqa: ASYNC110 - the app's own record, no event
+                    await asyncio.sleep(0.01)
+        finally:
+            server.should_exit = True
+            await task
+
+    asyncio.run(scenario())
+    assert WRITES, "nothing written"
+    assert WRITES[0].startswith(b"HTTP/1.1 200 OK\r\n"), WRITES[0]
+    assert WRITES[0].endswith(b"\r\n\r\n4\r\nopen\r\n"), WRITES[0]
+
+
+def test_a_head_whose_body_is_late_goes_out_on_its_own_at_once():
+    async def scenario() -> tuple[float, bytes]:
+        server, task, port = await _serving()
+        try:
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            asked = time.monotonic()
+            writer.write(b"GET /late HTTP/1.1\r\nHost: x\r\n\r\n")
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+            waited = time.monotonic() - asked
+            rest = await asyncio.wait_for(reader.readuntil(b"0\r\n\r\n"), 10)
+            writer.close()
+            assert head.startswith(b"HTTP/1.1 200 OK\r\n")
+            return waited, rest
+        finally:
+            server.should_exit = True
+            await task
+
+    waited, rest = asyncio.run(scenario())
+    assert waited < LATE_S / 2, f"the head waited {waited:.2f} s for its body"
+    assert rest == b"4\r\nlate\r\n0\r\n\r\n"
+
+
 def test_a_client_that_reads_slowly_gets_the_whole_body_through_flow_control():
     async def scenario() -> tuple[int, list[str], int]:
         server, task, port = await _serving()
         try:
-            reader, writer = await asyncio.open_connection("127.0.0.1", port, limit=65536)
+            # A fixed receive buffer: the kernel's autotuning (up to tcp_rmem's 32 MB here)
+            # would otherwise take in the whole body and the server would never pause.
+            client = socket.socket()
+            client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+            client.setblocking(False)
+            await asyncio.get_running_loop().sock_connect(client, ("127.0.0.1", port))
+            reader, writer = await asyncio.open_connection(sock=client, limit=65536)
             writer.write(b"GET /big HTTP/1.1\r\nHost: x\r\n\r\n")
             await asyncio.sleep(0.5)  # the server fills the buffers and pauses
             (protocol,) = server.server_state.connections
