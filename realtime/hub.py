@@ -139,10 +139,11 @@ class Hub:
         metrics.STREAMS_OPEN.inc()
         if self._draining:
             sub.mark_closing()
-        if self._link is not None and self._redis_up:
+        confirmed = self._confirmed[channel]
+        if self._link is not None and self._redis_up and not confirmed.is_set():
             try:
                 async with asyncio.timeout(CONFIRM_TIMEOUT_S):
-                    await self._confirmed[channel].wait()
+                    await confirmed.wait()
             except TimeoutError:
                 sub.resync = True  # the reader's replay covers the unconfirmed window
         return sub
