@@ -80,11 +80,17 @@ class SharedThreadsASGIHandler(ASGIHandler):
 
     def __init__(self, *, threads: int, own_thread: Collection[str] = ()) -> None:
         super().__init__()
-        self._executors = [SyncThread(f"django-sync-{i}") for i in range(threads)]
+        self._executors = [
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"django-sync-{i}")
+            for i in range(threads)
+        ]
         self._next = itertools.cycle(self._executors)
-        self._own = {path: SyncThread(f"django-sync{path}") for path in own_thread}
+        self._own = {
+            path: ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"django-sync{path}")
+            for path in own_thread
+        }
 
-    def _executor_for(self, scope: Scope) -> "SyncThread":
+    def _executor_for(self, scope: Scope) -> ThreadPoolExecutor:
         return self._own.get(scope["path"]) or next(self._next)
 
     def load_middleware(self, is_async: bool = False) -> None:
@@ -179,13 +185,13 @@ class SharedThreadsASGIHandler(ASGIHandler):
                 await sync_to_async(response.close)()
 
     async def _answer(
-        self, scope: dict[str, Any], body_file: Any, executor: "SyncThread"
+        self, scope: dict[str, Any], body_file: Any, executor: ThreadPoolExecutor
     ) -> tuple[HttpRequest | None, HttpResponseBase]:
         """Return the request and the response to it (or None and the error response),
         Django's sync code on `executor`."""
         async with ThreadSensitiveContext(executor=executor):
             set_script_prefix(get_script_prefix(scope))
-            executor.request_started(self.__class__, scope)
+            _send_request_started(executor, self.__class__, scope)
             request, error_response = self.create_request(scope, body_file)
             if request is None:
                 assert error_response is not None
@@ -244,49 +250,24 @@ class BodyTooLarge(Exception):
     """The request body is, or says it is, larger than REALTIME_MAX_BODY_BYTES."""
 
 
-class SyncThread(ThreadPoolExecutor):
-    """One shared sync thread, which sends `request_started` for its requests in batches.
+def _send_request_started(executor: ThreadPoolExecutor, sender: type, scope: Scope) -> None:
+    """Send `request_started` on the request's thread without waiting for its receivers.
 
-    Each request's signal is sent on its request's thread before any sync step of that
-    request, as Django's handler does, but without the request waiting for its receivers
-    (they touch only that thread's state: Django's reset its query log and close its obsolete
-    database connections; ours starts this process's presence reporter once). The signals
-    of the requests that start in one pass of the event loop go to the thread as one work
-    item, at the end of that pass, or sooner with the next sync step handed to this thread:
-    a work item per request, one thread wake-up and GIL handover each, was 5 % of the CPU of
-    a stream's open in an open storm (bench `--profile`), for a stream that runs no sync code
-    on its thread. A receiver that raises is logged; the requests go on.
-
-    Used from the event loop's thread only (asgiref hands sync steps over from there).
+    They touch only that thread's state (Django's reset its query log and close its obsolete
+    database connections; ours starts this process's presence reporter once), and every sync
+    step of the request runs on the same one-thread executor, after them. Awaiting them, as
+    Django's `asend` does (a `SyncToAsync` built and run per request), was a fifth of the CPU
+    of a stream's open (bench `--profile`), for a stream that never runs sync code on that
+    thread. A receiver that raises is logged; the request goes on.
     """
-
-    def __init__(self, name: str) -> None:
-        super().__init__(max_workers=1, thread_name_prefix=name)
-        self._starting: list[tuple[contextvars.Context, type, Scope]] = []
-
-    def request_started(self, sender: type, scope: Scope) -> None:
-        """Send `request_started` for a request of this thread, in the running context."""
-        if not self._starting:
-            asyncio.get_running_loop().call_soon(self._send_started)
-        self._starting.append((contextvars.copy_context(), sender, scope))
-
-    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
-        """Run `fn` on the thread, after every `request_started` asked for before it."""
-        self._send_started()
-        return super().submit(fn, *args, **kwargs)
-
-    def _send_started(self) -> None:
-        if self._starting:
-            starting, self._starting = self._starting, []
-            super().submit(_send_each, starting)
+    context = contextvars.copy_context()
+    sent = executor.submit(context.run, signals.request_started.send, sender=sender, scope=scope)
+    sent.add_done_callback(_log_if_failed)
 
 
-def _send_each(starting: list[tuple[contextvars.Context, type, Scope]]) -> None:
-    for context, sender, scope in starting:
-        try:
-            context.run(signals.request_started.send, sender=sender, scope=scope)
-        except Exception:
-            logger.exception("a request_started receiver failed")
+def _log_if_failed(future: Future[Any]) -> None:
+    if not future.cancelled() and (error := future.exception()) is not None:
+        logger.error("a request_started receiver failed", exc_info=error)
 
 
 def _declared_length(scope: Scope) -> int:

@@ -8,7 +8,6 @@ import json
 import threading
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -178,19 +177,7 @@ async def _detached_view(request: HttpRequest) -> StreamingHttpResponse:
     return response
 
 
-async def _open_view(request: HttpRequest) -> StreamingHttpResponse:
-    """A stream that runs no sync code: it says it is open and stays so until released."""
-    release: asyncio.Event = _HELD["release"]
-
-    async def content() -> AsyncIterator[bytes]:
-        yield b"open"
-        await release.wait()
-
-    return detach_request(StreamingHttpResponse(content()))
-
-
 urlpatterns = [
-    path("open/", _open_view),
     path("streaming-context/", _streaming_view),
     path("blocked/", _blocked_view),
     path("probe/", _probe_view),
@@ -342,53 +329,6 @@ def test_request_started_runs_on_the_requests_thread_before_its_sync_code(settin
     started, view_thread = body.decode().split("|")
     assert status == 200
     assert started.split(",") == [view_thread], "once, on the view's thread, before it"
-
-
-def test_streams_opened_together_send_request_started_in_one_work_item(settings, monkeypatch):
-    # A work item per request was a thread wake-up and a GIL handover per open; the signal of
-    # every request that starts in one pass of the loop goes in one, and each still runs.
-    settings.ROOT_URLCONF = __name__
-    handler = SharedThreadsASGIHandler(threads=1)
-    streams = 20
-    _STARTED_ON.clear()
-    work_items: list[Any] = []
-    submit = ThreadPoolExecutor.submit
-
-    def counted(self: ThreadPoolExecutor, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
-        work_items.append(fn)
-        return submit(self, fn, *args, **kwargs)
-
-    monkeypatch.setattr(ThreadPoolExecutor, "submit", counted)
-    request_started.connect(_record_started)
-
-    async def scenario() -> tuple[int, list[bytes]]:
-        _HELD["release"] = asyncio.Event()
-        opened = asyncio.Queue[bytes]()
-
-        async def send(message: dict[str, Any]) -> None:
-            if message.get("body"):
-                await opened.put(message["body"])
-
-        async with asyncio.timeout(20):
-            tasks = [
-                asyncio.create_task(handler(_scope("/open/"), _empty_request(), send))
-                for _ in range(streams)
-            ]
-            bodies = [await opened.get() for _ in range(streams)]
-            while len(_STARTED_ON) < streams:  # noqa: ASYNC110 - they run on the thread
-                await asyncio.sleep(0.01)
-            while_open = len(work_items)
-            _HELD["release"].set()
-            await asyncio.gather(*tasks)
-        return while_open, bodies
-
-    try:
-        while_open, bodies = asyncio.run(scenario())
-    finally:
-        request_started.disconnect(_record_started)
-    assert bodies == [b"open"] * streams
-    assert _STARTED_ON == ["django-sync-0_0"] * streams
-    assert while_open <= 2, f"{while_open} work items for {streams} opens"
 
 
 def test_a_failing_request_started_receiver_is_logged_and_the_request_answered(settings, caplog):
