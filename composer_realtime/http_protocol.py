@@ -38,8 +38,9 @@ afresh when the next one starts to arrive: 0.8 KB less per open stream.
 A response's head waits for the first part of its body, and the two go out in one write (one
 `send`, one packet) where uvicorn makes two: the head of a stream and its `ready` event, the
 head of a poll's answer and its body. A head whose body does not come in the same pass of the
-event loop goes alone at the end of that pass (`_HeadWithBody`). The second write was 3-4 % of
-the CPU of a stream's open in an open storm (bench `--profile`).
+event loop goes alone at the end of that pass (`_HeadWithBody`). One system call fewer per
+response (`strace -c` over 4,000 stream opens: 3.36 writes per open before, 2.36 after), though
+less than the open-storm benchmark can tell from its spread.
 """
 
 import asyncio
